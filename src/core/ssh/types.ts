@@ -1,0 +1,39 @@
+/** How to reach one account on one host over SSH. */
+export interface SshEndpoint {
+  /** Name used in messages and errors, e.g. the host's name in the session. */
+  label: string;
+  host: string;
+  port: number;
+  username: string;
+  /**
+   * Acceptable host public keys in OpenSSH format (`ssh-ed25519 AAAA... [comment]`).
+   * A connection whose server key is not among them is refused; an empty list is refused too.
+   */
+  hostKeys: string[];
+  /** Private key (OpenSSH or PEM text). */
+  privateKey?: string | Buffer;
+  passphrase?: string;
+  /** Path of an ssh-agent socket, used when no private key is given. */
+  agent?: string;
+}
+
+export interface ExecOptions {
+  /** Kill the command and reject after this many ms. Default: none. */
+  timeoutMs?: number;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  stdin?: string | Buffer;
+  /** Bytes of stdout/stderr kept in the result; the rest is dropped and `truncated` set. Default 1 MiB each. */
+  maxBufferBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  /** Exit code, or null when the command died of a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  truncated: boolean;
+}
