@@ -1,0 +1,95 @@
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import type winston from 'winston';
+import { asGraftError, ExitCode, type GraftError, UsageError } from '../core/errors.js';
+import { EventBus, type EventLevel } from '../core/events.js';
+import { addSessionLogFile, createLogger, logEvent } from '../core/log/logger.js';
+import { closeRuntime, openRuntime, sessionFiles, type GraftRuntime } from '../core/runtime.js';
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof GraftCommand)['baseFlags'] & T['flags']>;
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
+
+/** The JSON envelope every command prints with `--json`, success or failure. */
+export interface JsonEnvelope<T> {
+  status: number;
+  result?: T;
+  error?: { code: string; message: string; actions: string[] };
+  warnings: string[];
+}
+
+/**
+ * Base of every graft command: `--json` (one envelope on stdout, nothing else there),
+ * logs and progress on stderr, typed errors rendered once with hints and the exit code
+ * from the published table, and the runtime (state store, SSH pool) opened and closed.
+ */
+export abstract class GraftCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    verbose: Flags.boolean({ char: 'v', description: 'Show debug progress on stderr.', env: 'GRAFT_VERBOSE' }),
+    quiet: Flags.boolean({ char: 'q', description: 'Show only warnings and errors on stderr.', env: 'GRAFT_QUIET', exclusive: ['verbose'] }),
+  };
+
+  protected flags!: CommandFlags<T>;
+  protected args!: CommandArgs<T>;
+  /** Every positional argument, in order (for commands with `strict = false`, e.g. words after `--`). */
+  protected rest: string[] = [];
+  protected readonly events = new EventBus();
+  protected readonly warnings: string[] = [];
+  private logger?: winston.Logger;
+  private openedRuntime?: GraftRuntime;
+
+  override async init(): Promise<void> {
+    await super.init();
+    const ctor = this.ctor as T;
+    const parsed = await this.parse({ flags: ctor.flags, baseFlags: (super.ctor as typeof GraftCommand).baseFlags, args: ctor.args, strict: ctor.strict, enableJsonFlag: ctor.enableJsonFlag });
+    this.flags = parsed.flags as CommandFlags<T>;
+    this.args = parsed.args as CommandArgs<T>;
+    this.rest = parsed.argv as string[];
+    const level: EventLevel = this.flags.verbose ? 'debug' : this.flags.quiet ? 'warn' : 'info';
+    this.logger = createLogger({ consoleLevel: level });
+    this.events.on((event) => {
+      if (event.level === 'warn') this.warnings.push(event.message);
+      logEvent(this.logger!, event);
+    });
+  }
+
+  /** The runtime, opened on first use so commands that need no state stay fast. */
+  protected runtime(): GraftRuntime {
+    this.openedRuntime ??= openRuntime({ events: this.events });
+    return this.openedRuntime;
+  }
+
+  /** From now on, also write every log line to the session's JSON-lines log file. */
+  protected logToSession(sessionId: string): void {
+    if (this.logger) addSessionLogFile(this.logger, sessionFiles(this.runtime(), sessionId).log);
+  }
+
+  protected override toSuccessJson(result: unknown): JsonEnvelope<unknown> {
+    return { status: Number(process.exitCode ?? ExitCode.ok), result, warnings: this.warnings };
+  }
+
+  protected override async catch(thrown: Error & { exitCode?: number }): Promise<unknown> {
+    if (thrown instanceof Errors.ExitError) throw thrown;
+    const error: GraftError = thrown instanceof Errors.CLIError ? new UsageError(thrown.message.replace(/^Error: /, ''), ['See: graft ' + this.id?.replaceAll(':', ' ') + ' --help']) : asGraftError(thrown);
+    if (this.jsonEnabled()) {
+      const envelope: JsonEnvelope<unknown> = { status: error.exitCode, error: { code: error.code, message: error.message, actions: error.actions }, warnings: this.warnings };
+      process.stdout.write(JSON.stringify(envelope, null, 2) + '\n');
+    } else {
+      const lines = [`error: ${error.message}`, ...error.actions.map((a) => `  try: ${a}`)];
+      if (error.exitCode === ExitCode.bug || process.env.GRAFT_DEBUG) lines.push(String((error.cause as Error | undefined)?.stack ?? error.stack));
+      process.stderr.write(lines.join('\n') + '\n');
+    }
+    process.exitCode = error.exitCode;
+    return undefined;
+  }
+
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    if (this.openedRuntime) await closeRuntime(this.openedRuntime);
+    return super.finally(error);
+  }
+
+  /** Ends with an exit code after a result was printed (e.g. some hosts failed). */
+  protected setExitCode(code: number): void {
+    if (code !== 0) process.exitCode = code;
+  }
+}

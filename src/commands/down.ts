@@ -1,0 +1,32 @@
+import { Flags } from '@oclif/core';
+import { GraftCommand } from '../cli/base-command.js';
+import { defaultProvisioners } from '../core/provisioners/factory.js';
+import { findSession } from '../core/session/resolve-session.js';
+import { tearDown, type DownResult } from '../core/session/tear-down.js';
+
+export default class Down extends GraftCommand<typeof Down> {
+  static override summary = 'Tear a session down and verify nothing of it is left.';
+  static override description = `Destroys the session's ephemeral hosts (inventory hosts are only cleaned), then looks
+again to prove nothing remains. Repeating it is harmless, and it finishes an interrupted up.`;
+  static override examples = [
+    { description: 'The most recent live session', command: '<%= config.bin %> down' },
+    { description: 'A named session', command: '<%= config.bin %> down --session k3f9x2qa' },
+  ];
+
+  static override flags = {
+    session: Flags.string({ char: 's', description: 'Session id (default: the most recent live one).', env: 'GRAFT_SESSION' }),
+  };
+
+  async run(): Promise<DownResult | { session: null; alreadyEnded: true; destroyed: [] }> {
+    const runtime = this.runtime();
+    const session = findSession(runtime.store, this.flags.session);
+    if (!session) {
+      this.log('no live session: nothing to tear down');
+      return { session: null, alreadyEnded: true, destroyed: [] };
+    }
+    this.logToSession(session.id);
+    const result = await tearDown(runtime, session, defaultProvisioners(runtime.pool));
+    this.log(result.alreadyEnded ? `session ${session.id} was already down` : `session ${session.id} is down (${result.destroyed.length} host(s) removed)`);
+    return result;
+  }
+}

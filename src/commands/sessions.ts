@@ -1,0 +1,30 @@
+import { Flags } from '@oclif/core';
+import { GraftCommand } from '../cli/base-command.js';
+import { renderTable } from '../cli/table.js';
+
+export interface SessionView {
+  id: string;
+  status: string;
+  provisioner: string;
+  hosts: number;
+  createdAt: string;
+}
+
+export default class Sessions extends GraftCommand<typeof Sessions> {
+  static override summary = 'List sessions, newest first.';
+  static override examples = ['<%= config.bin %> sessions', '<%= config.bin %> sessions --all --json'];
+
+  static override flags = {
+    all: Flags.boolean({ char: 'a', description: 'Include sessions that have ended.' }),
+  };
+
+  async run(): Promise<{ sessions: SessionView[] }> {
+    const { store } = this.runtime();
+    const sessions = store
+      .listSessions()
+      .filter((s) => this.flags.all || s.status !== 'ended')
+      .map((s) => ({ id: s.id, status: s.status, provisioner: s.provisioner, hosts: store.listHosts(s.id).filter((h) => h.state !== 'destroyed').length, createdAt: s.createdAt }));
+    this.log(sessions.length > 0 ? renderTable(['session', 'status', 'provisioner', 'hosts', 'created'], sessions.map((s) => [s.id, s.status, s.provisioner, String(s.hosts), s.createdAt])) : 'no sessions (start one with: graft up)');
+    return { sessions };
+  }
+}

@@ -1,0 +1,45 @@
+import { Flags } from '@oclif/core';
+import { GraftCommand } from '../cli/base-command.js';
+import { hostView, renderHosts, type HostView } from '../cli/host-rows.js';
+import { UsageError } from '../core/errors.js';
+import { defaultProvisioners } from '../core/provisioners/factory.js';
+import { bringUp, type UpRequest } from '../core/session/bring-up.js';
+
+export interface UpCommandResult {
+  session: string;
+  provisioner: string;
+  hosts: HostView[];
+}
+
+export default class Up extends GraftCommand<typeof Up> {
+  static override summary = 'Start a session: bring hosts up and pin their host keys.';
+  static override description = `Creates a new session. With the local provisioner (the default) each host is a real
+OpenSSH server graft starts on its own loopback address; with --inventory the hosts are your
+machines from an Ansible-style inventory, checked for reachability and never destroyed.`;
+  static override examples = [
+    { description: 'Three local SSH hosts, no cloud account needed', command: '<%= config.bin %> up --provisioner local --hosts 3' },
+    { description: 'Local hosts with 4 slots each, labelled gpu', command: '<%= config.bin %> up --hosts 2 --slots 4 --label gpu' },
+    { description: 'Your own machines from an inventory', command: '<%= config.bin %> up --inventory inventories/onprem.yaml' },
+  ];
+
+  static override flags = {
+    provisioner: Flags.string({ char: 'p', description: 'Where hosts come from.', options: ['local', 'static'], env: 'GRAFT_PROVISIONER' }),
+    hosts: Flags.integer({ char: 'n', description: 'Number of hosts (local provisioner).', default: 2, min: 1, max: 250, env: 'GRAFT_HOSTS' }),
+    slots: Flags.integer({ description: 'Agents each host runs at once (local provisioner).', default: 4, min: 1, env: 'GRAFT_SLOTS' }),
+    label: Flags.string({ char: 'l', description: 'Label for every host (repeatable; local provisioner).', multiple: true, default: [] }),
+    inventory: Flags.string({ char: 'i', description: 'Ansible-style inventory (YAML or INI); implies --provisioner static.', env: 'GRAFT_INVENTORY' }),
+  };
+
+  async run(): Promise<UpCommandResult> {
+    const { flags } = this;
+    const provisioner = flags.provisioner ?? (flags.inventory ? 'static' : 'local');
+    if (provisioner === 'static' && !flags.inventory) throw new UsageError('--provisioner static needs --inventory FILE');
+    const request: UpRequest = provisioner === 'static' ? { provisioner, inventory: flags.inventory! } : { provisioner: 'local', hosts: flags.hosts, slots: flags.slots, labels: flags.label };
+    const runtime = this.runtime();
+    const result = await bringUp(runtime, request, defaultProvisioners(runtime.pool), (id) => this.logToSession(id));
+    const hosts = result.hosts.map(hostView);
+    this.log(renderHosts(hosts));
+    this.log(`\nsession ${result.session.id} is up with ${hosts.length} host(s). Next: graft exec -- uname -a`);
+    return { session: result.session.id, provisioner, hosts };
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Typed events with stable codes. The core never prints: it emits events to
+ * an EventSink, and the CLI renderer, `--json`, winston and the audit log
+ * are listeners. Codes are stable; add new ones, never rename.
+ */
+
+export const EventCodes = [
+  'session.created',
+  'session.ended',
+  'host.creating',
+  'host.up',
+  'host.failed',
+  'host.destroying',
+  'host.destroyed',
+  'host.cleaned',
+  'exec.started',
+  'exec.host.done',
+  'exec.finished',
+  'state.intent',
+  'state.done',
+  'warning',
+] as const;
+export type EventCode = (typeof EventCodes)[number];
+
+export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface GraftEvent {
+  code: EventCode;
+  level: EventLevel;
+  /** One human-readable line. Never contains secret values. */
+  message: string;
+  session?: string;
+  host?: string;
+  data?: Record<string, unknown>;
+  /** ISO timestamp, filled by the bus. */
+  time?: string;
+}
+
+export interface EventSink {
+  emit(event: GraftEvent): void;
+}
+
+export type EventListener = (event: GraftEvent) => void;
+
+/** Fan-out of events to listeners; a listener that throws never breaks the emitter. */
+export class EventBus implements EventSink {
+  private readonly listeners = new Set<EventListener>();
+
+  on(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: GraftEvent): void {
+    const stamped = { ...event, time: event.time ?? new Date().toISOString() };
+    for (const listener of this.listeners) {
+      try {
+        listener(stamped);
+      } catch {
+        // A broken listener (a closed log file, say) must not stop the work it observes.
+      }
+    }
+  }
+}
+
+/** A sink that drops everything; for library callers that do not listen. */
+export const silentSink: EventSink = { emit: () => undefined };

@@ -1,0 +1,30 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { ProvisionerFactory } from '../session/bring-up.js';
+import { generateEd25519KeyPair, writeKeyPairFiles, type SshPool } from '../ssh/index.js';
+import { LocalProvisioner } from './local/local-provisioner.js';
+import { StaticProvisioner } from './static-provisioner.js';
+
+/**
+ * The production provisioner factory: builds the driver a session names, with what it
+ * needs (the session admin key for local hosts, the inventory for static ones).
+ */
+export function defaultProvisioners(pool: SshPool): ProvisionerFactory {
+  return async (name, session) => {
+    switch (name) {
+      case 'local': {
+        const keyFile = join(session.dir, 'admin_ed25519');
+        if (!existsSync(keyFile)) await writeKeyPairFiles(keyFile, generateEd25519KeyPair(`graft-admin@${session.id}`));
+        return { provisioner: new LocalProvisioner({ adminKeyFile: keyFile, adminPublicKey: readFileSync(`${keyFile}.pub`, 'utf8').trim() }) };
+      }
+      case 'static': {
+        const provisioner = new StaticProvisioner(pool);
+        const inventory = session.spec.inventory;
+        return typeof inventory === 'string' ? { provisioner, requests: provisioner.load(inventory) } : { provisioner };
+      }
+      default:
+        throw new UsageError(`the ${name} provisioner is not available in this version of graft`, ['Use --provisioner local, or --inventory FILE for your own machines.']);
+    }
+  };
+}

@@ -1,0 +1,64 @@
+import type { EventSink } from '../events.js';
+
+export type ProvisionerName = 'local' | 'static' | 'ec2' | 'gce';
+
+/** How agents on a host are kept apart (issue: agents as isolated workers). */
+export type IsolationMode = 'accounts' | 'shared-account';
+
+export type HostState = 'creating' | 'up' | 'failed' | 'destroying' | 'destroyed';
+
+/** A host of a session, as stored in the state store and shown by `graft hosts`. */
+export interface HostRecord {
+  /** Unique within the session. */
+  name: string;
+  provisioner: ProvisionerName;
+  address: string;
+  port: number;
+  /** The login account graft administers the host with. */
+  user: string;
+  state: HostState;
+  slots: number;
+  groups: string[];
+  labels: string[];
+  isolation: IsolationMode;
+  /** Pinned host public keys, OpenSSH format. Never empty for a host in state `up`. */
+  hostKeys: string[];
+  /** Private key file for the admin login; absent when an ssh-agent is used. */
+  identityFile?: string;
+  /** Provider's own handle: a pid for local hosts, an instance id for clouds. */
+  providerId?: string;
+  /** Provisioner-specific facts (local: the host's directory). */
+  meta: Record<string, string>;
+}
+
+/** What a provisioner needs to know about the session it works for. */
+export interface SessionContext {
+  id: string;
+  /** Directory that belongs to this session only (keys, host dirs). */
+  dir: string;
+  events: EventSink;
+  /** Persists a host now; provisioners call it before and after each step so a crash loses nothing. */
+  recordHost(host: HostRecord): void;
+}
+
+/** A request to bring hosts up. Each provisioner reads the fields it understands. */
+export interface HostRequest {
+  name: string;
+  slots: number;
+  groups: string[];
+  labels: string[];
+}
+
+/**
+ * A driver that creates, lists and destroys hosts. Creating pins each host's key
+ * before any connection to it. Destroying is idempotent: a host already gone is success.
+ */
+export interface Provisioner {
+  readonly name: ProvisionerName;
+  /** Brings the requested hosts up; resolves with every host, failed ones in state `failed`. */
+  create(session: SessionContext, requests: HostRequest[]): Promise<HostRecord[]>;
+  /** Hosts of the session as the provider sees them now, found by tag or by looking, not from memory. */
+  list(session: SessionContext, known: HostRecord[]): Promise<HostRecord[]>;
+  /** Removes the hosts (or, for hosts graft does not own, cleans what graft left). Idempotent. */
+  destroy(session: SessionContext, hosts: HostRecord[]): Promise<void>;
+}

@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { EventBus } from './events.js';
+import { graftHome, homeLayout } from './home.js';
+import { AuditLog } from './log/audit-log.js';
+import { SshPool } from './ssh/index.js';
+import { StateStore } from './state/store.js';
+import type { SessionContext } from './provisioners/provisioner.js';
+import type { HostRecord } from './provisioners/provisioner.js';
+
+/** Everything a core service needs, opened once per CLI invocation (or test). */
+export interface GraftRuntime {
+  layout: ReturnType<typeof homeLayout>;
+  store: StateStore;
+  events: EventBus;
+  pool: SshPool;
+  env: NodeJS.ProcessEnv;
+  /** Sessions whose audit log already listens, so it is attached once. */
+  auditedSessions: Set<string>;
+}
+
+export interface RuntimeOptions {
+  env?: NodeJS.ProcessEnv;
+  events?: EventBus;
+  connectTimeoutMs?: number;
+}
+
+export function openRuntime(options: RuntimeOptions = {}): GraftRuntime {
+  const env = options.env ?? process.env;
+  const layout = homeLayout(graftHome(env));
+  mkdirSync(layout.sessionsDir, { recursive: true, mode: 0o700 });
+  return {
+    layout,
+    store: StateStore.open(layout.database),
+    events: options.events ?? new EventBus(),
+    pool: new SshPool({ connectTimeoutMs: options.connectTimeoutMs }),
+    env,
+    auditedSessions: new Set(),
+  };
+}
+
+export async function closeRuntime(runtime: GraftRuntime): Promise<void> {
+  await runtime.pool.closeAll();
+  runtime.store.close();
+}
+
+/** Files of a session in the graft home. */
+export function sessionFiles(runtime: GraftRuntime, sessionId: string) {
+  const dir = runtime.layout.sessionDir(sessionId);
+  return { dir, audit: join(dir, 'audit.jsonl'), log: join(dir, 'graft.log'), adminKey: join(dir, 'admin_ed25519') };
+}
+
+/**
+ * The view of a session a provisioner gets: its directory, the event sink, and a way to
+ * persist a host the moment something about it changes (intent before acting).
+ * Also starts the session's audit log, which hears every event of the session.
+ */
+export function sessionContext(runtime: GraftRuntime, sessionId: string): SessionContext {
+  const files = sessionFiles(runtime, sessionId);
+  mkdirSync(files.dir, { recursive: true, mode: 0o700 });
+  if (!runtime.auditedSessions.has(sessionId)) {
+    runtime.auditedSessions.add(sessionId);
+    const audit = new AuditLog(files.audit);
+    runtime.events.on((event) => {
+      if (event.session === sessionId) audit.record(event);
+    });
+  }
+  return {
+    id: sessionId,
+    dir: files.dir,
+    events: runtime.events,
+    recordHost: (host: HostRecord) => runtime.store.putHost(sessionId, host),
+  };
+}

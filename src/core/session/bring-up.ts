@@ -1,0 +1,61 @@
+import { ProviderError, UsageError } from '../errors.js';
+import type { HostRecord, HostRequest, Provisioner, ProvisionerName } from '../provisioners/provisioner.js';
+import { sessionContext, type GraftRuntime } from '../runtime.js';
+import type { SessionRow } from '../state/store.js';
+import { newSessionId } from './session-id.js';
+
+/** What `graft up` asks for. */
+export type UpRequest =
+  | { provisioner: 'local'; hosts: number; slots: number; labels: string[] }
+  | { provisioner: 'static'; inventory: string };
+
+export interface UpResult {
+  session: SessionRow;
+  hosts: HostRecord[];
+}
+
+/** Builds the provisioner for a request or an existing session; supplied by the caller so tests can inject. */
+export type ProvisionerFactory = (name: ProvisionerName, session: { id: string; dir: string; spec: Record<string, unknown> }) => Promise<{ provisioner: Provisioner; requests?: HostRequest[] }>;
+
+/**
+ * Creates a session and brings its hosts up. The session row is written first, so an
+ * interrupted `up` leaves a session that `down` can find and finish.
+ * Hosts that fail to come up stay in the session as `failed` and make the call throw
+ * after everything else is recorded.
+ */
+export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory: ProvisionerFactory, onSession?: (id: string) => void): Promise<UpResult> {
+  if (request.provisioner === 'local' && (!Number.isInteger(request.hosts) || request.hosts < 1)) {
+    throw new UsageError(`--hosts must be a whole number of at least 1, not ${request.hosts}`);
+  }
+  const id = newSessionId();
+  const spec = { ...request } as Record<string, unknown>;
+  const session = runtime.store.createSession({ id, status: 'creating', provisioner: request.provisioner, spec });
+  onSession?.(id);
+  const context = sessionContext(runtime, id);
+  runtime.events.emit({ code: 'session.created', level: 'info', message: `session ${id} (${request.provisioner})`, session: id, data: { spec } });
+
+  const { provisioner, requests } = await factory(request.provisioner, { id, dir: context.dir, spec });
+  const hostRequests = requests ?? localRequests(request);
+  const hosts = await provisioner.create(context, hostRequests);
+  runtime.store.setSessionStatus(id, 'live');
+  const live = runtime.store.getSession(id)!;
+  const failed = hosts.filter((h) => h.state === 'failed');
+  if (failed.length > 0) {
+    throw new ProviderError(`${failed.length} of ${hosts.length} host(s) failed to come up in session ${id}: ${failed.map((h) => `${h.name} (${h.meta.error ?? 'unknown error'})`).join('; ')}`, {
+      code: 'HOSTS_FAILED',
+      actions: [`See: graft hosts --session ${id}`, `Tear the session down with: graft down --session ${id}`],
+    });
+  }
+  return { session: live, hosts };
+}
+
+function localRequests(request: UpRequest): HostRequest[] {
+  if (request.provisioner !== 'local') return [];
+  const width = String(request.hosts).length < 2 ? 2 : String(request.hosts).length;
+  return Array.from({ length: request.hosts }, (_, i) => ({
+    name: `local-${String(i + 1).padStart(width, '0')}`,
+    slots: request.slots,
+    groups: ['local'],
+    labels: request.labels,
+  }));
+}

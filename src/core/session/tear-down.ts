@@ -1,0 +1,50 @@
+import { ProviderError } from '../errors.js';
+import type { HostRecord } from '../provisioners/provisioner.js';
+import { sessionContext, type GraftRuntime } from '../runtime.js';
+import type { SessionRow } from '../state/store.js';
+import type { ProvisionerFactory } from './bring-up.js';
+
+export interface DownResult {
+  session: string;
+  /** True when the session had already ended: repeating `down` is harmless. */
+  alreadyEnded: boolean;
+  destroyed: string[];
+}
+
+/**
+ * Tears a session down: destroys (or, for hosts graft does not own, cleans) every host the
+ * provider still shows for the session, then lists again to prove nothing is left.
+ * Safe to repeat, and safe after an `up` that was killed halfway.
+ */
+export async function tearDown(runtime: GraftRuntime, session: SessionRow, factory: ProvisionerFactory): Promise<DownResult> {
+  const context = sessionContext(runtime, session.id);
+  const { provisioner } = await factory(session.provisioner, { id: session.id, dir: context.dir, spec: session.spec });
+  const known = runtime.store.listHosts(session.id);
+  const present = await provisioner.list(context, known);
+  if (session.status === 'ended' && present.every((h) => h.state === 'destroyed')) {
+    return { session: session.id, alreadyEnded: true, destroyed: [] };
+  }
+  runtime.store.setSessionStatus(session.id, 'tearing-down');
+  const intent = runtime.store.beginIntent(session.id, 'down', session.id);
+  const targets = mergeHosts(known, present).filter((h) => h.state !== 'destroyed');
+  await provisioner.destroy(context, targets);
+
+  const left = (await provisioner.list(context, [])).filter((h) => h.state !== 'destroyed');
+  if (left.length > 0) {
+    runtime.store.finishIntent(intent, 'failed', `left: ${left.map((h) => h.name).join(', ')}`);
+    throw new ProviderError(`session ${session.id}: ${left.length} host(s) still present after teardown: ${left.map((h) => `${h.name} (${h.providerId ?? 'no id'})`).join(', ')}`, {
+      code: 'TEARDOWN_INCOMPLETE',
+      actions: [`Run again: graft down --session ${session.id}`],
+    });
+  }
+  runtime.store.finishIntent(intent, 'done');
+  runtime.store.setSessionStatus(session.id, 'ended');
+  runtime.events.emit({ code: 'session.ended', level: 'info', message: `session ${session.id} is down`, session: session.id, data: { destroyed: targets.length } });
+  return { session: session.id, alreadyEnded: false, destroyed: targets.map((h) => h.name) };
+}
+
+function mergeHosts(known: HostRecord[], present: HostRecord[]): HostRecord[] {
+  const byName = new Map(known.map((h) => [h.name, h]));
+  for (const host of present) byName.set(host.name, { ...byName.get(host.name), ...host });
+  return [...byName.values()];
+}

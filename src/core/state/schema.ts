@@ -1,0 +1,33 @@
+/**
+ * The state store's schema, applied in order. `PRAGMA user_version` records how many
+ * migrations a database has had; a database from a newer graft is refused, not guessed at.
+ */
+export const migrations: string[] = [
+  `CREATE TABLE sessions (
+     id TEXT PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     status TEXT NOT NULL,
+     provisioner TEXT NOT NULL,
+     spec TEXT NOT NULL
+   );
+   CREATE TABLE hosts (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     name TEXT NOT NULL,
+     state TEXT NOT NULL,
+     record TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, name)
+   );
+   CREATE TABLE intents (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     action TEXT NOT NULL,
+     target TEXT NOT NULL,
+     status TEXT NOT NULL,
+     detail TEXT,
+     created_at TEXT NOT NULL,
+     finished_at TEXT
+   );
+   CREATE INDEX intents_open ON intents(session_id, status);`,
+];

@@ -1,0 +1,123 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { GraftWorld } from '../helpers/cli.js';
+
+function accountExists(user: string): boolean {
+  try {
+    execFileSync('id', ['-u', user], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('e2e: session lifecycle with local hosts', function () {
+  this.timeout(120_000);
+  let world: GraftWorld;
+
+  beforeEach(() => {
+    world = new GraftWorld();
+  });
+  afterEach(async () => {
+    await world.dispose();
+  });
+
+  it('given a fresh home, when up, hosts, exec and down run, then each returns its JSON result and nothing is left running', async () => {
+    const up = await world.run(['up', '--hosts', '3', '--label', 'gpu', '--json']);
+    expect(up.code, up.stderr).to.equal(0);
+    const session = up.json!.result.session as string;
+    expect(up.json!.result.hosts).to.have.length(3);
+    for (const host of up.json!.result.hosts) {
+      expect(host.state).to.equal('up');
+      expect(host.address).to.match(/^127\.\d+\.\d+\.\d+$/);
+      expect(host.hostKeyFingerprints[0]).to.match(/^SHA256:/);
+      expect(host.labels).to.deep.equal(['gpu']);
+    }
+    expect(world.sshdPids()).to.have.length(3);
+
+    const hosts = await world.run(['hosts', '--json']);
+    expect(hosts.json!.result.session).to.equal(session);
+    expect(hosts.json!.result.hosts.map((h: { name: string }) => h.name)).to.deep.equal(['local-01', 'local-02', 'local-03']);
+
+    const exec = await world.run(['exec', '--on', 'local-0[12]', '--json', '--', 'echo', 'hi-$(id -un)']);
+    expect(exec.code, exec.stderr).to.equal(0);
+    expect(exec.json!.result.hosts).to.have.length(2);
+    for (const row of exec.json!.result.hosts) {
+      expect(row.exitCode).to.equal(0);
+      expect(row.stdout[0]).to.match(/^hi-/);
+    }
+
+    const down = await world.run(['down', '--json']);
+    expect(down.code, down.stderr).to.equal(0);
+    expect(down.json!.result.destroyed).to.have.length(3);
+    expect(world.sshdPids()).to.deep.equal([]);
+    expect(accountExists(`graft-${session}`)).to.equal(false);
+
+    const again = await world.run(['down', '--session', session, '--json']);
+    expect(again.code).to.equal(0);
+    expect(again.json!.result.alreadyEnded).to.equal(true);
+
+    const audit = readFileSync(join(world.home, 'sessions', session, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(audit.map((e) => e.code)).to.include.members(['session.created', 'host.up', 'host.destroyed', 'session.ended']);
+    for (const entry of audit) expect(entry.time).to.match(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('given a command that fails on some hosts, when exec runs, then every host still reports and the exit code is 1', async () => {
+    expect((await world.run(['up', '--hosts', '2'])).code).to.equal(0);
+    const exec = await world.run(['exec', '--json', '--', 'exit $(( $(echo $SSH_CONNECTION | cut -d" " -f3 | cut -d. -f4) % 2 ))']);
+    expect(exec.code).to.equal(1);
+    expect(exec.json!.status).to.equal(1);
+    const codes = exec.json!.result.hosts.map((r: { exitCode: number }) => r.exitCode).sort();
+    expect(codes).to.deep.equal([0, 1]);
+  });
+
+  it('given an up killed halfway, when down runs, then no sshd, account or host directory of the session is left', async () => {
+    const child = world.spawn(['up', '--hosts', '6']);
+    const sessionsDir = join(world.home, 'sessions');
+    // Kill as soon as the first sshd has written its pid file: some hosts are up, others not yet.
+    await new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + 20_000;
+      const poll = setInterval(() => {
+        const pidFiles = existsSync(sessionsDir)
+          ? readdirSync(sessionsDir).flatMap((s) => (existsSync(join(sessionsDir, s, 'hosts')) ? readdirSync(join(sessionsDir, s, 'hosts')).filter((h) => existsSync(join(sessionsDir, s, 'hosts', h, 'sshd.pid'))) : []))
+          : [];
+        if (pidFiles.length > 0) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve();
+        } else if (Date.now() > deadline) {
+          clearInterval(poll);
+          reject(new Error('up never started an sshd'));
+        }
+      }, 5);
+    });
+    await new Promise((r) => child.once('exit', r));
+    // sshd processes started before the kill outlive it (they are detached by design).
+    await new Promise((r) => setTimeout(r, 1000));
+    const sessions = (await world.run(['sessions', '--json'])).json!.result.sessions;
+    expect(sessions).to.have.length(1);
+
+    const down = await world.run(['down', '--json']);
+    expect(down.code, down.stdout + down.stderr).to.equal(0);
+    expect(world.sshdPids()).to.deep.equal([]);
+    expect(accountExists(`graft-${sessions[0].id}`)).to.equal(false);
+    expect(existsSync(join(sessionsDir, sessions[0].id, 'hosts')) ? readdirSync(join(sessionsDir, sessions[0].id, 'hosts')) : []).to.deep.equal([]);
+  });
+
+  it('given no live session, when hosts runs, then it fails with the not-found exit code and a hint, no stack trace', async () => {
+    const hosts = await world.run(['hosts']);
+    expect(hosts.code).to.equal(4);
+    expect(hosts.stderr).to.match(/no live session/);
+    expect(hosts.stderr).to.match(/try: Start one with: graft up/);
+    expect(hosts.stderr).not.to.match(/\n\s+at /);
+  });
+
+  it('given a bad flag value, when up runs with --json, then the envelope carries the usage error and exit code 2', async () => {
+    const up = await world.run(['up', '--hosts', 'zero', '--json']);
+    expect(up.code).to.equal(2);
+    expect(up.json!.status).to.equal(2);
+    expect(up.json!.error!.code).to.equal('USAGE');
+  });
+});

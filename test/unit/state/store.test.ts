@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StateError } from '../../../src/core/errors.js';
+import type { HostRecord } from '../../../src/core/provisioners/provisioner.js';
+import { StateStore } from '../../../src/core/state/store.js';
+
+const host = (name: string, state: HostRecord['state'] = 'up'): HostRecord => ({
+  name, provisioner: 'local', address: '127.0.0.2', port: 2222, user: 'u', state, slots: 1, groups: [], labels: [], isolation: 'shared-account', hostKeys: ['ssh-ed25519 AAAA'], meta: {},
+});
+
+describe('state store', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'graft-store-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('given two handles on one file, when one writes a session and hosts, then the other reads them (WAL, shared by processes)', () => {
+    const a = StateStore.open(join(dir, 'state.db'));
+    const b = StateStore.open(join(dir, 'state.db'));
+    a.createSession({ id: 'abcdefgh', status: 'creating', provisioner: 'local', spec: { hosts: 2 } });
+    a.putHosts('abcdefgh', [host('h1'), host('h2', 'creating')]);
+    a.putHost('abcdefgh', host('h2', 'up'));
+    expect(b.getSession('abcdefgh')!.spec).to.deep.equal({ hosts: 2 });
+    expect(b.listHosts('abcdefgh').map((h) => [h.name, h.state])).to.deep.equal([['h1', 'up'], ['h2', 'up']]);
+    a.close();
+    b.close();
+  });
+
+  it('given intents, when some finish, then only unfinished ones are pending (what a crash interrupted)', () => {
+    const store = StateStore.open(join(dir, 'state.db'));
+    store.createSession({ id: 'abcdefgh', status: 'creating', provisioner: 'local', spec: {} });
+    const first = store.beginIntent('abcdefgh', 'create-host', 'h1');
+    store.beginIntent('abcdefgh', 'create-host', 'h2');
+    store.finishIntent(first, 'done');
+    expect(store.pendingIntents('abcdefgh').map((i) => i.target)).to.deep.equal(['h2']);
+    store.close();
+  });
+
+  it('given sessions created in order, when listed, then the newest comes first', () => {
+    const store = StateStore.open(join(dir, 'state.db'));
+    for (const id of ['aaaaaaaa', 'bbbbbbbb', 'cccccccc']) store.createSession({ id, status: 'live', provisioner: 'local', spec: {} });
+    expect(store.listSessions().map((s) => s.id)).to.deep.equal(['cccccccc', 'bbbbbbbb', 'aaaaaaaa']);
+    store.close();
+  });
+
+  it('given a database from a newer graft, when opened, then it is refused with a StateError, not guessed at', () => {
+    const file = join(dir, 'state.db');
+    const db = new Database(file);
+    db.pragma('user_version = 999');
+    db.close();
+    expect(() => StateStore.open(file)).to.throw(StateError, /newer graft/);
+  });
+
+  it('given a location under a regular file, when opened, then a StateError says so', () => {
+    writeFileSync(join(dir, 'blocker'), '');
+    expect(() => StateStore.open(join(dir, 'blocker', 'state.db'))).to.throw(StateError, /cannot open the state store/);
+  });
+});
