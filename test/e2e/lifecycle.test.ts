@@ -41,7 +41,7 @@ describe('e2e: session lifecycle with local hosts', function () {
     expect(hosts.json!.result.session).to.equal(session);
     expect(hosts.json!.result.hosts.map((h: { name: string }) => h.name)).to.deep.equal(['local-01', 'local-02', 'local-03']);
 
-    const exec = await world.run(['exec', '--on', 'local-0[12]', '--json', '--', 'echo', 'hi-$(id -un)']);
+    const exec = await world.run(['exec', '--on', 'local-01:local-02', '--json', '--', 'echo', 'hi-$(id -un)']);
     expect(exec.code, exec.stderr).to.equal(0);
     expect(exec.json!.result.hosts).to.have.length(2);
     for (const row of exec.json!.result.hosts) {

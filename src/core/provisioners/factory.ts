@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { ProvisionerFactory } from '../session/bring-up.js';
@@ -15,6 +16,7 @@ export function defaultProvisioners(pool: SshPool): ProvisionerFactory {
     switch (name) {
       case 'local': {
         const keyFile = join(session.dir, 'admin_ed25519');
+        await mkdir(session.dir, { recursive: true, mode: 0o700 });
         if (!existsSync(keyFile)) await writeKeyPairFiles(keyFile, generateEd25519KeyPair(`graft-admin@${session.id}`));
         return { provisioner: new LocalProvisioner({ adminKeyFile: keyFile, adminPublicKey: readFileSync(`${keyFile}.pub`, 'utf8').trim() }) };
       }

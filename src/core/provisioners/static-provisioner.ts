@@ -1,5 +1,5 @@
-import { ConfigError } from '../errors.js';
-import { checkHostKeyPins, loadInventory, toStaticHostSpecs, type StaticHostSpec } from '../inventory/index.js';
+import { asGraftError } from '../errors.js';
+import { loadStaticHostSpecs, type StaticHostSpec } from '../inventory/index.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { scanHostKey, type SshPool } from '../ssh/index.js';
 import type { HostRecord, HostRequest, Provisioner, SessionContext } from './provisioner.js';
@@ -21,10 +21,7 @@ export class StaticProvisioner implements Provisioner {
 
   /** Reads and validates the inventory; every problem of the file is reported at once. */
   load(file: string): HostRequest[] {
-    const inventory = loadInventory(file);
-    const specs = toStaticHostSpecs(inventory);
-    const problems = checkHostKeyPins(inventory, specs);
-    if (problems.length > 0) throw new ConfigError(problems);
+    const { specs } = loadStaticHostSpecs(file);
     for (const spec of specs) this.specs.set(spec.name, spec);
     return specs.map((s) => ({ name: s.name, slots: s.slots, groups: s.groups, labels: s.labels }));
   }
@@ -61,6 +58,7 @@ export class StaticProvisioner implements Provisioner {
     } catch (error) {
       host.state = 'failed';
       host.meta.error = (error as Error).message;
+      host.meta.errorExitCode = String(asGraftError(error).exitCode);
       session.events.emit({ code: 'host.failed', level: 'error', message: `${host.name}: ${(error as Error).message}`, session: session.id, host: host.name });
     }
     session.recordHost(host);

@@ -1,6 +1,6 @@
-import { ProviderError, UsageError } from '../errors.js';
+import { ExitCode, GraftError, UsageError, type ExitCodeValue } from '../errors.js';
 import type { HostRecord, HostRequest, Provisioner, ProvisionerName } from '../provisioners/provisioner.js';
-import { sessionContext, type GraftRuntime } from '../runtime.js';
+import { sessionContext, sessionFiles, type GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
 import { newSessionId } from './session-id.js';
 
@@ -18,7 +18,8 @@ export interface UpResult {
 export type ProvisionerFactory = (name: ProvisionerName, session: { id: string; dir: string; spec: Record<string, unknown> }) => Promise<{ provisioner: Provisioner; requests?: HostRequest[] }>;
 
 /**
- * Creates a session and brings its hosts up. The session row is written first, so an
+ * Validates the request, then creates a session and brings its hosts up. The session row is
+ * written before any host is started, so an
  * interrupted `up` leaves a session that `down` can find and finish.
  * Hosts that fail to come up stay in the session as `failed` and make the call throw
  * after everything else is recorded.
@@ -29,20 +30,25 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
   }
   const id = newSessionId();
   const spec = { ...request } as Record<string, unknown>;
-  const session = runtime.store.createSession({ id, status: 'creating', provisioner: request.provisioner, spec });
+  // Inputs (an inventory, say) are read and validated before anything is recorded or started.
+  const { provisioner, requests } = await factory(request.provisioner, { id, dir: sessionFiles(runtime, id).dir, spec });
+  const hostRequests = requests ?? localRequests(request);
+  runtime.store.createSession({ id, status: 'creating', provisioner: request.provisioner, spec });
   onSession?.(id);
   const context = sessionContext(runtime, id);
   runtime.events.emit({ code: 'session.created', level: 'info', message: `session ${id} (${request.provisioner})`, session: id, data: { spec } });
 
-  const { provisioner, requests } = await factory(request.provisioner, { id, dir: context.dir, spec });
-  const hostRequests = requests ?? localRequests(request);
   const hosts = await provisioner.create(context, hostRequests);
   runtime.store.setSessionStatus(id, 'live');
   const live = runtime.store.getSession(id)!;
   const failed = hosts.filter((h) => h.state === 'failed');
   if (failed.length > 0) {
-    throw new ProviderError(`${failed.length} of ${hosts.length} host(s) failed to come up in session ${id}: ${failed.map((h) => `${h.name} (${h.meta.error ?? 'unknown error'})`).join('; ')}`, {
+    // A refused host key outranks an unreachable host, which outranks other provider failures.
+    const codes = failed.map((h) => Number(h.meta.errorExitCode ?? ExitCode.provider));
+    const exitCode = ([ExitCode.security, ExitCode.unreachable].find((c) => codes.includes(c)) ?? ExitCode.provider) as ExitCodeValue;
+    throw new GraftError(`${failed.length} of ${hosts.length} host(s) failed to come up in session ${id}:\n${failed.map((h) => `  ${h.name}: ${h.meta.error ?? 'unknown error'}`).join('\n')}`, {
       code: 'HOSTS_FAILED',
+      exitCode,
       actions: [`See: graft hosts --session ${id}`, `Tear the session down with: graft down --session ${id}`],
     });
   }

@@ -1,0 +1,21 @@
+/**
+ * Ansible-compatible inventories (YAML and INI): the model, the loaders, host specs
+ * for the static provisioner and host-pattern selection. Import from here.
+ */
+export type { Inventory, InventoryFormat, InventoryGroup, InventoryHost, InventoryReadResult, SourcePath } from './model.js';
+export { detectInventoryFormat, loadInventory, loadStaticHostSpecs, readInventoryFile, readInventoryText } from './load.js';
+export { readYamlInventory, MAX_YAML_ALIASES } from './yaml-inventory.js';
+export { readIniInventory } from './ini-inventory.js';
+export { expandHostPattern, expandHostRange, splitHostPort, MAX_HOSTS_PER_PATTERN, type ExpandedHostPattern } from './host-patterns.js';
+export {
+  checkHostKeyPins,
+  localHostSpecEnvironment,
+  resolveInventoryPath,
+  toStaticHostSpecs,
+  type HostKeyPolicy,
+  type HostSpecEnvironment,
+  type StaticHostSpec,
+} from './graft-host.js';
+export { graftHostVarsSchema, parseHostKeyLine, type GraftHostVars } from './graft-vars.js';
+export { hostFieldMatches, knownHostKeys, knownHostsName } from './known-hosts.js';
+export { parseHostPattern, selectHosts, type PatternTerm, type SelectableHost } from './selector.js';

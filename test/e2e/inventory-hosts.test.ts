@@ -1,0 +1,105 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { isSshdRunning } from '../../src/core/provisioners/local/sshd-server.js';
+import { generateEd25519KeyPair, writePrivateKeyFile } from '../../src/core/ssh/index.js';
+import { GraftWorld } from '../helpers/cli.js';
+import { useSshdFleet } from '../helpers/sshd.js';
+
+describe('e2e: inventory (static) hosts over real sshd', function () {
+  this.timeout(120_000);
+  const hosts = useSshdFleet(3);
+  let world: GraftWorld;
+  let dir: string;
+  let keyFile: string;
+
+  /** Writes an inventory for the fleet: web = hosts 0 and 1, db = host 2; pins as given. */
+  function inventory(pins: (i: number) => Record<string, unknown>): string {
+    const fleet = hosts.fleet;
+    const entry = (i: number) => ({ ansible_host: fleet.endpoints[i]!.host, ansible_port: fleet.endpoints[i]!.port, ansible_user: fleet.loginUser, ...pins(i) });
+    const file = join(dir, `inventory-${Math.random().toString(36).slice(2)}.yaml`);
+    const doc = {
+      all: {
+        vars: { ansible_ssh_private_key_file: 'admin_key', graft_slots: 2 },
+        children: {
+          web: { hosts: { web01: entry(0), web02: { ...entry(1), graft_labels: ['gpu'] } } },
+          db: { hosts: { db01: entry(2) } },
+        },
+      },
+    };
+    writeFileSync(file, stringify(doc));
+    return file;
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'graft-inv-'));
+    keyFile = join(dir, 'admin_key');
+    await writePrivateKeyFile(keyFile, hosts.fleet.clientKey.privateKey);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    world = new GraftWorld();
+  });
+  afterEach(async () => world.dispose());
+
+  it('given pinned keys, when up, exec with a selector and down run, then only selected hosts run and the hosts are cleaned but not destroyed', async () => {
+    const file = inventory((i) => ({ graft_host_key: hosts.fleet.hosts[i]!.sshd.hostPublicKey }));
+    const up = await world.run(['up', '--inventory', file, '--json']);
+    expect(up.code, up.stdout + up.stderr).to.equal(0);
+    expect(up.json!.result.hosts.map((h: { name: string; state: string }) => `${h.name}:${h.state}`)).to.have.members(['web01:up', 'web02:up', 'db01:up']);
+
+    const exec = await world.run(['exec', '--on', 'web:&gpu', '--json', '--', 'echo', '$USER']);
+    expect(exec.code, exec.stderr).to.equal(0);
+    expect(exec.json!.result.hosts.map((r: { host: string }) => r.host)).to.deep.equal(['web02']);
+    expect(exec.json!.result.hosts[0].stdout).to.deep.equal([hosts.fleet.loginUser]);
+
+    const down = await world.run(['down', '--json']);
+    expect(down.code, down.stderr).to.equal(0);
+    for (const host of hosts.fleet.hosts) expect(isSshdRunning(host.sshd), 'inventory hosts must never be destroyed').to.equal(true);
+  });
+
+  it('given a pinned key that does not match, when up runs, then the host is refused with exit code 6 and both fingerprints', async () => {
+    const wrong = generateEd25519KeyPair('not-the-host').publicKey;
+    const file = inventory((i) => ({ graft_host_key: i === 1 ? wrong : hosts.fleet.hosts[i]!.sshd.hostPublicKey }));
+    const up = await world.run(['up', '--inventory', file]);
+    expect(up.code).to.equal(6);
+    expect(up.stderr).to.match(/web02/);
+    expect(up.stderr.match(/SHA256:[A-Za-z0-9+/]{43}/g) ?? []).to.have.length.greaterThanOrEqual(2);
+    expect(up.stderr).not.to.match(/\n\s+at /);
+    const listed = await world.run(['hosts', '--json']);
+    const states = Object.fromEntries(listed.json!.result.hosts.map((h: { name: string; state: string }) => [h.name, h.state]));
+    expect(states).to.deep.equal({ web01: 'up', web02: 'failed', db01: 'up' });
+  });
+
+  it('given trust-on-first-use, when up runs, then the key the host presents is pinned and a warning says so', async () => {
+    const file = inventory(() => ({ graft_host_key_policy: 'tofu' }));
+    const up = await world.run(['up', '--inventory', file, '--json']);
+    expect(up.code, up.stdout + up.stderr).to.equal(0);
+    const web01 = up.json!.result.hosts.find((h: { name: string }) => h.name === 'web01');
+    expect(web01.hostKeys[0].split(' ').slice(0, 2).join(' ')).to.equal(hosts.fleet.hosts[0]!.sshd.hostPublicKey.split(' ').slice(0, 2).join(' '));
+    expect(up.json!.warnings.join('\n')).to.match(/trusted its host key on first use/);
+  });
+
+  it('given hosts without pins or tofu, when up runs, then it is a config error naming each host, and no session is created', async () => {
+    const file = inventory(() => ({}));
+    const up = await world.run(['up', '--inventory', file]);
+    expect(up.code).to.equal(3);
+    for (const name of ['web01', 'web02', 'db01']) expect(up.stderr).to.include(name);
+    expect(up.stderr).to.include(file);
+    const sessions = await world.run(['sessions', '--all', '--json']);
+    expect(sessions.json!.result.sessions).to.deep.equal([]);
+  });
+
+  it('given a malformed inventory, when checked, then every problem is listed as file: path: message with exit code 3', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'all:\n  hosts:\n    a:\n      ansible_port: 70000\n      graft_slots: two\n  children:\n    web: [1, 2]\n');
+    const check = await world.run(['inventory', 'check', file]);
+    expect(check.code).to.equal(3);
+    expect(check.stderr).to.include(`${file}: all.hosts.a.ansible_port:`);
+    expect(check.stderr).to.include(`${file}: all.hosts.a.graft_slots:`);
+    expect(check.stderr).to.include(`${file}: all.children.web:`);
+    expect(check.stderr).not.to.match(/\n\s+at /);
+  });
+});
