@@ -12,6 +12,7 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   /** stdout parsed as the JSON envelope, when --json was passed. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output; tests assert it field by field
   json?: { status: number; result?: any; error?: { code: string; message: string; actions: string[] }; warnings: string[] };
 }
 
