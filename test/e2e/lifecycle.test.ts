@@ -1,17 +1,8 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftWorld } from '../helpers/cli.js';
-
-function accountExists(user: string): boolean {
-  try {
-    execFileSync('id', ['-u', user], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { accountExists } from '../helpers/sshd.js';
 
 describe('e2e: session lifecycle with local hosts', function () {
   this.timeout(120_000);
@@ -62,6 +53,20 @@ describe('e2e: session lifecycle with local hosts', function () {
     const audit = readFileSync(join(world.home, 'sessions', session, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(audit.map((e) => e.code)).to.include.members(['session.created', 'host.up', 'host.destroyed', 'session.ended']);
     for (const entry of audit) expect(entry.time).to.match(/^\d{4}-\d\d-\d\dT/);
+    const log = readFileSync(join(world.home, 'sessions', session, 'graft.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.map((e) => e.code)).to.include.members(['exec.started', 'exec.host.done', 'session.ended']);
+  });
+
+  it('given one host whose command hangs, when exec runs with a timeout, then the others finish and only that host times out', async () => {
+    expect((await world.run(['up', '--hosts', '3'])).code).to.equal(0);
+    // The host on 127.x.y.1 sleeps far past the timeout; the others answer at once.
+    const script = 'case "$(echo $SSH_CONNECTION | cut -d" " -f3)" in *.1) sleep 60;; esac; echo done';
+    const exec = await world.run(['exec', '--timeout', '2s', '--json', '--', script]);
+    expect(exec.code).to.equal(5);
+    const rows = Object.fromEntries(exec.json!.result.hosts.map((r: { host: string }) => [r.host, r]));
+    expect(rows['local-01'].error.code).to.equal('SSH_TIMEOUT');
+    expect(rows['local-02'].stdout).to.deep.equal(['done']);
+    expect(rows['local-03'].stdout).to.deep.equal(['done']);
   });
 
   it('given a command that fails on some hosts, when exec runs, then every host still reports and the exit code is 1', async () => {

@@ -240,7 +240,8 @@ function descendantsOf(root: number): number[] {
   return found;
 }
 
-function accountExists(name: string): boolean {
+/** Whether a Unix account exists on this machine. */
+export function accountExists(name: string): boolean {
   try {
     execFileSync('id', ['-u', name], { stdio: 'pipe' });
     return true;
