@@ -6,8 +6,7 @@ import { tearDown, type DownResult } from '../core/session/tear-down.js';
 
 export default class Down extends GraftCommand<typeof Down> {
   static override summary = 'Tear a session down and verify nothing of it is left.';
-  static override description = `Destroys the session's ephemeral hosts (inventory hosts are only cleaned), then looks
-again to prove nothing remains. Repeating it is harmless, and it finishes an interrupted up.`;
+  static override description = `Destroys the session's ephemeral hosts (inventory hosts are only cleaned), then looks again to prove nothing remains. Repeating it is harmless, and it finishes an interrupted up.`;
   static override examples = [
     { description: 'The most recent live session', command: '<%= config.bin %> down' },
     { description: 'A named session', command: '<%= config.bin %> down --session k3f9x2qa' },

@@ -10,10 +10,7 @@ import { requireSession } from '../core/session/resolve-session.js';
 
 export default class Exec extends GraftCommand<typeof Exec> {
   static override summary = 'Run a command on many hosts at once.';
-  static override description = `Runs the command after -- on every selected host of the session in parallel, over one
-reused SSH connection per host, and prints a row per host: exit code, duration and the first
-lines of output. A host that fails or hangs never holds up the others beyond --timeout.
-Exits 0 when every host succeeded, otherwise with the most severe failure (see README).`;
+  static override description = `Runs the command after -- on every selected host of the session in parallel, over one reused SSH connection per host, and prints a row per host: exit code, duration and the first lines of output. A host that fails or hangs never holds up the others beyond --timeout. Exits 0 when every host succeeded, otherwise with the most severe failure (see README).`;
   static override examples = [
     { description: 'Every host', command: '<%= config.bin %> exec -- uname -a' },
     { description: 'Hosts in group web that also carry the gpu label', command: "<%= config.bin %> exec --on 'web:&gpu' -- nvidia-smi -L" },

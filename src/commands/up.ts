@@ -13,9 +13,7 @@ export interface UpCommandResult {
 
 export default class Up extends GraftCommand<typeof Up> {
   static override summary = 'Start a session: bring hosts up and pin their host keys.';
-  static override description = `Creates a new session. With the local provisioner (the default) each host is a real
-OpenSSH server graft starts on its own loopback address; with --inventory the hosts are your
-machines from an Ansible-style inventory, checked for reachability and never destroyed.`;
+  static override description = `Creates a new session. With the local provisioner (the default) each host is a real OpenSSH server graft starts on its own loopback address; with --inventory the hosts are your machines from an Ansible-style inventory, checked for reachability and never destroyed.`;
   static override examples = [
     { description: 'Three local SSH hosts, no cloud account needed', command: '<%= config.bin %> up --provisioner local --hosts 3' },
     { description: 'Local hosts with 4 slots each, labelled gpu', command: '<%= config.bin %> up --hosts 2 --slots 4 --label gpu' },

@@ -13,9 +13,7 @@ export interface InventoryCheckResult {
 
 export default class InventoryCheck extends GraftCommand<typeof InventoryCheck> {
   static override summary = 'Validate an inventory and show what graft understood.';
-  static override description = `Reads an Ansible-style inventory (YAML or INI) the way graft up would and prints each
-host's address, login, key file, slots, labels, isolation mode and pinned host keys. Every
-problem in the file is reported at once as "file: path: message", with exit code 3.`;
+  static override description = `Reads an Ansible-style inventory (YAML or INI) the way graft up would and prints each host's address, login, key file, slots, labels, isolation mode and pinned host keys. Every problem in the file is reported at once as "file: path: message", with exit code 3.`;
   static override examples = [
     '<%= config.bin %> inventory check inventories/onprem.ini',
     { description: 'Machine-readable, e.g. to diff against ansible-inventory --list', command: '<%= config.bin %> inventory check inventories/onprem.yaml --json' },
