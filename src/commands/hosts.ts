@@ -14,7 +14,7 @@ export default class Hosts extends GraftCommand<typeof Hosts> {
 
   static override flags = {
     session: Flags.string({ char: 's', description: 'Session id (default: the most recent live one).', env: 'GRAFT_SESSION' }),
-    all: Flags.boolean({ char: 'a', description: 'Include destroyed hosts.' }),
+    all: Flags.boolean({ char: 'a', description: 'Include destroyed hosts.', env: 'GRAFT_ALL' }),
   };
 
   async run(): Promise<{ session: string; hosts: HostView[] }> {

@@ -15,7 +15,7 @@ export default class Sessions extends GraftCommand<typeof Sessions> {
   static override examples = ['<%= config.bin %> sessions', '<%= config.bin %> sessions --all --json'];
 
   static override flags = {
-    all: Flags.boolean({ char: 'a', description: 'Include sessions that have ended.' }),
+    all: Flags.boolean({ char: 'a', description: 'Include sessions that have ended.', env: 'GRAFT_ALL' }),
   };
 
   async run(): Promise<{ sessions: SessionView[] }> {

@@ -24,7 +24,7 @@ export default class Up extends GraftCommand<typeof Up> {
     provisioner: Flags.string({ char: 'p', description: 'Where hosts come from.', options: ['local', 'static'], env: 'GRAFT_PROVISIONER' }),
     hosts: Flags.integer({ char: 'n', description: 'Number of hosts (local provisioner).', default: 2, min: 1, max: 250, env: 'GRAFT_HOSTS' }),
     slots: Flags.integer({ description: 'Agents each host runs at once (local provisioner).', default: 4, min: 1, env: 'GRAFT_SLOTS' }),
-    label: Flags.string({ char: 'l', description: 'Label for every host (repeatable; local provisioner).', multiple: true, default: [] }),
+    label: Flags.string({ char: 'l', description: 'Label for every host (repeatable or comma-separated; local provisioner).', multiple: true, delimiter: ',', default: [], env: 'GRAFT_LABELS' }),
     inventory: Flags.string({ char: 'i', description: 'Ansible-style inventory (YAML or INI); implies --provisioner static.', env: 'GRAFT_INVENTORY' }),
   };
 

@@ -25,12 +25,12 @@ export default class InventoryCheck extends GraftCommand<typeof InventoryCheck> 
   };
 
   static override flags = {
-    'require-pins': Flags.boolean({ description: 'Treat hosts with no pinned host key and no explicit tofu policy as errors.', default: true, allowNo: true }),
+    'require-pins': Flags.boolean({ description: 'Treat hosts with no pinned host key and no explicit tofu policy as errors.', default: true, allowNo: true, env: 'GRAFT_REQUIRE_PINS' }),
   };
 
   async run(): Promise<InventoryCheckResult> {
     const { inventory, specs } = loadStaticHostSpecs(this.args.file, { requirePins: this.flags['require-pins'] });
-    if (specs.length === 0) this.warn(`${this.args.file}: no hosts`);
+    if (specs.length === 0) this.events.emit({ code: 'warning', level: 'warn', message: `${this.args.file}: no hosts` });
     const hosts = specs.map(({ hostKeys, ...spec }) => ({ ...spec, hostKeyFingerprints: hostKeys.map((k) => fingerprintSha256(k)) }));
     this.log(
       renderTable(
