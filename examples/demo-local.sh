@@ -4,6 +4,8 @@
 set -euo pipefail
 graft="$(cd "$(dirname "$0")/.." && pwd)/bin/run.js"
 export GRAFT_HOME="${GRAFT_HOME:-$(mktemp -d)/graft-demo}"
+# Whatever happens, leave nothing running.
+trap '"$graft" down --quiet >/dev/null 2>&1 || true' EXIT
 
 echo "== graft up --hosts 3 --label demo" >&2
 "$graft" up --hosts 3 --label demo

@@ -3,7 +3,7 @@ import type winston from 'winston';
 import { asGraftError, ExitCode, type GraftError, UsageError } from '../core/errors.js';
 import { EventBus, type EventLevel } from '../core/events.js';
 import { addSessionLogFile, createLogger, logEvent } from '../core/log/logger.js';
-import { closeRuntime, openRuntime, sessionFiles, type GraftRuntime } from '../core/runtime.js';
+import { attachAuditLog, closeRuntime, openRuntime, sessionFiles, type GraftRuntime } from '../core/runtime.js';
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof GraftCommand)['baseFlags'] & T['flags']>;
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -12,7 +12,7 @@ export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['a
 export interface JsonEnvelope<T> {
   status: number;
   result?: T;
-  error?: { code: string; message: string; actions: string[] };
+  error?: { code: string; message: string; actions: string[]; details?: Record<string, unknown> };
   warnings: string[];
 }
 
@@ -59,8 +59,9 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
     return this.openedRuntime;
   }
 
-  /** From now on, also write every log line to the session's JSON-lines log file. */
+  /** From now on, also write every log line to the session's JSON-lines log file and its audit log. */
   protected logToSession(sessionId: string): void {
+    attachAuditLog(this.runtime(), sessionId);
     if (this.logger) addSessionLogFile(this.logger, sessionFiles(this.runtime(), sessionId).log);
   }
 
@@ -72,7 +73,7 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
     if (thrown instanceof Errors.ExitError) throw thrown;
     const error: GraftError = thrown instanceof Errors.CLIError ? new UsageError(thrown.message.replace(/^Error: /, ''), ['See: graft ' + this.id?.replaceAll(':', ' ') + ' --help']) : asGraftError(thrown);
     if (this.jsonEnabled()) {
-      const envelope: JsonEnvelope<unknown> = { status: error.exitCode, error: { code: error.code, message: error.message, actions: error.actions }, warnings: this.warnings };
+      const envelope: JsonEnvelope<unknown> = { status: error.exitCode, error: { code: error.code, message: error.message, actions: error.actions, ...(error.details ? { details: error.details } : {}) }, warnings: this.warnings };
       process.stdout.write(JSON.stringify(envelope, null, 2) + '\n');
     } else {
       const lines = [`error: ${error.message}`, ...error.actions.map((a) => `  try: ${a}`)];

@@ -24,7 +24,7 @@ export default class Down extends GraftCommand<typeof Down> {
       return { session: null, alreadyEnded: true, destroyed: [] };
     }
     this.logToSession(session.id);
-    const result = await tearDown(runtime, session, defaultProvisioners(runtime.pool));
+    const result = await tearDown(runtime, session, defaultProvisioners(runtime.pool, runtime.layout.knownHosts));
     this.log(result.alreadyEnded ? `session ${session.id} was already down` : `session ${session.id} is down (${result.destroyed.length} host(s) removed)`);
     return result;
   }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import ms from 'ms';
 import { GraftCommand } from '../cli/base-command.js';
+import { parseDuration } from '../cli/duration.js';
 import { renderTable } from '../cli/table.js';
 import { UsageError } from '../core/errors.js';
 import { fanoutExec, fanoutExitCode, type HostExecRow } from '../core/fanout/fanout-exec.js';
@@ -29,8 +29,7 @@ export default class Exec extends GraftCommand<typeof Exec> {
   async run(): Promise<{ session: string; command: string; ok: number; failed: number; hosts: HostExecRow[] }> {
     const command = this.rest.join(' ');
     if (!command) throw new UsageError('no command given', ['Put the command after --, e.g.: graft exec -- uname -a']);
-    const timeoutMs = ms(this.flags.timeout as ms.StringValue) as number | undefined;
-    if (!timeoutMs || timeoutMs <= 0) throw new UsageError(`--timeout ${this.flags.timeout} is not a duration`, ['Use e.g. 500ms, 30s, 5m or 1h.']);
+    const timeoutMs = parseDuration('timeout', this.flags.timeout);
 
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);

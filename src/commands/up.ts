@@ -1,12 +1,15 @@
 import { Flags } from '@oclif/core';
 import { GraftCommand } from '../cli/base-command.js';
+import { parseDuration } from '../cli/duration.js';
 import { hostView, renderHosts, type HostView } from '../cli/host-rows.js';
 import { UsageError } from '../core/errors.js';
+import { checkLabels } from '../core/inventory/index.js';
 import { defaultProvisioners } from '../core/provisioners/factory.js';
 import { bringUp, type UpRequest } from '../core/session/bring-up.js';
 
 export interface UpCommandResult {
   session: string;
+  expiresAt: string;
   provisioner: string;
   hosts: HostView[];
 }
@@ -24,7 +27,8 @@ export default class Up extends GraftCommand<typeof Up> {
     provisioner: Flags.string({ char: 'p', description: 'Where hosts come from.', options: ['local', 'static'], env: 'GRAFT_PROVISIONER' }),
     hosts: Flags.integer({ char: 'n', description: 'Number of hosts (local provisioner).', default: 2, min: 1, max: 250, env: 'GRAFT_HOSTS' }),
     slots: Flags.integer({ description: 'Agents each host runs at once (local provisioner).', default: 4, min: 1, env: 'GRAFT_SLOTS' }),
-    label: Flags.string({ char: 'l', description: 'Label for every host (repeatable or comma-separated; local provisioner).', multiple: true, delimiter: ',', default: [], env: 'GRAFT_LABELS' }),
+    label: Flags.string({ char: 'l', description: 'Label for every host (repeatable or comma-separated; local provisioner).', multiple: true, delimiter: ',', env: 'GRAFT_LABELS' }),
+    ttl: Flags.string({ description: 'How long the session lives: agent keys and certificates expire then.', default: '12h', env: 'GRAFT_TTL' }),
     inventory: Flags.string({ char: 'i', description: 'Ansible-style inventory (YAML or INI); implies --provisioner static.', env: 'GRAFT_INVENTORY' }),
   };
 
@@ -32,12 +36,13 @@ export default class Up extends GraftCommand<typeof Up> {
     const { flags } = this;
     const provisioner = flags.provisioner ?? (flags.inventory ? 'static' : 'local');
     if (provisioner === 'static' && !flags.inventory) throw new UsageError('--provisioner static needs --inventory FILE');
-    const request: UpRequest = provisioner === 'static' ? { provisioner, inventory: flags.inventory! } : { provisioner: 'local', hosts: flags.hosts, slots: flags.slots, labels: flags.label };
+    const ttlMs = parseDuration('ttl', flags.ttl);
+    const request: UpRequest = provisioner === 'static' ? { provisioner, inventory: flags.inventory!, ttlMs } : { provisioner: 'local', hosts: flags.hosts, slots: flags.slots, labels: checkLabels(flags.label ?? []), ttlMs };
     const runtime = this.runtime();
-    const result = await bringUp(runtime, request, defaultProvisioners(runtime.pool), (id) => this.logToSession(id));
+    const result = await bringUp(runtime, request, defaultProvisioners(runtime.pool, runtime.layout.knownHosts), (id) => this.logToSession(id));
     const hosts = result.hosts.map(hostView);
     this.log(renderHosts(hosts));
     this.log(`\nsession ${result.session.id} is up with ${hosts.length} host(s). Next: graft exec -- uname -a`);
-    return { session: result.session.id, provisioner, hosts };
+    return { session: result.session.id, expiresAt: result.session.expiresAt, provisioner, hosts };
   }
 }

@@ -38,12 +38,15 @@ export interface GraftErrorOptions {
   /** What the user can do next, one hint per line. */
   actions?: string[];
   cause?: unknown;
+  /** Machine-readable facts for `--json` callers (e.g. the session a failed `up` left). */
+  details?: Record<string, unknown>;
 }
 
 export class GraftError extends Error {
   readonly code: string;
   readonly exitCode: ExitCodeValue;
   readonly actions: string[];
+  readonly details?: Record<string, unknown>;
 
   constructor(message: string, options: GraftErrorOptions) {
     super(message, { cause: options.cause });
@@ -51,6 +54,7 @@ export class GraftError extends Error {
     this.code = options.code;
     this.exitCode = options.exitCode;
     this.actions = options.actions ?? [];
+    this.details = options.details;
   }
 }
 

@@ -16,8 +16,11 @@ export const EventCodes = [
   'exec.started',
   'exec.host.done',
   'exec.finished',
-  'state.intent',
-  'state.done',
+  'agent.creating',
+  'agent.created',
+  'agent.failed',
+  'agent.removed',
+  'identity.issued',
   'warning',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
@@ -62,6 +65,3 @@ export class EventBus implements EventSink {
     }
   }
 }
-
-/** A sink that drops everything; for library callers that do not listen. */
-export const silentSink: EventSink = { emit: () => undefined };

@@ -11,6 +11,8 @@ export function homeLayout(home: string) {
   return {
     home,
     database: join(home, 'state.db'),
+    /** Host keys trusted on first use (inventory hosts with graft_host_key_policy: tofu). */
+    knownHosts: join(home, 'known_hosts'),
     sessionsDir: join(home, 'sessions'),
     sessionDir: (sessionId: string) => join(home, 'sessions', sessionId),
   };

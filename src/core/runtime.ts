@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { StateError } from './errors.js';
 import { EventBus } from './events.js';
 import { graftHome, homeLayout } from './home.js';
 import { AuditLog } from './log/audit-log.js';
@@ -28,7 +29,14 @@ export interface RuntimeOptions {
 export function openRuntime(options: RuntimeOptions = {}): GraftRuntime {
   const env = options.env ?? process.env;
   const layout = homeLayout(graftHome(env));
-  mkdirSync(layout.sessionsDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(layout.sessionsDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new StateError(`cannot use ${layout.home} as the graft home: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      cause: error,
+      actions: ['Point GRAFT_HOME at a directory you can write, or unset it to use ~/.graft.'],
+    });
+  }
   return {
     layout,
     store: StateStore.open(layout.database),
@@ -46,25 +54,33 @@ export async function closeRuntime(runtime: GraftRuntime): Promise<void> {
 
 /** Files of a session in the graft home. */
 export function sessionFiles(runtime: GraftRuntime, sessionId: string) {
-  const dir = runtime.layout.sessionDir(sessionId);
+  return sessionPaths(runtime.layout.sessionDir(sessionId));
+}
+
+/** Files inside a session's directory. */
+export function sessionPaths(dir: string) {
   return { dir, audit: join(dir, 'audit.jsonl'), log: join(dir, 'graft.log'), adminKey: join(dir, 'admin_ed25519') };
+}
+
+/** Starts the session's audit log (once per runtime): it hears every event of the session. */
+export function attachAuditLog(runtime: GraftRuntime, sessionId: string): void {
+  if (runtime.auditedSessions.has(sessionId)) return;
+  runtime.auditedSessions.add(sessionId);
+  const audit = new AuditLog(sessionFiles(runtime, sessionId).audit);
+  runtime.events.on((event) => {
+    if (event.session === sessionId) audit.record(event);
+  });
 }
 
 /**
  * The view of a session a provisioner gets: its directory, the event sink, and a way to
  * persist a host the moment something about it changes (intent before acting).
- * Also starts the session's audit log, which hears every event of the session.
+ * Also starts the session's audit log.
  */
 export function sessionContext(runtime: GraftRuntime, sessionId: string): SessionContext {
   const files = sessionFiles(runtime, sessionId);
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-  if (!runtime.auditedSessions.has(sessionId)) {
-    runtime.auditedSessions.add(sessionId);
-    const audit = new AuditLog(files.audit);
-    runtime.events.on((event) => {
-      if (event.session === sessionId) audit.record(event);
-    });
-  }
+  attachAuditLog(runtime, sessionId);
   return {
     id: sessionId,
     dir: files.dir,

@@ -80,6 +80,14 @@ describe('e2e: inventory (static) hosts over real sshd', function () {
     const web01 = up.json!.result.hosts.find((h: { name: string }) => h.name === 'web01');
     expect(web01.hostKeys[0].split(' ').slice(0, 2).join(' ')).to.equal(hosts.fleet.hosts[0]!.sshd.hostPublicKey.split(' ').slice(0, 2).join(' '));
     expect(up.json!.warnings.join('\n')).to.match(/trusted its host key on first use/);
+    expect((await world.run(['down'])).code).to.equal(0);
+
+    // First use happens once: after the host's key changes, the next session refuses it.
+    await hosts.fleet.restart(hosts.fleet.hosts[0]!, { newHostKey: true });
+    const again = await world.run(['up', '--inventory', file, '--json']);
+    expect(again.code).to.equal(6);
+    expect(again.json!.error!.details!.failed).to.deep.equal(['web01']);
+    expect(again.json!.warnings.join('\n')).not.to.match(/trusted/);
   });
 
   it('given hosts without pins or tofu, when up runs, then it is a config error naming each host, and no session is created', async () => {

@@ -32,7 +32,9 @@ const nonEmptyString = (what: string) => z.string({ error: got(`expected ${what}
 const port = wholeNumber('a port number from 1 to 65535', 1, 65535);
 
 /** Labels are selector terms (`--on gpu`), so they may not hold the pattern operators `: , & ! *`. */
-const LABEL = /^[A-Za-z0-9_][A-Za-z0-9_.\-/=]*$/;
+/** Labels may not contain selector operators (`: , & ! *`) or spaces, so every label can be selected. */
+export const labelPattern = /^[A-Za-z0-9_][A-Za-z0-9_.\-/=]*$/;
+const LABEL = labelPattern;
 const labels = z
   .union([z.string(), z.array(z.string({ error: got('expected every label to be a string') }))], { error: got('expected a list of labels or a comma-separated string') })
   .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter((s) => s !== ''))

@@ -18,4 +18,4 @@ export {
 } from './graft-host.js';
 export { graftHostVarsSchema, parseHostKeyLine, type GraftHostVars } from './graft-vars.js';
 export { hostFieldMatches, knownHostKeys, knownHostsName } from './known-hosts.js';
-export { parseHostPattern, selectHosts, type PatternTerm, type SelectableHost } from './selector.js';
+export { checkLabels, parseHostPattern, selectHosts, type PatternTerm, type SelectableHost } from './selector.js';

@@ -44,17 +44,22 @@ export function hostFieldMatches(field: string, name: string): boolean {
 /**
  * Public keys (`type base64`) listed in known_hosts `text` for any of `names`
  * (each already in `knownHostsName` form), in file order and without duplicates.
+ * A key marked `@revoked` anywhere in the file is never returned, as OpenSSH refuses it
+ * even where another line lists it; `@cert-authority` lines are not host keys and are skipped.
  */
 export function knownHostKeys(text: string, names: string[]): string[] {
   const keys: string[] = [];
+  const revoked = new Set<string>();
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith('@')) continue;
-    const [field, type, blob] = line.split(/\s+/);
+    if (!line || line.startsWith('#')) continue;
+    const marker = line.startsWith('@') ? line.split(/\s+/, 1)[0] : undefined;
+    const [field, type, blob] = (marker ? line.slice(marker.length).trim() : line).split(/\s+/);
     if (!field || !type || !blob) continue;
-    if (!names.some((n) => hostFieldMatches(field, n))) continue;
+    if (marker === '@revoked') revoked.add(`${type} ${blob}`);
+    if (marker || !names.some((n) => hostFieldMatches(field, n))) continue;
     const key = `${type} ${blob}`;
     if (!keys.includes(key)) keys.push(key);
   }
-  return keys;
+  return keys.filter((k) => !revoked.has(k));
 }

@@ -14,6 +14,7 @@
  */
 import { minimatch } from 'minimatch';
 import { UsageError } from '../errors.js';
+import { labelPattern } from './graft-vars.js';
 
 /** What a selector needs to know of a host. */
 export interface SelectableHost {
@@ -114,4 +115,13 @@ export function selectHosts(pattern: string, hosts: readonly SelectableHost[]): 
   const result = hosts.map((h) => h.name).filter((n) => selected.has(n));
   if (result.length === 0) throw new UsageError(`host pattern "${pattern}" selects no host`, knownNames(hosts));
   return result;
+}
+
+/** Checks labels given on the command line by the same rule as `graft_labels`. */
+export function checkLabels(labels: string[]): string[] {
+  const bad = labels.filter((l) => !labelPattern.test(l));
+  if (bad.length > 0) {
+    throw new UsageError(`labels must be letters, digits and _ . - / = (no spaces or ": , & ! *"): ${bad.map((l) => JSON.stringify(l)).join(', ')}`);
+  }
+  return labels;
 }

@@ -1,27 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { sessionPaths } from '../runtime.js';
 import type { ProvisionerFactory } from '../session/bring-up.js';
 import { generateEd25519KeyPair, writeKeyPairFiles, type SshPool } from '../ssh/index.js';
 import { LocalProvisioner } from './local/local-provisioner.js';
 import { StaticProvisioner } from './static-provisioner.js';
+import { TofuPins } from './tofu-pins.js';
 
 /**
  * The production provisioner factory: builds the driver a session names, with what it
  * needs (the session admin key for local hosts, the inventory for static ones).
  */
-export function defaultProvisioners(pool: SshPool): ProvisionerFactory {
+export function defaultProvisioners(pool: SshPool, knownHostsFile: string): ProvisionerFactory {
   return async (name, session) => {
     switch (name) {
       case 'local': {
-        const keyFile = join(session.dir, 'admin_ed25519');
+        const keyFile = sessionPaths(session.dir).adminKey;
         await mkdir(session.dir, { recursive: true, mode: 0o700 });
         if (!existsSync(keyFile)) await writeKeyPairFiles(keyFile, generateEd25519KeyPair(`graft-admin@${session.id}`));
         return { provisioner: new LocalProvisioner({ adminKeyFile: keyFile, adminPublicKey: readFileSync(`${keyFile}.pub`, 'utf8').trim() }) };
       }
       case 'static': {
-        const provisioner = new StaticProvisioner(pool);
+        const provisioner = new StaticProvisioner(pool, new TofuPins(knownHostsFile));
         const inventory = session.spec.inventory;
         return typeof inventory === 'string' ? { provisioner, requests: provisioner.load(inventory) } : { provisioner };
       }

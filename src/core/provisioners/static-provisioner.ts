@@ -1,7 +1,8 @@
 import { asGraftError } from '../errors.js';
 import { loadStaticHostSpecs, type StaticHostSpec } from '../inventory/index.js';
 import { adminEndpoint } from '../session/endpoints.js';
-import { scanHostKey, type SshPool } from '../ssh/index.js';
+import { fingerprintSha256, type SshPool } from '../ssh/index.js';
+import type { TofuPins } from './tofu-pins.js';
 import type { HostRecord, HostRequest, Provisioner, SessionContext } from './provisioner.js';
 
 /** How long `up` gives an inventory host to answer before marking it failed. */
@@ -17,7 +18,10 @@ export class StaticProvisioner implements Provisioner {
   readonly name = 'static' as const;
   private readonly specs = new Map<string, StaticHostSpec>();
 
-  constructor(private readonly pool: SshPool) {}
+  constructor(
+    private readonly pool: SshPool,
+    private readonly tofu: TofuPins,
+  ) {}
 
   /** Reads and validates the inventory; every problem of the file is reported at once. */
   load(file: string): HostRequest[] {
@@ -49,8 +53,11 @@ export class StaticProvisioner implements Provisioner {
     session.recordHost(host);
     try {
       if (host.hostKeys.length === 0 && spec.hostKeyPolicy === 'tofu') {
-        host.hostKeys = [await scanHostKey(host.address, host.port, reachTimeoutMs)];
-        session.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: trusted its host key on first use and pinned it`, session: session.id, host: host.name, data: { hostKey: host.hostKeys[0] } });
+        host.hostKeys = this.tofu.recorded(host.address, host.port);
+        if (host.hostKeys.length === 0) {
+          host.hostKeys = [await this.tofu.trust(host.address, host.port, reachTimeoutMs)];
+          session.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: trusted its host key on first use and pinned it (${fingerprintSha256(host.hostKeys[0]!)}); later sessions verify against it`, session: session.id, host: host.name, data: { hostKey: host.hostKeys[0] } });
+        }
       }
       await this.pool.exec(adminEndpoint(host), 'true', { timeoutMs: reachTimeoutMs });
       host.state = 'up';

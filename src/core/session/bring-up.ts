@@ -5,9 +5,10 @@ import type { SessionRow } from '../state/store.js';
 import { newSessionId } from './session-id.js';
 
 /** What `graft up` asks for. */
-export type UpRequest =
+export type UpRequest = { ttlMs: number } & (
   | { provisioner: 'local'; hosts: number; slots: number; labels: string[] }
-  | { provisioner: 'static'; inventory: string };
+  | { provisioner: 'static'; inventory: string }
+);
 
 export interface UpResult {
   session: SessionRow;
@@ -29,17 +30,21 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
     throw new UsageError(`--hosts must be a whole number of at least 1, not ${request.hosts}`);
   }
   const id = newSessionId();
-  const spec = { ...request } as Record<string, unknown>;
+  // The pid lets `down` tell an `up` still running from one that was killed.
+  const spec = { ...request, upPid: process.pid } as Record<string, unknown>;
   // Inputs (an inventory, say) are read and validated before anything is recorded or started.
   const { provisioner, requests } = await factory(request.provisioner, { id, dir: sessionFiles(runtime, id).dir, spec });
   const hostRequests = requests ?? localRequests(request);
-  runtime.store.createSession({ id, status: 'creating', provisioner: request.provisioner, spec });
+  const expiresAt = new Date(Date.now() + request.ttlMs).toISOString();
+  runtime.store.createSession({ id, status: 'creating', provisioner: request.provisioner, spec, expiresAt });
   onSession?.(id);
   const context = sessionContext(runtime, id);
   runtime.events.emit({ code: 'session.created', level: 'info', message: `session ${id} (${request.provisioner})`, session: id, data: { spec } });
 
   const hosts = await provisioner.create(context, hostRequests);
-  runtime.store.setSessionStatus(id, 'live');
+  if (!runtime.store.setSessionStatus(id, 'live', ['creating'])) {
+    throw new GraftError(`session ${id} was torn down while it was coming up`, { code: 'SESSION_ENDED', exitCode: ExitCode.provider, details: { session: id } });
+  }
   const live = runtime.store.getSession(id)!;
   const failed = hosts.filter((h) => h.state === 'failed');
   if (failed.length > 0) {
@@ -49,6 +54,7 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
     throw new GraftError(`${failed.length} of ${hosts.length} host(s) failed to come up in session ${id}:\n${failed.map((h) => `  ${h.name}: ${h.meta.error ?? 'unknown error'}`).join('\n')}`, {
       code: 'HOSTS_FAILED',
       exitCode,
+      details: { session: id, failed: failed.map((h) => h.name) },
       actions: [`See: graft hosts --session ${id}`, `Tear the session down with: graft down --session ${id}`],
     });
   }

@@ -1,4 +1,5 @@
-import { ProviderError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { ProviderError, UsageError } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { sessionContext, type GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
@@ -17,6 +18,7 @@ export interface DownResult {
  * Safe to repeat, and safe after an `up` that was killed halfway.
  */
 export async function tearDown(runtime: GraftRuntime, session: SessionRow, factory: ProvisionerFactory): Promise<DownResult> {
+  refuseWhileComingUp(session);
   const context = sessionContext(runtime, session.id);
   const { provisioner } = await factory(session.provisioner, { id: session.id, dir: context.dir, spec: session.spec });
   const known = runtime.store.listHosts(session.id);
@@ -47,4 +49,19 @@ function mergeHosts(known: HostRecord[], present: HostRecord[]): HostRecord[] {
   const byName = new Map(known.map((h) => [h.name, h]));
   for (const host of present) byName.set(host.name, { ...byName.get(host.name), ...host });
   return [...byName.values()];
+}
+
+/** An `up` that is still running owns its session; one that was killed leaves it to `down`. */
+function refuseWhileComingUp(session: SessionRow): void {
+  const pid = Number(session.spec.upPid);
+  if (session.status !== 'creating' || !Number.isInteger(pid) || pid === process.pid) return;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return; // That up is gone: finish what it left.
+  }
+  if (cmdline.includes('up')) {
+    throw new UsageError(`session ${session.id} is still coming up (graft up, pid ${pid})`, [`Wait for it to finish, or stop it (kill ${pid}) and run graft down again.`]);
+  }
 }

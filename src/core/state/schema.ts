@@ -30,4 +30,14 @@ export const migrations: string[] = [
      finished_at TEXT
    );
    CREATE INDEX intents_open ON intents(session_id, status);`,
+  `ALTER TABLE sessions ADD COLUMN expires_at TEXT;
+   CREATE TABLE agents (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     name TEXT NOT NULL,
+     host TEXT NOT NULL,
+     state TEXT NOT NULL,
+     record TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, name)
+   );`,
 ];

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StateError } from '../errors.js';
+import type { AgentRecord } from '../agents/agent-record.js';
 import type { HostRecord, ProvisionerName } from '../provisioners/provisioner.js';
 import { migrations } from './schema.js';
 
@@ -16,18 +17,11 @@ export interface SessionRow {
   provisioner: ProvisionerName;
   /** What the user asked for at `up`, so an interrupted `up` can be finished or undone. */
   spec: Record<string, unknown>;
+  /** When the session ends by itself: agent keys and certificates expire then. */
+  expiresAt: string;
 }
 
-export interface IntentRow {
-  id: number;
-  sessionId: string;
-  action: string;
-  target: string;
-  status: 'pending' | 'done' | 'failed';
-  detail?: string;
-}
-
-interface RawSession { id: string; created_at: string; updated_at: string; status: string; provisioner: string; spec: string }
+interface RawSession { id: string; created_at: string; updated_at: string; status: string; provisioner: string; spec: string; expires_at: string | null }
 
 /**
  * The session store: one SQLite file per graft home, in WAL mode, because the controller
@@ -62,18 +56,20 @@ export class StateStore {
   }
 
   private migrate(file: string): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > migrations.length) {
-      throw new StateError(`the state store ${file} was written by a newer graft (schema ${version}, this graft knows ${migrations.length})`, {
-        actions: ['Upgrade graft, or point GRAFT_HOME at another directory.'],
-      });
-    }
-    for (let i = version; i < migrations.length; i++) {
-      this.db.transaction(() => {
+    // The version is read inside the write transaction: two graft processes opening a fresh
+    // home at once must not both apply the same migration.
+    this.db.transaction(() => {
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version > migrations.length) {
+        throw new StateError(`the state store ${file} was written by a newer graft (schema ${version}, this graft knows ${migrations.length})`, {
+          actions: ['Upgrade graft, or point GRAFT_HOME at another directory.'],
+        });
+      }
+      for (let i = version; i < migrations.length; i++) {
         this.db.exec(migrations[i]!);
         this.db.pragma(`user_version = ${i + 1}`);
-      }).immediate();
-    }
+      }
+    }).immediate();
   }
 
   close(): void {
@@ -83,13 +79,21 @@ export class StateStore {
   createSession(session: Omit<SessionRow, 'createdAt' | 'updatedAt'>): SessionRow {
     const now = new Date().toISOString();
     this.db
-      .prepare('INSERT INTO sessions (id, created_at, updated_at, status, provisioner, spec) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(session.id, now, now, session.status, session.provisioner, JSON.stringify(session.spec));
+      .prepare('INSERT INTO sessions (id, created_at, updated_at, status, provisioner, spec, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(session.id, now, now, session.status, session.provisioner, JSON.stringify(session.spec), session.expiresAt);
     return { ...session, createdAt: now, updatedAt: now };
   }
 
-  setSessionStatus(id: string, status: SessionStatus): void {
-    this.db.prepare('UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?').run(status, new Date().toISOString(), id);
+  /**
+   * Moves a session to `status`. With `from`, only when it is currently in one of those
+   * states (compare-and-set), so a racing `up` cannot revive a session `down` is ending;
+   * returns whether it moved.
+   */
+  setSessionStatus(id: string, status: SessionStatus, from?: SessionStatus[]): boolean {
+    const now = new Date().toISOString();
+    if (!from) return this.db.prepare('UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?').run(status, now, id).changes > 0;
+    const placeholders = from.map(() => '?').join(', ');
+    return this.db.prepare(`UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND status IN (${placeholders})`).run(status, now, id, ...from).changes > 0;
   }
 
   getSession(id: string): SessionRow | undefined {
@@ -109,13 +113,26 @@ export class StateStore {
       .run(sessionId, host.name, host.state, JSON.stringify(host), new Date().toISOString());
   }
 
-  putHosts(sessionId: string, hosts: HostRecord[]): void {
-    this.db.transaction(() => hosts.forEach((h) => this.putHost(sessionId, h)))();
-  }
 
   listHosts(sessionId: string): HostRecord[] {
     const rows = this.db.prepare('SELECT record FROM hosts WHERE session_id = ? ORDER BY rowid').all(sessionId) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as HostRecord);
+  }
+
+  putAgent(sessionId: string, agent: AgentRecord): void {
+    this.db
+      .prepare('INSERT INTO agents (session_id, name, host, state, record, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, name) DO UPDATE SET host = excluded.host, state = excluded.state, record = excluded.record, updated_at = excluded.updated_at')
+      .run(sessionId, agent.name, agent.host, agent.state, JSON.stringify(agent), new Date().toISOString());
+  }
+
+  getAgent(sessionId: string, name: string): AgentRecord | undefined {
+    const row = this.db.prepare('SELECT record FROM agents WHERE session_id = ? AND name = ?').get(sessionId, name) as { record: string } | undefined;
+    return row && (JSON.parse(row.record) as AgentRecord);
+  }
+
+  listAgents(sessionId: string): AgentRecord[] {
+    const rows = this.db.prepare('SELECT record FROM agents WHERE session_id = ? ORDER BY rowid').all(sessionId) as { record: string }[];
+    return rows.map((r) => JSON.parse(r.record) as AgentRecord);
   }
 
   /** Records that an action is about to happen; returns the intent's id for `finishIntent`. */
@@ -131,14 +148,6 @@ export class StateStore {
       .prepare('UPDATE intents SET status = ?, detail = COALESCE(?, detail), finished_at = ? WHERE id = ?')
       .run(status, detail ?? null, new Date().toISOString(), id);
   }
-
-  /** Actions that were started and never finished: what a crash interrupted. */
-  pendingIntents(sessionId: string): IntentRow[] {
-    const rows = this.db
-      .prepare("SELECT id, session_id, action, target, status, detail FROM intents WHERE session_id = ? AND status = 'pending' ORDER BY id")
-      .all(sessionId) as { id: number; session_id: string; action: string; target: string; status: IntentRow['status']; detail: string | null }[];
-    return rows.map((r) => ({ id: r.id, sessionId: r.session_id, action: r.action, target: r.target, status: r.status, detail: r.detail ?? undefined }));
-  }
 }
 
 function toSession(row: RawSession): SessionRow {
@@ -149,5 +158,7 @@ function toSession(row: RawSession): SessionRow {
     status: row.status as SessionStatus,
     provisioner: row.provisioner as ProvisionerName,
     spec: JSON.parse(row.spec) as Record<string, unknown>,
+    // Sessions from before expiry was recorded end a day after they began.
+    expiresAt: row.expires_at ?? new Date(Date.parse(row.created_at) + 86_400_000).toISOString(),
   };
 }

@@ -121,6 +121,11 @@ describe('known_hosts matching', () => {
     expect(knownHostKeys(text, ['db.example.com'])).to.deep.equal([]);
   });
 
+  it('given a key marked @revoked elsewhere in the file, when matched, then it is never returned', () => {
+    const text = `web01 ${K1}\nweb01 ${K2}\n@revoked * ${K1}\n@cert-authority *.example.com ${K2}\n`;
+    expect(knownHostKeys(text, ['web01'])).to.deep.equal([K2]);
+  });
+
   it('given name lists, wildcards and negations, when matched, then they follow OpenSSH', () => {
     expect(hostFieldMatches('web1.example.com,198.51.100.1', '198.51.100.1')).to.equal(true);
     expect(hostFieldMatches('*.lab,!secret.lab', 'a.lab')).to.equal(true);

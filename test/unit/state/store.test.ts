@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +22,9 @@ describe('state store', () => {
   it('given two handles on one file, when one writes a session and hosts, then the other reads them (WAL, shared by processes)', () => {
     const a = StateStore.open(join(dir, 'state.db'));
     const b = StateStore.open(join(dir, 'state.db'));
-    a.createSession({ id: 'abcdefgh', status: 'creating', provisioner: 'local', spec: { hosts: 2 } });
-    a.putHosts('abcdefgh', [host('h1'), host('h2', 'creating')]);
+    a.createSession({ id: 'abcdefgh', status: 'creating', provisioner: 'local', spec: { hosts: 2 }, expiresAt: '2030-01-01T00:00:00.000Z' });
+    a.putHost('abcdefgh', host('h1'));
+    a.putHost('abcdefgh', host('h2', 'creating'));
     a.putHost('abcdefgh', host('h2', 'up'));
     expect(b.getSession('abcdefgh')!.spec).to.deep.equal({ hosts: 2 });
     expect(b.listHosts('abcdefgh').map((h) => [h.name, h.state])).to.deep.equal([['h1', 'up'], ['h2', 'up']]);
@@ -30,19 +32,25 @@ describe('state store', () => {
     b.close();
   });
 
-  it('given intents, when some finish, then only unfinished ones are pending (what a crash interrupted)', () => {
+  it('given a session being torn down, when a late up tries to mark it live, then the compare-and-set refuses', () => {
     const store = StateStore.open(join(dir, 'state.db'));
-    store.createSession({ id: 'abcdefgh', status: 'creating', provisioner: 'local', spec: {} });
-    const first = store.beginIntent('abcdefgh', 'create-host', 'h1');
-    store.beginIntent('abcdefgh', 'create-host', 'h2');
-    store.finishIntent(first, 'done');
-    expect(store.pendingIntents('abcdefgh').map((i) => i.target)).to.deep.equal(['h2']);
+    store.createSession({ id: 'abcdefgh', status: 'creating', provisioner: 'local', spec: {}, expiresAt: '2030-01-01T00:00:00.000Z' });
+    expect(store.setSessionStatus('abcdefgh', 'tearing-down', ['creating', 'live'])).to.equal(true);
+    expect(store.setSessionStatus('abcdefgh', 'live', ['creating'])).to.equal(false);
+    expect(store.getSession('abcdefgh')!.status).to.equal('tearing-down');
     store.close();
+  });
+
+  it('given a fresh home, when several processes open it at once, then every one migrates or sees the migration, none fails', async () => {
+    const file = join(dir, 'state.db');
+    const script = `import('${join(process.cwd(), 'src/core/state/store.ts').replaceAll('\\', '/')}').then((m) => { m.StateStore.open(process.argv[1]).close(); })`;
+    const runs = Array.from({ length: 6 }, () => new Promise<number>((resolve) => execFile(process.execPath, ['--import', 'tsx', '-e', script, file], (error) => resolve(error ? 1 : 0))));
+    expect(await Promise.all(runs)).to.deep.equal([0, 0, 0, 0, 0, 0]);
   });
 
   it('given sessions created in order, when listed, then the newest comes first', () => {
     const store = StateStore.open(join(dir, 'state.db'));
-    for (const id of ['aaaaaaaa', 'bbbbbbbb', 'cccccccc']) store.createSession({ id, status: 'live', provisioner: 'local', spec: {} });
+    for (const id of ['aaaaaaaa', 'bbbbbbbb', 'cccccccc']) store.createSession({ id, status: 'live', provisioner: 'local', spec: {}, expiresAt: '2030-01-01T00:00:00.000Z' });
     expect(store.listSessions().map((s) => s.id)).to.deep.equal(['cccccccc', 'bbbbbbbb', 'aaaaaaaa']);
     store.close();
   });

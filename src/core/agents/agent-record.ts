@@ -1,0 +1,31 @@
+import type { IsolationMode } from '../provisioners/provisioner.js';
+
+export type AgentState = 'creating' | 'ready' | 'failed' | 'removing' | 'removed';
+
+/** An agent of a session, as stored in the state store and shown by `graft agent ls`. Never holds secret values. */
+export interface AgentRecord {
+  name: string;
+  /** The host it lives on (a host name of the session). */
+  host: string;
+  /** The Unix account its processes run as. */
+  account: string;
+  isolation: IsolationMode;
+  /** Its home on the host (accounts) or its directory under the login account (shared-account). */
+  home: string;
+  state: AgentState;
+  /** Private key of its per-run SSH key, on the controller, mode 0600. */
+  keyFile: string;
+  publicKey: string;
+  /** When sshd stops accepting its key (`expiry-time=`): the session's end. */
+  keyExpiresAt: string;
+  /** The address its key is accepted from (`from=`): the controller as the host sees it. */
+  keyFrom: string;
+  /** Whether its key allows a pty (`graft ssh`). */
+  interactive: boolean;
+  spiffeId: string;
+  certificateNotAfter: string;
+  /** Names of the secrets granted to it; values live only on the host, in its account. */
+  secrets: string[];
+  createdAt: string;
+  error?: string;
+}
