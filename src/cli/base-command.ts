@@ -47,7 +47,8 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
     this.rest = parsed.argv as string[];
     const level: EventLevel = this.flags.verbose ? 'debug' : this.flags.quiet ? 'warn' : 'info';
     this.logger = createLogger({ consoleLevel: level });
-    this.events.on((event) => {
+    this.events.on((raw) => {
+      const event = this.redact(raw);
       if (event.level === 'warn') this.warnings.push(event.message);
       logEvent(this.logger!, event);
     });
@@ -59,6 +60,11 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
     return this.openedRuntime;
   }
 
+  /** Hides secret values this process learned (granted secrets) from anything it outputs. */
+  protected redact<V>(value: V): V {
+    return this.openedRuntime ? this.openedRuntime.redactor.redactDeep(value) : value;
+  }
+
   /** From now on, also write every log line to the session's JSON-lines log file and its audit log. */
   protected logToSession(sessionId: string): void {
     attachAuditLog(this.runtime(), sessionId);
@@ -66,7 +72,8 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
   }
 
   protected override toSuccessJson(result: unknown): JsonEnvelope<unknown> {
-    return { status: Number(process.exitCode ?? ExitCode.ok), result, warnings: this.warnings };
+    const envelope = { status: Number(process.exitCode ?? ExitCode.ok), result, warnings: this.warnings };
+    return this.redact(envelope);
   }
 
   protected override async catch(thrown: Error & { exitCode?: number }): Promise<unknown> {
@@ -74,9 +81,9 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
     const error: GraftError = thrown instanceof Errors.CLIError ? new UsageError(thrown.message.replace(/^Error: /, ''), ['See: graft ' + this.id?.replaceAll(':', ' ') + ' --help']) : asGraftError(thrown);
     if (this.jsonEnabled()) {
       const envelope: JsonEnvelope<unknown> = { status: error.exitCode, error: { code: error.code, message: error.message, actions: error.actions, ...(error.details ? { details: error.details } : {}) }, warnings: this.warnings };
-      process.stdout.write(JSON.stringify(envelope, null, 2) + '\n');
+      process.stdout.write(JSON.stringify(this.redact(envelope), null, 2) + '\n');
     } else {
-      const lines = [`error: ${error.message}`, ...error.actions.map((a) => `  try: ${a}`)];
+      const lines = [`error: ${this.redact(error.message)}`, ...error.actions.map((a) => `  try: ${this.redact(a)}`)];
       if (error.exitCode === ExitCode.bug || process.env.GRAFT_DEBUG) lines.push(String((error.cause as Error | undefined)?.stack ?? error.stack));
       process.stderr.write(lines.join('\n') + '\n');
     }

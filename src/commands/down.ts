@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import { GraftCommand } from '../cli/base-command.js';
+import { sessionFlag } from '../cli/flags.js';
 import { defaultProvisioners } from '../core/provisioners/factory.js';
 import { findSession } from '../core/session/resolve-session.js';
 import { tearDown, type DownResult } from '../core/session/tear-down.js';
@@ -13,7 +13,7 @@ export default class Down extends GraftCommand<typeof Down> {
   ];
 
   static override flags = {
-    session: Flags.string({ char: 's', description: 'Session id (default: the most recent live one).', env: 'GRAFT_SESSION' }),
+    session: sessionFlag,
   };
 
   async run(): Promise<DownResult | { session: null; alreadyEnded: true; destroyed: [] }> {

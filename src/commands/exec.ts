@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { GraftCommand } from '../cli/base-command.js';
+import { sessionFlag } from '../cli/flags.js';
 import { parseDuration } from '../cli/duration.js';
 import { renderTable } from '../cli/table.js';
 import { UsageError } from '../core/errors.js';
@@ -19,7 +20,7 @@ export default class Exec extends GraftCommand<typeof Exec> {
 
   static override strict = false;
   static override flags = {
-    session: Flags.string({ char: 's', description: 'Session id (default: the most recent live one).', env: 'GRAFT_SESSION' }),
+    session: sessionFlag,
     on: Flags.string({ description: "Host selector: names, groups, labels, globs; a:b union, a:&b intersection, a:!b exclusion.", default: 'all', env: 'GRAFT_ON' }),
     concurrency: Flags.integer({ char: 'c', description: 'Hosts at once.', default: 100, min: 1, env: 'GRAFT_CONCURRENCY' }),
     timeout: Flags.string({ char: 't', description: 'Per-host limit for connecting and running, e.g. 30s, 5m.', default: '5m', env: 'GRAFT_TIMEOUT' }),

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { GraftCommand } from '../cli/base-command.js';
+import { sessionFlag } from '../cli/flags.js';
 import { hostView, renderHosts, type HostView } from '../cli/host-rows.js';
 import { requireSession } from '../core/session/resolve-session.js';
 
@@ -13,7 +14,7 @@ export default class Hosts extends GraftCommand<typeof Hosts> {
   ];
 
   static override flags = {
-    session: Flags.string({ char: 's', description: 'Session id (default: the most recent live one).', env: 'GRAFT_SESSION' }),
+    session: sessionFlag,
     all: Flags.boolean({ char: 'a', description: 'Include destroyed hosts.', env: 'GRAFT_ALL' }),
   };
 

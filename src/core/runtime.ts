@@ -5,6 +5,7 @@ import { EventBus } from './events.js';
 import { graftHome, homeLayout } from './home.js';
 import { AuditLog } from './log/audit-log.js';
 import { SshPool } from './ssh/index.js';
+import { Redactor } from './secrets/redactor.js';
 import { StateStore } from './state/store.js';
 import type { SessionContext } from './provisioners/provisioner.js';
 import type { HostRecord } from './provisioners/provisioner.js';
@@ -18,6 +19,8 @@ export interface GraftRuntime {
   env: NodeJS.ProcessEnv;
   /** Sessions whose audit log already listens, so it is attached once. */
   auditedSessions: Set<string>;
+  /** Secret values this process learned; every log, audit entry and JSON result passes through it. */
+  redactor: Redactor;
 }
 
 export interface RuntimeOptions {
@@ -44,6 +47,7 @@ export function openRuntime(options: RuntimeOptions = {}): GraftRuntime {
     pool: new SshPool({ connectTimeoutMs: options.connectTimeoutMs }),
     env,
     auditedSessions: new Set(),
+    redactor: new Redactor(),
   };
 }
 
@@ -68,7 +72,7 @@ export function attachAuditLog(runtime: GraftRuntime, sessionId: string): void {
   runtime.auditedSessions.add(sessionId);
   const audit = new AuditLog(sessionFiles(runtime, sessionId).audit);
   runtime.events.on((event) => {
-    if (event.session === sessionId) audit.record(event);
+    if (event.session === sessionId) audit.record(runtime.redactor.redactDeep(event));
   });
 }
 

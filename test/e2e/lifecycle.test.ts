@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftWorld } from '../helpers/cli.js';
@@ -69,6 +70,40 @@ describe('e2e: session lifecycle with local hosts', function () {
     expect(rows['local-03'].stdout).to.deep.equal(['done']);
   });
 
+  it('given a command that outlives --timeout, when exec gives up on it, then the remote process is killed, not left running', async () => {
+    expect((await world.run(['up', '--hosts', '2'])).code).to.equal(0);
+    const marker = `graft-e2e-timeout-${process.pid}-${Date.now()}`;
+    // perl is the sleeper and carries the marker; the shell waits on it, so both are in the command's process group.
+    const exec = world.run(['exec', '--timeout', '2s', '--json', '--', `perl -e 'sleep 31' ${marker}; echo done`]);
+    expect(await eventually(() => markedProcesses(`^perl .*${marker}`).length === 2, 2000), 'the marked command never started on both hosts').to.equal(true);
+    const result = await exec;
+    expect(result.code).to.equal(5);
+    expect(result.json!.result.hosts.map((r: { error: { code: string } }) => r.error.code)).to.deep.equal(['SSH_TIMEOUT', 'SSH_TIMEOUT']);
+    expect(await eventually(() => markedProcesses(marker).length === 0, 3000), `still running: ${markedProcesses(marker).join(', ')}`).to.equal(true);
+  });
+
+  it('given a host whose sshd is frozen (SIGSTOP), when exec runs with --timeout 2s, then only that host times out and graft exits soon after the timeout', async () => {
+    const up = await world.run(['up', '--hosts', '3', '--json']);
+    expect(up.code, up.stderr).to.equal(0);
+    const pidFile = join(world.home, 'sessions', up.json!.result.session, 'hosts', 'local-02', 'sshd.pid');
+    const frozen = Number(readFileSync(pidFile, 'utf8').trim());
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      const exec = await world.run(['exec', '--timeout', '2s', '--json', '--', 'echo ok']);
+      const elapsed = Date.now() - started;
+      expect(exec.code).to.equal(5);
+      const rows = Object.fromEntries(exec.json!.result.hosts.map((r: { host: string }) => [r.host, r]));
+      expect(rows['local-02'].error.code).to.equal('SSH_TIMEOUT');
+      expect(rows['local-01'].stdout).to.deep.equal(['ok']);
+      expect(rows['local-03'].stdout).to.deep.equal(['ok']);
+      // The timeout plus start-up and a generous margin: a stall on the frozen host's connect timeout (10 s) fails this.
+      expect(elapsed).to.be.lessThan(6000);
+    } finally {
+      process.kill(frozen, 'SIGCONT');
+    }
+  });
+
   it('given a command that fails on some hosts, when exec runs, then every host still reports and the exit code is 1', async () => {
     expect((await world.run(['up', '--hosts', '2'])).code).to.equal(0);
     const exec = await world.run(['exec', '--json', '--', 'exit $(( $(echo $SSH_CONNECTION | cut -d" " -f3 | cut -d. -f4) % 2 ))']);
@@ -126,3 +161,22 @@ describe('e2e: session lifecycle with local hosts', function () {
     expect(up.json!.error!.code).to.equal('USAGE');
   });
 });
+
+/** Pids of processes whose command line matches the pattern (pgrep never lists itself). */
+function markedProcesses(pattern: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** Polls `check` until it is true or `withinMs` passed; the last answer. */
+async function eventually(check: () => boolean, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return check();
+}

@@ -1,11 +1,12 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const graftBin = join(repoRoot, 'bin', 'run.js');
+/** The `graft` under test: the repo's build, or GRAFT_TEST_BIN (e.g. a private build elsewhere). */
+export const graftBin = process.env.GRAFT_TEST_BIN ? resolve(process.env.GRAFT_TEST_BIN) : join(repoRoot, 'bin', 'run.js');
 
 export interface CliRun {
   code: number;
@@ -13,7 +14,7 @@ export interface CliRun {
   stderr: string;
   /** stdout parsed as the JSON envelope, when --json was passed. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output; tests assert it field by field
-  json?: { status: number; result?: any; error?: { code: string; message: string; actions: string[] }; warnings: string[] };
+  json?: { status: number; result?: any; error?: { code: string; message: string; actions: string[]; details?: Record<string, any> }; warnings: string[] };
 }
 
 /** A throwaway GRAFT_HOME and a way to run the built `graft` binary in it. */
@@ -27,8 +28,9 @@ export class GraftWorld {
     delete this.env.GRAFT_SESSION;
   }
 
+  /** Runs graft; rejects (never throws out of the callback) when --json output is not JSON. */
   run(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
-    return new Promise((resolvePromise) => {
+    return new Promise((resolvePromise, reject) => {
       execFile(process.execPath, [graftBin, ...args], { env: { ...this.env, ...options.env }, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         const run: CliRun = { code, stdout, stderr };
@@ -36,7 +38,8 @@ export class GraftWorld {
           try {
             run.json = JSON.parse(stdout);
           } catch {
-            throw new Error(`--json output is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`);
+            reject(new Error(`graft ${args.join(' ')}: --json output is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`));
+            return;
           }
         }
         resolvePromise(run);
@@ -63,10 +66,15 @@ export class GraftWorld {
     return pids;
   }
 
-  /** Tears down whatever sessions are still live and removes the home. Safe in `after` hooks. */
+  /**
+   * Tears down whatever sessions are still live and removes the home. Safe in `after` hooks:
+   * whatever the CLI manages or fails to do, it then kills this world's sshd processes and (as
+   * root) removes the accounts and sudoers files of every session the home knows.
+   */
   async dispose(): Promise<void> {
-    const listed = await this.run(['sessions', '--json']);
-    for (const session of listed.json?.result?.sessions ?? []) await this.run(['down', '--session', session.id]);
+    const sessionsDir = join(this.home, 'sessions');
+    const ids = existsSync(sessionsDir) ? readdirSync(sessionsDir) : [];
+    for (const id of ids) await this.run(['down', '--session', id], { timeoutMs: 30_000 }).catch(() => undefined);
     for (const pid of this.sshdPids()) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -74,6 +82,30 @@ export class GraftWorld {
         // Already gone.
       }
     }
+    if (process.getuid?.() === 0) for (const id of ids) removeSessionAccountsByForce(id);
     rmSync(dirname(this.home), { recursive: true, force: true });
+  }
+}
+
+/** Root only: deletes `graft-<id>`, `graft-<id>-*` and their sudoers files, without asking graft. */
+function removeSessionAccountsByForce(id: string): void {
+  const prefix = `graft-${id}`;
+  const passwd = execFileSync('getent', ['passwd'], { encoding: 'utf8' });
+  const accounts = passwd.split('\n').map((line) => line.split(':')[0] ?? '').filter((name) => name === prefix || name.startsWith(`${prefix}-`));
+  for (const account of accounts) {
+    try {
+      execFileSync('pkill', ['-KILL', '-u', account], { stdio: 'ignore' });
+    } catch {
+      // No processes.
+    }
+    try {
+      execFileSync('userdel', ['--remove', '--', account], { stdio: 'ignore' });
+    } catch {
+      // Gone meanwhile, or only its home could not be removed.
+    }
+  }
+  const sudoers = '/etc/sudoers.d';
+  for (const file of existsSync(sudoers) ? readdirSync(sudoers) : []) {
+    if (file === prefix || file.startsWith(`${prefix}-`)) rmSync(join(sudoers, file), { force: true });
   }
 }

@@ -156,6 +156,8 @@ export interface FakeServer {
   host: string;
   port: number;
   readonly connections: number;
+  /** Accepted sockets the client has not closed yet. */
+  readonly openConnections: number;
   close(): Promise<void>;
 }
 
@@ -186,6 +188,8 @@ async function startFakeServer(onSocket: (socket: Socket) => void): Promise<Fake
     sockets.add(socket);
     socket.on('error', () => undefined);
     socket.once('close', () => sockets.delete(socket));
+    // Read (and drop) what the client sends, so its FIN is seen and 'close' fires.
+    socket.resume();
     onSocket(socket);
   });
   const [host] = distinctLoopbackAddresses(1);
@@ -200,6 +204,9 @@ async function startFakeServer(onSocket: (socket: Socket) => void): Promise<Fake
     port: address.port,
     get connections() {
       return connections;
+    },
+    get openConnections() {
+      return sockets.size;
     },
     close: () =>
       new Promise<void>((resolve) => {

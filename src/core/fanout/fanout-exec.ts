@@ -4,7 +4,10 @@ import { asGraftError, ExitCode, SshError } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { ExecOptions, ExecResult, SshEndpoint } from '../ssh/types.js';
 
-/** Anything that can run a command on an endpoint: the SSH pool in production. */
+/**
+ * Anything that can run a command on an endpoint: the SSH pool in production. It must honour
+ * `options.signal`: when it aborts, stop connecting or kill the command, and reject with its reason.
+ */
 export interface RemoteExecutor {
   exec(endpoint: SshEndpoint, command: string, options?: ExecOptions): Promise<ExecResult>;
 }
@@ -12,7 +15,7 @@ export interface RemoteExecutor {
 export interface FanoutOptions {
   /** How many hosts at once. */
   concurrency: number;
-  /** Per-host limit for connecting plus running. */
+  /** Per-host limit for connecting plus running; it starts when the host's turn comes. */
   timeoutMs?: number;
   /** Lines of stdout and stderr kept per host in the row. */
   headLines: number;
@@ -52,9 +55,10 @@ export async function fanoutExec(executor: RemoteExecutor, hosts: HostRecord[], 
 async function runOnHost(executor: RemoteExecutor, host: HostRecord, command: string, options: FanoutOptions): Promise<HostExecRow> {
   const started = performance.now();
   const base = { host: host.name, address: `${host.address}:${host.port}` };
+  const deadline = hostDeadline(host, options.timeoutMs);
   let row: HostExecRow;
   try {
-    const result = await withDeadline(executor.exec(options.endpointFor(host), command, { timeoutMs: options.timeoutMs }), options.timeoutMs, host);
+    const result = await settledBy(executor.exec(options.endpointFor(host), command, { signal: deadline.signal }), deadline.signal);
     row = {
       ...base,
       ok: result.exitCode === 0,
@@ -68,19 +72,37 @@ async function runOnHost(executor: RemoteExecutor, host: HostRecord, command: st
   } catch (thrown) {
     const error = asGraftError(thrown);
     row = { ...base, ok: false, exitCode: null, signal: null, durationMs: Math.round(performance.now() - started), stdout: [], stderr: [], truncated: false, error: { code: error.code, message: error.message, exitCode: error.exitCode } };
+  } finally {
+    deadline.clear();
   }
   options.events.emit({ code: 'exec.host.done', level: 'debug', message: row.ok ? 'ok' : `failed: ${row.error?.message ?? `exit ${row.exitCode ?? row.signal}`}`, session: options.sessionId, host: host.name, data: { exitCode: row.exitCode, durationMs: row.durationMs } });
   return row;
 }
 
-/** The per-host timeout covers connecting too, not only the command. */
-function withDeadline<T>(work: Promise<T>, timeoutMs: number | undefined, host: HostRecord): Promise<T> {
-  if (!timeoutMs) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SshError(`${host.name} (${host.address}:${host.port}) did not finish within ${timeoutMs} ms`, 'SSH_TIMEOUT')), timeoutMs);
+/**
+ * The one deadline of a host: a signal that aborts with SSH_TIMEOUT. The executor bounds its
+ * connect with it and kills the remote command when it fires, so nothing is left running.
+ */
+function hostDeadline(host: HostRecord, timeoutMs: number | undefined): { signal?: AbortSignal; clear(): void } {
+  if (!timeoutMs) return { clear: () => undefined };
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new SshError(`${host.name} (${host.address}:${host.port}) did not finish within ${timeoutMs} ms`, 'SSH_TIMEOUT')), timeoutMs);
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/**
+ * The work, or the signal's reason once it aborts. Abort listeners all run synchronously inside
+ * `abort()`, so the executor has already stopped its dial or killed the command before this
+ * rejection is seen; this only guarantees the row arrives on time should an executor ignore the signal.
+ */
+function settledBy<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 function head(text: string, lines: number): string[] {

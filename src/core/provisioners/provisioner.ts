@@ -62,3 +62,17 @@ export interface Provisioner {
   /** Removes the hosts (or, for hosts graft does not own, cleans what graft left). Idempotent. */
   destroy(session: SessionContext, hosts: HostRecord[]): Promise<void>;
 }
+
+/**
+ * An optional capability: a provisioner that leaves more than hosts behind (accounts, system
+ * files) names what of a session is still present, so tear-down can prove it is all gone.
+ */
+export interface ReportsLeftovers {
+  /** What of the session, besides hosts, is still present, each as a short description; empty when nothing is. */
+  leftovers(session: SessionContext): Promise<string[]>;
+}
+
+/** Whether the provisioner can report non-host leftovers. */
+export function reportsLeftovers(provisioner: Provisioner): provisioner is Provisioner & ReportsLeftovers {
+  return typeof (provisioner as Partial<ReportsLeftovers>).leftovers === 'function';
+}

@@ -2,6 +2,7 @@ import { ExitCode, GraftError, UsageError, type ExitCodeValue } from '../errors.
 import type { HostRecord, HostRequest, Provisioner, ProvisionerName } from '../provisioners/provisioner.js';
 import { sessionContext, sessionFiles, type GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
+import { ensureSessionAuthority } from '../agents/session-identity.js';
 import { newSessionId } from './session-id.js';
 
 /** What `graft up` asks for. */
@@ -39,6 +40,7 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
   runtime.store.createSession({ id, status: 'creating', provisioner: request.provisioner, spec, expiresAt });
   onSession?.(id);
   const context = sessionContext(runtime, id);
+  await ensureSessionAuthority(runtime.store.getSession(id)!, context.dir);
   runtime.events.emit({ code: 'session.created', level: 'info', message: `session ${id} (${request.provisioner})`, session: id, data: { spec } });
 
   const hosts = await provisioner.create(context, hostRequests);
@@ -48,9 +50,9 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
   const live = runtime.store.getSession(id)!;
   const failed = hosts.filter((h) => h.state === 'failed');
   if (failed.length > 0) {
-    // A refused host key outranks an unreachable host, which outranks other provider failures.
+    // A refused host key outranks a bad key file, then an unreachable host, then other provider failures.
     const codes = failed.map((h) => Number(h.meta.errorExitCode ?? ExitCode.provider));
-    const exitCode = ([ExitCode.security, ExitCode.unreachable].find((c) => codes.includes(c)) ?? ExitCode.provider) as ExitCodeValue;
+    const exitCode = ([ExitCode.security, ExitCode.config, ExitCode.unreachable].find((c) => codes.includes(c)) ?? ExitCode.provider) as ExitCodeValue;
     throw new GraftError(`${failed.length} of ${hosts.length} host(s) failed to come up in session ${id}:\n${failed.map((h) => `  ${h.name}: ${h.meta.error ?? 'unknown error'}`).join('\n')}`, {
       code: 'HOSTS_FAILED',
       exitCode,

@@ -10,6 +10,7 @@ import type { SshEndpoint } from '../ssh/types.js';
 export function adminEndpoint(host: HostRecord, env: NodeJS.ProcessEnv = process.env, readKey: (file: string) => Buffer = cachedRead): SshEndpoint {
   const endpoint: SshEndpoint = { label: host.name, host: host.address, port: host.port, username: host.user, hostKeys: host.hostKeys };
   if (host.identityFile) {
+    endpoint.privateKeyFile = host.identityFile;
     try {
       endpoint.privateKey = readKey(host.identityFile);
     } catch (error) {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ProviderError, UsageError } from '../errors.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import { reportsLeftovers, type HostRecord } from '../provisioners/provisioner.js';
 import { sessionContext, type GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
+import { removeAgent } from '../agents/remove-agent.js';
 import type { ProvisionerFactory } from './bring-up.js';
 
 export interface DownResult {
@@ -28,13 +29,16 @@ export async function tearDown(runtime: GraftRuntime, session: SessionRow, facto
   }
   runtime.store.setSessionStatus(session.id, 'tearing-down');
   const intent = runtime.store.beginIntent(session.id, 'down', session.id);
+  await revokeAgents(runtime, session);
   const targets = mergeHosts(known, present).filter((h) => h.state !== 'destroyed');
   await provisioner.destroy(context, targets);
 
-  const left = (await provisioner.list(context, [])).filter((h) => h.state !== 'destroyed');
+  // Verify by looking again: hosts, and whatever else the provisioner can name (accounts, files).
+  const leftHosts = (await provisioner.list(context, [])).filter((h) => h.state !== 'destroyed');
+  const left = [...leftHosts.map((h) => `${h.name} (${h.providerId ?? 'no id'})`), ...(reportsLeftovers(provisioner) ? await provisioner.leftovers(context) : [])];
   if (left.length > 0) {
-    runtime.store.finishIntent(intent, 'failed', `left: ${left.map((h) => h.name).join(', ')}`);
-    throw new ProviderError(`session ${session.id}: ${left.length} host(s) still present after teardown: ${left.map((h) => `${h.name} (${h.providerId ?? 'no id'})`).join(', ')}`, {
+    runtime.store.finishIntent(intent, 'failed', `left: ${left.join(', ')}`);
+    throw new ProviderError(`session ${session.id}: ${left.length} thing(s) still present after teardown: ${left.join(', ')}`, {
       code: 'TEARDOWN_INCOMPLETE',
       actions: [`Run again: graft down --session ${session.id}`],
     });
@@ -63,5 +67,16 @@ function refuseWhileComingUp(session: SessionRow): void {
   }
   if (cmdline.includes('up')) {
     throw new UsageError(`session ${session.id} is still coming up (graft up, pid ${pid})`, [`Wait for it to finish, or stop it (kill ${pid}) and run graft down again.`]);
+  }
+}
+
+/** Revokes every agent before its host goes; a host that cannot be reached is reported, not fatal. */
+async function revokeAgents(runtime: GraftRuntime, session: SessionRow): Promise<void> {
+  for (const agent of runtime.store.listAgents(session.id)) {
+    try {
+      await removeAgent(runtime, session, agent);
+    } catch (error) {
+      runtime.events.emit({ code: 'warning', level: 'warn', message: `agent ${agent.name} on ${agent.host} could not be revoked there: ${(error as Error).message}; its key still expires at ${agent.keyExpiresAt}`, session: session.id, host: agent.host });
+    }
   }
 }

@@ -4,9 +4,10 @@
  */
 import { connect as connectTcp, type Socket } from 'node:net';
 import { Client, type ConnectConfig } from 'ssh2';
-import { SshError } from '../errors.js';
+import { ConfigError, SshError } from '../errors.js';
 import { runCommand, type ExecTarget } from './exec.js';
 import { RemoteForwards, type ForwardedConnectionHandler, type RemoteForward } from './forwarding.js';
+import { checkPrivateKey, readPrivateKeyFile } from './keys.js';
 import { createHostKeyCheck, describeEndpoint, hostKeyAlgorithmsFor, hostKeyMismatchError, type HostKeyCheck } from './host-keys.js';
 import { SftpSession } from './sftp.js';
 import type { ExecOptions, ExecResult, SshEndpoint } from './types.js';
@@ -71,11 +72,13 @@ export class SshConnection {
   /**
    * Connects and authenticates. Rejects with SecurityError when nothing is pinned (before dialing)
    * or the host presents an unpinned key, and with SshError SSH_UNREACHABLE, SSH_TIMEOUT, SSH_AUTH
-   * or SSH_DISCONNECTED otherwise; never later than `connectTimeoutMs`.
+   * or SSH_DISCONNECTED otherwise; never later than `connectTimeoutMs`. An unusable private key is
+   * a ConfigError naming its file, raised before dialing. When `signal` aborts, the dial stops
+   * at once (socket destroyed) and rejects with the signal's reason.
    */
-  static async open(endpoint: SshEndpoint, options: SshConnectionOptions = {}): Promise<SshConnection> {
+  static async open(endpoint: SshEndpoint, options: SshConnectionOptions = {}, signal?: AbortSignal): Promise<SshConnection> {
     const check = createHostKeyCheck(endpoint);
-    const client = await dial(endpoint, check, options);
+    const client = await dial(endpoint, check, options, signal);
     return new SshConnection(endpoint, client);
   }
 
@@ -142,25 +145,33 @@ export class SshConnection {
   }
 }
 
-/** TCP connect with Nagle off, SSH handshake with the pinned key check, authentication. */
-function dial(endpoint: SshEndpoint, check: HostKeyCheck, options: SshConnectionOptions): Promise<Client> {
+/**
+ * TCP connect with Nagle off, SSH handshake with the pinned key check, authentication.
+ * Everything that can be refused without the network (no key, an unusable key) is refused
+ * before the socket and the timer exist, so a bad key costs nothing and leaves nothing behind.
+ */
+async function dial(endpoint: SshEndpoint, check: HostKeyCheck, options: SshConnectionOptions, signal?: AbortSignal): Promise<Client> {
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   const describe = describeEndpoint(endpoint);
-  const auth = authConfig(endpoint);
+  const auth = await authConfig(endpoint);
+  if (signal?.aborted) throw abortReason(signal);
   return new Promise<Client>((resolve, reject) => {
     let settled = false;
     // Our own socket so that Nagle is off from the first byte: without it each exec costs ~40 ms more.
     const socket: Socket = connectTcp({ host: endpoint.host, port: endpoint.port });
     socket.setNoDelay(true);
     const client = new Client();
-    const fail = (error: Error): void => {
+    const fail = (error: unknown): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       client.destroy();
       reject(error);
     };
+    // The caller's deadline (or a pool being closed) ends the dial at once, whatever stage it is in.
+    const onAbort = (): void => fail(signal ? abortReason(signal) : new Error('aborted'));
     // ssh2's readyTimeout starts only once TCP is up and does not cover authentication; this covers it all.
     const timer = setTimeout(
       () => fail(new SshError(`Timed out after ${timeoutMs} ms connecting to ${describe}: the host did not complete the SSH handshake and login`, 'SSH_TIMEOUT', {
@@ -168,37 +179,59 @@ function dial(endpoint: SshEndpoint, check: HostKeyCheck, options: SshConnection
       })),
       timeoutMs,
     );
+    signal?.addEventListener('abort', onAbort, { once: true });
     client.on('error', (error: Error) => fail(classifyConnectError(error, endpoint, check, auth.description, timeoutMs)));
     client.once('close', () => fail(new SshError(`${describe} closed the connection during login`, 'SSH_DISCONNECTED')));
     client.once('ready', () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       client.removeAllListeners('error');
       client.removeAllListeners('close');
       resolve(client);
     });
-    client.connect({
-      sock: socket,
-      username: endpoint.username,
-      ...auth.config,
-      hostVerifier: ((key: Buffer) => check.verify(key)) as ConnectConfig['hostVerifier'],
-      algorithms: { serverHostKey: hostKeyAlgorithmsFor(check.pinned) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
-      readyTimeout: timeoutMs,
-      keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
-      keepaliveCountMax: options.keepaliveCountMax ?? 3,
-    });
+    try {
+      client.connect({
+        sock: socket,
+        username: endpoint.username,
+        ...auth.config,
+        hostVerifier: ((key: Buffer) => check.verify(key)) as ConnectConfig['hostVerifier'],
+        algorithms: { serverHostKey: hostKeyAlgorithmsFor(check.pinned) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+        readyTimeout: timeoutMs,
+        keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
+        keepaliveCountMax: options.keepaliveCountMax ?? 3,
+      });
+    } catch (error) {
+      // ssh2 validates its settings synchronously; the key is the part the user gave us.
+      fail(new ConfigError([{ file: keySource(endpoint), path: '', message: `ssh2 cannot use these connection settings: ${(error as Error).message}` }], [
+        'Give the private key file (not the .pub), in OpenSSH or PEM format; for an encrypted key also give its passphrase.',
+      ]));
+    }
   });
 }
 
-function authConfig(endpoint: SshEndpoint): { config: Partial<ConnectConfig>; description: string } {
-  if (endpoint.privateKey !== undefined) {
-    return { config: { privateKey: endpoint.privateKey, passphrase: endpoint.passphrase }, description: 'the configured private key' };
+async function authConfig(endpoint: SshEndpoint): Promise<{ config: Partial<ConnectConfig>; description: string }> {
+  if (endpoint.privateKey !== undefined || endpoint.privateKeyFile !== undefined) {
+    const source = keySource(endpoint);
+    let privateKey = endpoint.privateKey;
+    if (privateKey === undefined) privateKey = await readPrivateKeyFile(source, endpoint.passphrase);
+    else checkPrivateKey(privateKey, source, endpoint.passphrase);
+    return { config: { privateKey, passphrase: endpoint.passphrase }, description: endpoint.privateKeyFile ? `the private key ${endpoint.privateKeyFile}` : 'the configured private key' };
   }
   if (endpoint.agent) return { config: { agent: endpoint.agent }, description: `the keys of the ssh-agent at ${endpoint.agent}` };
   throw new SshError(`No private key or ssh-agent is configured for ${describeEndpoint(endpoint)}`, 'SSH_AUTH', {
     actions: ['Give the host an identity file (ansible_ssh_private_key_file) or run an ssh-agent (SSH_AUTH_SOCK).'],
   });
+}
+
+/** The key's file when known, else what the key is for: what a ConfigError about it names. */
+function keySource(endpoint: SshEndpoint): string {
+  return endpoint.privateKeyFile ?? `private key for ${describeEndpoint(endpoint)}`;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new Error('aborted');
 }
 
 /** Turns what ssh2 or the socket reported into a typed error; by `level`/`code`, never by message. */

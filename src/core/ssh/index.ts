@@ -7,5 +7,5 @@ export { SshConnection, type SshConnectionOptions, type ConnectionEnd } from './
 export { SshPool, type SshPoolOptions } from './pool.js';
 export type { RemoteForward, ForwardedConnectionHandler, ForwardedConnectionInfo } from './forwarding.js';
 export { parsePublicKeyLine, fingerprintSha256, describeEndpoint, type PublicKeyLine } from './host-keys.js';
-export { generateEd25519KeyPair, writePrivateKeyFile, writeKeyPairFiles, publicKeyLineOf, readPrivateKeyFile, type SshKeyPair } from './keys.js';
+export { generateEd25519KeyPair, writePrivateKeyFile, writeKeyPairFiles, publicKeyLineOf, readPrivateKeyFile, checkPrivateKey, type SshKeyPair } from './keys.js';
 export { scanHostKey } from './host-key-scan.js';

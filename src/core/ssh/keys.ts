@@ -69,14 +69,23 @@ export async function readPrivateKeyFile(path: string, passphrase?: string): Pro
       'Check the identity file path (ansible_ssh_private_key_file / --identity).',
     ]);
   }
+  checkPrivateKey(text, path, passphrase);
+  return text;
+}
+
+/**
+ * Throws ConfigError naming `source` (the key's file, or what the key is for) unless the key
+ * is one private key ssh2 can use. ssh2 itself would throw a plain Error from inside
+ * `Client.connect`, after a socket and timers already exist.
+ */
+export function checkPrivateKey(privateKey: string | Buffer, source: string, passphrase?: string): void {
   try {
-    parsePrivateKey(text, passphrase);
+    parsePrivateKey(privateKey, passphrase);
   } catch (error) {
-    throw new ConfigError([{ file: path, path: '', message: (error as Error).message }], [
+    throw new ConfigError([{ file: source, path: '', message: (error as Error).message }], [
       'Give the private key file (not the .pub), in OpenSSH or PEM format; for an encrypted key also give its passphrase.',
     ]);
   }
-  return text;
 }
 
 function parsePrivateKey(privateKey: string | Buffer, passphrase?: string): ssh2.ParsedKey {

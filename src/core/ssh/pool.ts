@@ -3,14 +3,33 @@
  * everything that talks to that account. Concurrent callers share one dial;
  * a dropped connection is replaced on next use; a failed dial is not remembered.
  */
+import { SshError } from '../errors.js';
 import { SshConnection, type SshConnectionOptions } from './connection.js';
 import type { ExecOptions, ExecResult, SshEndpoint } from './types.js';
 
 /** Pool-wide connection settings; see SshConnectionOptions for the defaults. */
 export type SshPoolOptions = SshConnectionOptions;
 
+/** How one caller waits for a connection. */
+export interface ConnectionRequest {
+  /**
+   * The caller's deadline or cancellation. The caller is released when it aborts; the shared
+   * dial itself is aborted once no caller is left waiting for it.
+   */
+  signal?: AbortSignal;
+}
+
+/** One dial (in flight or done) and who still waits for it. */
+interface PoolEntry {
+  connecting: Promise<SshConnection>;
+  /** Aborts the dial: when its last waiter gives up, or when the pool is closed. */
+  controller: AbortController;
+  waiters: number;
+  settled: boolean;
+}
+
 export class SshPool {
-  private readonly connections = new Map<string, Promise<SshConnection>>();
+  private readonly entries = new Map<string, PoolEntry>();
   private dials = 0;
 
   constructor(private readonly options: SshPoolOptions = {}) {}
@@ -22,49 +41,91 @@ export class SshPool {
 
   /**
    * The open connection for the endpoint's `username@host:port`, dialing it if there is none
-   * or the previous one dropped. Rejects like `SshConnection.open`.
+   * or the previous one dropped. Rejects like `SshConnection.open`, or with the signal's reason.
    */
-  connection(endpoint: SshEndpoint): Promise<SshConnection> {
+  async connection(endpoint: SshEndpoint, request: ConnectionRequest = {}): Promise<SshConnection> {
     const key = poolKey(endpoint);
-    const existing = this.connections.get(key);
+    const existing = this.entries.get(key);
     if (existing) {
-      // A settled, dropped connection is replaced; an in-flight dial is shared.
-      return existing.then((connection) => (connection.isOpen ? connection : this.dial(key, endpoint, existing)));
+      const connection = await this.waitFor(key, existing, request.signal);
+      if (connection.isOpen) return connection;
+      // Dropped: the first caller to notice replaces it, later ones share that new dial.
+      if (this.entries.get(key) === existing) this.entries.delete(key);
     }
-    return this.dial(key, endpoint, undefined);
+    const entry = this.entries.get(key) ?? this.dial(key, endpoint);
+    return this.waitFor(key, entry, request.signal);
   }
 
-  /** Runs one command on the endpoint over its pooled connection. */
+  /** Runs one command on the endpoint over its pooled connection; `options.signal` bounds connecting too. */
   async exec(endpoint: SshEndpoint, command: string, options?: ExecOptions): Promise<ExecResult> {
-    const connection = await this.connection(endpoint);
+    const connection = await this.connection(endpoint, { signal: options?.signal });
     return connection.exec(command, options);
   }
 
-  /** Closes every connection; the pool stays usable and dials again on next use. */
+  /**
+   * Closes every connection and aborts every dial still in flight (a host that stopped
+   * answering must not hold the caller until its connect timeout). The pool stays usable
+   * and dials again on next use.
+   */
   async closeAll(): Promise<void> {
-    const pending = [...this.connections.values()];
-    this.connections.clear();
-    await Promise.all(pending.map((connecting) => connecting.then((connection) => connection.close(), () => undefined)));
+    const entries = [...this.entries.entries()];
+    this.entries.clear();
+    for (const [key, entry] of entries) {
+      if (!entry.settled) entry.controller.abort(new SshError(`Connecting to ${key} was abandoned: the SSH pool was closed`, 'SSH_DISCONNECTED'));
+    }
+    await Promise.all(entries.map(([, entry]) => entry.connecting.then((connection) => connection.close(), () => undefined)));
   }
 
-  private dial(key: string, endpoint: SshEndpoint, replacing: Promise<SshConnection> | undefined): Promise<SshConnection> {
-    // Several callers may find the same dropped connection at once: the first one's dial is shared.
-    const current = this.connections.get(key);
-    if (current && current !== replacing) return current.then((connection) => (connection.isOpen ? connection : this.dial(key, endpoint, current)));
+  private dial(key: string, endpoint: SshEndpoint): PoolEntry {
     this.dials += 1;
-    const connecting = SshConnection.open(endpoint, this.options);
-    this.connections.set(key, connecting);
-    connecting.then(
+    const controller = new AbortController();
+    const entry: PoolEntry = { connecting: SshConnection.open(endpoint, this.options, controller.signal), controller, waiters: 0, settled: false };
+    this.entries.set(key, entry);
+    entry.connecting.then(
       (connection) => {
+        entry.settled = true;
         void connection.ended.then(() => {
-          if (this.connections.get(key) === connecting) this.connections.delete(key);
+          if (this.entries.get(key) === entry) this.entries.delete(key);
         });
       },
       () => {
-        if (this.connections.get(key) === connecting) this.connections.delete(key);
+        entry.settled = true;
+        if (this.entries.get(key) === entry) this.entries.delete(key);
       },
     );
-    return connecting;
+    return entry;
+  }
+
+  /** Waits for the entry's dial, released early when `signal` aborts; the last waiter to leave aborts the dial. */
+  private waitFor(key: string, entry: PoolEntry, signal: AbortSignal | undefined): Promise<SshConnection> {
+    if (signal?.aborted) return Promise.reject(signal.reason ?? new SshError(`Connecting to ${key} was aborted`, 'SSH_DISCONNECTED'));
+    entry.waiters += 1;
+    if (!signal || entry.settled) return entry.connecting.finally(() => (entry.waiters -= 1));
+    return new Promise<SshConnection>((resolve, reject) => {
+      let waiting = true;
+      const leave = (): boolean => {
+        if (!waiting) return false;
+        waiting = false;
+        entry.waiters -= 1;
+        signal.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const onAbort = (): void => {
+        if (!leave()) return;
+        const reason: unknown = signal.reason ?? new SshError(`Connecting to ${key} was aborted`, 'SSH_DISCONNECTED');
+        if (entry.waiters === 0 && !entry.settled) {
+          // Nobody wants this dial any more: stop it now rather than at its connect timeout.
+          if (this.entries.get(key) === entry) this.entries.delete(key);
+          entry.controller.abort(reason);
+        }
+        reject(reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      entry.connecting.then(
+        (connection) => leave() && resolve(connection),
+        (error: unknown) => leave() && reject(error),
+      );
+    });
   }
 }
 

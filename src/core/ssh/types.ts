@@ -12,6 +12,11 @@ export interface SshEndpoint {
   hostKeys: string[];
   /** Private key (OpenSSH or PEM text). */
   privateKey?: string | Buffer;
+  /**
+   * The file the private key comes from: named in errors about the key, and read (and
+   * validated) at connect time when `privateKey` is not given.
+   */
+  privateKeyFile?: string;
   passphrase?: string;
   /** Path of an ssh-agent socket, used when no private key is given. */
   agent?: string;
@@ -25,6 +30,10 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Bytes of stdout/stderr kept in the result; the rest is dropped and `truncated` set. Default 1 MiB each. */
   maxBufferBytes?: number;
+  /**
+   * Aborting kills the remote command (SIGKILL to its process group) and rejects with the
+   * signal's reason; through the pool it also bounds connecting, so one signal is one deadline.
+   */
   signal?: AbortSignal;
 }
 

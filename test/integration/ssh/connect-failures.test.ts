@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { SecurityError, SshError } from '../../../src/core/errors.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, SecurityError, SshError } from '../../../src/core/errors.js';
 import { generateEd25519KeyPair, SshConnection, SshPool, type SshEndpoint } from '../../../src/core/ssh/index.js';
 import { distinctLoopbackAddresses, startDripServer, startSilentServer, useSshdFleet, type FakeServer } from '../../helpers/sshd.js';
 import { createServer } from 'node:net';
@@ -70,6 +74,55 @@ describe('SSH connection failures are typed and bounded', () => {
     expect((error as SshError).code).to.equal('SSH_AUTH');
     expect((error as SshError).message).to.include(hosts.fleet.loginUser).and.include('private key');
     expect((error as SshError).actions.join(' ')).to.include('authorized_keys');
+  });
+
+  describe('a private key file that is not a usable private key', () => {
+    let dir: string;
+    let pubFile: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'graft-badkey-'));
+      pubFile = join(dir, 'id_ed25519.pub');
+      writeFileSync(pubFile, `${hosts.fleet.clientKey.publicKey}\n`);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('Given a .pub given as the private key, when connecting, then ConfigError names the file at once and no TCP connection is made', async () => {
+      const silent = await startSilentServer();
+      fakes.push(silent);
+      for (const endpoint of [{ ...fakeEndpoint(silent), privateKey: undefined, privateKeyFile: pubFile }, { ...fakeEndpoint(silent), privateKey: hosts.fleet.clientKey.publicKey, privateKeyFile: pubFile }]) {
+        const started = Date.now();
+        const error = await rejection(SshConnection.open(endpoint, { connectTimeoutMs: 10_000 }));
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).exitCode).to.equal(3);
+        expect((error as ConfigError).problems[0]!.file).to.equal(pubFile);
+        expect((error as ConfigError).message).to.include('public key');
+        expect(Date.now() - started).to.be.lessThan(500);
+      }
+      expect(silent.connections).to.equal(0);
+    });
+
+    it('Given key bytes that are no key at all and no file name, when connecting, then ConfigError names the endpoint', async () => {
+      const error = await rejection(SshConnection.open({ ...hosts.fleet.endpoints[0]!, privateKey: Buffer.from('not a key') }));
+      expect(error).to.be.instanceOf(ConfigError);
+      expect((error as ConfigError).message).to.include(hosts.fleet.endpoints[0]!.host);
+    });
+
+    it('Given a bad key, when a process connects and gets the error, then it exits at once: no timer or socket keeps it alive', async () => {
+      const script = `
+        import { SshConnection } from ${JSON.stringify(join(process.cwd(), 'src/core/ssh/index.ts'))};
+        const endpoint = ${JSON.stringify({ ...hosts.fleet.endpoints[0]!, privateKey: hosts.fleet.clientKey.publicKey })};
+        await SshConnection.open(endpoint, { connectTimeoutMs: 10000 }).then(() => process.stdout.write('connected'), (error) => process.stdout.write(error.code));`;
+      const started = Date.now();
+      const output = await new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let text = '';
+        child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`child exited ${code}`))));
+      });
+      expect(output).to.equal('CONFIG_INVALID');
+      // tsx start-up takes about a second; a lingering connect timer would hold it 10 s.
+      expect(Date.now() - started).to.be.lessThan(5000);
+    });
   });
 
   it('Given an endpoint with neither key nor agent, when connecting, then SSH_AUTH is raised before dialing', async () => {

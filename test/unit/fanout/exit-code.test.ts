@@ -61,4 +61,34 @@ describe('fan-out exec', () => {
     expect(rows).to.have.length(6);
     expect(peak).to.equal(2);
   });
+
+  it('given a host that outlives the timeout, when the deadline passes, then the executor is told through its signal (SSH_TIMEOUT) before the row is made, and had no timer of its own', async () => {
+    const seen: { options?: { timeoutMs?: number; signal?: AbortSignal }; abortedAt?: number } = {};
+    const executor: RemoteExecutor = {
+      exec: (_endpoint, _command, options) =>
+        new Promise((_, reject) => {
+          seen.options = options;
+          // A real executor kills the remote command here; this one records when it was told.
+          options?.signal?.addEventListener('abort', () => {
+            seen.abortedAt = Date.now();
+            reject(options.signal?.reason);
+          });
+        }),
+    };
+    const started = Date.now();
+    const [row] = await fanoutExec(executor, [host('slow')], 'sleep 60', options(200));
+    const rowAt = Date.now();
+    expect(seen.options?.timeoutMs, 'a second timer races the signal').to.equal(undefined);
+    expect(seen.abortedAt, 'the executor was never told the deadline passed').to.be.a('number');
+    expect(seen.abortedAt!).to.be.at.most(rowAt);
+    expect(seen.abortedAt! - started).to.be.within(190, 400);
+    expect(row!.error!.code).to.equal('SSH_TIMEOUT');
+    expect(row!.error!.message).to.include('slow').and.include('200 ms');
+  });
+
+  it('given a concurrency of 1, when hosts wait for their turn, then each one\'s timeout starts with its turn, not with the fan-out', async () => {
+    const quick = () => new Promise<{ exitCode: number }>((resolve) => setTimeout(() => resolve({ exitCode: 0 }), 120));
+    const rows = await fanoutExec(scripted({ a: quick, b: quick, c: quick }), ['a', 'b', 'c'].map(host), 'true', { ...options(200), concurrency: 1 });
+    expect(rows.map((r) => r.ok)).to.deep.equal([true, true, true]);
+  });
 });

@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { lchown, lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ProviderError } from '../../errors.js';
 
 const run = promisify(execFile);
+const SUDOERS_DIR = '/etc/sudoers.d';
+const USERDEL_ATTEMPTS = 5;
 
 /**
  * When graft runs as root, local hosts are administered through a dedicated account per
@@ -19,72 +22,153 @@ export interface AdminAccount {
   canSudo: boolean;
 }
 
+/** `graft-<session>`: the session's admin account. Its agents' accounts are `graft-<session>-<agent>`. */
 export function adminAccountName(sessionId: string): string {
   return `graft-${sessionId}`;
 }
 
-function sudoersFile(user: string): string {
-  return `/etc/sudoers.d/${user}`;
+/** The GECOS comment graft gives the admin account: how graft recognises an account as its own. */
+export function adminAccountComment(sessionId: string): string {
+  return `graft session ${sessionId} admin`;
 }
 
-async function accountExists(user: string): Promise<boolean> {
+/** One line of the account database. */
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  comment: string;
+  home: string;
+}
+
+async function passwdEntries(name?: string): Promise<PasswdEntry[]> {
+  let stdout: string;
   try {
-    await run('id', ['-u', '--', user]);
-    return true;
-  } catch {
-    return false;
+    ({ stdout } = await run('getent', name === undefined ? ['passwd'] : ['passwd', '--', name]));
+  } catch (error) {
+    // getent exits 2 when the key is not found; anything else is a real failure.
+    if ((error as { code?: number }).code === 2) return [];
+    throw error;
   }
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [user = '', , uid = '', gid = '', comment = '', home = ''] = line.split(':');
+      return { name: user, uid: Number(uid), gid: Number(gid), comment, home };
+    });
 }
 
 /**
- * Creates (or finds) the session's admin account and authorizes the session admin key in its
- * own ~/.ssh: sshd reads authorized_keys as the account logging in, and graft's home may sit
- * where that account cannot reach (under /root).
+ * The accounts of the session that exist on this machine: its admin account (only when it
+ * carries graft's comment, so an account graft did not make is never touched) and every
+ * `graft-<session>-*` agent account. Found by looking, for tear-down and its verification.
+ */
+export async function sessionAccounts(sessionId: string): Promise<string[]> {
+  const admin = adminAccountName(sessionId);
+  return (await passwdEntries())
+    .filter((entry) => (entry.name === admin && entry.comment === adminAccountComment(sessionId)) || entry.name.startsWith(`${admin}-`))
+    .map((entry) => entry.name);
+}
+
+/** The session's sudoers drop-ins that exist: `/etc/sudoers.d/graft-<session>[-*]`. */
+export async function sessionSudoersFiles(sessionId: string): Promise<string[]> {
+  const admin = adminAccountName(sessionId);
+  const names = existsSync(SUDOERS_DIR) ? await readdir(SUDOERS_DIR) : [];
+  return names.filter((name) => name === admin || name.startsWith(`${admin}-`)).map((name) => `${SUDOERS_DIR}/${name}`);
+}
+
+/**
+ * Creates (or finds, when graft made it) the session's admin account and authorizes the
+ * session admin key in its own ~/.ssh: sshd reads authorized_keys as the account logging in,
+ * and graft's home may sit where that account cannot reach (under /root).
+ * An existing account without graft's comment is refused, never adopted.
  */
 export async function ensureAdminAccount(sessionId: string, adminPublicKey: string): Promise<AdminAccount> {
   const user = adminAccountName(sessionId);
-  const home = `/home/${user}`;
+  let entry: PasswdEntry | undefined;
   try {
-    if (!(await accountExists(user))) {
-      await run('useradd', ['--create-home', '--home-dir', home, '--shell', '/bin/sh', '--comment', `graft session ${sessionId} admin`, '--', user]);
+    [entry] = await passwdEntries(user);
+    if (entry && entry.comment !== adminAccountComment(sessionId)) {
+      throw new ProviderError(`an account named ${user} exists but graft did not create it (its comment is "${entry.comment}"): refusing to use it`, {
+        code: 'LOCAL_ACCOUNT_FOREIGN',
+        actions: [`Inspect it (getent passwd ${user}); remove it if it is stale, or start a new session.`],
+      });
+    }
+    if (!entry) {
+      await run('useradd', ['--create-home', '--home-dir', `/home/${user}`, '--shell', '/bin/sh', '--comment', adminAccountComment(sessionId), '--', user]);
     }
     // A fresh account is locked ('!'), and sshd refuses locked accounts when UsePAM is off.
     await run('usermod', ['-p', '*', '--', user]);
-    const uid = Number((await run('id', ['-u', '--', user])).stdout.trim());
-    const gid = Number((await run('id', ['-g', '--', user])).stdout.trim());
-    await mkdir(`${home}/.ssh`, { mode: 0o700, recursive: true });
-    await writeFile(`${home}/.ssh/authorized_keys`, `${adminPublicKey}\n`, { mode: 0o600 });
-    await chown(`${home}/.ssh`, uid, gid);
-    await chown(`${home}/.ssh/authorized_keys`, uid, gid);
+    [entry] = await passwdEntries(user);
+    if (!entry) throw new Error(`useradd did not create ${user}`);
+    await installAuthorizedKeys(entry, `${adminPublicKey}\n`);
   } catch (error) {
+    if (error instanceof ProviderError) throw error;
     throw new ProviderError(`cannot create the local admin account ${user}: ${(error as { stderr?: string }).stderr?.trim() || (error as Error).message}`, {
       code: 'LOCAL_ACCOUNT_FAILED',
       cause: error,
       actions: ['graft needs useradd and usermod (Debian package passwd) when run as root.'],
     });
   }
-  const canSudo = existsSync('/etc/sudoers.d') && (existsSync('/usr/bin/sudo') || existsSync('/bin/sudo'));
-  if (canSudo) await writeFile(sudoersFile(user), `${user} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
-  return { user, home, canSudo };
+  const canSudo = existsSync(SUDOERS_DIR) && (existsSync('/usr/bin/sudo') || existsSync('/bin/sudo'));
+  if (canSudo) await writeFile(`${SUDOERS_DIR}/${user}`, `${user} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
+  return { user, home: entry.home, canSudo };
 }
 
-/** Kills the account's processes and removes it, its home and its sudoers entry. Idempotent. */
-export async function removeAdminAccount(sessionId: string): Promise<boolean> {
-  const user = adminAccountName(sessionId);
-  await rm(sudoersFile(user), { force: true });
-  if (!(await accountExists(user))) return false;
-  await run('pkill', ['-KILL', '-u', user]).catch(() => undefined);
+/**
+ * Writes a fresh `~/.ssh/authorized_keys` for the account without following any link its
+ * owner may have planted: the home must be a real directory the account owns, `.ssh` is
+ * removed and made again, and the file is created exclusively with O_NOFOLLOW.
+ */
+async function installAuthorizedKeys(entry: PasswdEntry, content: string): Promise<void> {
+  const home = await lstat(entry.home);
+  if (!home.isDirectory() || home.uid !== entry.uid) throw new Error(`${entry.home} is not a directory owned by ${entry.name}`);
+  const sshDir = `${entry.home}/.ssh`;
+  // rm does not follow a symlink named .ssh: it removes the link itself.
+  await rm(sshDir, { recursive: true, force: true });
+  await mkdir(sshDir, { mode: 0o700 });
+  await lchown(sshDir, entry.uid, entry.gid);
+  const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
+  const file = await open(`${sshDir}/authorized_keys`, flags, 0o600);
   try {
-    await run('userdel', ['--remove', '--', user]);
-  } catch (error) {
-    // userdel exits 12 when the home was already gone: the account itself was removed.
-    if ((error as { code?: number }).code !== 12 && (await accountExists(user))) {
-      throw new ProviderError(`cannot remove the local admin account ${user}: ${(error as { stderr?: string }).stderr?.trim() || (error as Error).message}`, {
-        code: 'LOCAL_ACCOUNT_FAILED',
-        cause: error,
-        actions: [`Remove it by hand: userdel --remove ${user}`],
-      });
+    await file.writeFile(content);
+    await file.chown(entry.uid, entry.gid);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Removes every account of the session (admin and agents, see sessionAccounts): kills their
+ * processes, deletes them with their homes, and deletes the session's sudoers drop-ins.
+ * Idempotent; resolves with the accounts removed.
+ */
+export async function removeSessionAccounts(sessionId: string): Promise<string[]> {
+  for (const file of await sessionSudoersFiles(sessionId)) await rm(file, { force: true });
+  const accounts = await sessionAccounts(sessionId);
+  for (const user of accounts) await removeAccount(user);
+  return accounts;
+}
+
+async function removeAccount(user: string): Promise<void> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < USERDEL_ATTEMPTS; attempt += 1) {
+    // Processes can take a moment to die, and userdel refuses while any runs.
+    await run('pkill', ['-KILL', '-u', user]).catch(() => undefined);
+    try {
+      await run('userdel', ['--remove', '--', user]);
+      return;
+    } catch (error) {
+      lastError = error;
+      // userdel exits 12 when only the home could not be removed: the account itself is gone.
+      if ((await passwdEntries(user)).length === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  return true;
+  throw new ProviderError(`cannot remove the local account ${user}: ${(lastError as { stderr?: string }).stderr?.trim() || (lastError as Error).message}`, {
+    code: 'LOCAL_ACCOUNT_FAILED',
+    cause: lastError,
+    actions: [`Remove it by hand (as root): pkill -KILL -u ${user}; userdel --remove ${user}`],
+  });
 }

@@ -1,12 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ProviderError } from '../../errors.js';
-import type { HostRecord, HostRequest, Provisioner, SessionContext } from '../provisioner.js';
-import { ensureAdminAccount, removeAdminAccount, type AdminAccount } from './admin-account.js';
-import { isSshdRunning, startSshd, stopSshd, type SshdOptions } from './sshd-server.js';
+import type { HostRecord, HostRequest, Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
+import { adminAccountName, ensureAdminAccount, removeSessionAccounts, sessionAccounts, sessionSudoersFiles, type AdminAccount } from './admin-account.js';
+import { findSshdProcesses, startSshd, stopSshd, type FoundSshd, type SshdOptions } from './sshd-server.js';
 
 /** Files and facts the local provisioner needs about the session's admin key. */
 export interface LocalProvisionerOptions {
@@ -24,7 +24,7 @@ export interface LocalProvisionerOptions {
  * The hosts outlive the `graft up` that started them and are found again by looking at
  * the session's host directories and their sshd processes, never from memory alone.
  */
-export class LocalProvisioner implements Provisioner {
+export class LocalProvisioner implements Provisioner, ReportsLeftovers {
   readonly name = 'local' as const;
 
   constructor(private readonly options: LocalProvisionerOptions) {}
@@ -42,18 +42,23 @@ export class LocalProvisioner implements Provisioner {
     }
     // One random /24 of loopback per session keeps sessions apart without coordination.
     const block = `127.${randomInt(64, 128)}.${randomInt(0, 256)}`;
-    // As root the login is the session's own account, whose ~/.ssh holds the admin key;
-    // otherwise it is the invoking user, with the key in the host's own directory.
-    const keys = this.root ? { authorizedKeys: [], authorizedKeysFiles: ['%h/.ssh/authorized_keys'] } : { authorizedKeys: [this.options.adminPublicKey] };
-    return Promise.all(requests.map((request, index) => this.createOne(session, request, `${block}.${index + 1}`, account, keys)));
+    return Promise.all(requests.map((request, index) => this.createOne(session, request, `${block}.${index + 1}`, account)));
   }
 
   private get root(): boolean {
     return this.options.root ?? process.getuid?.() === 0;
   }
 
-  private async createOne(session: SessionContext, request: HostRequest, address: string, account: AdminAccount, keys: Pick<SshdOptions, 'authorizedKeys' | 'authorizedKeysFiles'>): Promise<HostRecord> {
-    const dir = join(session.dir, 'hosts', request.name);
+  private async createOne(session: SessionContext, request: HostRequest, address: string, account: AdminAccount): Promise<HostRecord> {
+    const dir = resolve(session.dir, 'hosts', request.name);
+    // As root the login is the session's own account, whose ~/.ssh holds the admin key, and its
+    // agents' accounts (graft-<session>-*) log in with their own ~/.ssh. Otherwise everything is
+    // the invoking user: the admin key in the host's own directory, shared-account agents' keys
+    // in agent_keys beside it (meta.agentKeysFile), which the agent code appends to.
+    const sshd: Omit<SshdOptions, 'dir' | 'address' | 'port'> = this.root
+      ? { loginUser: account.user, authorizedKeys: [], authorizedKeysFiles: ['%h/.ssh/authorized_keys'], allowUsers: [`${adminAccountName(session.id)}-*`] }
+      : { loginUser: account.user, authorizedKeys: [this.options.adminPublicKey], authorizedKeysFiles: [join(dir, 'authorized_keys'), join(dir, 'agent_keys')] };
+    const meta: Record<string, string> = this.root ? { dir, adminAccount: account.user } : { dir, agentKeysFile: join(dir, 'agent_keys') };
     const host: HostRecord = {
       name: request.name,
       provisioner: 'local',
@@ -67,15 +72,19 @@ export class LocalProvisioner implements Provisioner {
       isolation: account.canSudo ? 'accounts' : 'shared-account',
       hostKeys: [],
       identityFile: this.options.adminKeyFile,
-      meta: { dir },
+      meta,
     };
     session.recordHost(host);
     session.events.emit({ code: 'host.creating', level: 'debug', message: `starting sshd for ${host.name} on ${address}`, session: session.id, host: host.name });
     try {
-      const sshd = await startSshd({ dir, address, port: 0, loginUser: account.user, ...keys });
-      Object.assign(host, { port: sshd.port, hostKeys: [sshd.hostPublicKey], providerId: String(sshd.pid), state: 'up' });
+      if (meta.agentKeysFile) {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        await writeFile(meta.agentKeysFile, '', { mode: 0o600, flag: 'a' });
+      }
+      const started = await startSshd({ dir, address, port: 0, ...sshd });
+      Object.assign(host, { port: started.port, hostKeys: [started.hostPublicKey], providerId: String(started.pid), state: 'up' });
       session.recordHost(host);
-      session.events.emit({ code: 'host.up', level: 'info', message: `${host.name} up at ${address}:${sshd.port}`, session: session.id, host: host.name });
+      session.events.emit({ code: 'host.up', level: 'info', message: `${host.name} up at ${address}:${started.port}`, session: session.id, host: host.name });
     } catch (error) {
       host.state = 'failed';
       host.meta.error = (error as Error).message;
@@ -85,40 +94,86 @@ export class LocalProvisioner implements Provisioner {
     return host;
   }
 
+  /**
+   * The session's hosts found by looking: its host directories, and every sshd process whose
+   * config lies under the session's directory (its tag), even when the directory is gone.
+   */
   async list(session: SessionContext, known: HostRecord[]): Promise<HostRecord[]> {
-    const hostsDir = join(session.dir, 'hosts');
-    const found = existsSync(hostsDir) ? readdirSync(hostsDir) : [];
+    const hostsDir = resolve(session.dir, 'hosts');
+    const dirs = new Set(existsSync(hostsDir) ? readdirSync(hostsDir) : []);
+    const pids = pidsByHost(await findSshdProcesses(hostsDir));
     const byName = new Map(known.map((h) => [h.name, h]));
     const present: HostRecord[] = [];
-    for (const name of found) {
+    for (const name of new Set([...dirs, ...pids.keys()])) {
       const dir = join(hostsDir, name);
-      const pid = readPid(dir);
       const record = byName.get(name);
-      const running = pid !== undefined && isSshdRunning({ pid, dir });
-      if (running || record?.state !== 'destroyed') {
-        present.push({ ...(record ?? blankRecord(name, dir)), providerId: pid === undefined ? record?.providerId : String(pid), state: running ? 'up' : (record?.state ?? 'failed') });
-      }
+      const running = pids.get(name) ?? [];
+      if (running.length === 0 && record?.state === 'destroyed') continue;
+      const pidFile = readPid(dir);
+      const providerId = pidFile !== undefined && running.includes(pidFile) ? pidFile : running[0];
+      const base = record ?? blankRecord(name, dir);
+      present.push({ ...base, meta: { ...base.meta, dir }, providerId: providerId === undefined ? record?.providerId : String(providerId), state: running.length > 0 ? 'up' : (record?.state ?? 'failed') });
     }
     return present;
   }
 
+  /** What of the session is left besides hosts: its accounts and sudoers drop-ins. */
+  async leftovers(session: SessionContext): Promise<string[]> {
+    return [...(await sessionAccounts(session.id)).map((name) => `account ${name}`), ...(await sessionSudoersFiles(session.id)).map((file) => `file ${file}`)];
+  }
+
+  /**
+   * Stops every sshd of the hosts and of the session's directory, removes a host's directory
+   * only once no sshd of it is seen any more, then removes the session's accounts when a host
+   * recorded that it used them or any are found. Throws after doing all it can.
+   */
   async destroy(session: SessionContext, hosts: HostRecord[]): Promise<void> {
+    const hostsDir = resolve(session.dir, 'hosts');
     const targets = await this.list(session, hosts);
     const names = new Set(targets.map((h) => h.name));
     for (const host of hosts) if (!names.has(host.name)) targets.push(host);
+    const failures: string[] = [];
+    const running = pidsByHost(await findSshdProcesses(hostsDir));
+    const stoppable = targets.filter((host) => isPlainName(host.name));
+    for (const host of targets) if (!isPlainName(host.name)) failures.push(`${host.name}: not a usable host directory name`);
     await Promise.all(
-      targets.map(async (host) => {
-        const dir = host.meta.dir ?? join(session.dir, 'hosts', host.name);
+      stoppable.map(async (host) => {
+        const dir = join(hostsDir, host.name);
         session.events.emit({ code: 'host.destroying', level: 'debug', message: `stopping ${host.name}`, session: session.id, host: host.name });
-        const pid = readPid(dir) ?? (host.providerId ? Number(host.providerId) : undefined);
-        if (pid !== undefined) await stopSshd({ pid, dir });
-        await rm(dir, { recursive: true, force: true });
-        session.recordHost({ ...host, state: 'destroyed' });
-        session.events.emit({ code: 'host.destroyed', level: 'info', message: `${host.name} destroyed`, session: session.id, host: host.name });
+        const pids = new Set([...(running.get(host.name) ?? []), readPid(dir), host.providerId ? Number(host.providerId) : undefined]);
+        for (const pid of pids) if (pid !== undefined && Number.isInteger(pid) && pid > 0) await stopSshd({ pid, dir }).catch((error: Error) => failures.push(`${host.name}: ${error.message}`));
       }),
     );
-    if (this.root) await removeAdminAccount(session.id);
+    // Confirm by looking again: a directory (the host's tag) goes only with its last sshd.
+    const survivors = pidsByHost(await findSshdProcesses(hostsDir));
+    for (const host of stoppable) {
+      const left = survivors.get(host.name);
+      if (left) {
+        failures.push(`${host.name}: sshd ${left.join(', ')} still running`);
+        continue;
+      }
+      await rm(join(hostsDir, host.name), { recursive: true, force: true });
+      session.recordHost({ ...host, state: 'destroyed' });
+      session.events.emit({ code: 'host.destroyed', level: 'info', message: `${host.name} destroyed`, session: session.id, host: host.name });
+    }
+    // Accounts go when a host recorded using them, or when any are found: never decided by who runs `down` now.
+    if (targets.some((h) => h.meta.adminAccount) || (await this.leftovers(session)).length > 0) await removeSessionAccounts(session.id);
+    if (failures.length > 0) {
+      throw new ProviderError(`session ${session.id}: could not destroy every local host:\n  ${[...new Set(failures)].join('\n  ')}`, { code: 'LOCAL_DESTROY_FAILED', actions: [`Run again: graft down --session ${session.id}`] });
+    }
   }
+}
+
+/** Pids of the found sshd processes, by host (directory) name. */
+function pidsByHost(found: FoundSshd[]): Map<string, number[]> {
+  const byHost = new Map<string, number[]>();
+  for (const sshd of found) byHost.set(sshd.dirName, [...(byHost.get(sshd.dirName) ?? []), sshd.pid]);
+  return byHost;
+}
+
+/** A host name usable as one directory name under hosts/: never a path that leaves it. */
+function isPlainName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
 function readPid(dir: string): number | undefined {

@@ -5,17 +5,17 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants as fsConstants, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect as connectTcp } from 'node:net';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { ProviderError } from '../../errors.js';
 import { generateEd25519KeyPair, publicKeyLineOf, writeKeyPairFiles } from '../../ssh/index.js';
+import { answersWithBanner, pickFreePort } from './loopback-probe.js';
+import { descendantsOf, listProcesses, terminate } from './process-tree.js';
 
 const SSHD_CANDIDATES = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'];
 const BANNER_TIMEOUT_MS = 5000;
 const BANNER_POLL_MS = 10;
 const FREE_PORT_ATTEMPTS = 5;
-const STOP_GRACE_MS = 2000;
 
 export interface SshdOptions {
   /** Directory this sshd owns (created 0700 if missing): config, host key, authorized_keys, pid and log files. */
@@ -93,21 +93,56 @@ export async function startSshd(options: SshdOptions): Promise<SshdRecord> {
 }
 
 /**
- * Stops our sshd and the sessions it serves: SIGTERM, then SIGKILL after ~2 s. Idempotent:
- * a process that is gone, or whose pid now belongs to another program, counts as stopped
- * and is never signalled.
+ * Stops our sshd and the sessions it serves: SIGTERM, then SIGKILL after ~2 s, and resolves
+ * only once every one of those processes is seen gone. Idempotent: a process that is gone, or
+ * whose pid now belongs to another program, counts as stopped and is never signalled.
+ * Throws ProviderError SSHD_STOP_FAILED when a process outlives SIGKILL.
  */
 export async function stopSshd(handle: SshdHandle): Promise<'stopped' | 'not-running'> {
   if (!isSshdRunning(handle)) return 'not-running';
   // Connection processes (and the commands they run) outlive a SIGTERM'ed listener: stop them too.
   const tree = [handle.pid, ...(await descendantsOf(handle.pid))];
-  await Promise.all(tree.map((pid) => terminate(pid)));
+  const outcomes = await Promise.all(tree.map(async (pid) => ({ pid, gone: await terminate(pid) })));
+  const survivors = outcomes.filter((outcome) => !outcome.gone).map((outcome) => outcome.pid);
+  if (survivors.length > 0) {
+    throw new ProviderError(`sshd ${handle.pid} (${sshdConfigFile(handle)}): process(es) ${survivors.join(', ')} still run after SIGKILL`, {
+      code: 'SSHD_STOP_FAILED',
+      actions: [`Look at them: ps -o pid,stat,user,cmd -p ${survivors.join(',')}`],
+    });
+  }
   return 'stopped';
+}
+
+/** A running sshd found by looking, not from memory. */
+export interface FoundSshd {
+  pid: number;
+  configFile: string;
+  /** The directory under `parentDir` whose sshd_config it runs with. */
+  dirName: string;
+}
+
+/**
+ * Every sshd process started with a config file at `<parentDir>/<name>/sshd_config`, found
+ * by scanning /proc. This is how the hosts of a session are found even when their
+ * directories or pid files are gone: the session directory is their tag.
+ */
+export async function findSshdProcesses(parentDir: string): Promise<FoundSshd[]> {
+  const needle = `-f ${parentDir}/`;
+  const found: FoundSshd[] = [];
+  // comm is "sshd" (or "sshd-session" on OpenSSH >= 9.8) whatever title sshd set.
+  for (const proc of (await listProcesses()).filter((p) => p.name.startsWith('sshd') && p.cmdline.includes(needle))) {
+    const rest = proc.cmdline.slice(proc.cmdline.indexOf(needle) + needle.length);
+    const slash = rest.indexOf('/');
+    if (slash > 0 && rest.startsWith('/sshd_config', slash)) {
+      found.push({ pid: proc.pid, dirName: rest.slice(0, slash), configFile: `${parentDir}/${rest.slice(0, slash)}/sshd_config` });
+    }
+  }
+  return found;
 }
 
 /** True when `handle.pid` is alive and is the sshd started with `handle.configFile`. */
 export function isSshdRunning(handle: SshdHandle): boolean {
-  const configFile = 'configFile' in handle ? handle.configFile : join(handle.dir, 'sshd_config');
+  const configFile = sshdConfigFile(handle);
   let cmdline: string;
   try {
     cmdline = readFileSync(`/proc/${handle.pid}/cmdline`, 'utf8');
@@ -119,6 +154,10 @@ export function isSshdRunning(handle: SshdHandle): boolean {
   const at = cmdline.indexOf(configFile);
   const after = cmdline[at + configFile.length];
   return at >= 0 && (after === undefined || after === ' ' || after === '\0');
+}
+
+function sshdConfigFile(handle: SshdHandle): string {
+  return 'configFile' in handle ? handle.configFile : join(handle.dir, 'sshd_config');
 }
 
 /**
@@ -228,86 +267,7 @@ function findSshd(): string {
   });
 }
 
-/** Asks the kernel for a free port on the address; the small race until sshd binds is handled by retrying. */
-function pickFreePort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error) => reject(new ProviderError(`Cannot listen on ${address}: ${error.message}`, { cause: error })));
-    server.listen(0, address, () => {
-      const bound = server.address();
-      server.close(() => (typeof bound === 'object' && bound ? resolve(bound.port) : reject(new ProviderError(`No port on ${address}`))));
-    });
-  });
-}
-
-function answersWithBanner(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connectTcp({ host: address, port });
-    let received = '';
-    const done = (answer: boolean): void => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-      if (received.includes('\n')) done(received.startsWith('SSH-2.0-'));
-    });
-    socket.once('error', () => done(false));
-    socket.once('close', () => done(false));
-  });
-}
-
 /** A file's text, or '' when it is not there (yet). */
 function readIfPresent(path: string): Promise<string> {
   return readFile(path, 'utf8').catch(() => '');
-}
-
-/** Pids of every process below `root`, from the parent pids in /proc/PID/stat. */
-async function descendantsOf(root: number): Promise<number[]> {
-  const parents = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const parent = await parentPid(Number(entry));
-    if (parent !== undefined) parents.set(Number(entry), parent);
-  }
-  const found: number[] = [];
-  let frontier = [root];
-  while (frontier.length > 0) {
-    const next = [...parents].filter(([, parent]) => frontier.includes(parent)).map(([pid]) => pid);
-    found.push(...next);
-    frontier = next;
-  }
-  return found;
-}
-
-/** Parent pid and liveness from /proc/PID/stat; undefined when gone or a zombie. */
-async function parentPid(pid: number): Promise<number | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // The command name in parentheses may contain spaces; the fields after the last ")" are fixed.
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return state === 'Z' ? undefined : Number(ppid);
-  } catch {
-    return undefined;
-  }
-}
-
-/** SIGTERM, wait up to STOP_GRACE_MS for the process to go, then SIGKILL. */
-async function terminate(pid: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return; // already gone
-  }
-  const deadline = Date.now() + STOP_GRACE_MS;
-  while (Date.now() < deadline) {
-    if ((await parentPid(pid)) === undefined) return;
-    await new Promise((resolve) => setTimeout(resolve, BANNER_POLL_MS));
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // Went away at the last moment.
-  }
 }

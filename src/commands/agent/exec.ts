@@ -1,0 +1,43 @@
+import { Args, Flags } from '@oclif/core';
+import { GraftCommand } from '../../cli/base-command.js';
+import { sessionFlag } from '../../cli/flags.js';
+import { parseDuration } from '../../cli/duration.js';
+import { agentCommand, agentEndpoint } from '../../core/agents/agent-access.js';
+import { requireReadyAgent } from '../../core/agents/find-agent.js';
+import { UsageError } from '../../core/errors.js';
+import { requireSession } from '../../core/session/resolve-session.js';
+
+export default class AgentExec extends GraftCommand<typeof AgentExec> {
+  static override summary = "Run a command as an agent, over the agent's own key.";
+  static override description = "Runs the words after -- as the agent's own account (or in its directory, for shared-account agents), in its home, with its granted secrets in the environment, over a connection authenticated by the agent's own per-run key. Output streams as it comes; the exit code is the command's.";
+  static override examples = ['<%= config.bin %> agent exec reviewer -- id', "<%= config.bin %> agent exec reviewer -- 'ls -la ~/.graft/identity'"];
+
+  static override strict = false;
+  static override args = {
+    name: Args.string({ description: 'Agent name.', required: true }),
+  };
+
+  static override flags = {
+    session: sessionFlag,
+    timeout: Flags.string({ char: 't', description: 'Limit for connecting and running, e.g. 30s, 5m.', default: '1h', env: 'GRAFT_TIMEOUT' }),
+  };
+
+  async run(): Promise<{ agent: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string }> {
+    const command = this.rest.slice(1).join(' ');
+    if (!command) throw new UsageError('no command given', ['Put the command after --, e.g.: graft agent exec NAME -- id']);
+    const runtime = this.runtime();
+    const session = requireSession(runtime.store, this.flags.session);
+    this.logToSession(session.id);
+    const { agent, host } = requireReadyAgent(runtime.store, session, this.args.name);
+    const stream = !this.jsonEnabled();
+    this.events.emit({ code: 'exec.started', level: 'debug', message: `agent ${agent.name} runs: ${command}`, session: session.id, host: host.name });
+    const result = await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, command), {
+      timeoutMs: parseDuration('timeout', this.flags.timeout),
+      onStdout: stream ? (chunk) => process.stdout.write(chunk) : undefined,
+      onStderr: stream ? (chunk) => process.stderr.write(chunk) : undefined,
+    });
+    this.events.emit({ code: 'exec.host.done', level: 'debug', message: `agent ${agent.name}: exit ${result.exitCode ?? result.signal}`, session: session.id, host: host.name });
+    this.setExitCode(result.exitCode === 0 ? 0 : 1);
+    return { agent: agent.name, exitCode: result.exitCode, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+  }
+}

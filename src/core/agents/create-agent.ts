@@ -1,0 +1,115 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { issueAgentCertificate, issueWorkloadJwt } from '../identity/index.js';
+import type { GraftRuntime } from '../runtime.js';
+import { sessionFiles } from '../runtime.js';
+import type { Redactor } from '../secrets/redactor.js';
+import { resolveSecrets, secretsEnvFile } from '../secrets/secret-source.js';
+import { generateEd25519KeyPair, writeKeyPairFiles } from '../ssh/index.js';
+import type { SessionRow } from '../state/store.js';
+import { agentAccountName, checkAgentName, sharedAgentMarker } from './agent-names.js';
+import { placeAgent } from './agent-placement.js';
+import type { AgentRecord } from './agent-record.js';
+import { authorizedKeyLine } from './authorized-key.js';
+import { HostAdmin } from './host-admin.js';
+import { removeAgentFromHost } from './remove-agent.js';
+import { ensureSessionAuthority } from './session-identity.js';
+
+export interface CreateAgentRequest {
+  name: string;
+  /** Host selector; the least loaded matching host is used. */
+  on?: string;
+  secrets: string[];
+  secretsFile?: string;
+  /** Allow a pty on its key, for `graft ssh`. */
+  interactive: boolean;
+  /** Also write a workload JWT for this audience into its home. */
+  jwtAudience?: string;
+}
+
+/**
+ * Creates an isolated agent: a fresh ed25519 key (restrict, from=, expiry-time=), its own Unix
+ * account and 0700 home where the host allows (else a private directory under the shared login,
+ * flagged as such), an X.509 identity and optional JWT from the session authority, and only the
+ * secrets granted to it. The record is written before anything is created on the host, so a
+ * crash leaves something `agent rm` or `down` can find.
+ */
+export async function createAgent(runtime: GraftRuntime, session: SessionRow, request: CreateAgentRequest, redactor: Redactor): Promise<AgentRecord> {
+  const name = checkAgentName(session.id, request.name);
+  const existing = runtime.store.getAgent(session.id, name);
+  if (existing && existing.state !== 'removed') {
+    throw new UsageError(`agent ${name} already exists in session ${session.id} (${existing.state})`, [`Remove it first: graft agent rm ${name}`]);
+  }
+  const secrets = resolveSecrets(request.secrets, { file: request.secretsFile, env: runtime.env });
+  for (const value of secrets.values()) redactor.add(value);
+  const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
+  if (host.isolation === 'shared-account') {
+    runtime.events.emit({ code: 'warning', level: 'warn', message: `${name}: ${host.name} gives graft no root or sudo, so the agent shares the login account ${host.user} (isolation: shared-account); other agents there can read its files`, session: session.id, host: host.name });
+  }
+
+  const files = sessionFiles(runtime, session.id);
+  const keyFile = join(files.dir, 'agents', name, 'id_ed25519');
+  const shared = host.isolation === 'shared-account';
+  const agent: AgentRecord = {
+    name,
+    host: host.name,
+    account: shared ? host.user : agentAccountName(session.id, name),
+    isolation: host.isolation,
+    home: shared ? `.graft/agents/${session.id}-${name}` : `/home/${agentAccountName(session.id, name)}`,
+    state: 'creating',
+    keyFile,
+    publicKey: '',
+    keyExpiresAt: session.expiresAt,
+    keyFrom: '',
+    interactive: request.interactive,
+    spiffeId: '',
+    certificateNotAfter: '',
+    secrets: [...secrets.keys()],
+    createdAt: new Date().toISOString(),
+  };
+  runtime.store.putAgent(session.id, agent);
+  runtime.events.emit({ code: 'agent.creating', level: 'debug', message: `creating agent ${name} on ${host.name}`, session: session.id, host: host.name });
+
+  const admin = new HostAdmin(runtime.pool, host, runtime.env);
+  try {
+    const pair = generateEd25519KeyPair(`graft-agent:${session.id}:${name}`);
+    await mkdir(join(files.dir, 'agents', name), { recursive: true, mode: 0o700 });
+    await writeKeyPairFiles(keyFile, pair);
+    agent.publicKey = pair.publicKey;
+    const authority = await ensureSessionAuthority(session, files.dir);
+    const certificate = await issueAgentCertificate(authority, { agentName: name });
+    Object.assign(agent, { spiffeId: certificate.spiffeId, certificateNotAfter: certificate.notAfter.toISOString() });
+    agent.keyFrom = await admin.controllerAddress();
+    const keyLine = authorizedKeyLine({ publicKey: pair.publicKey, from: agent.keyFrom, expiresAt: new Date(session.expiresAt), interactive: request.interactive });
+
+    const put = shared
+      ? (path: string, content: string) => admin.run(['shared-put', agent.home, path, '0600'], content, false)
+      : (path: string, content: string) => admin.run(['put', agent.account, path, '0600'], content);
+    if (shared) {
+      agent.home = await admin.run(['shared-create', agent.home], undefined, false);
+      await admin.run(['shared-authorize', host.meta.agentKeysFile ?? '.ssh/authorized_keys', sharedAgentMarker(session.id, name)], keyLine, false);
+    } else {
+      agent.home = await admin.run(['create', agent.account]);
+      await admin.run(['authorize', agent.account], keyLine + '\n');
+    }
+    await put(`.graft/identity/cert.pem`, certificate.certPem);
+    await put(`.graft/identity/key.pem`, certificate.keyPem!);
+    await put(`.graft/identity/ca.pem`, authority.caCertPem);
+    if (request.jwtAudience) await put(`.graft/identity/token.jwt`, await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }));
+    for (const [secret, value] of secrets) await put(`.graft/secrets/${secret}`, value);
+    if (secrets.size > 0) await put('.graft/secrets.env', secretsEnvFile(secrets));
+    agent.state = 'ready';
+    runtime.store.putAgent(session.id, agent);
+    runtime.events.emit({ code: 'agent.created', level: 'info', message: `agent ${name} ready on ${host.name} as ${agent.account} (${agent.isolation}), key expires ${session.expiresAt}`, session: session.id, host: host.name, data: { agent: name, account: agent.account, spiffeId: agent.spiffeId, secrets: agent.secrets } });
+    return agent;
+  } catch (error) {
+    agent.state = 'failed';
+    agent.error = (error as Error).message;
+    runtime.store.putAgent(session.id, agent);
+    runtime.events.emit({ code: 'agent.failed', level: 'error', message: `agent ${name} failed on ${host.name}: ${agent.error}`, session: session.id, host: host.name });
+    await removeAgentFromHost(admin, session.id, agent).catch(() => undefined);
+    await rm(join(files.dir, 'agents', name), { recursive: true, force: true });
+    throw error;
+  }
+}

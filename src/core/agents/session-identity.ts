@@ -1,0 +1,21 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSessionAuthority, loadSessionAuthority, saveSessionAuthority, type SessionAuthority } from '../identity/index.js';
+import type { SessionRow } from '../state/store.js';
+
+/** Where a session's identity authority lives: inside the session's 0700 directory. */
+export function authorityDir(sessionDir: string): string {
+  return join(sessionDir, 'identity');
+}
+
+/**
+ * The session's identity authority (CA and JWT key), created with the session and valid until
+ * it ends. Sessions from before identities existed get theirs on first use.
+ */
+export async function ensureSessionAuthority(session: SessionRow, sessionDir: string, issuer?: string): Promise<SessionAuthority> {
+  const dir = authorityDir(sessionDir);
+  if (existsSync(dir)) return loadSessionAuthority(dir);
+  const authority = await createSessionAuthority({ sessionId: session.id, validUntil: new Date(session.expiresAt), issuer });
+  await saveSessionAuthority(dir, authority);
+  return authority;
+}

@@ -1,0 +1,177 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { verifyAgentCertificate } from '../../src/core/identity/index.js';
+import { SshPool } from '../../src/core/ssh/index.js';
+import { GraftWorld } from '../helpers/cli.js';
+import { accountExists } from '../helpers/sshd.js';
+
+const run = promisify(execFile);
+const secretValue = 'ghp_graftTestSecret_7f3a9c2e5b';
+
+interface World {
+  world: GraftWorld;
+  session: string;
+  hosts: { name: string; address: string; port: number; hostKeys: string[] }[];
+}
+
+/** Every file under a directory, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('e2e: agents as isolated workers (local hosts, as root)', function () {
+  this.timeout(120_000);
+  let w: World;
+
+  async function start(extra: string[] = []): Promise<World> {
+    const world = new GraftWorld({ GITHUB_TOKEN: secretValue });
+    const up = await world.run(['up', '--hosts', '2', '--json', ...extra]);
+    expect(up.code, up.stderr).to.equal(0);
+    return { world, session: up.json!.result.session, hosts: up.json!.result.hosts };
+  }
+
+  function keyFile(agent: string): string {
+    return join(w.world.home, 'sessions', w.session, 'agents', agent, 'id_ed25519');
+  }
+
+  /** Logs in with an agent's key as `account`, straight through the SSH layer, and runs `true`. */
+  async function tryLogin(agentKeyOf: string, account: string): Promise<string> {
+    const host = w.hosts[0]!;
+    const pool = new SshPool({ connectTimeoutMs: 5000 });
+    try {
+      await pool.exec({ label: 'probe', host: host.address, port: host.port, username: account, hostKeys: host.hostKeys, privateKey: readFileSync(keyFile(agentKeyOf)) }, 'true');
+      return 'accepted';
+    } catch (error) {
+      return (error as { code?: string }).code ?? 'error';
+    } finally {
+      await pool.closeAll();
+    }
+  }
+
+  before(function () {
+    if (process.getuid?.() !== 0) throw new Error('these tests create Unix accounts: run them as root (CI does)');
+  });
+  afterEach(async () => w && (await w.world.dispose()));
+
+  it('given two agents on one host, then each runs as its own account and neither can log in as or read the other', async () => {
+    w = await start();
+    for (const name of ['alpha', 'beta']) expect((await w.world.run(['agent', 'create', name, '--on', 'local-01'])).code).to.equal(0);
+    const accountOf = (name: string) => `graft-${w.session}-${name}`;
+
+    const id = await w.world.run(['agent', 'exec', 'alpha', '--json', '--', 'id -un; stat -c %a "$HOME"']);
+    expect(id.code, id.stderr).to.equal(0);
+    expect(id.json!.result.stdout.trim().split('\n')).to.deep.equal([accountOf('alpha'), '700']);
+
+    expect(await tryLogin('alpha', accountOf('alpha'))).to.equal('accepted');
+    expect(await tryLogin('alpha', accountOf('beta'))).to.equal('SSH_AUTH');
+
+    const peek = await w.world.run(['agent', 'exec', 'alpha', '--json', '--', `cat /home/${accountOf('beta')}/.graft/identity/key.pem`]);
+    expect(peek.code).to.equal(1);
+    expect(peek.json!.result.stderr).to.match(/Permission denied/);
+    const sudo = await w.world.run(['agent', 'exec', 'alpha', '--json', '--', 'sudo -n true']);
+    expect(sudo.code, 'agents get no sudo').to.equal(1);
+  });
+
+  it('given an agent, then its certificate verifies against the session CA with its SPIFFE id, and its key line carries restrict, from= and expiry-time=', async () => {
+    w = await start();
+    expect((await w.world.run(['agent', 'create', 'gamma'])).code).to.equal(0);
+    const cert = await w.world.run(['agent', 'exec', 'gamma', '--json', '--', 'cat ~/.graft/identity/cert.pem; stat -c %a ~/.graft/identity/key.pem']);
+    const [pem, mode] = [cert.json!.result.stdout.split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n', cert.json!.result.stdout.trim().split('\n').pop()];
+    expect(mode).to.equal('600');
+    const ca = readFileSync(join(w.world.home, 'sessions', w.session, 'identity', 'ca.cert.pem'), 'utf8');
+    const identity = verifyAgentCertificate(ca, pem, { sessionId: w.session });
+    expect(identity.agentName).to.equal('gamma');
+    const keys = readFileSync(`/home/graft-${w.session}-gamma/.ssh/authorized_keys`, 'utf8');
+    expect(keys).to.match(/^restrict,from="127\.0\.0\.1",expiry-time="\d{14}Z" ssh-ed25519 /);
+  });
+
+  it('given the same key from another source address, then sshd refuses it (from=)', async () => {
+    w = await start();
+    expect((await w.world.run(['agent', 'create', 'delta', '--on', 'local-01'])).code).to.equal(0);
+    const host = w.hosts[0]!;
+    const knownHosts = join(w.world.home, 'kh');
+    await run('sh', ['-c', `printf '[%s]:%s %s\\n' ${host.address} ${host.port} '${host.hostKeys[0]}' > ${knownHosts}`]);
+    const ssh = (source: string) =>
+      run('ssh', ['-b', source, '-i', keyFile('delta'), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(host.port), `graft-${w.session}-delta@${host.address}`, 'echo in']).then(
+        (r) => r.stdout.trim(),
+        () => 'refused',
+      );
+    expect(await ssh('127.0.0.1')).to.equal('in');
+    expect(await ssh('127.0.0.9')).to.equal('refused');
+  });
+
+  it('given agent rm, then its key is refused and its account is gone; repeating rm is harmless', async () => {
+    w = await start();
+    expect((await w.world.run(['agent', 'create', 'eps', '--on', 'local-01'])).code).to.equal(0);
+    const keyCopy = readFileSync(keyFile('eps'));
+    const rm = await w.world.run(['agent', 'rm', 'eps', '--json']);
+    expect(rm.json!.result.removed).to.equal(true);
+    expect(accountExists(`graft-${w.session}-eps`)).to.equal(false);
+    const host = w.hosts[0]!;
+    const pool = new SshPool({ connectTimeoutMs: 5000 });
+    const outcome = await pool.exec({ label: 'probe', host: host.address, port: host.port, username: `graft-${w.session}-eps`, hostKeys: host.hostKeys, privateKey: keyCopy }, 'true').then(() => 'accepted', (e) => e.code);
+    await pool.closeAll();
+    expect(outcome).to.equal('SSH_AUTH');
+    const again = await w.world.run(['agent', 'rm', 'eps', '--json']);
+    expect(again.code).to.equal(0);
+    expect(again.json!.result.removed).to.equal(false);
+  });
+
+  it('given a session whose end has passed, then sshd refuses the agent key (expiry-time=)', async () => {
+    w = await start(['--ttl', '4s']);
+    expect((await w.world.run(['agent', 'create', 'zeta'])).code).to.equal(0);
+    expect((await w.world.run(['agent', 'exec', 'zeta', '--', 'true'])).code).to.equal(0);
+    await new Promise((r) => setTimeout(r, 5000));
+    const late = await w.world.run(['agent', 'exec', 'zeta', '--', 'true']);
+    expect(late.code).to.equal(5);
+    expect(late.stderr).to.match(/Authentication/);
+  });
+
+  it('given a granted secret, then the agent sees it and its value is in no file graft wrote, no --json output and no process list', async () => {
+    w = await start();
+    const create = await w.world.run(['agent', 'create', 'eta', '--secret', 'GITHUB_TOKEN', '--json']);
+    expect(create.code, create.stderr).to.equal(0);
+    const outputs = [create.stdout, create.stderr];
+    const seen = await w.world.run(['agent', 'exec', 'eta', '--json', '--', 'test "$GITHUB_TOKEN" = "$(cat ~/.graft/secrets/GITHUB_TOKEN)" && echo same; stat -c %a ~/.graft/secrets/GITHUB_TOKEN']);
+    expect(seen.json!.result.stdout.trim().split('\n')).to.deep.equal(['same', '600']);
+    // A process of the agent is running with the secret in its environment while we look.
+    const long = w.world.spawn(['agent', 'exec', 'eta', '--', 'sleep 3']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const ps = await run('ps', ['-eo', 'args']);
+    await new Promise((r) => long.once('exit', r));
+    expect(ps.stdout).to.include('sleep 3');
+    expect(ps.stdout).not.to.include(secretValue);
+    for (const cmd of [['agent', 'ls', '--json'], ['hosts', '--json'], ['identity', 'show', 'eta', '--json']]) outputs.push((await w.world.run(cmd)).stdout);
+    await w.world.run(['down']);
+    for (const output of outputs) expect(output).not.to.include(secretValue);
+    for (const file of filesUnder(w.world.home)) expect(readFileSync(file).includes(secretValue), file).to.equal(false);
+  });
+
+  it('given hostile agent names, then each is refused with a usage error and nothing is created', async () => {
+    w = await start();
+    for (const name of ['a;rm -rf ~', '$(id)', "o'brien", 'ünï', 'UPPER', '-rf', 'a/../../etc', 'x'.repeat(40)]) {
+      const create = await w.world.run(['agent', 'create', name, '--json']);
+      expect(create.code, name).to.equal(2);
+      expect(create.json!.error!.code).to.equal('USAGE');
+    }
+    const listed = await w.world.run(['agent', 'ls', '--all', '--json']);
+    expect(listed.json!.result.agents).to.deep.equal([]);
+    const accounts = (await run('getent', ['passwd'])).stdout.split('\n').filter((l) => l.startsWith(`graft-${w.session}-`));
+    expect(accounts).to.deep.equal([]);
+  });
+
+  it('given down, then every agent account of the session is gone', async () => {
+    w = await start();
+    for (const name of ['one', 'two']) expect((await w.world.run(['agent', 'create', name])).code).to.equal(0);
+    expect((await w.world.run(['down'])).code).to.equal(0);
+    for (const name of ['one', 'two']) expect(accountExists(`graft-${w.session}-${name}`)).to.equal(false);
+    const agents = await w.world.run(['agent', 'ls', '--all', '--session', w.session, '--json']);
+    expect(agents.json!.result.agents.map((a: { state: string }) => a.state)).to.deep.equal(['removed', 'removed']);
+  });
+});
