@@ -19,7 +19,7 @@ const graft = join(root, 'bin', 'run.js');
 const sizes = (process.env.BENCH_SIZES ?? '10,25,50').split(',').map(Number);
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 const work = mkdtempSync(join(tmpdir(), 'graft-bench-'));
-const env = { ...process.env, GRAFT_HOME: join(work, 'home'), ANSIBLE_HOST_KEY_CHECKING: 'True', ANSIBLE_LOCAL_TEMP: join(work, 'ansible-tmp'), ANSIBLE_REMOTE_TMP: join(work, 'ansible-remote-tmp'), ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_NOCOLOR: '1' };
+const env = { ...process.env, GRAFT_HOME: join(work, 'home'), ANSIBLE_HOST_KEY_CHECKING: 'True', ANSIBLE_LOCAL_TEMP: join(work, 'ansible-tmp'), ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_NOCOLOR: '1' };
 
 interface HostJson { address: string; port: number; user: string; hostKeys: string[] }
 

@@ -47,9 +47,14 @@ cmd=${1:-}; [ $# -gt 0 ] && shift
 case "$cmd" in
   create)
     check_account "$1"
-    if ! getent passwd "$1" >/dev/null; then
-      useradd --create-home --shell /bin/sh --user-group --comment "graft agent" -- "$1"
-    fi
+    # useradd takes a lock on /etc/passwd; agents created in parallel wait their turn.
+    tries=0
+    until getent passwd "$1" >/dev/null || useradd --create-home --shell /bin/sh --user-group --comment "graft agent" -- "$1" 2>/tmp/.graft-useradd.$$; do
+      tries=$((tries + 1))
+      [ "$tries" -lt 50 ] || { cat /tmp/.graft-useradd.$$ >&2; rm -f /tmp/.graft-useradd.$$; die "could not create account $1"; }
+      sleep 0.1
+    done
+    rm -f /tmp/.graft-useradd.$$
     # Locked accounts are refused by sshd without PAM; '*' allows keys, never a password.
     usermod -p '*' -- "$1"
     home=$(home_of "$1")

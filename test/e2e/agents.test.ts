@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { verifyAgentCertificate } from '../../src/core/identity/index.js';
+import { verifyAgentCertificate, verifyWorkloadJwt } from '../../src/core/identity/index.js';
 import { SshPool } from '../../src/core/ssh/index.js';
 import { GraftWorld } from '../helpers/cli.js';
 import { accountExists } from '../helpers/sshd.js';
@@ -89,6 +89,16 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     expect(identity.agentName).to.equal('gamma');
     const keys = readFileSync(`/home/graft-${w.session}-gamma/.ssh/authorized_keys`, 'utf8');
     expect(keys).to.match(/^restrict,from="127\.0\.0\.1",expiry-time="\d{14}Z" ssh-ed25519 /);
+
+    // A JWT on request verifies against the JWKS that identity oidc exports.
+    const issued = await w.world.run(['identity', 'token', 'gamma', '--audience', 'sts.amazonaws.com', '--json']);
+    expect(issued.code, issued.stderr).to.equal(0);
+    const out = join(w.world.home, 'issuer');
+    const oidc = await w.world.run(['identity', 'oidc', '--out', out, '--json']);
+    const token = (await w.world.run(['agent', 'exec', 'gamma', '--json', '--', 'cat ~/.graft/identity/token.jwt'])).json!.result.stdout.trim();
+    const verified = await verifyWorkloadJwt(token, JSON.parse(readFileSync(oidc.json!.result.jwksFile, 'utf8')), { issuer: oidc.json!.result.issuer, audience: 'sts.amazonaws.com' });
+    expect(verified.spiffeId).to.equal(identity.spiffeId);
+    expect(issued.stdout).not.to.include(token);
   });
 
   it('given the same key from another source address, then sshd refuses it (from=)', async () => {
@@ -124,10 +134,13 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
   });
 
   it('given a session whose end has passed, then sshd refuses the agent key (expiry-time=)', async () => {
-    w = await start(['--ttl', '4s']);
-    expect((await w.world.run(['agent', 'create', 'zeta'])).code).to.equal(0);
+    w = await start(['--ttl', '8s']);
+    const created = await w.world.run(['agent', 'create', 'zeta', '--json']);
+    expect(created.code, created.stderr).to.equal(0);
     expect((await w.world.run(['agent', 'exec', 'zeta', '--', 'true'])).code).to.equal(0);
-    await new Promise((r) => setTimeout(r, 5000));
+    // Wait until sshd's clock has passed the key's expiry-time (whole seconds, so one more).
+    const expiry = Date.parse(created.json!.result.agent.keyExpiresAt);
+    await new Promise((r) => setTimeout(r, Math.max(0, expiry - Date.now()) + 1500));
     const late = await w.world.run(['agent', 'exec', 'zeta', '--', 'true']);
     expect(late.code).to.equal(5);
     expect(late.stderr).to.match(/Authentication/);

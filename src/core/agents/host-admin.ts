@@ -1,24 +1,32 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraftError, ExitCode } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
+import type { AgentRecord } from './agent-record.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshPool } from '../ssh/index.js';
 import type { ExecResult } from '../ssh/types.js';
 
 const scriptSource = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'provisioners', 'host', 'agent-account.sh');
-const remoteScript = '.graft/bin/agent-account.sh';
 const timeoutMs = 60_000;
 
-/**
- * Runs graft's host-side account tool (provisioners/host/agent-account.sh) on a host over the
- * session admin login, through `sudo -n` unless the login is root. Contents travel on stdin.
- */
-export class HostAdmin {
-  private uploaded = false;
+let script: { content: Buffer; remotePath: string } | undefined;
+/** The tool's bytes and its content-addressed path on hosts: a new graft never runs an old copy, and a copy is never rewritten in place. */
+function hostScript(): { content: Buffer; remotePath: string } {
+  if (!script) {
+    const content = readFileSync(scriptSource);
+    script = { content, remotePath: `.graft/bin/agent-account-${createHash('sha256').update(content).digest('hex').slice(0, 12)}.sh` };
+  }
+  return script;
+}
 
+/** Uploads in flight or done, per pool and host, so concurrent agent creations upload once. */
+const uploads = new WeakMap<SshPool, Map<string, Promise<void>>>();
+
+export class HostAdmin {
   constructor(
     private readonly pool: SshPool,
     readonly host: HostRecord,
@@ -28,14 +36,9 @@ export class HostAdmin {
   /** Runs one subcommand; fails with the tool's own message when it refuses. */
   async run(args: string[], stdin?: string, privileged = true): Promise<string> {
     const endpoint = adminEndpoint(this.host, this.env);
-    if (!this.uploaded) {
-      const connection = await this.pool.connection(endpoint);
-      await connection.exec('mkdir -p .graft/bin && chmod 0700 .graft', { timeoutMs });
-      await connection.putFile(readFileSync(scriptSource), remoteScript, 0o700);
-      this.uploaded = true;
-    }
+    await this.ensureScript();
     const sudo = privileged && this.host.user !== 'root' ? 'sudo -n ' : '';
-    const command = `${sudo}sh "$HOME/${remoteScript}" ${args.map(shellQuote).join(' ')}`;
+    const command = `${sudo}sh "$HOME/${hostScript().remotePath}" ${args.map(shellQuote).join(' ')}`;
     const result: ExecResult = await this.pool.exec(endpoint, command, { timeoutMs, stdin: stdin ?? '' });
     if (result.exitCode !== 0) {
       throw new GraftError(`${this.host.name}: ${args[0]} ${args[1] ?? ''} failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, {
@@ -45,6 +48,36 @@ export class HostAdmin {
       });
     }
     return result.stdout.trim();
+  }
+
+  /** Puts the tool on the host once: uploaded under a temporary name, then renamed, so no one runs a half-written copy. */
+  private ensureScript(): Promise<void> {
+    let perHost = uploads.get(this.pool);
+    if (!perHost) uploads.set(this.pool, (perHost = new Map()));
+    const key = `${this.host.user}@${this.host.address}:${this.host.port}`;
+    let upload = perHost.get(key);
+    if (!upload) {
+      upload = this.upload();
+      upload.catch(() => perHost.delete(key));
+      perHost.set(key, upload);
+    }
+    return upload;
+  }
+
+  private async upload(): Promise<void> {
+    const { content, remotePath } = hostScript();
+    const connection = await this.pool.connection(adminEndpoint(this.host, this.env));
+    const present = await connection.exec(`mkdir -p .graft/bin && chmod 0700 .graft && test -f ${remotePath}`, { timeoutMs });
+    if (present.exitCode === 0) return;
+    const temporary = `${remotePath}.${randomBytes(6).toString('hex')}.tmp`;
+    await connection.putFile(content, temporary, 0o700);
+    await connection.exec(`mv -f ${temporary} ${remotePath}`, { timeoutMs });
+  }
+
+  /** Writes a file (0600) into an agent's home or shared directory, as the agent's owner. */
+  async putAgentFile(agent: AgentRecord, path: string, content: string): Promise<void> {
+    if (agent.isolation === 'shared-account') await this.run(['shared-put', agent.home, path, '0600'], content, false);
+    else await this.run(['put', agent.account, path, '0600'], content);
   }
 
   /** The controller's address as this host sees it: what `from=` must name. */
