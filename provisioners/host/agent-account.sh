@@ -12,6 +12,8 @@
 #   agent-account.sh shared-put DIR PATH MODE       stdin -> DIR/PATH
 #   agent-account.sh shared-authorize KEYS MARKER   stdin (one key line) replaces MARKER's line in KEYS
 #   agent-account.sh shared-remove DIR KEYS MARKER  kill processes tagged MARKER, drop its key line and DIR
+#   agent-account.sh cache-dir SESSION OWNER        /var/lib/graft/SESSION, owned by OWNER, readable by agents
+#   agent-account.sh cache-remove SESSION           remove it
 set -eu
 umask 077
 
@@ -118,5 +120,19 @@ case "$cmd" in
     fi
     rm -rf -- "$dir"
     ;;
-  *) die "usage: agent-account.sh create|put|authorize|remove|shared-create|shared-put|shared-authorize|shared-remove ..." ;;
+  cache-dir)
+    case "$1" in *[!a-z0-9]*|'') die "refusing session id '$1'" ;; esac
+    getent passwd "$2" >/dev/null || die "no account $2"
+    mkdir -p /var/lib/graft
+    chmod 0755 /var/lib/graft
+    [ -d "/var/lib/graft/$1" ] || mkdir -m 0755 "/var/lib/graft/$1"
+    [ ! -L "/var/lib/graft/$1" ] || die "refusing symlinked cache directory"
+    chown "$2:" "/var/lib/graft/$1"
+    echo "/var/lib/graft/$1"
+    ;;
+  cache-remove)
+    case "$1" in *[!a-z0-9]*|'') die "refusing session id '$1'" ;; esac
+    rm -rf -- "/var/lib/graft/$1"
+    ;;
+  *) die "usage: agent-account.sh create|put|authorize|remove|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove ..." ;;
 esac

@@ -24,6 +24,8 @@ export const ExitCode = {
   provider: 7,
   /** The state store is unusable (locked, corrupt, or from a newer graft). */
   state: 8,
+  /** Merging several bases for an agent conflicted; the message names the files and branches. */
+  conflict: 9,
   /** Interrupted by the user (SIGINT). */
   interrupted: 130,
   /** A bug in graft. */

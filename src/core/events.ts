@@ -21,6 +21,8 @@ export const EventCodes = [
   'agent.failed',
   'agent.removed',
   'identity.issued',
+  'sync.pushed',
+  'sync.pulled',
   'warning',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];

@@ -28,4 +28,26 @@ export interface AgentRecord {
   secrets: string[];
   createdAt: string;
   error?: string;
+  /** Its git worktree, when it was created with --from. */
+  workspace?: AgentWorkspace;
+}
+
+/** An agent's worktree on its host and how it relates to the controller's repository. */
+export interface AgentWorkspace {
+  /** The controller's repository (top of its working tree). */
+  repo: string;
+  /** The commit-ishes it started from, as given (several: merged, in order). */
+  from: string[];
+  /** The commit its branch started from, and that `diff` compares against. */
+  base: string;
+  /** `graft/<session>/<agent>`, on the host and, after a pull, in the controller's repository. */
+  branch: string;
+  /** Its worktree on the host. */
+  workdir: string;
+  /** The host's object cache it borrows from. */
+  cache: string;
+  /** The agent's HEAD at the last pull: the next pull sends only what came after. */
+  pulledHead?: string;
+  /** What the local branch was set to at the last pull: graft only moves a branch it set itself. */
+  pulledTip?: string;
 }

@@ -11,6 +11,8 @@ import type { SessionRow } from '../state/store.js';
 import { agentAccountName, checkAgentName, sharedAgentMarker } from './agent-names.js';
 import { placeAgent } from './agent-placement.js';
 import type { AgentRecord } from './agent-record.js';
+import { createAgentWorktree, prepareWorktree, type WorktreeRequest } from '../workspace/agent-worktree.js';
+import type { TransferStats } from '../workspace/host-cache.js';
 import { authorizedKeyLine } from './authorized-key.js';
 import { HostAdmin } from './host-admin.js';
 import { removeAgentFromHost } from './remove-agent.js';
@@ -26,6 +28,8 @@ export interface CreateAgentRequest {
   interactive: boolean;
   /** Also write a workload JWT for this audience into its home. */
   jwtAudience?: string;
+  /** Give it a git worktree on branch graft/<session>/<name>, from these commit-ishes of `repo`. */
+  worktree?: WorktreeRequest;
 }
 
 /**
@@ -35,13 +39,14 @@ export interface CreateAgentRequest {
  * secrets granted to it. The record is written before anything is created on the host, so a
  * crash leaves something `agent rm` or `down` can find.
  */
-export async function createAgent(runtime: GraftRuntime, session: SessionRow, request: CreateAgentRequest, redactor: Redactor): Promise<AgentRecord> {
+export async function createAgent(runtime: GraftRuntime, session: SessionRow, request: CreateAgentRequest, redactor: Redactor): Promise<{ agent: AgentRecord; transfer?: TransferStats }> {
   const name = checkAgentName(session.id, request.name);
   const existing = runtime.store.getAgent(session.id, name);
   if (existing && existing.state !== 'removed') {
     throw new UsageError(`agent ${name} already exists in session ${session.id} (${existing.state})`, [`Remove it first: graft agent rm ${name}`]);
   }
   const secrets = resolveSecrets(request.secrets, { file: request.secretsFile, env: runtime.env });
+  const worktree = request.worktree && (await prepareWorktree(request.worktree));
   for (const value of secrets.values()) redactor.add(value);
   const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
   if (host.isolation === 'shared-account') {
@@ -109,15 +114,20 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     for (const [secret, value] of secrets) await put(`.graft/secrets/${secret}`, value);
     if (secrets.size > 0) await put('.graft/secrets.env', secretsEnvFile(secrets));
     lap('files');
+    let transfer: TransferStats | undefined;
+    if (worktree) {
+      ({ workspace: agent.workspace, transfer } = await createAgentWorktree(runtime, session.id, agent, host, worktree));
+      lap('worktree');
+    }
     agent.state = 'ready';
     runtime.store.putAgent(session.id, agent);
-    runtime.events.emit({ code: 'agent.created', level: 'info', message: `agent ${name} ready on ${host.name} as ${agent.account} (${agent.isolation}), key expires ${session.expiresAt}`, session: session.id, host: host.name, data: { agent: name, account: agent.account, spiffeId: agent.spiffeId, secrets: agent.secrets, timingsMs } });
-    return agent;
+    runtime.events.emit({ code: 'agent.created', level: 'info', message: `agent ${name} ready on ${host.name} as ${agent.account} (${agent.isolation}), key expires ${session.expiresAt}`, session: session.id, host: host.name, data: { agent: name, account: agent.account, spiffeId: agent.spiffeId, secrets: agent.secrets, timingsMs, transfer } });
+    return { agent, transfer };
   } catch (error) {
     agent.state = 'failed';
     agent.error = (error as Error).message;
     runtime.store.putAgent(session.id, agent);
-    runtime.events.emit({ code: 'agent.failed', level: 'error', message: `agent ${name} failed on ${host.name}: ${agent.error}`, session: session.id, host: host.name });
+    runtime.events.emit({ code: 'agent.failed', level: 'debug', message: `agent ${name} failed on ${host.name}: ${agent.error}`, session: session.id, host: host.name });
     await removeAgentFromHost(admin, session.id, agent).catch(() => undefined);
     await rm(join(files.dir, 'agents', name), { recursive: true, force: true });
     throw error;

@@ -4,6 +4,7 @@ import { reportsLeftovers, type HostRecord } from '../provisioners/provisioner.j
 import { sessionContext, type GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
 import { removeAgent } from '../agents/remove-agent.js';
+import { removeHostCaches } from '../workspace/host-cache.js';
 import type { ProvisionerFactory } from './bring-up.js';
 
 export interface DownResult {
@@ -30,6 +31,7 @@ export async function tearDown(runtime: GraftRuntime, session: SessionRow, facto
   runtime.store.setSessionStatus(session.id, 'tearing-down');
   const intent = runtime.store.beginIntent(session.id, 'down', session.id);
   await revokeAgents(runtime, session);
+  await removeCaches(runtime, session, known);
   const targets = mergeHosts(known, present).filter((h) => h.state !== 'destroyed');
   await provisioner.destroy(context, targets);
 
@@ -78,5 +80,15 @@ async function revokeAgents(runtime: GraftRuntime, session: SessionRow): Promise
     } catch (error) {
       runtime.events.emit({ code: 'warning', level: 'warn', message: `agent ${agent.name} on ${agent.host} could not be revoked there: ${(error as Error).message}; its key still expires at ${agent.keyExpiresAt}`, session: session.id, host: agent.host });
     }
+  }
+}
+
+/** Removes the session's object caches from hosts that outlive it (inventory hosts; local hosts share this machine). */
+async function removeCaches(runtime: GraftRuntime, session: SessionRow, hosts: HostRecord[]): Promise<void> {
+  if (!runtime.store.listAgents(session.id).some((a) => a.workspace)) return;
+  for (const host of hosts.filter((h) => h.state === 'up')) {
+    await removeHostCaches(runtime.pool, host, session.id, runtime.env).catch((error: Error) =>
+      runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: could not remove the session's git cache: ${error.message}`, session: session.id, host: host.name }),
+    );
   }
 }

@@ -1,0 +1,111 @@
+import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
+import type { AgentRecord, AgentWorkspace } from '../agents/agent-record.js';
+import { UsageError } from '../errors.js';
+import type { HostRecord } from '../provisioners/provisioner.js';
+import type { GraftRuntime } from '../runtime.js';
+import { shellQuote } from '../shell-quote.js';
+import { HostCache, type TransferStats } from './host-cache.js';
+import { gitText } from './git.js';
+import { mergeBases } from './merge-bases.js';
+import { isDirty, openLocalRepo, resolveCommit, snapshotWorkingTree, type LocalRepo } from './local-repo.js';
+import { remoteGit } from './remote-git.js';
+
+export interface WorktreeRequest {
+  /** The controller's repository. */
+  repo: string;
+  /** Commit-ishes to start from; several are merged in order (fan-in). */
+  from: string[];
+  /** Include the controller's uncommitted changes as a snapshot commit when a base is the checked-out HEAD. */
+  includeUncommitted: boolean;
+}
+
+export function agentBranch(sessionId: string, agent: string): string {
+  return `graft/${sessionId}/${agent}`;
+}
+
+/** The commit an agent starts from: its bases resolved, the working tree's changes handled, several merged. */
+export async function resolveBase(repo: LocalRepo, from: string[], includeUncommitted: boolean): Promise<string> {
+  const head = await resolveCommit(repo, 'HEAD');
+  const dirty = await isDirty(repo);
+  const bases = [];
+  for (const name of from) {
+    let commit = await resolveCommit(repo, name);
+    if (commit === head && dirty) {
+      if (!includeUncommitted) {
+        throw new UsageError(`${repo.root} has uncommitted changes and ${name} is the checked-out commit`, [
+          'Commit or stash them first, or pass --include-uncommitted to send them as a snapshot commit (your working tree is not touched).',
+        ]);
+      }
+      commit = await snapshotWorkingTree(repo, `graft: snapshot of uncommitted changes in ${repo.root}`);
+    }
+    bases.push({ name, commit });
+  }
+  return mergeBases(repo, bases);
+}
+
+/** A worktree request checked against the controller's repository, before anything is created. */
+export interface PreparedWorktree {
+  repo: LocalRepo;
+  from: string[];
+  base: string;
+}
+
+/** Opens the repository and resolves the base, so bad input fails before an agent exists. */
+export async function prepareWorktree(request: WorktreeRequest): Promise<PreparedWorktree> {
+  if (request.from.length === 0) throw new UsageError('--from needs at least one commit-ish');
+  const repo = await openLocalRepo(request.repo);
+  return { repo, from: request.from, base: await resolveBase(repo, request.from, request.includeUncommitted) };
+}
+
+/**
+ * Gives an agent its worktree: the base's objects go to the host's cache (only what it lacks),
+ * then, as the agent, a clone that borrows the cache's objects and a branch
+ * `graft/<session>/<agent>` checked out at the base, with the agent as its git author.
+ */
+export async function createAgentWorktree(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, prepared: PreparedWorktree): Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> {
+  const { repo, base } = prepared;
+  const cacheOf = new HostCache(runtime.pool, host, sessionId, repo, runtime.env);
+  const cache = await cacheOf.ensure();
+  const transfer = await cacheOf.push(cache, base, `base/${agent.name}`);
+  const branch = agentBranch(sessionId, agent.name);
+  const workdir = `${agent.home}/work`;
+  const q = shellQuote;
+  const setup = [
+    // The cache belongs to the session admin; git refuses another user's repository unless the
+    // agent's own (global) config names it. Only this path is trusted, not every directory.
+    `git config --global --add safe.directory ${q(cache)}`,
+    `git clone -q --shared --no-checkout ${q(cache)} ${q(workdir)}`,
+    `cd ${q(workdir)}`,
+    `git config user.name ${q(agent.name)}`,
+    `git config user.email ${q(`${agent.name}@${sessionId}.graft.invalid`)}`,
+    `git checkout -q -b ${q(branch)} ${base}`,
+  ].join(' && ');
+  await remoteGit(runtime.pool, agentEndpoint(agent, host), agentCommand(sessionId, agent, setup));
+  return { workspace: { repo: repo.root, from: prepared.from, base, branch, workdir, cache }, transfer };
+}
+
+/** Re-resolves the agent's bases and sends what is new; fast-forwards its branch when it has no work of its own. */
+export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<{ base: string; fastForwarded: boolean; transfer: TransferStats }> {
+  const workspace = agent.workspace!;
+  const repo = await openLocalRepo(workspace.repo);
+  const base = await resolveBase(repo, workspace.from, false);
+  const transfer = await new HostCache(runtime.pool, host, sessionId, repo, runtime.env).push(workspace.cache, base, `base/${agent.name}`);
+  const q = shellQuote;
+  const command = [
+    `cd ${q(workspace.workdir)}`,
+    `git fetch -q origin ${q(`+refs/graft/base/${agent.name}:refs/graft/base`)}`,
+    // Fast-forward only when the agent has neither commits nor changes of its own.
+    `if [ "$(git rev-parse HEAD)" = ${workspace.base} ] && [ -z "$(git status --porcelain)" ]; then git merge -q --ff-only refs/graft/base && echo ff; else echo kept; fi`,
+  ].join(' && ');
+  const outcome = (await remoteGit(runtime.pool, agentEndpoint(agent, host), agentCommand(sessionId, agent, command))).toString('utf8').trim();
+  return { base, fastForwarded: outcome === 'ff', transfer };
+}
+
+/** What the agent's branch changed against its base, from the controller's copy (after a pull). */
+export async function diffAgainstBase(workspace: AgentWorkspace, stat: boolean): Promise<string> {
+  const repo = await openLocalRepo(workspace.repo);
+  const tip = await resolveCommit(repo, `refs/heads/${workspace.branch}`).catch(() => {
+    throw new UsageError(`nothing pulled yet for ${workspace.branch}`, ['Bring the agent\'s work back first: graft sync pull NAME']);
+  });
+  return gitText(repo.root, ['diff', ...(stat ? ['--stat'] : []), workspace.base, tip]);
+}

@@ -1,0 +1,58 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { git, gitText } from './git.js';
+
+/** The controller's repository, checked for what graft needs before anything is sent. */
+export interface LocalRepo {
+  /** Top of the working tree. */
+  root: string;
+  gitDir: string;
+}
+
+/**
+ * Opens the repository at `dir`, refusing with a clear message what graft cannot sync:
+ * no repository, no commits, a shallow clone (its history ends where the host's would need more).
+ */
+export async function openLocalRepo(dir: string): Promise<LocalRepo> {
+  const path = resolve(dir);
+  if (!existsSync(path)) throw new UsageError(`${path} does not exist`);
+  const top = await git(path, ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--is-shallow-repository'], { allowFail: true });
+  if (top.code !== 0) throw new UsageError(`${path} is not a git repository`, ['Run graft from a git repository, or pass --repo DIR.', 'Start one with: git init && git commit --allow-empty -m init']);
+  const [root, gitDir, shallow] = top.stdout.toString('utf8').trim().split('\n');
+  if (shallow === 'true') throw new UsageError(`${root} is a shallow clone`, ['Fetch its full history first: git fetch --unshallow']);
+  const head = await git(root!, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], { allowFail: true });
+  if (head.code !== 0) throw new UsageError(`${root} has no commits yet`, ['Commit something first: git commit --allow-empty -m init']);
+  return { root: root!, gitDir: gitDir! };
+}
+
+/** Resolves a commit-ish (branch, tag, sha, HEAD~2) to a commit id, or a usage error naming it. */
+export async function resolveCommit(repo: LocalRepo, commitish: string): Promise<string> {
+  if (commitish.startsWith('-')) throw new UsageError(`"${commitish}" is not a commit`);
+  const result = await git(repo.root, ['rev-parse', '--verify', '-q', '--end-of-options', `${commitish}^{commit}`], { allowFail: true });
+  if (result.code !== 0) throw new UsageError(`"${commitish}" does not name a commit in ${repo.root}`, ['See: git branch -a, git log --oneline']);
+  return result.stdout.toString('utf8').trim();
+}
+
+/** Whether the working tree or index has changes (untracked files included, ignored ones not). */
+export async function isDirty(repo: LocalRepo): Promise<boolean> {
+  return (await gitText(repo.root, ['status', '--porcelain', '--untracked-files=normal'])) !== '';
+}
+
+/**
+ * A commit of the working tree as it is now, on top of HEAD, made through a throwaway index:
+ * the user's index, working tree and branches are not touched.
+ */
+export async function snapshotWorkingTree(repo: LocalRepo, message: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'graft-index-'));
+  const env = { GIT_INDEX_FILE: join(dir, 'index') };
+  try {
+    await git(repo.root, ['read-tree', 'HEAD'], { env });
+    await git(repo.root, ['add', '-A'], { env });
+    const tree = await gitText(repo.root, ['write-tree'], { env });
+    return await gitText(repo.root, ['commit-tree', tree, '-p', 'HEAD', '-m', message]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
