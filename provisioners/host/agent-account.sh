@@ -4,10 +4,11 @@
 # agents that share it. File contents (keys, certificates, secrets) arrive on standard input,
 # never on a command line, so they never show in a process list.
 #
-#   agent-account.sh create ACCOUNT                 new locked-down account; prints its home
-#   agent-account.sh put ACCOUNT PATH MODE          stdin -> ~ACCOUNT/PATH, owned by ACCOUNT
-#   agent-account.sh authorize ACCOUNT              stdin -> ~ACCOUNT/.ssh/authorized_keys (replaced)
-#   agent-account.sh remove ACCOUNT                 kill its processes, delete account and home
+#   agent-account.sh create ACCOUNT                 new locked-down account (never reusing a uid); prints its home
+#   agent-account.sh put ACCOUNT PATH MODE          stdin -> ~ACCOUNT/PATH, written AS the account
+#   agent-account.sh authorize ACCOUNT              stdin -> /etc/graft/authorized_keys/ACCOUNT (root's, not the agent's)
+#   agent-account.sh remove ACCOUNT                 kill its processes, delete account, home, key file and its files in /tmp
+#   agent-account.sh sshd-keys                      make the host's sshd read agents' keys from /etc/graft/authorized_keys
 #   agent-account.sh shared-create DIR              a private directory under the login account
 #   agent-account.sh shared-put DIR PATH MODE       stdin -> DIR/PATH
 #   agent-account.sh shared-authorize KEYS MARKER   stdin (one key line) replaces MARKER's line in KEYS
@@ -35,13 +36,17 @@ check_relpath() {
 
 home_of() { getent passwd "$1" | cut -d: -f6; }
 
-write_file() { # target mode owner(optional)
-  dir=$(dirname "$1")
-  mkdir -p "$dir"
+# Runs a command as the account itself (its uid, gid and groups), with its home as HOME.
+as_account() {
+  acct=$1; shift
+  HOME=$(home_of "$acct") setpriv --reuid="$(id -u -- "$acct")" --regid="$(id -g -- "$acct")" --init-groups -- "$@"
+}
+
+write_file() { # target mode: stdin -> target, replaced atomically
+  mkdir -p "$(dirname "$1")"
   tmp="$1.tmp.$$"
   cat > "$tmp"
   chmod "$2" "$tmp"
-  [ -z "${3:-}" ] || chown "$3:" "$tmp"
   mv -f "$tmp" "$1"
 }
 
@@ -49,48 +54,83 @@ cmd=${1:-}; [ $# -gt 0 ] && shift
 case "$cmd" in
   create)
     check_account "$1"
-    # useradd takes a lock on /etc/passwd; agents created in parallel wait their turn.
-    tries=0
-    until getent passwd "$1" >/dev/null || useradd --create-home --shell /bin/sh --user-group --comment "graft agent" -- "$1" 2>/tmp/.graft-useradd.$$; do
-      tries=$((tries + 1))
-      [ "$tries" -lt 50 ] || { cat /tmp/.graft-useradd.$$ >&2; rm -f /tmp/.graft-useradd.$$; die "could not create account $1"; }
-      sleep 0.1
-    done
-    rm -f /tmp/.graft-useradd.$$
+    if getent passwd "$1" >/dev/null; then
+      # Only an account graft made for an agent is taken over, never someone else's.
+      [ "$(getent passwd "$1" | cut -d: -f5)" = "graft agent" ] || die "account $1 exists and was not made by graft"
+    else
+      mkdir -p /var/lib/graft && chmod 0755 /var/lib/graft
+      # uids are never reused: files a removed agent left where others can see them must not
+      # become the next agent's. The high-water mark is shared by concurrent creations (flock).
+      uid=$(flock /var/lib/graft/uid.lock sh -c '
+        last=$(cat /var/lib/graft/last-uid 2>/dev/null || echo 70000)
+        next=$((last + 1))
+        while getent passwd "$next" >/dev/null || getent group "$next" >/dev/null; do next=$((next + 1)); done
+        echo "$next" > /var/lib/graft/last-uid
+        echo "$next"')
+      tries=0
+      # useradd takes a lock on /etc/passwd; agents created in parallel wait their turn.
+      until err=$(useradd --create-home --shell /bin/sh --uid "$uid" --user-group --comment "graft agent" -- "$1" 2>&1); do
+        getent passwd "$1" >/dev/null && break
+        tries=$((tries + 1))
+        [ "$tries" -lt 50 ] || die "could not create account $1: $err"
+        sleep 0.1
+      done
+    fi
     # Locked accounts are refused by sshd without PAM; '*' allows keys, never a password.
     usermod -p '*' -- "$1"
     home=$(home_of "$1")
     chmod 0700 "$home"
-    for d in .ssh .graft .graft/identity .graft/secrets; do
-      mkdir -p "$home/$d"; chmod 0700 "$home/$d"; chown "$1:" "$home/$d"
-    done
+    as_account "$1" sh -c 'umask 077; mkdir -p "$HOME/.graft/identity" "$HOME/.graft/secrets"'
     echo "$home"
     ;;
   put)
     check_account "$1"; check_relpath "$2"
     home=$(home_of "$1"); [ -n "$home" ] || die "no account $1"
-    write_file "$home/$2" "$3" "$1"
-    # Parent directories created for the file belong to the agent too.
-    chown "$1:" "$(dirname "$home/$2")"
+    # Written as the agent, never as root: whatever the agent planted in its home (a symlink to
+    # /etc, say) leads only where the agent itself could write anyway.
+    as_account "$1" sh -c 'umask 077; mkdir -p "$(dirname "$1")" && t="$1.graft-tmp" && rm -f "$t" && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1"' sh "$home/$2" "$3"
     ;;
   authorize)
     check_account "$1"
-    home=$(home_of "$1"); [ -n "$home" ] || die "no account $1"
-    write_file "$home/.ssh/authorized_keys" 0600 "$1"
+    getent passwd "$1" >/dev/null || die "no account $1"
+    # Outside the agent's home and owned by root, so the agent cannot lift restrict, from= or
+    # expiry-time= from its own key line.
+    mkdir -p /etc/graft/authorized_keys
+    chmod 0755 /etc/graft /etc/graft/authorized_keys
+    write_file "/etc/graft/authorized_keys/$1" 0644
+    ;;
+  sshd-keys)
+    # For hosts whose sshd graft does not run: a drop-in that sends graft agents' key lookups to
+    # /etc/graft/authorized_keys, then a reload. Prints "unsupported" when this sshd reads no drop-ins.
+    grep -qiE '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config\.d/' /etc/ssh/sshd_config 2>/dev/null || { echo unsupported; exit 0; }
+    [ ! -f /etc/ssh/sshd_config.d/graft-agents.conf ] || { echo ready; exit 0; }
+    conf=/etc/ssh/sshd_config.d/graft-agents.conf
+    printf 'Match User graft-*-*\n    AuthorizedKeysFile /etc/graft/authorized_keys/%%u\n' > "$conf.tmp"
+    chmod 0644 "$conf.tmp"; mv -f "$conf.tmp" "$conf"
+    sshd -t || { rm -f "$conf"; die "sshd rejected the drop-in"; }
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet ssh 2>/dev/null; then systemctl reload ssh
+    elif [ -f /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"
+    else rm -f "$conf"; echo unsupported; exit 0
+    fi
+    echo ready
     ;;
   remove)
     check_account "$1"
+    rm -f "/etc/graft/authorized_keys/$1"
     getent passwd "$1" >/dev/null || exit 0
-    pkill -KILL -u "$1" 2>/dev/null || true
+    uid=$(id -u -- "$1")
+    pkill -KILL -u "$uid" 2>/dev/null || true
     # Processes can take a moment to die; userdel refuses while they run.
     for _ in 1 2 3 4 5 6 7 8 9 10; do
       userdel --remove -- "$1" 2>/dev/null && break
-      pkill -KILL -u "$1" 2>/dev/null || true
+      pkill -KILL -u "$uid" 2>/dev/null || true
       sleep 0.2
     done
     getent passwd "$1" >/dev/null && die "could not remove account $1"
     group=$(getent group "$1" | cut -d: -f1 || true)
     [ -z "$group" ] || groupdel "$1" 2>/dev/null || true
+    # What it left where every account can write goes with it.
+    find /tmp /var/tmp /dev/shm /run/lock -xdev -uid "$uid" -prune -exec rm -rf -- {} + 2>/dev/null || true
     ;;
   shared-create)
     check_relpath "${1#"$HOME"/}"
@@ -134,5 +174,5 @@ case "$cmd" in
     case "$1" in *[!a-z0-9]*|'') die "refusing session id '$1'" ;; esac
     rm -rf -- "/var/lib/graft/$1"
     ;;
-  *) die "usage: agent-account.sh create|put|authorize|remove|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove ..." ;;
+  *) die "usage: agent-account.sh create|put|authorize|remove|sshd-keys|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove ..." ;;
 esac

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
-import { parseDuration } from '../cli/duration.js';
+import { parseDuration } from '../core/duration.js';
 import { renderTable } from '../cli/table.js';
 import { UsageError } from '../core/errors.js';
 import { fanoutExec, fanoutExitCode, type HostExecRow } from '../core/fanout/fanout-exec.js';

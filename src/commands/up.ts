@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { GraftCommand } from '../cli/base-command.js';
-import { parseDuration } from '../cli/duration.js';
+import { parseDuration } from '../core/duration.js';
 import { hostView, renderHosts, type HostView } from '../cli/host-rows.js';
 import { UsageError } from '../core/errors.js';
 import { checkLabels } from '../core/inventory/index.js';

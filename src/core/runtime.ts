@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDuration } from './duration.js';
 import { StateError } from './errors.js';
 import { EventBus } from './events.js';
 import { graftHome, homeLayout } from './home.js';
@@ -44,7 +45,7 @@ export function openRuntime(options: RuntimeOptions = {}): GraftRuntime {
     layout,
     store: StateStore.open(layout.database),
     events: options.events ?? new EventBus(),
-    pool: new SshPool({ connectTimeoutMs: options.connectTimeoutMs }),
+    pool: new SshPool({ connectTimeoutMs: options.connectTimeoutMs ?? (env.GRAFT_CONNECT_TIMEOUT ? parseDuration('GRAFT_CONNECT_TIMEOUT', env.GRAFT_CONNECT_TIMEOUT) : undefined) }),
     env,
     auditedSessions: new Set(),
     redactor: new Redactor(),

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { verifyAgentCertificate, verifyWorkloadJwt } from '../../src/core/identity/index.js';
-import { SshPool } from '../../src/core/ssh/index.js';
+import { generateEd25519KeyPair, SshPool } from '../../src/core/ssh/index.js';
 import { GraftWorld } from '../helpers/cli.js';
 import { accountExists } from '../helpers/sshd.js';
 
@@ -87,8 +88,9 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     const ca = readFileSync(join(w.world.home, 'sessions', w.session, 'identity', 'ca.cert.pem'), 'utf8');
     const identity = verifyAgentCertificate(ca, pem, { sessionId: w.session });
     expect(identity.agentName).to.equal('gamma');
-    const keys = readFileSync(`/home/graft-${w.session}-gamma/.ssh/authorized_keys`, 'utf8');
+    const keys = readFileSync(`/etc/graft/authorized_keys/graft-${w.session}-gamma`, 'utf8');
     expect(keys).to.match(/^restrict,from="127\.0\.0\.1",expiry-time="\d{14}Z" ssh-ed25519 /);
+    expect(statSync(`/etc/graft/authorized_keys/graft-${w.session}-gamma`).uid, 'root owns the key line, not the agent').to.equal(0);
 
     // A JWT on request verifies against the JWKS that identity oidc exports.
     const issued = await w.world.run(['identity', 'token', 'gamma', '--audience', 'sts.amazonaws.com', '--json']);
@@ -114,6 +116,45 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
       );
     expect(await ssh('127.0.0.1')).to.equal('in');
     expect(await ssh('127.0.0.9')).to.equal('refused');
+  });
+
+  it('given a hostile agent, then it cannot lift its key restrictions, add its own key, or make graft write outside its home', async () => {
+    w = await start();
+    expect((await w.world.run(['agent', 'create', 'mal', '--on', 'local-01'])).code).to.equal(0);
+    const account = `graft-${w.session}-mal`;
+    const edit = await w.world.run(['agent', 'exec', 'mal', '--json', '--', `echo x >> /etc/graft/authorized_keys/${account}`]);
+    expect(edit.json!.result.stderr).to.match(/Permission denied/);
+
+    // A key the agent installs in its own ~/.ssh is not one sshd reads for it.
+    const own = generateEd25519KeyPair('own');
+    await w.world.run(['agent', 'exec', 'mal', '--', `mkdir -p ~/.ssh && echo '${own.publicKey}' > ~/.ssh/authorized_keys`]);
+    const host = w.hosts[0]!;
+    const pool = new SshPool({ connectTimeoutMs: 5000 });
+    const outcome = await pool.exec({ label: 'own', host: host.address, port: host.port, username: account, hostKeys: host.hostKeys, privateKey: own.privateKey }, 'true').then(() => 'accepted', (e) => e.code);
+    await pool.closeAll();
+    expect(outcome).to.equal('SSH_AUTH');
+
+    // A symlink planted where graft writes leads nowhere the agent could not write itself.
+    const victim = mkdtempSync(join(tmpdir(), 'graft-victim-'));
+    chmodSync(victim, 0o755);
+    await w.world.run(['agent', 'exec', 'mal', '--', `rm -rf ~/.graft/identity && ln -s ${victim} ~/.graft/identity`]);
+    const token = await w.world.run(['identity', 'token', 'mal', '--audience', 'x']);
+    expect(token.code).to.not.equal(0);
+    expect(statSync(victim).uid).to.equal(0);
+    expect(readdirSync(victim)).to.deep.equal([]);
+    rmSync(victim, { recursive: true, force: true });
+  });
+
+  it('given an agent that left files in /tmp, when it is removed, then they go with it and its uid is not handed to the next agent', async () => {
+    w = await start();
+    expect((await w.world.run(['agent', 'create', 'old', '--on', 'local-01'])).code).to.equal(0);
+    const uid = (await w.world.run(['agent', 'exec', 'old', '--json', '--', 'id -u; touch /tmp/graft-left-$(id -u); cp /bin/sh /var/tmp/graft-sh-$(id -u); chmod u+s /var/tmp/graft-sh-$(id -u)'])).json!.result.stdout.trim();
+    expect((await w.world.run(['agent', 'rm', 'old'])).code).to.equal(0);
+    expect(existsSync(`/tmp/graft-left-${uid}`)).to.equal(false);
+    expect(existsSync(`/var/tmp/graft-sh-${uid}`)).to.equal(false);
+    expect((await w.world.run(['agent', 'create', 'new', '--on', 'local-01'])).code).to.equal(0);
+    const next = (await w.world.run(['agent', 'exec', 'new', '--json', '--', 'id -u'])).json!.result.stdout.trim();
+    expect(next).to.not.equal(uid);
   });
 
   it('given agent rm, then its key is refused and its account is gone; repeating rm is harmless', async () => {
@@ -153,6 +194,10 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     const outputs = [create.stdout, create.stderr];
     const seen = await w.world.run(['agent', 'exec', 'eta', '--json', '--', 'test "$GITHUB_TOKEN" = "$(cat ~/.graft/secrets/GITHUB_TOKEN)" && echo same; stat -c %a ~/.graft/secrets/GITHUB_TOKEN']);
     expect(seen.json!.result.stdout.trim().split('\n')).to.deep.equal(['same', '600']);
+    // A command that prints the secret: its output is redacted on the way out.
+    const echoed = await w.world.run(['agent', 'exec', 'eta', '--json', '--', 'echo "token=$GITHUB_TOKEN"; echo "$GITHUB_TOKEN" >&2']);
+    expect(echoed.json!.result.stdout).to.equal('token=[redacted]\n');
+    outputs.push(echoed.stdout, echoed.stderr, (await w.world.run(['agent', 'exec', 'eta', '--', 'echo $GITHUB_TOKEN'])).stdout);
     // A process of the agent is running with the secret in its environment while we look.
     const long = w.world.spawn(['agent', 'exec', 'eta', '--', 'sleep 3']);
     await new Promise((r) => setTimeout(r, 1500));
@@ -161,6 +206,8 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     expect(ps.stdout).to.include('sleep 3');
     expect(ps.stdout).not.to.include(secretValue);
     for (const cmd of [['agent', 'ls', '--json'], ['hosts', '--json'], ['identity', 'show', 'eta', '--json']]) outputs.push((await w.world.run(cmd)).stdout);
+    // Every file graft wrote, before down removes any of them (sshd logs, agents' keys), and after.
+    for (const file of filesUnder(w.world.home)) expect(readFileSync(file).includes(secretValue), file).to.equal(false);
     await w.world.run(['down']);
     for (const output of outputs) expect(output).not.to.include(secretValue);
     for (const file of filesUnder(w.world.home)) expect(readFileSync(file).includes(secretValue), file).to.equal(false);

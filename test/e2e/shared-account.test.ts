@@ -62,5 +62,29 @@ describe('e2e: agents on a host without root or sudo (isolation: shared-account)
     expect(readFileSync(keysFile, 'utf8')).not.to.include('graft-agent:');
     expect(readFileSync(keysFile, 'utf8')).to.include(hosts.fleet.clientKey.publicKey.split(' ')[1]);
     expect(existsSync(`/home/${TEST_ACCOUNT}/.graft/agents/${session}-solo`)).to.equal(false);
+    expect((await world.run(['down'])).code).to.equal(0);
+  });
+
+  it('given an agent whose host cannot be reached, when rm and down run, then neither claims a revocation that did not happen, and down succeeds once the host is back', async () => {
+    const up = await world.run(['up', '--inventory', join(dir, 'inventory.yaml'), '--json']);
+    expect(up.code, up.stderr).to.equal(0);
+    expect((await world.run(['agent', 'create', 'cut'])).code).to.equal(0);
+    const host = hosts.fleet.hosts[0]!;
+    process.kill(host.sshd.pid, 'SIGSTOP');
+    try {
+      const rm = await world.run(['agent', 'rm', 'cut', '--json'], { env: { GRAFT_CONNECT_TIMEOUT: '2s' } });
+      expect(rm.code).to.equal(5);
+      expect(rm.json!.error!.code).to.equal('REVOKE_FAILED');
+      const down = await world.run(['down', '--json'], { env: { GRAFT_CONNECT_TIMEOUT: '2s' } });
+      expect(down.code).to.equal(7);
+      expect(down.json!.error!.message).to.match(/could not be revoked: cut on plain01/);
+      expect((await world.run(['agent', 'ls', '--all', '--json'])).json!.result.agents[0].state).to.equal('revoke-failed');
+      expect(readFileSync(keysFile, 'utf8')).to.include(`graft-agent:${up.json!.result.session}:cut:`);
+    } finally {
+      process.kill(host.sshd.pid, 'SIGCONT');
+    }
+    const again = await world.run(['down', '--json']);
+    expect(again.code, again.stdout).to.equal(0);
+    expect(readFileSync(keysFile, 'utf8')).not.to.include('graft-agent:');
   });
 });

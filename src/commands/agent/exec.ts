@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { GraftCommand } from '../../cli/base-command.js';
 import { sessionFlag } from '../../cli/flags.js';
-import { parseDuration } from '../../cli/duration.js';
-import { agentCommand, agentEndpoint } from '../../core/agents/agent-access.js';
+import { parseDuration } from '../../core/duration.js';
+import { agentCommand, agentEndpoint, learnAgentSecrets } from '../../core/agents/agent-access.js';
 import { requireReadyAgent } from '../../core/agents/find-agent.js';
 import { UsageError } from '../../core/errors.js';
 import { requireSession } from '../../core/session/resolve-session.js';
@@ -29,12 +29,13 @@ export default class AgentExec extends GraftCommand<typeof AgentExec> {
     const session = requireSession(runtime.store, this.flags.session);
     this.logToSession(session.id);
     const { agent, host } = requireReadyAgent(runtime.store, session, this.args.name);
+    await learnAgentSecrets(runtime.pool, session.id, agent, host, runtime.redactor);
     const stream = !this.jsonEnabled();
     this.events.emit({ code: 'exec.started', level: 'debug', message: `agent ${agent.name} runs: ${command}`, session: session.id, host: host.name });
     const result = await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, command), {
       timeoutMs: parseDuration('timeout', this.flags.timeout),
-      onStdout: stream ? (chunk) => process.stdout.write(chunk) : undefined,
-      onStderr: stream ? (chunk) => process.stderr.write(chunk) : undefined,
+      onStdout: stream ? (chunk) => process.stdout.write(this.redact(chunk.toString('utf8'))) : undefined,
+      onStderr: stream ? (chunk) => process.stderr.write(this.redact(chunk.toString('utf8'))) : undefined,
     });
     this.events.emit({ code: 'exec.host.done', level: 'debug', message: `agent ${agent.name}: exit ${result.exitCode ?? result.signal}`, session: session.id, host: host.name });
     this.setExitCode(result.exitCode === 0 ? 0 : 1);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { shellQuote } from '../shell-quote.js';
+import type { Redactor } from '../secrets/redactor.js';
+import type { SshPool } from '../ssh/index.js';
 import type { SshEndpoint } from '../ssh/types.js';
 import type { AgentRecord } from './agent-record.js';
 import { sharedAgentMarker } from './agent-names.js';
@@ -23,9 +25,24 @@ export function agentEndpoint(agent: AgentRecord, host: HostRecord): SshEndpoint
  * get their directory as HOME and a GRAFT_AGENT marker by which revocation finds their processes.
  */
 export function agentCommand(sessionId: string, agent: AgentRecord, command: string): string {
-  const setup = [`cd ${shellQuote(agent.home)}`, 'if [ -f .graft/secrets.env ]; then set -a; . ./.graft/secrets.env; set +a; fi'];
+  const setup = [`cd ${shellQuote(agent.home)}`, '{ [ ! -f .graft/secrets.env ] || { set -a && . ./.graft/secrets.env && set +a; }; }'];
   if (agent.isolation === 'shared-account') {
     setup.unshift(`export HOME=${shellQuote(agent.home)} GRAFT_AGENT=${shellQuote(sharedAgentMarker(sessionId, agent.name))}`);
   }
-  return `${setup.join(' && ')}; exec sh -c ${shellQuote(command)}`;
+  // Joined with &&: if the home is gone, nothing runs anywhere else.
+  return `${setup.join(' && ')} && exec sh -c ${shellQuote(command)}`;
+}
+
+/**
+ * Reads the agent's granted secret values back from its host into the redactor, so output of
+ * its commands that echoes one is hidden in logs and --json like everything else.
+ */
+export async function learnAgentSecrets(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, redactor: Redactor): Promise<void> {
+  if (agent.secrets.length === 0) return;
+  const values: Buffer[] = [];
+  await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, 'cd .graft/secrets && for f in *; do cat -- "$f"; printf "\\0"; done'), {
+    timeoutMs: 30_000,
+    onStdout: (chunk) => values.push(chunk),
+  });
+  for (const value of Buffer.concat(values).toString('utf8').split('\0')) redactor.add(value);
 }

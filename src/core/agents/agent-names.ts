@@ -11,14 +11,13 @@ export function agentAccountName(sessionId: string, agent: string): string {
 
 /** Checks an agent name for identity, account and path use; hostile names are refused, never quoted into shape. */
 export function checkAgentName(sessionId: string, name: string): string {
-  validateAgentName(name);
   const account = agentAccountName(sessionId, name);
   if (account.length > maxAccountLength) {
     throw new UsageError(`agent name "${name}" is too long: its account ${account} would exceed ${maxAccountLength} characters`, [
       `Use at most ${maxAccountLength - agentAccountName(sessionId, '').length} characters.`,
     ]);
   }
-  return name;
+  return validateAgentName(name);
 }
 
 /** The marker tagging a shared-account agent's key line and processes. */

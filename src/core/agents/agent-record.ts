@@ -1,6 +1,7 @@
 import type { IsolationMode } from '../provisioners/provisioner.js';
 
-export type AgentState = 'creating' | 'ready' | 'failed' | 'removing' | 'removed';
+/** `revoke-failed`: its host could not be reached to remove it; `agent rm` or `down` tries again. */
+export type AgentState = 'creating' | 'ready' | 'failed' | 'removing' | 'revoke-failed' | 'removed';
 
 /** An agent of a session, as stored in the state store and shown by `graft agent ls`. Never holds secret values. */
 export interface AgentRecord {

@@ -50,7 +50,13 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   for (const value of secrets.values()) redactor.add(value);
   const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
   if (host.isolation === 'shared-account') {
-    runtime.events.emit({ code: 'warning', level: 'warn', message: `${name}: ${host.name} gives graft no root or sudo, so the agent shares the login account ${host.user} (isolation: shared-account); other agents there can read its files`, session: session.id, host: host.name });
+    runtime.events.emit({
+      code: 'warning',
+      level: 'warn',
+      message: `${name}: ${host.name} gives graft no root or sudo, so the agent shares the login account ${host.user} (isolation: shared-account): it can read and change everything that account can — other agents' files, secrets and key lines, and graft's own files there (on this machine, GRAFT_HOME too)`,
+      session: session.id,
+      host: host.name,
+    });
   }
 
   const files = sessionFiles(runtime, session.id);
@@ -61,7 +67,8 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     host: host.name,
     account: shared ? host.user : agentAccountName(session.id, name),
     isolation: host.isolation,
-    home: shared ? `.graft/agents/${session.id}-${name}` : `/home/${agentAccountName(session.id, name)}`,
+    // The host tool reports the real path once the account or directory exists.
+    home: shared ? `.graft/agents/${session.id}-${name}` : '',
     state: 'creating',
     keyFile,
     publicKey: '',
@@ -103,6 +110,7 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
       agent.home = await admin.run(['shared-create', agent.home], undefined, false);
       await admin.run(['shared-authorize', host.meta.agentKeysFile ?? '.ssh/authorized_keys', sharedAgentMarker(session.id, name)], keyLine, false);
     } else {
+      await admin.ensureAgentKeyLookup();
       agent.home = await admin.run(['create', agent.account]);
       await admin.run(['authorize', agent.account], keyLine + '\n');
     }

@@ -74,6 +74,22 @@ export class HostAdmin {
     await connection.exec(`mv -f ${temporary} ${remotePath}`, { timeoutMs });
   }
 
+  /**
+   * Makes sure the host's sshd reads agents' key lines from root-owned files (where graft runs
+   * the sshd itself, its config already does). Refuses hosts where that cannot be arranged:
+   * a key line in the agent's own home would be the agent's to rewrite.
+   */
+  async ensureAgentKeyLookup(): Promise<void> {
+    if (this.host.provisioner === 'local') return;
+    if ((await this.run(['sshd-keys'])) === 'unsupported') {
+      throw new GraftError(`${this.host.name}: its sshd reads no drop-in config, so agents' keys would have to live in their own homes, where they could lift their restrictions`, {
+        code: 'HOST_UNSUPPORTED',
+        exitCode: ExitCode.provider,
+        actions: ['Add "Include /etc/ssh/sshd_config.d/*.conf" at the top of the host\'s sshd_config and reload sshd, or set graft_isolation: shared-account for it.'],
+      });
+    }
+  }
+
   /** Writes a file (0600) into an agent's home or shared directory, as the agent's owner. */
   async putAgentFile(agent: AgentRecord, path: string, content: string): Promise<void> {
     if (agent.isolation === 'shared-account') await this.run(['shared-put', agent.home, path, '0600'], content, false);

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ExitCode, GraftError, SshError } from '../errors.js';
 import type { GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
 import { sharedAgentMarker } from './agent-names.js';
@@ -17,15 +18,25 @@ export async function removeAgentFromHost(admin: HostAdmin, sessionId: string, a
 
 /**
  * Revokes an agent: on its host (processes, key, account, home) and on the controller (its
- * private key). Idempotent: an agent already removed, or one whose host is gone, ends removed.
- * Returns false when there was nothing to remove.
+ * private key). Idempotent: an agent already removed returns false. When its host cannot be
+ * reached the agent stays `revoke-failed` and this throws: a revocation is never reported
+ * that did not happen (its key still expires at the session's end).
  */
 export async function removeAgent(runtime: GraftRuntime, session: SessionRow, agent: AgentRecord): Promise<boolean> {
   if (agent.state === 'removed') return false;
   const host = runtime.store.listHosts(session.id).find((h) => h.name === agent.host);
   runtime.store.putAgent(session.id, { ...agent, state: 'removing' });
-  if (host && host.state === 'up') {
+  try {
+    if (!host || host.state !== 'up') throw new SshError(`host ${agent.host} is ${host?.state ?? 'unknown'}`, 'SSH_UNREACHABLE');
     await removeAgentFromHost(new HostAdmin(runtime.pool, host, runtime.env), session.id, agent);
+  } catch (error) {
+    runtime.store.putAgent(session.id, { ...agent, state: 'revoke-failed', error: (error as Error).message });
+    throw new GraftError(`agent ${agent.name} could not be revoked on ${agent.host}: ${(error as Error).message}; its key still expires at ${agent.keyExpiresAt}`, {
+      code: 'REVOKE_FAILED',
+      exitCode: ExitCode.unreachable,
+      cause: error,
+      actions: [`Try again when the host is reachable: graft agent rm ${agent.name}`],
+    });
   }
   await rm(dirname(agent.keyFile), { recursive: true, force: true });
   runtime.store.putAgent(session.id, { ...agent, state: 'removed' });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSessionAuthority, loadSessionAuthority, saveSessionAuthority, type SessionAuthority } from '../identity/index.js';
+import { authorityFileNames, createSessionAuthority, loadSessionAuthority, saveSessionAuthority, type SessionAuthority } from '../identity/index.js';
 import type { SessionRow } from '../state/store.js';
 
 /** Where a session's identity authority lives: inside the session's 0700 directory. */
@@ -14,7 +14,8 @@ export function authorityDir(sessionDir: string): string {
  */
 export async function ensureSessionAuthority(session: SessionRow, sessionDir: string, issuer?: string): Promise<SessionAuthority> {
   const dir = authorityDir(sessionDir);
-  if (existsSync(dir)) return loadSessionAuthority(dir);
+  // The metadata file is written last: a directory without it is a save a crash cut short.
+  if (existsSync(join(dir, authorityFileNames.metadata))) return loadSessionAuthority(dir);
   const authority = await createSessionAuthority({ sessionId: session.id, validUntil: new Date(session.expiresAt), issuer });
   await saveSessionAuthority(dir, authority);
   return authority;

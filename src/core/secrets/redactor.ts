@@ -21,9 +21,22 @@ export class Redactor {
     return out;
   }
 
-  /** Redacts every string inside a JSON-like value, returning a copy. */
+  /**
+   * Redacts every string inside a JSON-like value (objects, arrays, strings), returning a copy.
+   * Each string is redacted as itself, so values with quotes, backslashes or newlines (PEM keys,
+   * JSON credentials) are found as they are, not as their JSON escapes.
+   */
   redactDeep<T>(value: T): T {
     if (this.values.size === 0) return value;
-    return JSON.parse(this.redact(JSON.stringify(value))) as T;
+    return this.walk(value) as T;
+  }
+
+  private walk(value: unknown): unknown {
+    if (typeof value === 'string') return this.redact(value);
+    if (Array.isArray(value)) return value.map((v) => this.walk(v));
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.walk(v)]));
+    }
+    return value;
   }
 }

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { authorityFileNames } from '../identity/index.js';
 import { ProviderError, UsageError } from '../errors.js';
 import { reportsLeftovers, type HostRecord } from '../provisioners/provisioner.js';
-import { sessionContext, type GraftRuntime } from '../runtime.js';
+import { sessionContext, sessionFiles, type GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
 import { removeAgent } from '../agents/remove-agent.js';
 import { removeHostCaches } from '../workspace/host-cache.js';
@@ -30,7 +33,7 @@ export async function tearDown(runtime: GraftRuntime, session: SessionRow, facto
   }
   runtime.store.setSessionStatus(session.id, 'tearing-down');
   const intent = runtime.store.beginIntent(session.id, 'down', session.id);
-  await revokeAgents(runtime, session);
+  await revokeAgents(runtime, session, mergeHosts(known, present));
   await removeCaches(runtime, session, known);
   const targets = mergeHosts(known, present).filter((h) => h.state !== 'destroyed');
   await provisioner.destroy(context, targets);
@@ -46,6 +49,7 @@ export async function tearDown(runtime: GraftRuntime, session: SessionRow, facto
     });
   }
   runtime.store.finishIntent(intent, 'done');
+  await forgetSessionSecrets(runtime, session);
   runtime.store.setSessionStatus(session.id, 'ended');
   runtime.events.emit({ code: 'session.ended', level: 'info', message: `session ${session.id} is down`, session: session.id, data: { destroyed: targets.length } });
   return { session: session.id, alreadyEnded: false, destroyed: targets.map((h) => h.name) };
@@ -72,15 +76,36 @@ function refuseWhileComingUp(session: SessionRow): void {
   }
 }
 
-/** Revokes every agent before its host goes; a host that cannot be reached is reported, not fatal. */
-async function revokeAgents(runtime: GraftRuntime, session: SessionRow): Promise<void> {
+/**
+ * Revokes every agent before its host goes. On local hosts a failure is only reported: the
+ * provisioner removes every account of the session and its leftovers check proves it. On hosts
+ * graft does not destroy, an agent it could not revoke stops `down` before anything else is
+ * released, so that the next `down` can try again.
+ */
+async function revokeAgents(runtime: GraftRuntime, session: SessionRow, hosts: HostRecord[]): Promise<void> {
+  const unrevoked: string[] = [];
   for (const agent of runtime.store.listAgents(session.id)) {
     try {
       await removeAgent(runtime, session, agent);
     } catch (error) {
-      runtime.events.emit({ code: 'warning', level: 'warn', message: `agent ${agent.name} on ${agent.host} could not be revoked there: ${(error as Error).message}; its key still expires at ${agent.keyExpiresAt}`, session: session.id, host: agent.host });
+      const local = hosts.find((h) => h.name === agent.host)?.provisioner === 'local';
+      runtime.events.emit({ code: 'warning', level: 'warn', message: (error as Error).message, session: session.id, host: agent.host });
+      if (!local) unrevoked.push(`${agent.name} on ${agent.host}`);
     }
   }
+  if (unrevoked.length > 0) {
+    throw new ProviderError(`session ${session.id}: ${unrevoked.length} agent(s) could not be revoked: ${unrevoked.join(', ')}`, {
+      code: 'TEARDOWN_INCOMPLETE',
+      actions: [`Run again when those hosts are reachable: graft down --session ${session.id}`],
+    });
+  }
+}
+
+/** After a verified teardown: the session's private keys (admin, CA, JWT, agents') serve no one any more. */
+async function forgetSessionSecrets(runtime: GraftRuntime, session: SessionRow): Promise<void> {
+  const files = sessionFiles(runtime, session.id);
+  await Promise.all([files.adminKey, join(files.dir, 'identity', authorityFileNames.caKey), join(files.dir, 'identity', authorityFileNames.jwtPrivateKey), join(files.dir, 'agents')].map((path) => rm(path, { recursive: true, force: true })));
+  for (const agent of runtime.store.listAgents(session.id)) if (agent.state !== 'removed') runtime.store.putAgent(session.id, { ...agent, state: 'removed' });
 }
 
 /** Removes the session's object caches from hosts that outlive it (inventory hosts; local hosts share this machine). */

@@ -129,7 +129,10 @@ describe('Local provisioner: hosts and accounts found by looking, torn down for 
       const id = session.context.id;
       const [host] = await provisioner(session, true).create(session.context, requests(1));
       expect(host!.meta.adminAccount).to.equal(`graft-${id}`);
-      expect(readFileSync(join(host!.meta.dir!, 'sshd_config'), 'utf8')).to.include(`AllowUsers graft-${id} graft-${id}-*`).and.include('AuthorizedKeysFile %h/.ssh/authorized_keys');
+      expect(readFileSync(join(host!.meta.dir!, 'sshd_config'), 'utf8'))
+        .to.include(`AllowUsers graft-${id} graft-${id}-*`)
+        .and.include('AuthorizedKeysFile %h/.ssh/authorized_keys')
+        .and.include(`Match User graft-${id}-*\n    AuthorizedKeysFile /etc/graft/authorized_keys/%u`);
       await login(host!, `graft-${id}`, session.adminKey.privateKey);
 
       // An agent account as the agent code makes it, left behind as if graft crashed.
@@ -137,17 +140,18 @@ describe('Local provisioner: hosts and accounts found by looking, torn down for 
       const agentKey = generateEd25519KeyPair('agent');
       execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', '--comment', 'graft agent', '--', agent]);
       execFileSync('usermod', ['-p', '*', '--', agent]);
-      mkdirSync(`/home/${agent}/.ssh`, { mode: 0o700 });
-      writeFileSync(`/home/${agent}/.ssh/authorized_keys`, `${agentKey.publicKey}\n`);
-      execFileSync('chown', ['-R', `${agent}:`, `/home/${agent}/.ssh`]);
+      // Agents' key lines live in root-owned /etc/graft/authorized_keys/<account>, not in their homes.
+      mkdirSync('/etc/graft/authorized_keys', { recursive: true, mode: 0o755 });
+      writeFileSync(`/etc/graft/authorized_keys/${agent}`, `${agentKey.publicKey}\n`, { mode: 0o644 });
       await login(host!, agent, agentKey.privateKey);
-      expect((await provisioner(session).leftovers(session.context)).sort()).to.deep.equal([`account graft-${id}`, `account ${agent}`, `file /etc/sudoers.d/graft-${id}`].sort());
+      expect((await provisioner(session).leftovers(session.context)).sort()).to.deep.equal([`account graft-${id}`, `account ${agent}`, `file /etc/sudoers.d/graft-${id}`, `file /etc/graft/authorized_keys/${agent}`].sort());
 
       // What decides is the host's record, not who runs `down`.
       await provisioner(session, false).destroy(session.context, [session.rows.get('local-01')!]);
       expect(accountExists(`graft-${id}`)).to.equal(false);
       expect(accountExists(agent)).to.equal(false);
       expect(existsSync(`/etc/sudoers.d/graft-${id}`)).to.equal(false);
+      expect(existsSync(`/etc/graft/authorized_keys/${agent}`)).to.equal(false);
       expect(await provisioner(session).leftovers(session.context)).to.deep.equal([]);
     });
 

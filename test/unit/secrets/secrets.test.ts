@@ -38,4 +38,12 @@ describe('secrets', () => {
     expect(redactor.redactDeep({ a: ['x s3cr3t-value y'], b: { c: 's3cr3t-value' }, n: 1 })).to.deep.equal({ a: ['x [redacted] y'], b: { c: '[redacted]' }, n: 1 });
     expect(redactor.redact('abc')).to.equal('abc');
   });
+
+  it('given values with quotes, backslashes, newlines or only digits, when nested JSON is redacted, then each is found as itself and the JSON stays whole', () => {
+    const redactor = new Redactor();
+    const values = ['pa"ss\\word', '-----BEGIN KEY-----\nAAAA\n-----END KEY-----', '20261124'];
+    for (const v of values) redactor.add(v);
+    const out = redactor.redactDeep({ stdout: `x ${values[0]} y`, lines: [values[1]], n: 20261124, note: `id ${values[2]}` });
+    expect(out).to.deep.equal({ stdout: 'x [redacted] y', lines: ['[redacted]'], n: 20261124, note: 'id [redacted]' });
+  });
 });

@@ -7,6 +7,10 @@ import { ProviderError } from '../../errors.js';
 
 const run = promisify(execFile);
 const SUDOERS_DIR = '/etc/sudoers.d';
+/** Where the host tool keeps agents' key lines (provisioners/host/agent-account.sh). */
+const AGENT_KEYS_DIR = '/etc/graft/authorized_keys';
+/** Where the host tool keeps sessions' git caches. */
+const CACHE_DIR = '/var/lib/graft';
 const USERDEL_ATTEMPTS = 5;
 
 /**
@@ -71,11 +75,20 @@ export async function sessionAccounts(sessionId: string): Promise<string[]> {
     .map((entry) => entry.name);
 }
 
-/** The session's sudoers drop-ins that exist: `/etc/sudoers.d/graft-<session>[-*]`. */
-export async function sessionSudoersFiles(sessionId: string): Promise<string[]> {
+/**
+ * The session's system files that exist: sudoers drop-ins (`/etc/sudoers.d/graft-<session>[-*]`),
+ * agents' key files (`/etc/graft/authorized_keys/graft-<session>-*`) and its git caches
+ * (`/var/lib/graft/<session>`).
+ */
+export async function sessionSystemFiles(sessionId: string): Promise<string[]> {
   const admin = adminAccountName(sessionId);
-  const names = existsSync(SUDOERS_DIR) ? await readdir(SUDOERS_DIR) : [];
-  return names.filter((name) => name === admin || name.startsWith(`${admin}-`)).map((name) => `${SUDOERS_DIR}/${name}`);
+  const found: string[] = [];
+  for (const dir of [SUDOERS_DIR, AGENT_KEYS_DIR]) {
+    const names = existsSync(dir) ? await readdir(dir) : [];
+    found.push(...names.filter((name) => name === admin || name.startsWith(`${admin}-`)).map((name) => `${dir}/${name}`));
+  }
+  if (existsSync(`${CACHE_DIR}/${sessionId}`)) found.push(`${CACHE_DIR}/${sessionId}`);
+  return found;
 }
 
 /**
@@ -141,11 +154,11 @@ async function installAuthorizedKeys(entry: PasswdEntry, content: string): Promi
 
 /**
  * Removes every account of the session (admin and agents, see sessionAccounts): kills their
- * processes, deletes them with their homes, and deletes the session's sudoers drop-ins.
+ * processes, deletes them with their homes, and deletes the session's system files.
  * Idempotent; resolves with the accounts removed.
  */
 export async function removeSessionAccounts(sessionId: string): Promise<string[]> {
-  for (const file of await sessionSudoersFiles(sessionId)) await rm(file, { force: true });
+  for (const file of await sessionSystemFiles(sessionId)) await rm(file, { recursive: true, force: true });
   const accounts = await sessionAccounts(sessionId);
   for (const user of accounts) await removeAccount(user);
   return accounts;

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ProviderError } from '../../errors.js';
 import type { HostRecord, HostRequest, Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
-import { adminAccountName, ensureAdminAccount, removeSessionAccounts, sessionAccounts, sessionSudoersFiles, type AdminAccount } from './admin-account.js';
+import { adminAccountName, ensureAdminAccount, removeSessionAccounts, sessionAccounts, sessionSystemFiles, type AdminAccount } from './admin-account.js';
 import { findSshdProcesses, startSshd, stopSshd, type FoundSshd, type SshdOptions } from './sshd-server.js';
 
 /** Files and facts the local provisioner needs about the session's admin key. */
@@ -52,11 +52,19 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
   private async createOne(session: SessionContext, request: HostRequest, address: string, account: AdminAccount): Promise<HostRecord> {
     const dir = resolve(session.dir, 'hosts', request.name);
     // As root the login is the session's own account, whose ~/.ssh holds the admin key, and its
-    // agents' accounts (graft-<session>-*) log in with their own ~/.ssh. Otherwise everything is
+    // agents' accounts (graft-<session>-*) log in with keys in /etc/graft. Otherwise everything is
     // the invoking user: the admin key in the host's own directory, shared-account agents' keys
     // in agent_keys beside it (meta.agentKeysFile), which the agent code appends to.
     const sshd: Omit<SshdOptions, 'dir' | 'address' | 'port'> = this.root
-      ? { loginUser: account.user, authorizedKeys: [], authorizedKeysFiles: ['%h/.ssh/authorized_keys'], allowUsers: [`${adminAccountName(session.id)}-*`] }
+      ? {
+          loginUser: account.user,
+          authorizedKeys: [],
+          authorizedKeysFiles: ['%h/.ssh/authorized_keys'],
+          allowUsers: [`${adminAccountName(session.id)}-*`],
+          // Agents' key lines live in root-owned files outside their homes, so no agent can lift
+          // restrict, from= or expiry-time= from its own key.
+          extraConfig: [`Match User ${adminAccountName(session.id)}-*`, '    AuthorizedKeysFile /etc/graft/authorized_keys/%u'],
+        }
       : { loginUser: account.user, authorizedKeys: [this.options.adminPublicKey], authorizedKeysFiles: [join(dir, 'authorized_keys'), join(dir, 'agent_keys')] };
     const meta: Record<string, string> = this.root ? { dir, adminAccount: account.user } : { dir, agentKeysFile: join(dir, 'agent_keys') };
     const host: HostRecord = {
@@ -119,7 +127,7 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
 
   /** What of the session is left besides hosts: its accounts and sudoers drop-ins. */
   async leftovers(session: SessionContext): Promise<string[]> {
-    return [...(await sessionAccounts(session.id)).map((name) => `account ${name}`), ...(await sessionSudoersFiles(session.id)).map((file) => `file ${file}`)];
+    return [...(await sessionAccounts(session.id)).map((name) => `account ${name}`), ...(await sessionSystemFiles(session.id)).map((file) => `file ${file}`)];
   }
 
   /**

@@ -206,10 +206,12 @@ export function sshdConfig(options: SshdOptions, port: number, hostKeyFile: stri
     'Subsystem sftp internal-sftp',
     ...(allowUsers.length ? [`AllowUsers ${allowUsers.join(' ')}`] : []),
   ];
-  // sshd keeps the first value of a keyword, so an extra line replaces the default it names.
+  // sshd keeps the first value of a keyword, so an extra line replaces the default it names;
+  // lines from the first Match on belong to that block and override nothing globally.
   const extra = options.extraConfig ?? [];
   const keyword = (line: string): string => line.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
-  const overridden = new Set(extra.map(keyword));
+  const firstMatch = extra.findIndex((line) => keyword(line) === 'match');
+  const overridden = new Set((firstMatch === -1 ? extra : extra.slice(0, firstMatch)).map(keyword));
   const lines = [...defaults.filter((line) => !overridden.has(keyword(line))), ...extra];
   return `${lines.join('\n')}\n`;
 }
