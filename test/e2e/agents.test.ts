@@ -116,6 +116,9 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
       );
     expect(await ssh('127.0.0.1')).to.equal('in');
     expect(await ssh('127.0.0.9')).to.equal('refused');
+    // Refused for the reason under test, not for another one.
+    const log = readFileSync(join(w.world.home, 'sessions', w.session, 'hosts', 'local-01', 'sshd.log'), 'utf8');
+    expect(log).to.match(/correct key but not from a permitted host \(host=127\.0\.0\.9, ip=127\.0\.0\.9, required=127\.0\.0\.1\)/);
   });
 
   it('given a hostile agent, then it cannot lift its key restrictions, add its own key, or make graft write outside its home', async () => {

@@ -1,3 +1,5 @@
+import { BugError } from '../errors.js';
+
 /**
  * The authorized_keys line of an agent's per-run key. `restrict` turns off forwarding, pty,
  * X11 and user rc; `pty` is added back only for agents meant for `graft ssh`. `from=` pins the
@@ -11,8 +13,13 @@ export interface AgentKeyOptions {
   interactive: boolean;
 }
 
+/** An IPv4 or IPv6 address as sshd's from= takes it: nothing that could close the quoted option. */
+export function isIpAddress(text: string): boolean {
+  return /^[0-9A-Fa-f:.]+$/.test(text);
+}
+
 export function authorizedKeyLine(options: AgentKeyOptions): string {
-  if (!/^[0-9A-Fa-f:.]+$/.test(options.from)) throw new Error(`not an IP address: ${options.from}`);
+  if (!isIpAddress(options.from)) throw new BugError(`not an IP address: ${options.from}`);
   const [type, blob] = options.publicKey.trim().split(/\s+/);
   const opts = ['restrict', `from="${options.from}"`, `expiry-time="${expiryTimespec(options.expiresAt)}"`];
   if (options.interactive) opts.push('pty');

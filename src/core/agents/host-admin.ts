@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { GraftError, ExitCode } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { AgentRecord } from './agent-record.js';
+import { isIpAddress } from './authorized-key.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshPool } from '../ssh/index.js';
@@ -100,7 +101,7 @@ export class HostAdmin {
   async controllerAddress(): Promise<string> {
     const result = await this.pool.exec(adminEndpoint(this.host, this.env), 'echo "$SSH_CONNECTION"', { timeoutMs });
     const address = result.stdout.trim().split(/\s+/)[0] ?? '';
-    if (!/^[0-9A-Fa-f:.]+$/.test(address)) {
+    if (!isIpAddress(address)) {
       throw new GraftError(`${this.host.name}: cannot tell the controller's address from SSH_CONNECTION ("${result.stdout.trim()}")`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.remoteFailure });
     }
     return address;
