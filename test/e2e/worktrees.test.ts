@@ -62,6 +62,9 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     const pull = await world.run(['sync', 'pull', 'impl', '--json']);
     expect(pull.code, pull.stderr).to.equal(0);
     expect(pull.json!.result.snapshot).to.equal(true);
+    // The snapshot stores only what changed: unchanged files are not copied into the agent's repository.
+    const loose = Number((await agentExec('impl', 'git -C work count-objects -v | sed -n "s/^count: //p"')).stdout.trim());
+    expect(loose).to.be.lessThan(12);
 
     const branch = `graft/${session}/impl`;
     const hostTree = (await agentExec('impl', 'cd work && git add -A && git write-tree && git fsck --no-dangling 2>&1 | grep -c . || true')).stdout.trim().split('\n');

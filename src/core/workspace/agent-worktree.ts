@@ -90,6 +90,7 @@ export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: 
   const repo = await openLocalRepo(workspace.repo);
   const base = await resolveBase(repo, workspace.from, false);
   const transfer = await new HostCache(runtime.pool, host, sessionId, repo, runtime.env).push(workspace.cache, base, `base/${agent.name}`);
+  if (base === workspace.base) return { base, fastForwarded: false, transfer };
   const q = shellQuote;
   const command = [
     `cd ${q(workspace.workdir)}`,

@@ -4,7 +4,8 @@ import type { HostRecord } from '../provisioners/provisioner.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshPool } from '../ssh/index.js';
-import { git, gitText } from './git.js';
+import { git } from './git.js';
+import { packObjectCount, storePackCommand } from './pack.js';
 import type { LocalRepo } from './local-repo.js';
 import { remoteGit } from './remote-git.js';
 
@@ -48,27 +49,35 @@ export class HostCache {
 
   /**
    * Sends `commit` and everything it needs that the cache lacks, as one thin pack, and pins it
-   * under `refs/graft/<ref>` so it stays reachable. Only objects the cache does not have travel.
+   * under `refs/graft/<ref>` so it stays reachable. Only objects the cache does not have travel;
+   * a commit the cache already holds costs one listing and nothing else.
    */
   async push(cache: string, commit: string, ref: string): Promise<TransferStats> {
-    const held = (await this.admin(`git -C ${shellQuote(cache)} for-each-ref --format='%(objectname)'`)).toString('utf8').split('\n').filter(Boolean);
-    const known: string[] = [];
-    for (const sha of held) if ((await git(this.repo.root, ['cat-file', '-e', `${sha}^{commit}`], { allowFail: true })).code === 0) known.push(sha);
-    const revs = [commit, ...known.map((k) => `^${k}`)].join('\n') + '\n';
-    const objects = Number((await gitText(this.repo.root, ['rev-list', '--objects', '--count', '--stdin'], { input: revs })) || 0);
-    let bytes = 0;
-    if (objects > 0) {
-      const pack = (await git(this.repo.root, ['pack-objects', '--revs', '--stdout', '--thin', '--delta-base-offset', '-q'], { input: revs })).stdout;
-      bytes = pack.length;
-      await this.admin(`git -C ${shellQuote(cache)} index-pack --stdin --fix-thin >/dev/null`, pack);
+    const refName = `refs/graft/${ref}`;
+    const listing = (await this.admin(`git -C ${shellQuote(cache)} for-each-ref --format='%(objectname) %(refname)'`)).toString('utf8').split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
+    const pin = `git -C ${shellQuote(cache)} update-ref ${shellQuote(refName)} ${commit}`;
+    if (listing.some(([sha]) => sha === commit)) {
+      if (!listing.some(([sha, name]) => sha === commit && name === refName)) await this.admin(pin);
+      return { objects: 0, bytes: 0 };
     }
-    await this.admin(`git -C ${shellQuote(cache)} update-ref ${shellQuote(`refs/graft/${ref}`)} ${commit}`);
-    return { objects, bytes };
+    const known = await commitsHere(this.repo.root, listing.map(([sha]) => sha));
+    const revs = [commit, ...known.map((k) => `^${k}`)].join('\n') + '\n';
+    const pack = (await git(this.repo.root, ['pack-objects', '--revs', '--stdout', '--thin', '--delta-base-offset', '-q'], { input: revs })).stdout;
+    const objects = packObjectCount(pack);
+    await this.admin(`git -C ${shellQuote(cache)} ${storePackCommand(objects)} >/dev/null && ${pin}`, pack);
+    return { objects, bytes: pack.length };
   }
 
   private admin(command: string, stdin?: Buffer): Promise<Buffer> {
     return remoteGit(this.pool, adminEndpoint(this.host, this.env), command, stdin);
   }
+}
+
+/** Which of `shas` are commits in the local repository: one `cat-file --batch-check`, not a process each. */
+async function commitsHere(root: string, shas: string[]): Promise<string[]> {
+  if (shas.length === 0) return [];
+  const out = (await git(root, ['cat-file', '--batch-check=%(objectname) %(objecttype)'], { input: shas.join('\n') + '\n' })).stdout.toString('utf8');
+  return out.split('\n').filter((line) => line.endsWith(' commit')).map((line) => line.split(' ')[0]!);
 }
 
 /** Removes the session's caches from a host (at `down`); a host that cannot be reached is the caller's to report. */

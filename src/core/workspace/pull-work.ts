@@ -6,6 +6,7 @@ import type { GraftRuntime } from '../runtime.js';
 import { shellQuote } from '../shell-quote.js';
 import { git } from './git.js';
 import { openLocalRepo } from './local-repo.js';
+import { packObjectCount, storePackCommand } from './pack.js';
 import { remoteGit } from './remote-git.js';
 
 export interface PullResult {
@@ -32,26 +33,27 @@ export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, ag
   const known = [workspace.base, workspace.pulledHead].filter((c): c is string => Boolean(c));
   // The excludes the agent's repository really has: a reset or gc on the host may have dropped one.
   const revs = `{ echo "$tip"; for c in ${known.join(' ')}; do git cat-file -e "$c^{commit}" 2>/dev/null && echo "^$c"; done; }`;
-  const snapshot = [
+  // One round trip: a line "<head> <tip>", then the pack. The snapshot index starts as a copy of
+  // the agent's own, so unchanged files are not re-read (nor re-stored as loose objects there).
+  const command = [
     `cd ${q(workspace.workdir)}`,
     'head=$(git rev-parse HEAD)',
     'index="$(git rev-parse --git-dir)/graft-snapshot-index"',
-    'GIT_INDEX_FILE="$index" git read-tree HEAD',
+    '{ cp "$(git rev-parse --git-dir)/index" "$index" 2>/dev/null || GIT_INDEX_FILE="$index" git read-tree HEAD; }',
     'GIT_INDEX_FILE="$index" git add -A',
     'tree=$(GIT_INDEX_FILE="$index" git write-tree)',
     'rm -f "$index"',
     `if [ "$tree" = "$(git rev-parse 'HEAD^{tree}')" ]; then tip=$head; else tip=$(git commit-tree "$tree" -p "$head" -m 'graft: snapshot of uncommitted work' -m ${q(`Graft-Agent: ${agent.spiffeId}`)}); fi`,
-    `echo "$head $tip $(${revs} | git rev-list --objects --count --stdin)"`,
+    'echo "$head $tip"',
+    `${revs} | git pack-objects --revs --stdout --thin --delta-base-offset -q`,
   ].join(' && ');
-  const [head, tip, count] = (await remoteGit(runtime.pool, endpoint, agentCommand(sessionId, agent, snapshot))).toString('utf8').trim().split(' ');
-  const objects = Number(count);
-
-  let bytes = 0;
-  if (objects > 0) {
-    const pack = await remoteGit(runtime.pool, endpoint, agentCommand(sessionId, agent, `cd ${q(workspace.workdir)} && tip=${tip} && ${revs} | git pack-objects --revs --stdout --thin --delta-base-offset -q`));
-    bytes = pack.length;
-    await git(repo.root, ['index-pack', '--stdin', '--fix-thin'], { input: pack });
-  }
+  const output = await remoteGit(runtime.pool, endpoint, agentCommand(sessionId, agent, command));
+  const newline = output.indexOf(10);
+  const [head, tip] = output.subarray(0, newline).toString('utf8').trim().split(' ');
+  const pack = output.subarray(newline + 1);
+  const objects = packObjectCount(pack);
+  if (objects > 0) await git(repo.root, storePackCommand(objects).split(' '), { input: pack });
+  const bytes = pack.length;
   await moveBranch(repo.root, workspace, tip!);
   return {
     result: { branch: workspace.branch, tip: tip!, head: head!, snapshot: tip !== head, objects, bytes },
