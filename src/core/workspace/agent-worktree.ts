@@ -79,6 +79,10 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
     `git config user.name ${q(agent.name)}`,
     `git config user.email ${q(`${agent.name}@${sessionId}.graft.invalid`)}`,
     `git checkout -q -b ${q(branch)} ${base}`,
+    // Files checked out in the same second as the index are "racy" to git, which then re-hashes
+    // them on the agent's next add or commit and, unable to freshen the cache's read-only
+    // copies, stores every one again. Dating them two seconds back and refreshing avoids that.
+    'git ls-files -z | xargs -0 -r touch -h -d "@$(( $(date +%s) - 2 ))" -- && git update-index -q --refresh',
   ].join(' && ');
   await remoteGit(runtime.pool, agentEndpoint(agent, host), agentCommand(sessionId, agent, setup));
   return { workspace: { repo: repo.root, from: prepared.from, base, branch, workdir, cache }, transfer };

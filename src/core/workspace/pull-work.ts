@@ -38,6 +38,8 @@ export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, ag
   const command = [
     `cd ${q(workspace.workdir)}`,
     'head=$(git rev-parse HEAD)',
+    // Stat information only (what git status also refreshes): racy entries are checked, not re-stored.
+    '{ git update-index -q --refresh >/dev/null 2>&1 || true; }',
     'index="$(git rev-parse --git-dir)/graft-snapshot-index"',
     '{ cp "$(git rev-parse --git-dir)/index" "$index" 2>/dev/null || GIT_INDEX_FILE="$index" git read-tree HEAD; }',
     'GIT_INDEX_FILE="$index" git add -A',
