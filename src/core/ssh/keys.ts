@@ -15,10 +15,20 @@ export interface SshKeyPair {
   publicKey: string;
 }
 
-/** Generates a fresh ed25519 key pair; `comment` ends up in the public line (and in sshd's logs). */
+/** Length of an ed25519 public key blob: string "ssh-ed25519" (4 + 11) and the 32-byte key (4 + 32). */
+const ED25519_BLOB_LENGTH = 51;
+
+/**
+ * Generates a fresh ed25519 key pair; `comment` ends up in the public line (and in sshd's logs).
+ * ssh2 1.17 drops a leading zero byte of the public key (about one key in 256), which OpenSSH then
+ * refuses to load ("error in libcrypto"): such a pair is discarded and another one made.
+ */
 export function generateEd25519KeyPair(comment = 'graft'): SshKeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: `${pair.public.trim()}` };
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const blob = Buffer.from(pair.public.trim().split(/\s+/)[1] ?? '', 'base64');
+    if (blob.length === ED25519_BLOB_LENGTH) return { privateKey: pair.private, publicKey: `${pair.public.trim()}` };
+  }
 }
 
 /**

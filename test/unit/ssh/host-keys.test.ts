@@ -102,3 +102,21 @@ describe('SSH host keys and key files', () => {
     expect(actions).to.include('graft_host_key').and.include('graft_known_hosts').and.include('ssh-keyscan -p 2222 127.0.0.9');
   });
 });
+
+describe('generated ed25519 keys', () => {
+  it('given many generated pairs, when OpenSSH loads each private key, then every one loads (no key with a dropped leading zero byte)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'graft-keys-'));
+    try {
+      // About one ssh2 key in 256 is malformed; 1,000 pairs make a missing guard near-certain to show.
+      const pairs = Array.from({ length: 1000 }, () => generateEd25519KeyPair('t'));
+      for (const pair of pairs) expect(Buffer.from(pair.publicKey.split(' ')[1]!, 'base64').length).to.equal(51);
+      for (const [i, pair] of pairs.slice(0, 50).entries()) {
+        writeFileSync(join(dir, `k${i}`), pair.privateKey, { mode: 0o600 });
+        const loaded = execFileSync('ssh-keygen', ['-y', '-f', join(dir, `k${i}`)], { encoding: 'utf8' });
+        expect(loaded.split(' ').slice(0, 2).join(' ').trim()).to.equal(pair.publicKey.split(' ').slice(0, 2).join(' '));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
