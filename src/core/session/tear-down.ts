@@ -33,9 +33,10 @@ export async function tearDown(runtime: GraftRuntime, session: SessionRow, facto
   }
   runtime.store.setSessionStatus(session.id, 'tearing-down');
   const intent = runtime.store.beginIntent(session.id, 'down', session.id);
-  await revokeAgents(runtime, session, mergeHosts(known, present));
-  await removeCaches(runtime, session, known);
-  const targets = mergeHosts(known, present).filter((h) => h.state !== 'destroyed');
+  const hosts = mergeHosts(known, present);
+  await revokeAgents(runtime, session, hosts);
+  await removeCaches(runtime, session, hosts);
+  const targets = hosts.filter((h) => h.state !== 'destroyed');
   await provisioner.destroy(context, targets);
 
   // Verify by looking again: hosts, and whatever else the provisioner can name (accounts, files).
@@ -71,7 +72,8 @@ function refuseWhileComingUp(session: SessionRow): void {
   } catch {
     return; // That up is gone: finish what it left.
   }
-  if (cmdline.includes('up')) {
+  // The pid may have been reused since: only a process whose arguments include `up` counts.
+  if (cmdline.split('\0').includes('up')) {
     throw new UsageError(`session ${session.id} is still coming up (graft up, pid ${pid})`, [`Wait for it to finish, or stop it (kill ${pid}) and run graft down again.`]);
   }
 }
