@@ -3,7 +3,7 @@ import { GraftCommand } from '../cli/base-command.js';
 import { parseDuration } from '../core/duration.js';
 import { hostView, renderHosts, type HostView } from '../cli/host-rows.js';
 import { UsageError } from '../core/errors.js';
-import { checkLabels } from '../core/inventory/index.js';
+import { checkLabels } from '../core/inventory/selector.js';
 import { defaultProvisioners } from '../core/provisioners/factory.js';
 import { bringUp, type UpRequest } from '../core/session/bring-up.js';
 

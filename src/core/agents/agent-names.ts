@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { validateAgentName } from '../identity/index.js';
+import { validateAgentName } from '../identity/spiffe-id.js';
 
 /** Linux account names are at most 32 characters. */
 const maxAccountLength = 32;

@@ -1,5 +1,5 @@
 import { NotFoundError } from '../errors.js';
-import { selectHosts } from '../inventory/index.js';
+import { selectHosts } from '../inventory/selector.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { AgentRecord } from './agent-record.js';
 

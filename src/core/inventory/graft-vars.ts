@@ -7,6 +7,7 @@
  * are almost always typos.
  */
 import { z } from 'zod';
+import { labelPattern } from './labels.js';
 
 const got = (what: string) => (issue: { input?: unknown }) => `${what}, got ${JSON.stringify(issue.input)}`;
 
@@ -32,13 +33,10 @@ const nonEmptyString = (what: string) => z.string({ error: got(`expected ${what}
 const port = wholeNumber('a port number from 1 to 65535', 1, 65535);
 
 /** Labels are selector terms (`--on gpu`), so they may not hold the pattern operators `: , & ! *`. */
-/** Labels may not contain selector operators (`: , & ! *`) or spaces, so every label can be selected. */
-export const labelPattern = /^[A-Za-z0-9_][A-Za-z0-9_.\-/=]*$/;
-const LABEL = labelPattern;
 const labels = z
   .union([z.string(), z.array(z.string({ error: got('expected every label to be a string') }))], { error: got('expected a list of labels or a comma-separated string') })
   .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter((s) => s !== ''))
-  .pipe(z.array(z.string().regex(LABEL, { error: got('expected labels of letters, digits and _ . - / = (no spaces, ":", ",", "&", "!" or "*")') })));
+  .pipe(z.array(z.string().regex(labelPattern, { error: got('expected labels of letters, digits and _ . - / = (no spaces, ":", ",", "&", "!" or "*")') })));
 
 const HOST_KEY_TYPES = new Set([
   'ssh-ed25519',

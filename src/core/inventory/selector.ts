@@ -14,7 +14,7 @@
  */
 import { minimatch } from 'minimatch';
 import { UsageError } from '../errors.js';
-import { labelPattern } from './graft-vars.js';
+import { labelPattern } from './labels.js';
 
 /** What a selector needs to know of a host. */
 export interface SelectableHost {

@@ -4,13 +4,11 @@ import { UsageError } from '../errors.js';
 import { sessionPaths } from '../runtime.js';
 import type { ProvisionerFactory } from '../session/bring-up.js';
 import { generateEd25519KeyPair, writeKeyPairFiles, type SshPool } from '../ssh/index.js';
-import { LocalProvisioner } from './local/local-provisioner.js';
-import { StaticProvisioner } from './static-provisioner.js';
-import { TofuPins } from './tofu-pins.js';
 
 /**
  * The production provisioner factory: builds the driver a session names, with what it
- * needs (the session admin key for local hosts, the inventory for static ones).
+ * needs (the session admin key for local hosts, the inventory for static ones). Drivers are
+ * loaded when named, so a command pays only for the one it uses (inventory parsing is not light).
  */
 export function defaultProvisioners(pool: SshPool, knownHostsFile: string): ProvisionerFactory {
   return async (name, session) => {
@@ -19,9 +17,11 @@ export function defaultProvisioners(pool: SshPool, knownHostsFile: string): Prov
         const keyFile = sessionPaths(session.dir).adminKey;
         await mkdir(session.dir, { recursive: true, mode: 0o700 });
         if (!existsSync(keyFile)) await writeKeyPairFiles(keyFile, generateEd25519KeyPair(`graft-admin@${session.id}`));
+        const { LocalProvisioner } = await import('./local/local-provisioner.js');
         return { provisioner: new LocalProvisioner({ adminKeyFile: keyFile, adminPublicKey: readFileSync(`${keyFile}.pub`, 'utf8').trim() }) };
       }
       case 'static': {
+        const [{ StaticProvisioner }, { TofuPins }] = await Promise.all([import('./static-provisioner.js'), import('./tofu-pins.js')]);
         const provisioner = new StaticProvisioner(pool, new TofuPins(knownHostsFile));
         const inventory = session.spec.inventory;
         return typeof inventory === 'string' ? { provisioner, requests: provisioner.load(inventory) } : { provisioner };
