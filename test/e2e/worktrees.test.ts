@@ -89,11 +89,13 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect(initial).to.equal(Number(git(repo, 'rev-list', '--objects', '--count', 'main')));
     writeFileSync(join(repo, 'a.txt'), 'one\ntwo\nthree\n');
     git(repo, 'commit', '-qam', 'third');
+    // Uncommitted work here does not stop a push; only committed history travels.
+    writeFileSync(join(repo, 'scratch.txt'), 'not committed\n');
     const push = await world.run(['sync', 'push', 'impl', '--json']);
     expect(push.code, push.stderr).to.equal(0);
     expect(push.json!.result.objects, 'a commit, its root tree and one blob').to.equal(3);
     expect(push.json!.result.fastForwarded).to.equal(true);
-    expect((await agentExec('impl', 'cd work && cat a.txt')).stdout).to.equal('one\ntwo\nthree\n');
+    expect((await agentExec('impl', 'cd work && cat a.txt; test -e scratch.txt || echo no-scratch')).stdout).to.equal('one\ntwo\nthree\nno-scratch\n');
     const again = await world.run(['sync', 'push', 'impl', '--json']);
     expect(again.json!.result.objects).to.equal(0);
   });

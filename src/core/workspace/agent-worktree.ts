@@ -23,15 +23,19 @@ export function agentBranch(sessionId: string, agent: string): string {
   return `graft/${sessionId}/${agent}`;
 }
 
-/** The commit an agent starts from: its bases resolved, the working tree's changes handled, several merged. */
-export async function resolveBase(repo: LocalRepo, from: string[], includeUncommitted: boolean): Promise<string> {
+/**
+ * The commit an agent starts from: its bases resolved, several merged. `uncommitted` says what to
+ * do when a base is the checked-out commit and the working tree has changes: refuse, include them
+ * as a snapshot commit, or ignore them (sync push sends committed history only).
+ */
+export async function resolveBase(repo: LocalRepo, from: string[], uncommitted: 'refuse' | 'include' | 'ignore'): Promise<string> {
   const head = await resolveCommit(repo, 'HEAD');
-  const dirty = await isDirty(repo);
   const bases = [];
   for (const name of from) {
     let commit = await resolveCommit(repo, name);
-    if (commit === head && dirty) {
-      if (!includeUncommitted) {
+    // The working tree is only looked at when it matters: status is slow on large trees.
+    if (uncommitted !== 'ignore' && commit === head && (await isDirty(repo))) {
+      if (uncommitted === 'refuse') {
         throw new UsageError(`${repo.root} has uncommitted changes and ${name} is the checked-out commit`, [
           'Commit or stash them first, or pass --include-uncommitted to send them as a snapshot commit (your working tree is not touched).',
         ]);
@@ -54,7 +58,7 @@ export interface PreparedWorktree {
 export async function prepareWorktree(request: WorktreeRequest): Promise<PreparedWorktree> {
   if (request.from.length === 0) throw new UsageError('--from needs at least one commit-ish');
   const repo = await openLocalRepo(request.repo);
-  return { repo, from: request.from, base: await resolveBase(repo, request.from, request.includeUncommitted) };
+  return { repo, from: request.from, base: await resolveBase(repo, request.from, request.includeUncommitted ? 'include' : 'refuse') };
 }
 
 /**
@@ -91,8 +95,11 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
 /** Re-resolves the agent's bases and sends what is new; fast-forwards its branch when it has no work of its own. */
 export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<{ base: string; fastForwarded: boolean; transfer: TransferStats }> {
   const workspace = agent.workspace!;
+  // The agent's connection is opened while the objects go to the cache, not after.
+  const agentConnection = runtime.pool.connection(agentEndpoint(agent, host));
+  agentConnection.catch(() => undefined);
   const repo = await openLocalRepo(workspace.repo);
-  const base = await resolveBase(repo, workspace.from, false);
+  const base = await resolveBase(repo, workspace.from, 'ignore');
   const transfer = await new HostCache(runtime.pool, host, sessionId, repo, runtime.env).push(workspace.cache, base, `base/${agent.name}`);
   if (base === workspace.base) return { base, fastForwarded: false, transfer };
   const q = shellQuote;
