@@ -11,7 +11,7 @@ import type { SessionRow } from '../state/store.js';
 import { agentAccountName, checkAgentName, sharedAgentMarker } from './agent-names.js';
 import { placeAgent } from './agent-placement.js';
 import type { AgentRecord } from './agent-record.js';
-import { createAgentWorktree, prepareWorktree, type WorktreeRequest } from '../workspace/agent-worktree.js';
+import { createAgentWorktree, fillHostCache, prepareWorktree, type WorktreeRequest } from '../workspace/agent-worktree.js';
 import type { TransferStats } from '../workspace/host-cache.js';
 import { authorizedKeyLine } from './authorized-key.js';
 import { HostAdmin } from './host-admin.js';
@@ -84,6 +84,9 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   runtime.events.emit({ code: 'agent.creating', level: 'debug', message: `creating agent ${name} on ${host.name}`, session: session.id, host: host.name });
 
   const admin = new HostAdmin(runtime.pool, host, runtime.env);
+  // The repository's objects travel to the host while its account is being made.
+  const filled = worktree && fillHostCache(runtime, session.id, host, worktree, name);
+  filled?.catch(() => undefined);
   // Where the time goes, reported with the created event (benchmarks read it from the session log).
   const timingsMs: Record<string, number> = {};
   let mark = performance.now();
@@ -124,7 +127,7 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     lap('files');
     let transfer: TransferStats | undefined;
     if (worktree) {
-      ({ workspace: agent.workspace, transfer } = await createAgentWorktree(runtime, session.id, agent, host, worktree));
+      ({ workspace: agent.workspace, transfer } = await createAgentWorktree(runtime, session.id, agent, host, worktree, filled!));
       lap('worktree');
     }
     agent.state = 'ready';

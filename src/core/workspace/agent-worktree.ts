@@ -61,16 +61,28 @@ export async function prepareWorktree(request: WorktreeRequest): Promise<Prepare
   return { repo, from: request.from, base: await resolveBase(repo, request.from, request.includeUncommitted ? 'include' : 'refuse') };
 }
 
+export interface FilledCache {
+  cache: string;
+  transfer: TransferStats;
+}
+
 /**
- * Gives an agent its worktree: the base's objects go to the host's cache (only what it lacks),
- * then, as the agent, a clone that borrows the cache's objects and a branch
+ * Sends the base's objects to the host's cache (only what it lacks), pinned for the agent. Needs
+ * no agent account, so it runs while the account is being made.
+ */
+export async function fillHostCache(runtime: GraftRuntime, sessionId: string, host: HostRecord, prepared: PreparedWorktree, agentName: string): Promise<FilledCache> {
+  const cacheOf = new HostCache(runtime.pool, host, sessionId, prepared.repo, runtime.env);
+  const cache = await cacheOf.ensure();
+  return { cache, transfer: await cacheOf.push(cache, prepared.base, `base/${agentName}`) };
+}
+
+/**
+ * Gives an agent its worktree once the host's cache holds its base: as the agent, a clone that borrows the cache's objects and a branch
  * `graft/<session>/<agent>` checked out at the base, with the agent as its git author.
  */
-export async function createAgentWorktree(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, prepared: PreparedWorktree): Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> {
+export async function createAgentWorktree(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, prepared: PreparedWorktree, filled: Promise<FilledCache>): Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> {
   const { repo, base } = prepared;
-  const cacheOf = new HostCache(runtime.pool, host, sessionId, repo, runtime.env);
-  const cache = await cacheOf.ensure();
-  const transfer = await cacheOf.push(cache, base, `base/${agent.name}`);
+  const { cache, transfer } = await filled;
   const branch = agentBranch(sessionId, agent.name);
   const workdir = `${agent.home}/work`;
   const q = shellQuote;
