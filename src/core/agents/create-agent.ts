@@ -41,10 +41,10 @@ export interface CreateAgentRequest {
  */
 export async function createAgent(runtime: GraftRuntime, session: SessionRow, request: CreateAgentRequest, redactor: Redactor): Promise<{ agent: AgentRecord; transfer?: TransferStats }> {
   const name = checkAgentName(session.id, request.name);
+  const alreadyThere = (existing: AgentRecord) =>
+    new UsageError(`agent ${name} already exists in session ${session.id} (${existing.state})`, [`Remove it first: graft agent rm ${name}`]);
   const existing = runtime.store.getAgent(session.id, name);
-  if (existing && existing.state !== 'removed') {
-    throw new UsageError(`agent ${name} already exists in session ${session.id} (${existing.state})`, [`Remove it first: graft agent rm ${name}`]);
-  }
+  if (existing && existing.state !== 'removed') throw alreadyThere(existing);
   const secrets = resolveSecrets(request.secrets, { file: request.secretsFile, env: runtime.env });
   const worktree = request.worktree && (await prepareWorktree(request.worktree));
   for (const value of secrets.values()) redactor.add(value);
@@ -80,7 +80,9 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     secrets: [...secrets.keys()],
     createdAt: new Date().toISOString(),
   };
-  runtime.store.putAgent(session.id, agent);
+  // The early check above spares the work; this one, in a transaction, settles a race.
+  const raced = runtime.store.claimAgent(session.id, agent);
+  if (raced) throw alreadyThere(raced);
   runtime.events.emit({ code: 'agent.creating', level: 'debug', message: `creating agent ${name} on ${host.name}`, session: session.id, host: host.name });
 
   const admin = new HostAdmin(runtime.pool, host, runtime.env);

@@ -125,6 +125,20 @@ export class StateStore {
       .run(sessionId, agent.name, agent.host, agent.state, JSON.stringify(agent), new Date().toISOString());
   }
 
+  /**
+   * Records a new agent unless one of that name is already there and not removed, in one
+   * transaction, so two `agent create` runs for the same name cannot both go ahead.
+   * Returns the existing agent when there is one.
+   */
+  claimAgent(sessionId: string, agent: AgentRecord): AgentRecord | undefined {
+    return this.db.transaction(() => {
+      const existing = this.getAgent(sessionId, agent.name);
+      if (existing && existing.state !== 'removed') return existing;
+      this.putAgent(sessionId, agent);
+      return undefined;
+    }).immediate();
+  }
+
   getAgent(sessionId: string, name: string): AgentRecord | undefined {
     const row = this.db.prepare('SELECT record FROM agents WHERE session_id = ? AND name = ?').get(sessionId, name) as { record: string } | undefined;
     return row && (JSON.parse(row.record) as AgentRecord);

@@ -48,6 +48,18 @@ describe('state store', () => {
     expect(await Promise.all(runs)).to.deep.equal([0, 0, 0, 0, 0, 0]);
   });
 
+  it('given an agent name already claimed, when claimed again, then the second claim gets the first agent back and writes nothing', () => {
+    const store = StateStore.open(join(dir, 'state.db'));
+    store.createSession({ id: 'abcdefgh', status: 'live', provisioner: 'local', spec: {}, expiresAt: '2030-01-01T00:00:00.000Z' });
+    const agent = (host: string) => ({ name: 'a', host, account: 'x', isolation: 'accounts' as const, home: '', state: 'creating' as const, keyFile: '', publicKey: '', keyExpiresAt: '', keyFrom: '', interactive: false, spiffeId: '', certificateNotAfter: '', secrets: [], createdAt: '' });
+    expect(store.claimAgent('abcdefgh', agent('h1'))).to.equal(undefined);
+    expect(store.claimAgent('abcdefgh', agent('h2'))!.host).to.equal('h1');
+    store.putAgent('abcdefgh', { ...agent('h1'), state: 'removed' });
+    expect(store.claimAgent('abcdefgh', agent('h3'))).to.equal(undefined);
+    expect(store.getAgent('abcdefgh', 'a')!.host).to.equal('h3');
+    store.close();
+  });
+
   it('given sessions created in order, when listed, then the newest comes first', () => {
     const store = StateStore.open(join(dir, 'state.db'));
     for (const id of ['aaaaaaaa', 'bbbbbbbb', 'cccccccc']) store.createSession({ id, status: 'live', provisioner: 'local', spec: {}, expiresAt: '2030-01-01T00:00:00.000Z' });
