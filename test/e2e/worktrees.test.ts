@@ -166,6 +166,21 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect(git(repo, 'rev-parse', branch)).to.equal(mine);
   });
 
+  it('given a submodule entry and an LFS pointer, when an agent starts there, then both arrive as git stores them and its work comes back', async () => {
+    // A gitlink (what a submodule is in the superproject) to a commit this repository does not have.
+    git(repo, 'update-index', '--add', '--cacheinfo', `160000,${'1'.repeat(40)},vendor/lib`);
+    mkdirSync(join(repo, 'vendor', 'lib'), { recursive: true }); // as an uninitialized submodule looks
+    writeFileSync(join(repo, 'model.bin'), 'version https://git-lfs.github.com/spec/v1\noid sha256:' + 'a'.repeat(64) + '\nsize 12345\n');
+    git(repo, 'add', 'model.bin');
+    git(repo, 'commit', '-qm', 'submodule and lfs pointer');
+    const created = await world.run(['agent', 'create', 'sub', '--from', 'main', '--repo', repo]);
+    expect(created.code, created.stderr).to.equal(0);
+    const seen = await agentExec('sub', 'cd work && git ls-files -s vendor/lib | cut -c1-6 && head -1 model.bin && echo change >> a.txt && git commit -qam work');
+    expect(seen.stdout.trim().split('\n')).to.deep.equal(['160000', 'version https://git-lfs.github.com/spec/v1']);
+    expect((await world.run(['sync', 'pull', 'sub'])).code).to.equal(0);
+    expect(git(repo, 'ls-tree', `graft/${session}/sub`, 'vendor/lib')).to.match(/^160000 commit 1{40}\tvendor\/lib$/);
+  });
+
   it('given repositories graft cannot use, then each is refused before any agent exists, with what to do', async () => {
     const notRepo = mkdtempSync(join(root, 'plain-'));
     const empty = join(root, 'empty');
