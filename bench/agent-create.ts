@@ -43,7 +43,7 @@ async function viaLibrary(n: number): Promise<{ wallMs: number; split: Split }> 
     runtime.events.on((e) => {
       if (e.code === 'agent.created') splits.push((e.data as { timingsMs: Split }).timingsMs);
     });
-    await Promise.all(Array.from({ length: n }, (_, i) => limit(() => createAgent(runtime, row, { name: `a${i}`, secrets: [], interactive: false }, runtime.redactor))));
+    await Promise.all(Array.from({ length: n }, (_, i) => limit(() => createAgent(runtime, row, { name: `a${i}`, secrets: [], interactive: false }))));
     const wallMs = performance.now() - started;
     const mean = (k: keyof Split) => splits.reduce((sum, s) => sum + s[k], 0) / splits.length;
     return { wallMs, split: { sshKey: mean('sshKey'), identity: mean('identity'), account: mean('account'), files: mean('files') } };

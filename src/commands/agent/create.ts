@@ -49,7 +49,6 @@ export default class AgentCreate extends GraftCommand<typeof AgentCreate> {
         jwtAudience: this.flags['jwt-audience'],
         worktree: this.flags.from ? { repo: this.flags.repo, from: this.flags.from, includeUncommitted: this.flags['include-uncommitted'] } : undefined,
       },
-      runtime.redactor,
     );
     const view = agentView(agent);
     this.log(renderAgents([view]));

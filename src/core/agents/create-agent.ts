@@ -4,7 +4,6 @@ import { UsageError } from '../errors.js';
 import { issueAgentCertificate, issueWorkloadJwt } from '../identity/index.js';
 import type { GraftRuntime } from '../runtime.js';
 import { sessionFiles } from '../runtime.js';
-import type { Redactor } from '../secrets/redactor.js';
 import { resolveSecrets, secretsEnvFile } from '../secrets/secret-source.js';
 import { generateEd25519KeyPair, writeKeyPairFiles } from '../ssh/index.js';
 import type { SessionRow } from '../state/store.js';
@@ -39,7 +38,7 @@ export interface CreateAgentRequest {
  * secrets granted to it. The record is written before anything is created on the host, so a
  * crash leaves something `agent rm` or `down` can find.
  */
-export async function createAgent(runtime: GraftRuntime, session: SessionRow, request: CreateAgentRequest, redactor: Redactor): Promise<{ agent: AgentRecord; transfer?: TransferStats }> {
+export async function createAgent(runtime: GraftRuntime, session: SessionRow, request: CreateAgentRequest): Promise<{ agent: AgentRecord; transfer?: TransferStats }> {
   const name = checkAgentName(session.id, request.name);
   const alreadyThere = (existing: AgentRecord) =>
     new UsageError(`agent ${name} already exists in session ${session.id} (${existing.state})`, [`Remove it first: graft agent rm ${name}`]);
@@ -47,7 +46,7 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   if (existing && existing.state !== 'removed') throw alreadyThere(existing);
   const secrets = resolveSecrets(request.secrets, { file: request.secretsFile, env: runtime.env });
   const worktree = request.worktree && (await prepareWorktree(request.worktree));
-  for (const value of secrets.values()) redactor.add(value);
+  for (const value of secrets.values()) runtime.redactor.add(value);
   const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
   if (host.isolation === 'shared-account') {
     runtime.events.emit({
