@@ -6,10 +6,11 @@
  * never leaves one running.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { descendantsOf } from '../../src/core/provisioners/local/process-tree.js';
 import { isSshdRunning, startSshd, stopSshd, type SshdOptions, type SshdRecord } from '../../src/core/provisioners/local/sshd-server.js';
 import { generateEd25519KeyPair, type SshEndpoint, type SshKeyPair } from '../../src/core/ssh/index.js';
 
@@ -31,7 +32,7 @@ export interface SshdFleet {
   /** Restarts the host's sshd on the same address and port, with its old host key or a new one. Updates `host.sshd`, not the pinned keys. */
   restart(host: TestHost, options?: { newHostKey?: boolean }): Promise<SshdRecord>;
   /** Kills the host's per-connection sshd processes, dropping every client connection. */
-  dropConnections(host: TestHost): void;
+  dropConnections(host: TestHost): Promise<void>;
   /** TCP connections the host's sshd has accepted so far, from its log. */
   connectionCount(host: TestHost): number;
   /** Stops every sshd and removes the temp dirs. Idempotent. */
@@ -89,10 +90,10 @@ export async function startSshdFleet(count: number, options: SshdFleetOptions = 
       });
       return host.sshd;
     },
-    dropConnections(host) {
+    async dropConnections(host) {
       // Every process below this one listener: per-connection [priv] and user processes both
       // hold the socket, so the connection only drops when all of them are gone.
-      for (const pid of descendantsOf(host.sshd.pid)) {
+      for (const pid of await descendantsOf(host.sshd.pid)) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
@@ -224,27 +225,6 @@ export function distinctLoopbackAddresses(count: number): string[] {
     chosen.add(`127.${octet()}.${octet()}.${octet()}`);
   }
   return [...chosen];
-}
-
-function descendantsOf(root: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  const found: number[] = [];
-  let frontier = new Set([root]);
-  while (frontier.size > 0) {
-    const next = [...parentOf].filter(([, parent]) => frontier.has(parent)).map(([pid]) => pid);
-    found.push(...next);
-    frontier = new Set(next);
-  }
-  return found;
 }
 
 /** Whether a Unix account exists on this machine. */

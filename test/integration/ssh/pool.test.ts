@@ -26,7 +26,7 @@ describe('SSH pool reuse and reconnection against a real sshd', () => {
     const host = fleet.hosts[0]!;
     const first = await pool.connection(host.endpoint);
     expect((await first.exec('echo one')).stdout).to.equal('one\n');
-    fleet.dropConnections(host);
+    await fleet.dropConnections(host);
     const end = await first.ended;
     expect(end.dropped).to.equal(true);
     expect(end.error?.code).to.equal('SSH_DISCONNECTED');
@@ -40,7 +40,7 @@ describe('SSH pool reuse and reconnection against a real sshd', () => {
     const running = connection.exec('sleep 20');
     // Wait until the command runs on the host, then cut the connection under it.
     await connection.exec('until pgrep -u "$(id -u)" -x sleep >/dev/null; do sleep 0.02; done', { timeoutMs: 5000 });
-    hosts.fleet.dropConnections(host);
+    await hosts.fleet.dropConnections(host);
     const error = await running.then(() => undefined, (e: unknown) => e);
     expect(error).to.be.instanceOf(SshError);
     expect((error as SshError).code).to.equal('SSH_DISCONNECTED');
