@@ -40,4 +40,21 @@ export const migrations: string[] = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (session_id, name)
    );`,
+  `CREATE TABLE runs (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+     status TEXT NOT NULL,
+     graph TEXT NOT NULL,
+     controller_pid INTEGER,
+     controller_started_at TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE tasks (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     name TEXT NOT NULL,
+     state TEXT NOT NULL,
+     record TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, name)
+   );`,
 ];

@@ -72,6 +72,11 @@ export class StateStore {
     }).immediate();
   }
 
+  /** The open database, for the stores of other tables (runs and tasks, messages) that share this file and its transactions. */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   close(): void {
     this.db.close();
   }

@@ -1,0 +1,78 @@
+/**
+ * The task graph as graft runs it: what `graph.yaml` says after validation, with defaults
+ * filled and paths resolved. Pure data; the loader (config/graph-file.ts) builds it, the
+ * scheduler (graph/scheduler.ts) reads it, the controller persists it with the session.
+ */
+
+export type HarnessName = 'shell' | 'claude' | 'gemini' | 'codex';
+
+/** An agent template of the graph: every task that names it runs as a fresh agent made from it. */
+export interface AgentSpec {
+  name: string;
+  harness: HarnessName;
+  model?: string;
+  /** Text of the instructions file (read at load time), for the LLM harnesses. */
+  instructions?: string;
+  /** Where the instructions came from, for messages. */
+  instructionsFile?: string;
+  /** The command the `shell` harness runs (a task may override it). */
+  command?: string;
+  /** Extra arguments passed to the agent CLI as given. */
+  args: string[];
+  /** Secret names granted to every agent made from this template. */
+  secrets: string[];
+}
+
+export type ApprovalGate = 'before' | 'after';
+
+export interface TaskSpec {
+  name: string;
+  agent: string;
+  prompt?: string;
+  /** Overrides the agent's command (shell harness). */
+  command?: string;
+  /** Tasks whose results this one starts from (merged, in order); empty: the graph's base. */
+  needs: string[];
+  /** Host selector (the syntax of `graft exec --on`): which hosts may run it. */
+  on?: string;
+  /** How many times a failed attempt is tried again (0: run once). */
+  retries: number;
+  /** Per attempt, in ms; the attempt's remote process group is killed when it passes. */
+  timeoutMs?: number;
+  /** A human gate before it starts, or after it ends and before downstream tasks see its result. */
+  approval?: ApprovalGate;
+  /** Extra secrets for this task on top of its agent's. */
+  secrets: string[];
+}
+
+/** Where the hosts come from: the graph's `hosts:` section. */
+export type HostsSpec =
+  | { provisioner: 'local'; count: number; slots: number }
+  | { provisioner: 'static'; inventory: string; limit?: string; slots?: number }
+  | { provisioner: 'ec2' | 'gce'; count: number; slots: number; settings: Record<string, string> };
+
+export interface GraphSpec {
+  /** The graph file, absolute. */
+  file: string;
+  /** Commit-ish of the controller's repository every root task starts from. */
+  base: string;
+  hosts: HostsSpec;
+  agents: Record<string, AgentSpec>;
+  /** In file order. */
+  tasks: Record<string, TaskSpec>;
+}
+
+/** Where one task is in its life. Terminal: succeeded, failed, blocked, cancelled. */
+export type TaskState =
+  | 'pending' // waiting for its needs
+  | 'awaiting-approval' // approval: before, not yet given
+  | 'ready' // may start when a slot is free (also: waiting out a retry's backoff)
+  | 'starting' // agent being made / worktree synced / harness launched; in doubt after a crash
+  | 'running' // its process runs on the host
+  | 'awaiting-result-approval' // approval: after, it ended well, downstream waits for a human
+  | 'succeeded'
+  | 'failed'
+  | 'blocked' // a task it needs failed or was rejected
+  | 'cancelled';
+
+export const terminalTaskStates: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'blocked', 'cancelled']);
