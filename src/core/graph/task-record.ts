@@ -1,0 +1,45 @@
+import type { TaskState } from './model.js';
+
+/** A decision a human made at a gate. */
+export interface ApprovalRecord {
+  decision: 'approved' | 'rejected';
+  by: string;
+  at: string;
+  reason?: string;
+  gate: 'before' | 'after';
+}
+
+/**
+ * One task of a run, as persisted (the `tasks` table) and shown by `graft status`. The controller
+ * writes each transition before it acts on it, so after a crash the record says what may be in
+ * flight: `starting` means an agent may exist and a process may have started; `running` names the
+ * process on its host.
+ */
+export interface TaskRecord {
+  name: string;
+  state: TaskState;
+  /** Attempts started so far (1 for the first). */
+  attempt: number;
+  /** The host of the current or last attempt. */
+  host?: string;
+  /** The agent of the current or last attempt (its account, key, identity and worktree). */
+  agent?: string;
+  /** Process group leader of the current attempt on its host. */
+  pid?: number;
+  startedAt?: string;
+  endedAt?: string;
+  /** A retry waits until then (ISO). */
+  notBefore?: string;
+  /** Hosts this task will not be placed on again (lost while it ran there). */
+  avoidHosts?: string[];
+  /** What the agent reported when it finished (`graft-agent done|fail`), or how it ended. */
+  summary?: string;
+  /** The last status line the agent sent. */
+  status?: string;
+  error?: string;
+  exitCode?: number | null;
+  /** The branch in the controller's repository holding its result, and that branch's tip. */
+  branch?: string;
+  tip?: string;
+  approvals?: ApprovalRecord[];
+}
