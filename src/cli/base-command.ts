@@ -2,7 +2,7 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import type winston from 'winston';
 import { asGraftError, ExitCode, type GraftError, UsageError } from '../core/errors.js';
 import { EventBus, type EventLevel } from '../core/events.js';
-import { addSessionLogFile, createLogger, logEvent } from '../core/log/logger.js';
+import { addSessionLogFile, createLogger, logEvent, setConsoleLevel } from '../core/log/logger.js';
 import { attachAuditLog, closeRuntime, openRuntime, sessionFiles, type GraftRuntime } from '../core/runtime.js';
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof GraftCommand)['baseFlags'] & T['flags']>;
@@ -52,6 +52,16 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
       if (event.level === 'warn') this.warnings.push(event.message);
       logEvent(this.logger!, event);
     });
+  }
+
+  /** Lends a long-running core service this command's output, console and exit code. */
+  protected driveOutput() {
+    return { json: this.jsonEnabled(), log: (text: string) => this.log(text), muteConsole: () => this.muteConsole(), setExitCode: (code: number) => this.setExitCode(code) };
+  }
+
+  /** Shows only errors on stderr from now on (a live display draws there instead). */
+  protected muteConsole(): void {
+    if (this.logger) setConsoleLevel(this.logger, 'error');
   }
 
   /** The runtime, opened on first use so commands that need no state stay fast. */

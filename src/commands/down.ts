@@ -1,6 +1,7 @@
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { defaultProvisioners } from '../core/provisioners/factory.js';
+import { stopRun } from '../core/controller/stop-run.js';
 import { findSession } from '../core/session/resolve-session.js';
 import { tearDown, type DownResult } from '../core/session/tear-down.js';
 
@@ -24,6 +25,7 @@ export default class Down extends GraftCommand<typeof Down> {
       return { session: null, alreadyEnded: true, destroyed: [] };
     }
     this.logToSession(session.id);
+    await stopRun(runtime, session);
     const result = await tearDown(runtime, session, defaultProvisioners(runtime.pool, runtime.layout.knownHosts));
     this.log(result.alreadyEnded ? `session ${session.id} was already down` : `session ${session.id} is down (${result.destroyed.length} host(s) removed)`);
     return result;

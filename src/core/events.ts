@@ -24,6 +24,13 @@ export const EventCodes = [
   'sync.pushed',
   'sync.pulled',
   'warning',
+  'run.started',
+  'run.resumed',
+  'run.detached',
+  'run.finished',
+  'task.changed',
+  'approval.recorded',
+  'run.cancelled',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 

@@ -29,14 +29,15 @@ export class GraftWorld {
   }
 
   /** Runs graft; rejects (never throws out of the callback) when --json output is not JSON. */
-  run(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  run(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
     return new Promise((resolvePromise, reject) => {
-      execFile(process.execPath, [graftBin, ...args], { env: { ...this.env, ...options.env }, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      execFile(process.execPath, [graftBin, ...args], { cwd: options.cwd, env: { ...this.env, ...options.env }, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         const run: CliRun = { code, stdout, stderr };
         if (args.includes('--json')) {
           try {
-            run.json = JSON.parse(stdout);
+            // `run` and `resume` stream one JSON event per line; their envelope is the last line.
+            run.json = JSON.parse(stdout.trim().includes('\n{"') ? stdout.trim().split('\n').at(-1)! : stdout);
           } catch {
             reject(new Error(`graft ${args.join(' ')}: --json output is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`));
             return;
@@ -47,8 +48,8 @@ export class GraftWorld {
     });
   }
 
-  spawn(args: string[]): ChildProcess {
-    return spawn(process.execPath, [graftBin, ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(args: string[], cwd?: string): ChildProcess {
+    return spawn(process.execPath, [graftBin, ...args], { cwd, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   /** Pids of sshd processes whose config lives in this world's GRAFT_HOME. */

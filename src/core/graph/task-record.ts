@@ -34,6 +34,8 @@ export interface TaskRecord {
   avoidHosts?: string[];
   /** What the agent reported when it finished (`graft-agent done|fail`), or how it ended. */
   summary?: string;
+  /** What the agent said of the attempt through its channel (`graft-agent done|fail`), until the attempt is settled. */
+  reported?: 'done' | 'fail';
   /** The last status line the agent sent. */
   status?: string;
   error?: string;

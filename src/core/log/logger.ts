@@ -52,6 +52,11 @@ export function addSessionLogFile(logger: winston.Logger, file: string): void {
   logger.add(new SyncJsonFileTransport(file, { level: 'debug', format: winston.format.timestamp() }));
 }
 
+/** Changes the lowest level shown on stderr. */
+export function setConsoleLevel(logger: winston.Logger, level: EventLevel): void {
+  for (const transport of logger.transports) if (transport instanceof winston.transports.Console) transport.level = level;
+}
+
 /** An event listener that logs each event. */
 export function logEvent(logger: winston.Logger, event: GraftEvent): void {
   const { level, message, ...rest } = event;

@@ -1,0 +1,67 @@
+import { driveRun } from '../core/controller/drive-run.js';
+import type { ControllerResult } from '../core/controller/controller.js';
+import { ExitCode } from '../core/errors.js';
+import type { TaskRecord } from '../core/graph/task-record.js';
+import type { GraftRuntime } from '../core/runtime.js';
+import { RunStore } from '../core/state/run-store.js';
+import type { SessionRow } from '../core/state/store.js';
+import { LiveProgress, renderTaskTable } from './run-progress.js';
+
+export interface DriveSummary {
+  session: string;
+  outcome: ControllerResult;
+  tasks: TaskRecord[];
+  branches: string[];
+}
+
+/** What the driving command lends: its output and exit code. */
+export interface DriveOutput {
+  json: boolean;
+  log(text: string): void;
+  muteConsole(): void;
+  setExitCode(code: number): void;
+}
+
+/** What `run` and `resume` share: signals that detach, the progress display, the final table and exit code. */
+export function driveController(cli: DriveOutput, runtime: GraftRuntime) {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let live: LiveProgress | undefined;
+  let unsubscribe: (() => void) | undefined;
+  if (cli.json) {
+    unsubscribe = runtime.events.on((event) => {
+      if (event.level !== 'debug') process.stdout.write(JSON.stringify(runtime.redactor.redactDeep(event)) + '\n');
+    });
+  }
+  return {
+    async run(session: SessionRow): Promise<DriveSummary> {
+      const runs = new RunStore(runtime.store);
+      if (!cli.json && process.stderr.isTTY) {
+        cli.muteConsole();
+        live = new LiveProgress(runtime.events, runs.listTasks(session.id));
+      }
+      const outcome = await driveRun(runtime, session, { signal: stop.signal });
+      live?.stop();
+      live = undefined;
+      const tasks = runs.listTasks(session.id);
+      const branches = tasks.filter((t) => t.branch).map((t) => t.branch!);
+      cli.log(renderTaskTable(tasks));
+      if (outcome === 'detached') {
+        cli.log(`\ncontroller stopped; tasks keep running. Continue: graft resume --session ${session.id}   Stop everything: graft down --session ${session.id}`);
+        cli.setExitCode(ExitCode.interrupted);
+      } else {
+        cli.log(`\nrun ${outcome}. Branches:${branches.length ? '\n  ' + branches.join('\n  ') : ' none'}\nThe session stays up: graft down --session ${session.id} when done.`);
+        if (outcome === 'failed') cli.setExitCode(ExitCode.remoteFailure);
+      }
+      return { session: session.id, outcome, tasks, branches };
+    },
+    stop(): void {
+      live?.stop();
+      unsubscribe?.();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { logUpdateStderr } from 'log-update';
+import type { EventBus, GraftEvent } from '../core/events.js';
+import type { TaskRecord } from '../core/graph/task-record.js';
+import { renderTable } from './table.js';
+
+interface TaskView {
+  state: string;
+  host?: string;
+  attempt: number;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+/**
+ * The live view of a run on a terminal: one line per task (state, host, attempt, elapsed),
+ * a summary line and the latest warnings, redrawn in place on stderr four times a second.
+ * Not used when stderr is not a terminal: the event lines are the progress there.
+ */
+export class LiveProgress {
+  private readonly tasks = new Map<string, TaskView>();
+  private readonly warnings: string[] = [];
+  private readonly started = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+
+  constructor(events: EventBus, initial: TaskRecord[] = []) {
+    for (const t of initial) this.tasks.set(t.name, { state: t.state, host: t.host, attempt: t.attempt, startedAt: t.startedAt, endedAt: t.endedAt });
+    this.unsubscribe = events.on((event) => this.hear(event));
+    this.timer = setInterval(() => this.draw(), 250);
+  }
+
+  private hear(event: GraftEvent): void {
+    if (event.code === 'task.changed' && event.data) {
+      const d = event.data as unknown as TaskView & { task: string };
+      this.tasks.set(d.task, { state: d.state, host: d.host, attempt: d.attempt, startedAt: d.startedAt, endedAt: d.endedAt });
+    } else if (event.level === 'warn' || event.level === 'error') {
+      this.warnings.push(event.message);
+    }
+  }
+
+  private draw(): void {
+    const now = Date.now();
+    const rows = [...this.tasks].map(([name, t]) => [name, t.state, t.host ?? '-', String(t.attempt || '-'), elapsed(t, now)]);
+    const counts = new Map<string, number>();
+    for (const t of this.tasks.values()) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
+    const summary = [...counts].map(([state, n]) => `${n} ${state}`).join(' · ');
+    const lines = [renderTable(['TASK', 'STATE', 'HOST', 'ATTEMPT', 'ELAPSED'], rows), '', `${summary} — ${Math.round((now - this.started) / 1000)} s`];
+    for (const w of this.warnings.slice(-3)) lines.push(`warning: ${w}`);
+    logUpdateStderr(lines.join('\n'));
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.unsubscribe();
+    this.draw();
+    logUpdateStderr.done();
+  }
+}
+
+function elapsed(t: TaskView, now: number): string {
+  if (!t.startedAt) return '-';
+  const end = t.endedAt && (t.state === 'succeeded' || t.state === 'failed' || t.state === 'cancelled' || t.state === 'awaiting-result-approval') ? Date.parse(t.endedAt) : now;
+  return `${Math.max(0, Math.round((end - Date.parse(t.startedAt)) / 100) / 10)} s`;
+}
+
+/** The table printed when a run ends (or is shown by `graft status`). */
+export function renderTaskTable(tasks: TaskRecord[], now = Date.now()): string {
+  return renderTable(
+    ['TASK', 'STATE', 'HOST', 'ATTEMPT', 'DURATION', 'BRANCH'],
+    tasks.map((t) => [t.name, t.state, t.host ?? '-', String(t.attempt || '-'), elapsed(t, now), t.branch ?? '-']),
+  );
+}

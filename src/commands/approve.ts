@@ -1,0 +1,48 @@
+import { Args, Flags } from '@oclif/core';
+import { userInfo } from 'node:os';
+import { GraftCommand } from '../cli/base-command.js';
+import { sessionFlag } from '../cli/flags.js';
+import { requireRun } from '../core/controller/require-run.js';
+import { NotFoundError, UsageError } from '../core/errors.js';
+import { decide, waitingGate } from '../core/graph/scheduler.js';
+import type { ApprovalRecord, TaskRecord } from '../core/graph/task-record.js';
+
+export default class Approve extends GraftCommand<typeof Approve> {
+  static override summary = 'Pass (or reject) a task waiting at a human approval gate.';
+  static override description = `A task with approval: before waits before it starts; one with approval: after waits after it ends, before its result reaches downstream tasks. Approving lets it go on; rejecting fails it, which blocks every task that needs it. The decision is recorded with who made it and when, in the run and in the session's audit log. Works whether or not the controller is running.`;
+  static override examples = [
+    { description: 'Let the review task start', command: '<%= config.bin %> approve review' },
+    { description: 'Reject it, saying why', command: '<%= config.bin %> approve review --reject --reason "the API change needs a design review first"' },
+  ];
+
+  static override args = { task: Args.string({ description: 'The task waiting for approval.', required: true }) };
+  static override flags = {
+    session: sessionFlag,
+    reject: Flags.boolean({ description: 'Reject instead of approve.' }),
+    reason: Flags.string({ description: 'Why (recorded; expected with --reject).' }),
+    by: Flags.string({ description: 'Who decides (default: your login name).', env: 'GRAFT_APPROVER' }),
+  };
+
+  async run(): Promise<{ session: string; task: TaskRecord; approval: ApprovalRecord }> {
+    const runtime = this.runtime();
+    const { session, run, runs } = requireRun(runtime.store, this.flags.session);
+    const name = this.args.task;
+    const spec = run.graph.tasks[name];
+    if (!spec) throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
+    let approval: ApprovalRecord | undefined;
+    let seen: TaskRecord | undefined;
+    const task = runs.updateTask(session.id, name, (record) => {
+      seen = record;
+      const gate = waitingGate(record);
+      if (!gate) return undefined;
+      approval = { decision: this.flags.reject ? 'rejected' : 'approved', by: this.flags.by ?? userInfo().username, at: new Date().toISOString(), gate, ...(this.flags.reason ? { reason: this.flags.reason } : {}) };
+      return decide(spec, record, approval);
+    });
+    if (!task || !approval) {
+      throw new UsageError(`${name} is not waiting for approval (it is ${seen?.state ?? 'unknown'})`, [spec.approval ? `It has an approval: ${spec.approval} gate; approve it when graft status shows it waiting.` : `${name} has no approval gate in the graph.`]);
+    }
+    this.logToSession(session.id);
+    runtime.events.emit({ code: 'approval.recorded', level: 'info', message: `${name}: ${approval.decision} by ${approval.by} (${approval.gate} gate)${approval.reason ? `: ${approval.reason}` : ''}`, session: session.id, data: { task: name, ...approval } });
+    return { session: session.id, task, approval };
+  }
+}

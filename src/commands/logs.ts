@@ -1,0 +1,54 @@
+import { Args, Flags } from '@oclif/core';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GraftCommand } from '../cli/base-command.js';
+import { sessionFlag } from '../cli/flags.js';
+import { agentCommand, agentEndpoint, learnAgentSecrets } from '../core/agents/agent-access.js';
+import { requireRun } from '../core/controller/require-run.js';
+import { taskDir } from '../core/controller/task-process.js';
+import { NotFoundError } from '../core/errors.js';
+import { sessionFiles } from '../core/runtime.js';
+
+export default class Logs extends GraftCommand<typeof Logs> {
+  static override summary = "Show a task's output: the current attempt's live, earlier ones from the session.";
+  static override description = `While a task runs, its output is read from its host (as its agent); once an attempt ends, graft keeps its output in the session directory (the last 8 MiB, with a marker if more was written). With -f, follows the running attempt until its process ends.`;
+  static override examples = [
+    { description: 'Follow a running task', command: '<%= config.bin %> logs implement-api -f' },
+    { description: 'The first attempt of a retried task', command: '<%= config.bin %> logs implement-api --attempt 1' },
+  ];
+
+  static override args = { task: Args.string({ description: 'The task.', required: true }) };
+  static override flags = {
+    session: sessionFlag,
+    follow: Flags.boolean({ char: 'f', description: 'Keep printing output as the running attempt writes it.' }),
+    attempt: Flags.integer({ description: 'Which attempt (default: the latest).', min: 1 }),
+  };
+
+  async run(): Promise<{ task: string; attempt: number; source: 'host' | 'saved'; output?: string }> {
+    const runtime = this.runtime();
+    const { session, run, runs } = requireRun(runtime.store, this.flags.session);
+    const name = this.args.task;
+    if (!run.graph.tasks[name]) throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
+    const task = runs.getTask(session.id, name)!;
+    const attempt = this.flags.attempt ?? task.attempt;
+    const saved = join(sessionFiles(runtime, session.id).dir, 'tasks', name, `attempt-${attempt}.log`);
+    const live = attempt === task.attempt && (task.state === 'running' || task.state === 'starting');
+    if (!live) {
+      if (!existsSync(saved)) throw new NotFoundError(`${name} has no output for attempt ${attempt || 1} yet (it is ${task.state})`, ['See: graft status']);
+      const output = readFileSync(saved, 'utf8');
+      if (!this.jsonEnabled()) process.stdout.write(output);
+      return { task: name, attempt, source: 'saved', output };
+    }
+    const agent = runtime.store.getAgent(session.id, task.agent!);
+    const host = runtime.store.listHosts(session.id).find((h) => h.name === task.host);
+    if (!agent || agent.state !== 'ready' || !host) throw new NotFoundError(`${name} is ${task.state} but its agent is not ready yet`, ['Try again in a moment.']);
+    await learnAgentSecrets(runtime.pool, session.id, agent, host, runtime.redactor);
+    const follow = this.flags.follow && task.pid ? `-f --pid=${task.pid} -s 0.5 ` : '';
+    const chunks: Buffer[] = [];
+    await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, `f="$HOME"/${taskDir}/output.log; while [ ! -f "$f" ]; do sleep 0.2; done; tail ${follow}-c +1 "$f"`), {
+      onStdout: (chunk) => (this.jsonEnabled() ? chunks.push(chunk) : process.stdout.write(this.redact(chunk.toString('utf8')))),
+      maxBufferBytes: 0,
+    });
+    return { task: name, attempt, source: 'host', ...(this.jsonEnabled() ? { output: Buffer.concat(chunks).toString('utf8') } : {}) };
+  }
+}

@@ -1,0 +1,406 @@
+/**
+ * The controller: runs a session's graph to the end. Each tick it reads the task records (other
+ * commands change them too: approvals, cancels), lets the scheduler decide, writes every
+ * transition before acting on it, and starts each placed task's attempt: agent, worktree,
+ * harness, process, result. It holds nothing the records do not: killed at any point, a new
+ * controller (`graft resume`) re-attaches to what runs and finishes the rest.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createAgent } from '../agents/create-agent.js';
+import type { AgentRecord } from '../agents/agent-record.js';
+import { removeAgent } from '../agents/remove-agent.js';
+import { ExitCode, GraftError, SshError } from '../errors.js';
+import { harnessFor } from '../harnesses/index.js';
+import { selectHosts } from '../inventory/selector.js';
+import type { HostRecord } from '../provisioners/provisioner.js';
+import { sessionFiles, type GraftRuntime } from '../runtime.js';
+import { adminEndpoint } from '../session/endpoints.js';
+import { RunStore, type RunGraph } from '../state/run-store.js';
+import type { SessionRow } from '../state/store.js';
+import { git } from '../workspace/git.js';
+import { pullAgentWork } from '../workspace/pull-work.js';
+import { criticalPathLengths } from '../graph/validate.js';
+import type { TaskSpec } from '../graph/model.js';
+import { attemptFailed, cancelAll, decide, defaultRetryPolicy, outcome, place, settle, starting, stranded, succeeded, waitingGate, type RetryPolicy, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
+import type { TaskRecord } from '../graph/task-record.js';
+import { fetchTaskLog, killTaskProcess, launcherScript, MissingCommandError, reattachScript, runTaskProcess, type ProcessEnd } from './task-process.js';
+
+export interface ControllerOptions {
+  retryPolicy?: RetryPolicy;
+  /** How long a host that stopped answering is given to come back before its tasks move elsewhere. */
+  hostGraceMs?: number;
+  /** Stopping detaches: tasks keep running on their hosts, `graft resume` picks them up. */
+  signal?: AbortSignal;
+  /** Extra PATH entries and variables for every task (the agent channel's helper and URL file). */
+  taskEnvironment?: (task: string) => { path: string[]; env: Record<string, string> };
+  /** Called once an agent exists for an attempt, before its process starts (channel URL file, say). */
+  onAgentReady?: (agent: AgentRecord, host: HostRecord) => Promise<void>;
+}
+
+export type ControllerResult = RunOutcome | 'detached';
+
+const tickMs = 200;
+
+export class Controller {
+  private readonly runs: RunStore;
+  private readonly graph: RunGraph;
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly unhealthy = new Set<string>();
+  private readonly priority: Map<string, number>;
+  private readonly eligibleCache = new Map<string, string[]>();
+  private wake: () => void = () => undefined;
+  private readonly watchAbort = new AbortController();
+
+  constructor(
+    private readonly runtime: GraftRuntime,
+    private readonly session: SessionRow,
+    private readonly options: ControllerOptions = {},
+  ) {
+    this.runs = new RunStore(runtime.store);
+    const run = this.runs.getRun(session.id);
+    if (!run) throw new GraftError(`session ${session.id} has no graph run`, { code: 'NO_RUN', exitCode: ExitCode.notFound, actions: ['Start one with: graft run GRAPH.yaml'] });
+    this.graph = run.graph;
+    this.priority = criticalPathLengths(this.graph);
+    options.signal?.addEventListener('abort', () => {
+      this.watchAbort.abort(new Error('controller stopped'));
+      this.wake();
+    });
+  }
+
+  /** Runs until every task is finished, or until stopped (detached). */
+  async run(): Promise<ControllerResult> {
+    this.runs.setRunStatus(this.session.id, 'running');
+    this.adoptInFlight();
+    for (;;) {
+      if (this.options.signal?.aborted) {
+        await Promise.allSettled(this.inflight.values());
+        this.emitRun('run.detached', `controller stopped; ${this.countActive()} task(s) keep running on their hosts. Continue with: graft resume --session ${this.session.id}`);
+        return 'detached';
+      }
+      const tasks = this.tasks();
+      this.step(tasks);
+      const result = outcome(this.tasks().values());
+      if (result !== 'running' && this.inflight.size === 0) {
+        this.runs.setRunStatus(this.session.id, result);
+        this.emitRun('run.finished', `run ${result}`, { outcome: result, tasks: this.runs.listTasks(this.session.id) });
+        return result;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, tickMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private tasks(): Map<string, TaskRecord> {
+    return new Map(this.runs.listTasks(this.session.id).map((r) => [r.name, r]));
+  }
+
+  private countActive(): number {
+    return [...this.tasks().values()].filter((r) => r.state === 'running' || r.state === 'starting').length;
+  }
+
+  /** One scheduling pass: settle, gates, stranded tasks, placements. */
+  private step(tasks: Map<string, TaskRecord>): void {
+    const now = new Date().toISOString();
+    this.write(settle(this.graph, tasks).map((record) => ({ from: 'pending' as const, record })), tasks);
+    if (this.graph.autoApprove) {
+      for (const record of tasks.values()) {
+        const gate = waitingGate(record);
+        if (gate) this.write([{ from: record.state, record: decide(this.spec(record.name), record, { decision: 'approved', by: 'auto-approve', at: now, gate }) }], tasks);
+      }
+      this.write(settle(this.graph, tasks).map((record) => ({ from: 'pending' as const, record })), tasks);
+    }
+    const input = { graph: this.graph, tasks, hosts: this.hosts(), eligible: (t: TaskSpec) => this.eligible(t), priority: this.priority, now: Date.now() };
+    this.write(stranded(input, now).map((record) => ({ from: 'ready' as const, record })), tasks);
+    for (const placement of place(input)) {
+      const record = tasks.get(placement.task)!;
+      const next = starting(record, placement.host, placement.task, now);
+      if (this.write([{ from: 'ready', record: next }], tasks).length === 0) continue;
+      this.track(next.name, () => this.attempt(next));
+    }
+  }
+
+  /** Writes transitions (compare-and-set) and announces those that landed. */
+  private write(changes: { from: TaskRecord['state']; record: TaskRecord }[], tasks?: Map<string, TaskRecord>): TaskRecord[] {
+    if (changes.length === 0) return [];
+    const written = this.runs.transition(this.session.id, changes);
+    for (const record of written) {
+      tasks?.set(record.name, record);
+      this.announce(record);
+    }
+    return written;
+  }
+
+  private announce(record: TaskRecord): void {
+    const where = record.host ? ` on ${record.host}` : '';
+    const detail = record.state === 'failed' || record.state === 'blocked' || (record.state === 'ready' && record.error) ? `: ${record.error}` : record.summary && record.state === 'succeeded' ? `: ${record.summary}` : '';
+    const level = record.state === 'failed' ? 'warn' : 'info';
+    this.runtime.events.emit({
+      code: 'task.changed',
+      level,
+      message: `${record.name} ${record.state === 'ready' && record.attempt > 0 ? `will retry (attempt ${record.attempt + 1})` : record.state}${where}${detail}`,
+      session: this.session.id,
+      host: record.host,
+      data: { task: record.name, state: record.state, attempt: record.attempt, host: record.host, branch: record.branch, startedAt: record.startedAt, endedAt: record.endedAt },
+    });
+  }
+
+  private emitRun(code: 'run.finished' | 'run.detached' | 'run.resumed', message: string, data?: Record<string, unknown>): void {
+    this.runtime.events.emit({ code, level: 'info', message, session: this.session.id, data });
+  }
+
+  private spec(name: string): TaskSpec {
+    return this.graph.tasks[name]!;
+  }
+
+  private hosts(): SchedulerHost[] {
+    return this.runtime.store
+      .listHosts(this.session.id)
+      .filter((h) => h.state === 'up')
+      .map((h) => ({ name: h.name, slots: h.slots, healthy: !this.unhealthy.has(h.name) }));
+  }
+
+  private host(name: string): HostRecord {
+    const host = this.runtime.store.listHosts(this.session.id).find((h) => h.name === name);
+    if (!host) throw new GraftError(`host ${name} is not in session ${this.session.id}`, { code: 'HOST_GONE', exitCode: ExitCode.state });
+    return host;
+  }
+
+  private eligible(task: TaskSpec): string[] {
+    let names = this.eligibleCache.get(task.name);
+    if (!names) {
+      const hosts = this.runtime.store.listHosts(this.session.id).filter((h) => h.state === 'up');
+      try {
+        names = selectHosts(task.on ?? 'all', hosts);
+      } catch {
+        names = [];
+      }
+      this.eligibleCache.set(task.name, names);
+    }
+    return names;
+  }
+
+  /** Runs `work` for a task once at a time, and wakes the loop when it ends. */
+  private track(name: string, work: () => Promise<void>): void {
+    if (this.inflight.has(name)) return;
+    const done = work()
+      .catch((error: Error) => this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${name}: ${error.message}`, session: this.session.id }))
+      .finally(() => {
+        this.inflight.delete(name);
+        this.wake();
+      });
+    this.inflight.set(name, done);
+  }
+
+  /** After a crash: every task the records say may be in flight is watched (or finished) again. */
+  private adoptInFlight(): void {
+    for (const record of this.tasks().values()) {
+      if (record.state === 'starting' || record.state === 'running') this.track(record.name, () => this.attempt(record));
+    }
+  }
+
+  /**
+   * One attempt, from whatever point the record says it reached: make the agent if it is not
+   * there, launch (a second launch finds the first's pid), watch, fetch the result.
+   */
+  private async attempt(record: TaskRecord): Promise<void> {
+    const spec = this.spec(record.name);
+    const host = this.host(record.host!);
+    let agent: AgentRecord | undefined;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      agent = await this.ensureAgent(record, spec, host);
+      if (!agent) return;
+      const script = record.state === 'running' ? reattachScript() : this.launcher(record, spec, agent);
+      if (spec.timeoutMs) {
+        const left = spec.timeoutMs - (Date.now() - Date.parse(record.startedAt ?? new Date().toISOString()));
+        timer = setTimeout(() => {
+          timedOut = true;
+          const pid = this.runs.getTask(this.session.id, record.name)?.pid;
+          if (pid) killTaskProcess(this.runtime.pool, this.session.id, agent!, host, pid).catch(() => undefined);
+        }, Math.max(0, left));
+      }
+      const end = await this.watch(record, agent, host, script);
+      if (end === 'detached') return;
+      clearTimeout(timer);
+      await this.finish(record.name, agent, host, end, timedOut ? `timed out after ${Math.round(spec.timeoutMs! / 1000)} s; its process group was killed` : undefined);
+    } catch (error) {
+      clearTimeout(timer);
+      if (this.options.signal?.aborted) return;
+      await this.failAttempt(record.name, error as Error, agent);
+    }
+  }
+
+  /** The attempt's agent: made now, or found from before a crash. Undefined when the attempt was given back. */
+  private async ensureAgent(record: TaskRecord, spec: TaskSpec, host: HostRecord): Promise<AgentRecord | undefined> {
+    const name = record.agent!;
+    const existing = this.runtime.store.getAgent(this.session.id, name);
+    if (existing?.state === 'ready' && existing.createdAt >= (record.startedAt ?? '')) return existing;
+    if (record.state === 'running') throw new Error(`its agent ${name} is gone (${existing?.state ?? 'never recorded'})`);
+    // A half-made agent (crash during creation) or one of an earlier attempt goes first.
+    if (existing && existing.state !== 'removed') await removeAgent(this.runtime, this.session, existing).catch(() => undefined);
+    const agentSpec = this.graph.agents[spec.agent]!;
+    const from = spec.needs.length === 0 ? [this.graph.baseCommit] : spec.needs.map((n) => this.runs.getTask(this.session.id, n)!.tip!);
+    const { agent } = await createAgent(this.runtime, this.session, {
+      name,
+      on: host.name,
+      secrets: [...new Set([...agentSpec.secrets, ...spec.secrets])],
+      interactive: false,
+      worktree: { repo: this.graph.repo, from, includeUncommitted: false },
+    });
+    // A retry's branch replaces the earlier attempt's, which graft set: say so, so the pull may move it.
+    const previousTip = this.runs.getTask(this.session.id, record.name)?.tip;
+    if (previousTip && agent.workspace) {
+      agent.workspace.pulledTip = previousTip;
+      this.runtime.store.putAgent(this.session.id, agent);
+    }
+    await this.options.onAgentReady?.(agent, host);
+    return agent;
+  }
+
+  private launcher(record: TaskRecord, spec: TaskSpec, agent: AgentRecord): string {
+    const agentSpec = this.graph.agents[spec.agent]!;
+    const upstream = spec.needs.map((n) => {
+      const r = this.runs.getTask(this.session.id, n)!;
+      return { task: n, branch: r.branch ?? '', summary: r.summary };
+    });
+    const invocation = harnessFor(agentSpec.harness).invoke({
+      session: this.session.id,
+      task: record.name,
+      agent: agentSpec,
+      prompt: spec.prompt,
+      command: spec.command ?? agentSpec.command,
+      branch: agent.workspace!.branch,
+      workdir: agent.workspace!.workdir,
+      upstream,
+    });
+    const missing = invocation.credentials.length > 0 && !invocation.credentials.some((c) => agent.secrets.includes(c));
+    if (missing) {
+      this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: the ${agentSpec.harness} harness authenticates with ${invocation.credentials.join(' or ')}, and none is granted to agent ${spec.agent}: add it to its secrets`, session: this.session.id });
+    }
+    const extra = this.options.taskEnvironment?.(record.name) ?? { path: [], env: {} };
+    return launcherScript({
+      invocation,
+      workdir: agent.workspace!.workdir,
+      harness: agentSpec.harness,
+      path: extra.path,
+      env: { GRAFT_SESSION: this.session.id, GRAFT_TASK: record.name, GRAFT_AGENT: agent.name, GRAFT_BRANCH: agent.workspace!.branch, GRAFT_WORKDIR: agent.workspace!.workdir, GRAFT_ATTEMPT: String(record.attempt), ...extra.env },
+    });
+  }
+
+  /**
+   * Watches the process to its end. A connection lost while it runs is not a failure yet: the
+   * host gets a grace period to answer again, and the process is re-attached to if it does.
+   */
+  private async watch(record: TaskRecord, agent: AgentRecord, host: HostRecord, script: string): Promise<ProcessEnd | 'detached'> {
+    let current = script;
+    for (;;) {
+      try {
+        return await runTaskProcess(this.runtime.pool, this.session.id, agent, host, current, (pid) => this.markRunning(record.name, pid), this.watchAbort.signal);
+      } catch (error) {
+        if (this.options.signal?.aborted) return 'detached';
+        if (!(error instanceof SshError) || !(await this.hostAnswersAgain(host))) throw error;
+        current = reattachScript();
+      }
+    }
+  }
+
+  private markRunning(name: string, pid: number): void {
+    const record = this.runs.getTask(this.session.id, name);
+    if (!record || (record.state === 'running' && record.pid === pid)) return;
+    this.write([{ from: record.state, record: { ...record, state: 'running', pid } }]);
+  }
+
+  /** Polls the host's admin login until it answers or the grace period ends. */
+  private async hostAnswersAgain(host: HostRecord): Promise<boolean> {
+    const deadline = Date.now() + (this.options.hostGraceMs ?? 60_000);
+    this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name} stopped answering; waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for it`, session: this.session.id, host: host.name });
+    while (Date.now() < deadline && !this.options.signal?.aborted) {
+      try {
+        await this.runtime.pool.exec(adminEndpoint(host, this.runtime.env), 'true', { timeoutMs: 5_000 });
+        return true;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+    this.unhealthy.add(host.name);
+    return false;
+  }
+
+  /** The process ended: keep its output, fetch its work, then record the result, then revoke the agent. */
+  private async finish(name: string, agent: AgentRecord, host: HostRecord, end: ProcessEnd, timeout?: string): Promise<void> {
+    const record = this.runs.getTask(this.session.id, name)!;
+    const log = await fetchTaskLog(this.runtime.pool, this.session.id, agent, host);
+    const dir = join(sessionFiles(this.runtime, this.session.id).dir, 'tasks', name);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, `attempt-${record.attempt}.log`), log, { mode: 0o600 });
+    const { result, workspace } = await pullAgentWork(this.runtime, this.session.id, agent, host);
+    this.runtime.store.putAgent(this.session.id, { ...agent, workspace });
+    await git(this.graph.repo, ['update-ref', `refs/graft/${this.session.id}/attempts/${name}/${record.attempt}`, result.tip]);
+    const fresh = this.runs.getTask(this.session.id, name)!;
+    const outcomeFields = { exitCode: end.exitCode, branch: result.branch, tip: result.tip, summary: fresh.summary };
+    const reported = fresh.reported;
+    const ok = !timeout && !end.vanished && (reported === 'done' || (reported === undefined && end.exitCode === 0));
+    const now = Date.now();
+    const next = ok
+      ? succeeded(this.spec(name), fresh, new Date(now).toISOString(), outcomeFields)
+      : attemptFailed(this.spec(name), { ...fresh, ...outcomeFields }, { now, error: timeout ?? (reported === 'fail' ? `the agent reported failure: ${fresh.summary ?? ''}` : end.vanished ? 'its process disappeared without an exit status' : `exit ${end.exitCode}`), exitCode: end.exitCode }, this.retryPolicy());
+    this.write([{ from: fresh.state, record: { ...next, reported: undefined } }]);
+    await this.revoke(agent);
+  }
+
+  private retryPolicy(): RetryPolicy {
+    return this.options.retryPolicy ?? defaultRetryPolicy;
+  }
+
+  private async failAttempt(name: string, error: Error, agent?: AgentRecord): Promise<void> {
+    const record = this.runs.getTask(this.session.id, name);
+    if (!record || (record.state !== 'starting' && record.state !== 'running')) return;
+    const hostLost = record.host !== undefined && this.unhealthy.has(record.host);
+    // A merge conflict or a missing CLI fails the same way every time: no retry.
+    const final = (error instanceof GraftError && error.exitCode === ExitCode.conflict) || error instanceof MissingCommandError;
+    const spec = final ? { ...this.spec(name), retries: 0 } : this.spec(name);
+    const next = attemptFailed(spec, record, { now: Date.now(), error: error.message, hostLost }, this.retryPolicy());
+    this.write([{ from: record.state, record: final ? { ...next, state: 'failed' } : next }]);
+    if (agent && !hostLost) await this.revoke(agent);
+  }
+
+  private async revoke(agent: AgentRecord): Promise<void> {
+    const current = this.runtime.store.getAgent(this.session.id, agent.name) ?? agent;
+    await removeAgent(this.runtime, this.session, current).catch((error: Error) =>
+      this.runtime.events.emit({ code: 'warning', level: 'warn', message: error.message, session: this.session.id, host: agent.host }),
+    );
+  }
+
+  /**
+   * Stops the run for good: kills every task's process group, fetches what they did, marks
+   * everything unfinished cancelled. Used by `graft down`, with no other controller alive.
+   */
+  async cancel(reason: string): Promise<void> {
+    const tasks = this.tasks();
+    for (const record of tasks.values()) {
+      if (record.state !== 'running' && record.state !== 'starting') continue;
+      const agent = record.agent && this.runtime.store.getAgent(this.session.id, record.agent);
+      if (!agent || agent.state !== 'ready') continue;
+      try {
+        const host = this.host(record.host!);
+        if (record.pid) await killTaskProcess(this.runtime.pool, this.session.id, agent, host, record.pid);
+        const { result, workspace } = await pullAgentWork(this.runtime, this.session.id, agent, host);
+        this.runtime.store.putAgent(this.session.id, { ...agent, workspace });
+        this.runs.updateTask(this.session.id, record.name, (r) => ({ ...r, branch: result.branch, tip: result.tip }));
+      } catch (error) {
+        this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: could not stop it or fetch its work: ${(error as Error).message}`, session: this.session.id, host: record.host });
+      }
+    }
+    const now = new Date().toISOString();
+    const fresh = this.tasks();
+    this.write(cancelAll(fresh.values(), now, reason).map((record) => ({ from: fresh.get(record.name)!.state, record })));
+    this.runs.setRunStatus(this.session.id, 'cancelled');
+  }
+}

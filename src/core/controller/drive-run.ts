@@ -1,0 +1,37 @@
+import { ExitCode, GraftError, UsageError } from '../errors.js';
+import { parseDuration } from '../duration.js';
+import type { GraftRuntime } from '../runtime.js';
+import { RunStore } from '../state/run-store.js';
+import type { SessionRow } from '../state/store.js';
+import { Controller, type ControllerResult } from './controller.js';
+import { controllerAlive } from './process-alive.js';
+
+export interface DriveOptions {
+  /** Stopping detaches the controller; tasks keep running. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Becomes the run's controller (refused while another live process is), runs the graph until it
+ * ends or `signal` stops it, and lets go of the run either way.
+ */
+export async function driveRun(runtime: GraftRuntime, session: SessionRow, options: DriveOptions = {}): Promise<ControllerResult> {
+  const runs = new RunStore(runtime.store);
+  const run = runs.getRun(session.id);
+  if (!run) throw new GraftError(`session ${session.id} has no graph run`, { code: 'NO_RUN', exitCode: ExitCode.notFound, actions: ['Start one with: graft run GRAPH.yaml'] });
+  if (run.status === 'cancelled') throw new UsageError(`the run of session ${session.id} was cancelled`, ['Start a new one with: graft run GRAPH.yaml']);
+  const holder = runs.claimController(session.id, process.pid, controllerAlive);
+  if (holder) {
+    throw new UsageError(`session ${session.id} already has a controller running (pid ${holder})`, ['Watch it with: graft status', `Stop it with: kill ${holder}`]);
+  }
+  try {
+    const controller = new Controller(runtime, session, {
+      signal: options.signal,
+      retryPolicy: runtime.env.GRAFT_RETRY_BACKOFF ? { backoffBaseMs: parseDuration('GRAFT_RETRY_BACKOFF', runtime.env.GRAFT_RETRY_BACKOFF), backoffMaxMs: 60_000 } : undefined,
+      hostGraceMs: runtime.env.GRAFT_HOST_GRACE ? parseDuration('GRAFT_HOST_GRACE', runtime.env.GRAFT_HOST_GRACE) : undefined,
+    });
+    return await controller.run();
+  } finally {
+    runs.releaseController(session.id, process.pid);
+  }
+}

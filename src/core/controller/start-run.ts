@@ -1,0 +1,50 @@
+import { ConfigError } from '../errors.js';
+import { loadGraphFile } from '../config/graph-file.js';
+import type { GraphSpec } from '../graph/model.js';
+import { initialRecords } from '../graph/scheduler.js';
+import { unplaceableTasks } from '../graph/validate.js';
+import type { GraftRuntime } from '../runtime.js';
+import { bringUp, type ProvisionerFactory, type UpRequest } from '../session/bring-up.js';
+import { RunStore } from '../state/run-store.js';
+import type { SessionRow } from '../state/store.js';
+import { openLocalRepo, resolveCommit } from '../workspace/local-repo.js';
+
+export interface RunRequest {
+  graphFile: string;
+  /** The controller's repository: any directory inside it. */
+  repoDir: string;
+  autoApprove: boolean;
+  ttlMs: number;
+}
+
+/**
+ * Everything before the first task: load and check the graph, resolve its base in the
+ * controller's repository, create the session and its run record (the run exists before any host
+ * does, so an interrupted start is visible to `status` and `down`), then bring the hosts up and
+ * check every task's host selector against them.
+ */
+export async function startRun(runtime: GraftRuntime, request: RunRequest, factory: ProvisionerFactory, onSession?: (id: string) => void): Promise<{ session: SessionRow; graph: GraphSpec }> {
+  const graph = await loadGraphFile(request.graphFile);
+  const repo = await openLocalRepo(request.repoDir);
+  const baseCommit = await resolveCommit(repo, graph.base);
+  const runs = new RunStore(runtime.store);
+  const { session, hosts } = await bringUp(runtime, upRequest(graph, request.ttlMs), factory, (id) => {
+    runs.createRun(id, { ...graph, repo: repo.root, baseCommit, autoApprove: request.autoApprove }, initialRecords(graph), process.pid);
+    runtime.events.emit({ code: 'run.started', level: 'info', message: `running ${graph.file}: ${Object.keys(graph.tasks).length} task(s) from ${graph.base} (${baseCommit.slice(0, 12)})`, session: id, data: { graph: graph.file, base: baseCommit } });
+    onSession?.(id);
+  });
+  const problems = unplaceableTasks(graph, hosts.filter((h) => h.state === 'up'));
+  if (problems.length > 0) {
+    runs.setRunStatus(session.id, 'failed');
+    throw new ConfigError(problems, [`Fix the selectors (or the hosts: section), then: graft down --session ${session.id} && graft run ${request.graphFile}`]);
+  }
+  return { session, graph };
+}
+
+function upRequest(graph: GraphSpec, ttlMs: number): UpRequest {
+  const hosts = graph.hosts;
+  if (hosts.provisioner === 'static') return { provisioner: 'static', inventory: hosts.inventory, ttlMs };
+  if (hosts.provisioner === 'local') return { provisioner: 'local', hosts: hosts.count, slots: hosts.slots, labels: [], ttlMs };
+  // The cloud drivers take their settings as the up command's flags would give them.
+  return { provisioner: hosts.provisioner, hosts: hosts.count, slots: hosts.slots, ttlMs, ...hosts.settings } as unknown as UpRequest;
+}
