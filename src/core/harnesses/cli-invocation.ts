@@ -1,0 +1,36 @@
+import { shellQuote } from '../shell-quote.js';
+import { agentPrompt } from './agent-prompt.js';
+import type { HarnessInvocation, HarnessTask } from './harness.js';
+import { exportPromptFile, promptFileName } from './task-files.js';
+
+/** How one agent CLI is started for a task: its binary, its words, and how it authenticates. */
+export interface AgentCli {
+  binary: string;
+  /** Every argument after the binary, the agent's own `args` included; each is quoted as one word. */
+  argv: string[];
+  /** Fixed script lines run before the CLI (graft's own text, never task input). */
+  setup?: string[];
+  /** Secret names the CLI authenticates with; one of them suffices. */
+  credentials: string[];
+}
+
+/**
+ * Turns an agent CLI into a harness invocation: the prompt goes into a task file and reaches the
+ * CLI on stdin, so no task text is ever part of the script; the only task values on the command
+ * line (model, extra args) are quoted word by word. `exec` makes the CLI's exit status the
+ * script's and keeps it in the process group graft kills on timeout.
+ */
+export function cliInvocation(task: HarnessTask, cli: AgentCli): HarnessInvocation {
+  const command = [cli.binary, ...cli.argv].map(shellQuote).join(' ');
+  return {
+    script: [...exportPromptFile(), ...(cli.setup ?? []), `exec ${command} < "$GRAFT_PROMPT_FILE"`, ''].join('\n'),
+    requires: [cli.binary, 'git'],
+    files: [{ name: promptFileName, content: agentPrompt(task) }],
+    credentials: cli.credentials,
+  };
+}
+
+/** `[flag, model]`, or nothing so the CLI uses its own default model. */
+export function modelFlag(flag: string, model: string | undefined): string[] {
+  return model ? [flag, model] : [];
+}
