@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import { loadGraphFile } from '../config/graph-file.js';
 import type { GraphSpec } from '../graph/model.js';
 import { initialRecords } from '../graph/scheduler.js';
-import { unplaceableTasks } from '../graph/validate.js';
+import { placementProblems } from '../graph/validate.js';
 import type { GraftRuntime } from '../runtime.js';
 import { bringUp, type ProvisionerFactory, type UpRequest } from '../session/bring-up.js';
 import { RunStore } from '../state/run-store.js';
@@ -33,7 +33,7 @@ export async function startRun(runtime: GraftRuntime, request: RunRequest, facto
     runtime.events.emit({ code: 'run.started', level: 'info', message: `running ${graph.file}: ${Object.keys(graph.tasks).length} task(s) from ${graph.base} (${baseCommit.slice(0, 12)})`, session: id, data: { graph: graph.file, base: baseCommit } });
     onSession?.(id);
   });
-  const problems = unplaceableTasks(graph, hosts.filter((h) => h.state === 'up'));
+  const problems = placementProblems(graph, hosts.filter((h) => h.state === 'up'));
   if (problems.length > 0) {
     runs.setRunStatus(session.id, 'failed');
     throw new ConfigError(problems, [`Fix the selectors (or the hosts: section), then: graft down --session ${session.id} && graft run ${request.graphFile}`]);
