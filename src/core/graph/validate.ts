@@ -7,6 +7,7 @@
 import { didYouMean } from '../did-you-mean.js';
 import { BugError, type ConfigProblem, UsageError } from '../errors.js';
 import { selectHosts, type SelectableHost } from '../inventory/selector.js';
+import { elementaryCycles, showCycle, showList, stronglyConnected } from './cycles.js';
 import type { GraphSpec, HarnessName } from './model.js';
 
 /** A broken rule: where in the graph file (keys and indices) and what is wrong. */
@@ -28,10 +29,6 @@ export interface GraphOutline {
 export interface TaskGraph {
   tasks: Record<string, { needs: readonly string[] }>;
 }
-
-/** Bounds on cycle listing: a dense knot of tasks has exponentially many cycles, and a few make the point. */
-const MAX_CYCLES = 20;
-const MAX_CYCLE_SEARCH_STEPS = 200_000;
 
 /** Every broken rule of the graph, in file order of the tasks. */
 export function graphProblems(graph: GraphOutline): GraphProblem[] {
@@ -84,110 +81,27 @@ function cycleProblems(graph: GraphOutline): GraphProblem[] {
   for (const component of components) {
     const { cycles, complete } = elementaryCycles(component, edges, order);
     for (const cycle of cycles) {
-      problems.push({ path: ['tasks', cycle[0]!, 'needs'], message: `cycle: ${[...cycle, cycle[0]].join(' → ')} (each task needs the next, so none of them can start)` });
+      problems.push({ path: ['tasks', cycle[0]!, 'needs'], message: `${showCycle(cycle)} (each task needs the next, so none of them can start)` });
     }
     if (!complete) {
       const members = [...component].sort((a, b) => order.get(a)! - order.get(b)!);
-      problems.push({ path: ['tasks', members[0]!, 'needs'], message: `more cycles among ${members.join(', ')} than are listed here` });
+      problems.push({ path: ['tasks', members[0]!, 'needs'], message: `more cycles among ${showList(members)} than are listed here` });
     }
   }
-  // Tasks outside the cycles that wait on them, directly or through other tasks.
-  const waits = new Map<string, boolean>();
-  const waitsOnCycle = (name: string, trail: Set<string>): boolean => {
-    const known = waits.get(name);
-    if (known !== undefined) return known;
-    if (trail.has(name)) return false;
-    trail.add(name);
-    const result = edges.get(name)!.some((n) => inCycle.has(n) || waitsOnCycle(n, trail));
-    trail.delete(name);
-    waits.set(name, result);
-    return result;
-  };
-  for (const name of edges.keys()) {
-    if (!inCycle.has(name) && waitsOnCycle(name, new Set())) problems.push({ path: ['tasks', name, 'needs'], message: `task ${name} can never start: it waits on tasks in a cycle` });
+  // Tasks outside the cycles that wait on them, directly or through other tasks: reverse reachability.
+  const dependents = new Map([...edges.keys()].map((n) => [n, [] as string[]]));
+  for (const [name, needs] of edges) for (const need of needs) dependents.get(need)!.push(name);
+  const waiting = new Set<string>();
+  const queue = [...inCycle];
+  while (queue.length > 0) {
+    for (const dependent of dependents.get(queue.pop()!)!) {
+      if (inCycle.has(dependent) || waiting.has(dependent)) continue;
+      waiting.add(dependent);
+      queue.push(dependent);
+    }
   }
+  for (const name of edges.keys()) if (waiting.has(name)) problems.push({ path: ['tasks', name, 'needs'], message: `task ${name} can never start: it waits on tasks in a cycle` });
   return problems;
-}
-
-/** Tarjan's strongly connected components, iteratively (a deep chain must not overflow the stack). */
-function stronglyConnected(edges: Map<string, string[]>): string[][] {
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const onStack = new Set<string>();
-  const stack: string[] = [];
-  const components: string[][] = [];
-  let next = 0;
-  for (const root of edges.keys()) {
-    if (index.has(root)) continue;
-    const work: { node: string; child: number }[] = [{ node: root, child: 0 }];
-    index.set(root, next);
-    low.set(root, next++);
-    stack.push(root);
-    onStack.add(root);
-    while (work.length > 0) {
-      const frame = work[work.length - 1]!;
-      const targets = edges.get(frame.node)!;
-      if (frame.child < targets.length) {
-        const target = targets[frame.child++]!;
-        if (!index.has(target)) {
-          index.set(target, next);
-          low.set(target, next++);
-          stack.push(target);
-          onStack.add(target);
-          work.push({ node: target, child: 0 });
-        } else if (onStack.has(target)) low.set(frame.node, Math.min(low.get(frame.node)!, index.get(target)!));
-        continue;
-      }
-      work.pop();
-      if (work.length > 0) {
-        const parent = work[work.length - 1]!.node;
-        low.set(parent, Math.min(low.get(parent)!, low.get(frame.node)!));
-      }
-      if (low.get(frame.node) === index.get(frame.node)) {
-        const component: string[] = [];
-        let member: string;
-        do {
-          member = stack.pop()!;
-          onStack.delete(member);
-          component.push(member);
-        } while (member !== frame.node);
-        components.push(component);
-      }
-    }
-  }
-  return components;
-}
-
-/**
- * The simple cycles inside one component, each listed once, starting from its task that comes
- * first in the file. `complete` is false when the bounds cut the search short.
- */
-function elementaryCycles(component: string[], edges: Map<string, string[]>, order: Map<string, number>): { cycles: string[][]; complete: boolean } {
-  const members = [...component].sort((a, b) => order.get(a)! - order.get(b)!);
-  const cycles: string[][] = [];
-  let steps = 0;
-  for (const start of members) {
-    const allowed = (n: string) => component.includes(n) && order.get(n)! >= order.get(start)!;
-    const path = [start];
-    const onPath = new Set(path);
-    const walk = (node: string): boolean => {
-      for (const target of edges.get(node)!) {
-        if (++steps > MAX_CYCLE_SEARCH_STEPS || cycles.length >= MAX_CYCLES) return false;
-        if (target === start) cycles.push([...path]);
-        else if (allowed(target) && !onPath.has(target)) {
-          path.push(target);
-          onPath.add(target);
-          const ok = walk(target);
-          path.pop();
-          onPath.delete(target);
-          if (!ok) return false;
-        }
-      }
-      return true;
-    };
-    if (!walk(start)) return { cycles, complete: false };
-  }
-  return { cycles, complete: true };
 }
 
 /**
