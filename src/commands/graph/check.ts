@@ -30,7 +30,7 @@ export default class GraphCheck extends GraftCommand<typeof GraphCheck> {
 
   async run(): Promise<GraphCheckResult> {
     const graph = await loadGraphFile(this.args.file);
-    const placement = inventoryPlacementProblems(graph);
+    const placement = inventoryPlacementProblems({ ...graph, file: this.args.file }); // name the file as the user did, like the loader
     if (placement.length > 0) throw new ConfigError(placement, ['Fix the selectors (on:, limit:) or the inventory; see: graft inventory check INVENTORY']);
     const used = new Set(Object.values(graph.tasks).map((t) => t.agent));
     for (const name of Object.keys(graph.agents).filter((a) => !used.has(a))) {

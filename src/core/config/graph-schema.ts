@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { agentAccountName, maxAccountLength } from '../agents/agent-names.js';
 import { didYouMean } from '../did-you-mean.js';
 import { durationMs } from '../duration.js';
+import type { HarnessName } from '../graph/model.js';
 import { parseHostPattern } from '../inventory/selector.js';
 import { secretNamePattern } from '../secrets/secret-source.js';
 import { newSessionId } from '../session/session-id.js';
@@ -21,7 +22,7 @@ export const maxAgentNameLength = 31;
 /** Words the agent channel gives a meaning (`graft message all`, messages to the humans). */
 export const reservedTaskNames: readonly string[] = ['all', 'human', 'humans'];
 
-export const harnessNames = ['shell', 'claude', 'gemini', 'codex'] as const;
+export const harnessNames = ['shell', 'claude', 'gemini', 'codex'] as const satisfies readonly HarnessName[];
 const llmHarnesses = ['claude', 'gemini', 'codex'] as const;
 
 /** How a value found in the file reads in a message. */
@@ -189,8 +190,6 @@ export const graphFileSchema = strictEntry('the graph file', {
 });
 
 export type GraphFile = z.infer<typeof graphFileSchema>;
-export type GraphFileAgent = z.infer<typeof agentSchema>;
-export type GraphFileTask = z.infer<typeof taskSchema>;
 
 /**
  * The parts of the file that the cross-entry rules (graph/validate.ts) read, taken leniently so

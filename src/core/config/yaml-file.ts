@@ -9,9 +9,7 @@
 import { stat, readFile } from 'node:fs/promises';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { ConfigProblem } from '../errors.js';
-
-/** Bound on alias expansion: a "billion laughs" document must fail fast, not eat memory. */
-export const MAX_YAML_ALIASES = 100;
+import { MAX_YAML_ALIASES } from '../inventory/yaml-inventory.js';
 
 /** A path into the document: map keys and list indices, as zod reports them. */
 export type DocPath = readonly PropertyKey[];
