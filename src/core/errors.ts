@@ -65,6 +65,8 @@ export interface ConfigProblem {
   file: string;
   /** Path inside the file, e.g. `all.children.web.hosts.web01.ansible_port`; empty for the whole file. */
   path: string;
+  /** 1-based line of the file the problem is on, when the reader knows it. */
+  line?: number;
   message: string;
 }
 
@@ -73,13 +75,15 @@ export class ConfigError extends GraftError {
   readonly problems: ConfigProblem[];
 
   constructor(problems: ConfigProblem[], actions: string[] = []) {
-    super(problems.map(formatProblem).join('\n'), { code: 'CONFIG_INVALID', exitCode: ExitCode.config, actions });
+    super(problems.map(formatProblem).join('\n'), { code: 'CONFIG_INVALID', exitCode: ExitCode.config, actions, details: { problems } });
     this.problems = problems;
   }
 }
 
+/** `file: path: message`, or `file:line: path: message` when the line is known (the form editors jump to). */
 export function formatProblem(p: ConfigProblem): string {
-  return p.path ? `${p.file}: ${p.path}: ${p.message}` : `${p.file}: ${p.message}`;
+  const where = p.line === undefined ? p.file : `${p.file}:${p.line}`;
+  return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
 }
 
 export class UsageError extends GraftError {

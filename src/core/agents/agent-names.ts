@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import { validateAgentName } from '../identity/spiffe-id.js';
 
 /** Linux account names are at most 32 characters. */
-const maxAccountLength = 32;
+export const maxAccountLength = 32;
 
 /** `graft-<session>-<agent>`: the agent's Unix account, unique per session and host. */
 export function agentAccountName(sessionId: string, agent: string): string {

@@ -6,38 +6,44 @@
 
 export type HarnessName = 'shell' | 'claude' | 'gemini' | 'codex';
 
-/** An agent template of the graph: every task that names it runs as a fresh agent made from it. */
+/**
+ * An agent template of the graph: every task that names it runs as a fresh agent made from it.
+ * The loader guarantees `model` and `instructions` only on LLM harnesses, `command` only on shell.
+ */
 export interface AgentSpec {
   name: string;
   harness: HarnessName;
   model?: string;
-  /** Text of the instructions file (read at load time), for the LLM harnesses. */
+  /** Text of the instructions file (read at load time, at most 1 MiB), for the LLM harnesses. */
   instructions?: string;
-  /** Where the instructions came from, for messages. */
+  /** Where the instructions came from (absolute), for messages. */
   instructionsFile?: string;
   /** The command the `shell` harness runs (a task may override it). */
   command?: string;
   /** Extra arguments passed to the agent CLI as given. */
   args: string[];
-  /** Secret names granted to every agent made from this template. */
+  /** Secret names (UPPER_SNAKE_CASE) granted to every agent made from this template. */
   secrets: string[];
 }
 
 export type ApprovalGate = 'before' | 'after';
 
 export interface TaskSpec {
+  /** 1 to 17 of [a-z0-9-], starting with a letter: `graft-<session>-<task>` is a Unix account name. Not all, human, humans. */
   name: string;
+  /** A key of GraphSpec.agents. */
   agent: string;
+  /** Present for every LLM-harness task unless its agent has instructions. */
   prompt?: string;
   /** Overrides the agent's command (shell harness). */
   command?: string;
-  /** Tasks whose results this one starts from (merged, in order); empty: the graph's base. */
+  /** Tasks whose results this one starts from (merged, in order); empty: the graph's base. Existing, distinct, acyclic. */
   needs: string[];
-  /** Host selector (the syntax of `graft exec --on`): which hosts may run it. */
+  /** Host selector (the syntax of `graft exec --on`): which hosts may run it. Checked against hosts by `placementProblems`. */
   on?: string;
   /** How many times a failed attempt is tried again (0: run once). */
   retries: number;
-  /** Per attempt, in ms; the attempt's remote process group is killed when it passes. */
+  /** Per attempt, in ms (> 0); the attempt's remote process group is killed when it passes. */
   timeoutMs?: number;
   /** A human gate before it starts, or after it ends and before downstream tasks see its result. */
   approval?: ApprovalGate;
@@ -45,7 +51,12 @@ export interface TaskSpec {
   secrets: string[];
 }
 
-/** Where the hosts come from: the graph's `hosts:` section. */
+/**
+ * Where the hosts come from: the graph's `hosts:` section. `static`: `inventory` is absolute,
+ * `limit` a host selector over its hosts, `slots` (when given) replaces every host's
+ * `graft_slots`. Cloud `settings` are the section's other keys (region, zone, instance-type,
+ * ttl ...), as strings, unchecked beyond their names.
+ */
 export type HostsSpec =
   | { provisioner: 'local'; count: number; slots: number }
   | { provisioner: 'static'; inventory: string; limit?: string; slots?: number }
@@ -54,7 +65,7 @@ export type HostsSpec =
 export interface GraphSpec {
   /** The graph file, absolute. */
   file: string;
-  /** Commit-ish of the controller's repository every root task starts from. */
+  /** Commit-ish of the controller's repository every root task starts from (default HEAD; never starts with `-`). */
   base: string;
   hosts: HostsSpec;
   agents: Record<string, AgentSpec>;
