@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { GraftCommand } from '../cli/base-command.js';
 import { driveController, type DriveSummary } from '../cli/drive-controller.js';
 import { parseDuration } from '../core/duration.js';
@@ -50,7 +51,7 @@ Run it inside the git repository the agents work on; the branches come back ther
         this.logToSession(id);
         process.send?.({ session: id });
       });
-      if (process.send) process.disconnect();
+      if (process.connected) process.disconnect();
       return await drive.run(session);
     } finally {
       drive.stop();
@@ -60,16 +61,22 @@ Run it inside the git repository the agents work on; the branches come back ther
   /** Starts this same command in the background and returns once it reports its session. */
   private detach(): Promise<{ session: string; detached: true }> {
     const argv = process.argv.slice(1).filter((a) => a !== '--detach' && a !== '-d' && a !== '--json');
-    const child = spawn(process.execPath, [...process.execArgv, ...argv], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, GRAFT_QUIET: '1' } });
+    // Its own output (errors included) goes to a file: there is no terminal to show it on.
+    const logDir = join(this.runtime().layout.home, 'controllers');
+    mkdirSync(logDir, { recursive: true, mode: 0o700 });
+    const logFile = join(logDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    const out = openSync(logFile, 'a', 0o600);
+    const child = spawn(process.execPath, [...process.execArgv, ...argv], { detached: true, stdio: ['ignore', out, out, 'ipc'], env: { ...process.env, GRAFT_QUIET: '1' } });
+    closeSync(out);
     return new Promise((done, fail) => {
       child.once('message', (message: { session?: string }) => {
         child.unref();
         child.disconnect();
-        this.log(`session ${message.session} started; the controller runs in the background (pid ${child.pid}).\n  watch: graft status --session ${message.session}\n  logs:  graft logs TASK --session ${message.session} -f`);
+        this.log(`session ${message.session} started; the controller runs in the background (pid ${child.pid}, output in ${logFile}).\n  watch: graft status --session ${message.session}\n  logs:  graft logs TASK --session ${message.session} -f`);
         done({ session: message.session!, detached: true });
       });
       child.once('exit', (code) =>
-        fail(new GraftError(`the background controller stopped before its session started (exit ${code})`, { code: 'DETACH_FAILED', exitCode: ExitCode.state, actions: ['Run it in the foreground to see why: graft run ' + this.args.graph] })),
+        fail(new GraftError(`the background controller stopped before its session started (exit ${code})`, { code: 'DETACH_FAILED', exitCode: ExitCode.state, actions: [`See its output: ${logFile}`] })),
       );
     });
   }
