@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import forge from 'node-forge';
 import { SecurityError, UsageError } from '../errors.js';
 import type { SessionAuthority } from './session-authority.js';
-import { certificateToPem, clockSkewSeconds, generateRsaKeyPair, randomSerialHex, signCertificate, toWholeSeconds } from './x509-support.js';
+import { certificateToPem, generateRsaKeyPair, leafValidity, randomSerialHex, signCertificate, toWholeSeconds } from './x509-support.js';
 
 const { pki } = forge;
 
@@ -54,10 +54,7 @@ export async function issueServerCertificate(authority: SessionAuthority, option
   if (now >= caCert.validity.notAfter) {
     throw new SecurityError(`session ${authority.sessionId} ended at ${caCert.validity.notAfter.toISOString()}; its authority issues no more certificates`, 'KEY_EXPIRED');
   }
-  const backdated = new Date(now.getTime() - clockSkewSeconds * 1000);
-  const notBefore = backdated > caCert.validity.notBefore ? backdated : caCert.validity.notBefore;
-  const requestedEnd = options.validUntil ? toWholeSeconds(options.validUntil) : undefined;
-  const notAfter = requestedEnd && requestedEnd < caCert.validity.notAfter ? requestedEnd : caCert.validity.notAfter;
+  const { notBefore, notAfter } = leafValidity(caCert, now, options.validUntil);
   if (notAfter <= now) throw new UsageError(`the server certificate would end (${notAfter.toISOString()}) before it starts`);
 
   const keys = await generateRsaKeyPair();
