@@ -24,6 +24,9 @@ export const EventCodes = [
   'sync.pushed',
   'sync.pulled',
   'warning',
+  'channel.started',
+  'channel.stopped',
+  'channel.refused',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 
