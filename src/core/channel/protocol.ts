@@ -41,9 +41,9 @@ export function inertText(text: string): string {
 
 /** One message as graft-agent prints it: a header line, then the body. */
 function renderMessage(message: StoredMessage): string {
-  const what = message.kind === 'answer' ? `answer to question ${message.replyTo}` : 'message';
+  const what = message.kind === 'answer' ? `answer ${message.id} to question ${message.replyTo}` : `message ${message.id}`;
   const to = message.recipient === 'all' ? ' to all' : '';
-  return `--- ${what} ${message.id} from ${message.sender}${to} ---\n${message.body}\n`;
+  return `--- ${what} from ${message.sender}${to} ---\n${message.body}\n`;
 }
 
 /** An inbox as graft-agent prints it; empty when there is nothing new. */

@@ -145,6 +145,19 @@ describe('agent channel end to end: agents on a local host, through the reverse 
     expect(messages().latestStatuses(sessionId).get('plan')!.body).to.equal('reading the code');
   });
 
+  it('given awkward text as words or on stdin, then it arrives as written: quotes, backslashes, tabs, newlines, UTF-8, a leading dash', async () => {
+    const awkward = 'say "hi" \\n \\\\ back\tslash\nsecond line: ünïcødé → ✓ $HOME `id` \'single\'';
+    expect((await asAgent('alpha', ['msg', 'human', awkward])).exitCode).to.equal(0);
+    const piped = await runtime.pool.exec(
+      agentEndpoint(agentRecord('beta'), host),
+      agentCommand(sessionId, agentRecord('beta'), `printf '%s\\n' '-- from stdin' '  indented' | ${shellQuote(helper)} msg human -`),
+    );
+    expect(piped.exitCode, piped.stderr).to.equal(0);
+    const bodies = messages().humanInbox(sessionId, { markRead: false }).map((m) => m.body);
+    expect(bodies).to.include(awkward);
+    expect(bodies).to.include('-- from stdin\n  indented');
+  });
+
   it('given messages between two agents and broadcasts, then each arrives exactly once, and never back to its sender', async () => {
     for (const args of [['msg', 'build', 'direct to build'], ['msg', 'all', 'plan to all']]) expect((await asAgent('alpha', args)).exitCode).to.equal(0);
     expect((await asAgent('beta', ['msg', 'all', 'build to all'])).exitCode).to.equal(0);
@@ -240,5 +253,20 @@ describe('agent channel end to end: agents on a local host, through the reverse 
     await openTunnel(port);
     expect(tunnel!.remotePort).to.equal(port);
     expect((await asAgent('alpha', ['status', 'same port'])).exitCode).to.equal(0);
+  });
+
+  it('given the admin SSH connection drops, then the tunnel says it was lost, and reopening it brings agents back', async () => {
+    const lostTunnel = tunnel!;
+    const settled = (promise: Promise<unknown>) => Promise.race([promise.then(() => true), new Promise((resolve) => setImmediate(() => resolve(false)))]);
+    expect(await settled(lostTunnel.ended), 'not ended while the connection is up').to.equal(false);
+    await (await runtime.pool.connection(adminEndpoint(host, runtime.env))).close();
+    expect(await lostTunnel.ended).to.deep.equal({ lost: true });
+
+    tunnel = await openChannelTunnel(runtime.pool, adminEndpoint(host, runtime.env), channel!.port, lostTunnel.remotePort);
+    // The host usually hands the same port back; when it cannot yet, the URLs are rewritten.
+    if (tunnel.remotePort !== lostTunnel.remotePort) for (const agent of ['alpha', 'beta']) await writeChannelUrl(runtime.pool, host, runtime.env, agentRecord(agent), tunnel.url);
+    expect((await asAgent('beta', ['status', 'after the drop'])).exitCode).to.equal(0);
+    expect(reports).to.deep.include(['status', 'build', 'after the drop']);
+    await lostTunnel.close();
   });
 });

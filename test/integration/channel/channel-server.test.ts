@@ -153,10 +153,14 @@ describe('agent channel server: the protocol over mutual TLS on loopback', () =>
     expect(store.latestStatuses(session).get('plan')!.body).to.equal('still stored');
   });
 
-  it('given more unread messages than the limit, then the text inbox says how many remain', async () => {
+  it('given more unread messages than the limit, then the text inbox says how many remain, and an uncollected answer shows as one', async () => {
     for (let i = 0; i < 3; i++) store.send(session, { from: 'human:ana', to: 'build', body: `n${i}` });
     const first = await call(beta, 'POST', '/v1/inbox', { limit: 2 }, { accept: 'text/plain' });
     expect(first.text).to.match(/n0\n.*n1\n\(1 more unread: run graft-agent inbox again\)\n$/s);
+    const question = store.ask(session, { from: 'build', body: 'left or right?' });
+    const answer = store.answer(session, question.id, { who: 'ana', body: 'left' });
+    const rest = await call(beta, 'POST', '/v1/inbox', {}, { accept: 'text/plain' });
+    expect(rest.text).to.match(new RegExp(`n2\\n--- answer ${answer.id} to question ${question.id} from human:ana ---\\nleft\\n$`));
   });
 
   it('given a held poll, when the server closes, then close returns and the poll ends', async () => {
