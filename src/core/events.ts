@@ -31,6 +31,9 @@ export const EventCodes = [
   'task.changed',
   'approval.recorded',
   'run.cancelled',
+  'channel.started',
+  'channel.stopped',
+  'channel.refused',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 

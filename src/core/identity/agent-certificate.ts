@@ -8,7 +8,7 @@ import forge from 'node-forge';
 import { SecurityError, UsageError } from '../errors.js';
 import type { SessionAuthority } from './session-authority.js';
 import { agentSpiffeId, parseAgentSpiffeId, parseSessionSpiffeId, validateAgentName, type AgentIdentity } from './spiffe-id.js';
-import { certificateToPem, clockSkewSeconds, generateRsaKeyPair, randomSerialHex, readAgentPublicKey, signCertificate, subjectAltNameCount, toWholeSeconds, uriSubjectAltNames } from './x509-support.js';
+import { certificateToPem, generateRsaKeyPair, leafValidity, randomSerialHex, readAgentPublicKey, signCertificate, subjectAltNameCount, toWholeSeconds, uriSubjectAltNames } from './x509-support.js';
 
 export { agentNamePattern, validateAgentName, type AgentIdentity } from './spiffe-id.js';
 
@@ -63,10 +63,7 @@ export async function issueAgentCertificate(authority: SessionAuthority, options
   const now = toWholeSeconds(options.now ?? new Date());
   const { caCert, caKey } = authority.keys;
 
-  const backdated = new Date(now.getTime() - clockSkewSeconds * 1000);
-  const notBefore = backdated > caCert.validity.notBefore ? backdated : caCert.validity.notBefore;
-  const requestedEnd = options.validUntil ? toWholeSeconds(options.validUntil) : undefined;
-  const notAfter = requestedEnd && requestedEnd < caCert.validity.notAfter ? requestedEnd : caCert.validity.notAfter;
+  const { notBefore, notAfter } = leafValidity(caCert, now, options.validUntil);
   if (now >= caCert.validity.notAfter) {
     throw new SecurityError(`session ${authority.sessionId} ended at ${caCert.validity.notAfter.toISOString()}; its authority issues no more identities`, 'KEY_EXPIRED');
   }

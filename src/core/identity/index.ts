@@ -8,4 +8,5 @@ export { saveSessionAuthority, loadSessionAuthority, authorityFileNames } from '
 export { issueAgentCertificate, verifyAgentCertificate, type AgentCertificate, type IssueAgentCertificateOptions, type VerifyAgentCertificateOptions } from './agent-certificate.js';
 export { issueWorkloadJwt, verifyWorkloadJwt, defaultWorkloadJwtTtlSeconds, maxWorkloadJwtTtlSeconds, type IssueWorkloadJwtOptions, type VerifyWorkloadJwtOptions, type VerifiedWorkloadJwt } from './workload-jwt.js';
 export { oidcDiscoveryDocument, jwks, writeOidcIssuerFiles, jwksPath, discoveryPath, type OidcDiscoveryDocument } from './oidc-issuer.js';
+export { issueServerCertificate, controllerSpiffeId, type ServerCertificate, type IssueServerCertificateOptions } from './server-certificate.js';
 export { clockSkewSeconds, rsaModulusBits } from './x509-support.js';

@@ -126,6 +126,18 @@ export function certificateToPem(cert: forge.pki.Certificate): string {
   return pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }
 
+/**
+ * A leaf's validity inside its CA's: from `now` backdated by the clock skew (never before the
+ * CA starts) to `validUntil` or the CA's end, whichever comes first. Both in whole seconds.
+ */
+export function leafValidity(ca: forge.pki.Certificate, now: Date, validUntil?: Date): { notBefore: Date; notAfter: Date } {
+  const backdated = new Date(now.getTime() - clockSkewSeconds * 1000);
+  const notBefore = backdated > ca.validity.notBefore ? backdated : ca.validity.notBefore;
+  const requestedEnd = validUntil ? toWholeSeconds(validUntil) : undefined;
+  const notAfter = requestedEnd && requestedEnd < ca.validity.notAfter ? requestedEnd : ca.validity.notAfter;
+  return { notBefore, notAfter };
+}
+
 /** X.509 times have whole seconds: round down so the Date we keep equals the one in the certificate. */
 export function toWholeSeconds(date: Date): Date {
   return new Date(Math.floor(date.getTime() / 1000) * 1000);

@@ -57,4 +57,28 @@ export const migrations: string[] = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (session_id, name)
    );`,
+  // Messages between humans and tasks. A broadcast (recipient 'all') is one row; who has read
+  // what is one row per reader in message_reads, so each task gets it once. client_key makes a
+  // retried post (the helper resends after a lost answer) land once.
+  `CREATE TABLE messages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     sender TEXT NOT NULL,
+     recipient TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('message', 'status', 'question', 'answer')),
+     body TEXT NOT NULL,
+     reply_to INTEGER REFERENCES messages(id),
+     client_key TEXT,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX messages_to ON messages(session_id, recipient, id);
+   CREATE INDEX messages_from ON messages(session_id, sender, id);
+   CREATE UNIQUE INDEX messages_replies ON messages(reply_to) WHERE kind = 'answer';
+   CREATE UNIQUE INDEX messages_client_keys ON messages(session_id, sender, client_key) WHERE client_key IS NOT NULL;
+   CREATE TABLE message_reads (
+     message_id INTEGER NOT NULL REFERENCES messages(id),
+     reader TEXT NOT NULL,
+     read_at TEXT NOT NULL,
+     PRIMARY KEY (message_id, reader)
+   ) WITHOUT ROWID;`,
 ];

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HostAdmin } from '../agents/host-admin.js';
+import { ensureSessionHostDir } from '../agents/session-host-dir.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
@@ -36,12 +37,7 @@ export class HostCache {
 
   /** Creates the cache if needed and returns its absolute path on the host. */
   async ensure(): Promise<string> {
-    let dir: string;
-    if (this.host.isolation === 'accounts') {
-      dir = await new HostAdmin(this.pool, this.host, this.env).run(['cache-dir', this.sessionId, this.host.user]);
-    } else {
-      dir = (await this.admin(`mkdir -p .graft/cache/${this.sessionId} && cd .graft/cache/${this.sessionId} && pwd -P`)).toString('utf8').trim();
-    }
+    const dir = await ensureSessionHostDir(this.pool, this.host, this.sessionId, this.env);
     const path = `${dir}/${this.name}`;
     await this.admin(`test -d ${shellQuote(path)} || git init -q --bare ${shellQuote(path)}`);
     return path;

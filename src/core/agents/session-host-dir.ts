@@ -1,0 +1,21 @@
+import { ExitCode, GraftError } from '../errors.js';
+import type { HostRecord } from '../provisioners/provisioner.js';
+import { adminEndpoint } from '../session/endpoints.js';
+import type { SshPool } from '../ssh/index.js';
+import { HostAdmin } from './host-admin.js';
+
+/**
+ * The session's shared directory on a host: owned by the session admin, readable by every
+ * agent of the session there, writable by none of them. It holds what agents use but must not
+ * change: the git object cache and the `graft-agent` helper. With per-agent accounts it is
+ * `/var/lib/graft/<session>` (made through the host tool, as root); agents sharing the login
+ * account get `~/.graft/cache/<session>` of that account. Returns its absolute path.
+ */
+export async function ensureSessionHostDir(pool: SshPool, host: HostRecord, sessionId: string, env: NodeJS.ProcessEnv): Promise<string> {
+  if (host.isolation === 'accounts') return new HostAdmin(pool, host, env).run(['cache-dir', sessionId, host.user]);
+  const result = await pool.exec(adminEndpoint(host, env), `mkdir -p .graft/cache/${sessionId} && cd .graft/cache/${sessionId} && pwd -P`, { timeoutMs: 60_000 });
+  if (result.exitCode !== 0) {
+    throw new GraftError(`${host.name}: cannot make the session directory .graft/cache/${sessionId}: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.remoteFailure });
+  }
+  return result.stdout.trim();
+}
