@@ -43,6 +43,11 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     mkdirSync(shared);
     chmodSync(root, 0o755);
     chmodSync(shared, 0o1777);
+    // Owned by root and writable by all: revoking an agent deletes the files it owns in /tmp.
+    for (const file of ['ran', 'slow']) {
+      writeFileSync(join(shared, file), '');
+      chmodSync(join(shared, file), 0o666);
+    }
     world = new GraftWorld({ GRAFT_RETRY_BACKOFF: '100ms' });
   });
   afterEach(async () => {

@@ -32,8 +32,8 @@ export interface ControllerOptions {
   hostGraceMs?: number;
   /** Stopping detaches: tasks keep running on their hosts, `graft resume` picks them up. */
   signal?: AbortSignal;
-  /** Extra PATH entries and variables for every task (the agent channel's helper and URL file). */
-  taskEnvironment?: (task: string) => { path: string[]; env: Record<string, string> };
+  /** Extra PATH entries for a task on a host (where the agent channel's helper is). */
+  taskPath?: (host: string) => string[];
   /** Called once an agent exists for an attempt, before its process starts (channel URL file, say). */
   onAgentReady?: (agent: AgentRecord, host: HostRecord) => Promise<void>;
 }
@@ -117,7 +117,8 @@ export class Controller {
     }
     const input = { graph: this.graph, tasks, hosts: this.hosts(), eligible: (t: TaskSpec) => this.eligible(t), priority: this.priority, now: Date.now() };
     this.write(stranded(input, now).map((record) => ({ from: 'ready' as const, record })), tasks);
-    for (const placement of place(input)) {
+    // A task whose last attempt is still being wound up (its agent revoked) waits for that.
+    for (const placement of place({ ...input, hold: new Set(this.inflight.keys()) })) {
       const record = tasks.get(placement.task)!;
       const next = starting(record, placement.host, placement.task, now);
       if (this.write([{ from: 'ready', record: next }], tasks).length === 0) continue;
@@ -284,13 +285,12 @@ export class Controller {
     if (missing) {
       this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: the ${agentSpec.harness} harness authenticates with ${invocation.credentials.join(' or ')}, and none is granted to agent ${spec.agent}: add it to its secrets`, session: this.session.id });
     }
-    const extra = this.options.taskEnvironment?.(record.name) ?? { path: [], env: {} };
     return launcherScript({
       invocation,
       workdir: agent.workspace!.workdir,
       harness: agentSpec.harness,
-      path: extra.path,
-      env: { GRAFT_SESSION: this.session.id, GRAFT_TASK: record.name, GRAFT_AGENT: agent.name, GRAFT_BRANCH: agent.workspace!.branch, GRAFT_WORKDIR: agent.workspace!.workdir, GRAFT_ATTEMPT: String(record.attempt), ...extra.env },
+      path: this.options.taskPath?.(agent.host) ?? [],
+      env: { GRAFT_SESSION: this.session.id, GRAFT_TASK: record.name, GRAFT_AGENT: agent.name, GRAFT_BRANCH: agent.workspace!.branch, GRAFT_WORKDIR: agent.workspace!.workdir, GRAFT_ATTEMPT: String(record.attempt) },
     });
   }
 

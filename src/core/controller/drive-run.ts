@@ -3,6 +3,7 @@ import { parseDuration } from '../duration.js';
 import type { GraftRuntime } from '../runtime.js';
 import { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
+import { ChannelLink } from './channel-link.js';
 import { Controller, type ControllerResult } from './controller.js';
 import { controllerAlive } from './process-alive.js';
 
@@ -24,14 +25,20 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
   if (holder) {
     throw new UsageError(`session ${session.id} already has a controller running (pid ${holder})`, ['Watch it with: graft status', `Stop it with: kill ${holder}`]);
   }
+  let link: ChannelLink | undefined;
   try {
+    link = await ChannelLink.open(runtime, session, runs, run.graph);
+    const channel = link;
     const controller = new Controller(runtime, session, {
       signal: options.signal,
+      taskPath: (host) => channel.helperDir(host),
+      onAgentReady: (agent, host) => channel.agentReady(agent, host),
       retryPolicy: runtime.env.GRAFT_RETRY_BACKOFF ? { backoffBaseMs: parseDuration('GRAFT_RETRY_BACKOFF', runtime.env.GRAFT_RETRY_BACKOFF), backoffMaxMs: 60_000 } : undefined,
       hostGraceMs: runtime.env.GRAFT_HOST_GRACE ? parseDuration('GRAFT_HOST_GRACE', runtime.env.GRAFT_HOST_GRACE) : undefined,
     });
     return await controller.run();
   } finally {
+    await link?.close();
     runs.releaseController(session.id, process.pid);
   }
 }

@@ -129,7 +129,8 @@ export function reattachScript(): string {
 
 /** Kills the task's whole process group (as the agent): a timeout or a cancel. */
 export async function killTaskProcess(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, pid: number): Promise<void> {
-  const command = `kill -TERM -- -${pid} 2>/dev/null; sleep 0.5; kill -KILL -- -${pid} 2>/dev/null; true`;
+  // dash's kill takes no `--`: after the signal, a negative number is a process group.
+  const command = `kill -TERM -${pid} 2>/dev/null; sleep 0.5; kill -KILL -${pid} 2>/dev/null; true`;
   await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, command), { timeoutMs: 15_000 });
 }
 

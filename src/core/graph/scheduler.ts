@@ -29,6 +29,8 @@ export interface PlanInput {
   /** Longer first: a task's longest chain of downstream tasks (critical path). */
   priority: ReadonlyMap<string, number>;
   now: number;
+  /** Ready tasks not to start yet (their previous attempt is still being wound up). */
+  hold?: ReadonlySet<string>;
 }
 
 /** States that hold a slot on a host. */
@@ -95,7 +97,7 @@ export function place(input: PlanInput): Placement[] {
   }
   const order = Object.keys(input.graph.tasks);
   const ready = [...input.tasks.values()]
-    .filter((r) => r.state === 'ready' && (!r.notBefore || Date.parse(r.notBefore) <= input.now))
+    .filter((r) => r.state === 'ready' && !input.hold?.has(r.name) && (!r.notBefore || Date.parse(r.notBefore) <= input.now))
     .sort((a, b) => (input.priority.get(b.name) ?? 0) - (input.priority.get(a.name) ?? 0) || order.indexOf(a.name) - order.indexOf(b.name));
   const hosts = new Map(input.hosts.map((h) => [h.name, h]));
   const placements: Placement[] = [];
