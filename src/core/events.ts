@@ -31,6 +31,7 @@ export const EventCodes = [
   'task.changed',
   'approval.recorded',
   'run.cancelled',
+  'message.sent',
   'channel.started',
   'channel.stopped',
   'channel.refused',

@@ -185,6 +185,40 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     expect(envelope.result.tasks.find((t: { name: string }) => t.name === 'review').approvals[0]).to.include({ by: 'auto-approve', decision: 'approved' });
   });
 
+  it('given a running graph, when humans and agents exchange messages and a question, then each arrives once and the answer reaches the waiting agent', async () => {
+    const file = writeGraph(root, {
+      asker: {
+        command: [
+          'graft-agent msg human "starting; will need a decision"',
+          'answer=$(graft-agent ask "which endpoint version?")',
+          'for i in $(seq 1 200); do note=$(graft-agent inbox | sed "/^--- /d"); [ -n "$note" ] && break; sleep 0.3; done',
+          'printf "%s\\n%s\\n" "$answer" "$note" > DECISION && git add DECISION && git commit -qm decision',
+        ].join('\n'),
+      },
+    });
+    const started = await runIn(repo, world, ['run', file, '--detach', '--json']);
+    expect(started.code, started.stderr).to.equal(0);
+    const session = started.json!.result.session as string;
+    let question: { id: number; sender: string; body: string } | undefined;
+    await until(async () => {
+      const inbox = await runIn(repo, world, ['inbox', '--all', '--json']);
+      question = inbox.json!.result.entries.find((e: { kind: string; open?: boolean }) => e.kind === 'question' && e.open);
+      return question !== undefined;
+    });
+    expect(question).to.include({ sender: 'asker', body: 'which endpoint version?' });
+    const told = await runIn(repo, world, ['inbox', '--all', '--json']);
+    expect(told.json!.result.entries.map((e: { body: string }) => e.body)).to.include('starting; will need a decision');
+    expect((await runIn(repo, world, ['message', 'asker', 'and keep the old route', '--by', 'carol'])).code).to.equal(0);
+    const answered = await runIn(repo, world, ['message', 'asker', '--answer', String(question!.id), 'v2', '--json']);
+    expect(answered.code, answered.stderr).to.equal(0);
+    const again = await runIn(repo, world, ['message', 'asker', '--answer', String(question!.id), 'v3']);
+    expect(again.code).to.equal(2);
+    await until(async () => (await runIn(repo, world, ['status', '--json'])).json!.result.run !== 'running');
+    expect(git(repo, 'show', `graft/${session}/asker:DECISION`)).to.equal('v2\nand keep the old route');
+    const unknown = await runIn(repo, world, ['message', 'nobody', 'hello']);
+    expect(unknown.code).to.equal(4);
+  });
+
   it('given a malformed graph, when run, then every problem is reported at once with exit code 3 and no session is started', async () => {
     const file = join(root, 'bad.yaml');
     writeFileSync(file, stringify({ hosts: { provisioner: 'local', count: 1 }, agents: { sh: { harness: 'shell', command: 'true' } }, tasks: { a: { agent: 'nobody' }, b: { agent: 'sh', needs: ['c'] }, c: { agent: 'sh', needs: ['b'] } } }));

@@ -1,0 +1,49 @@
+import { Args, Flags } from '@oclif/core';
+import { userInfo } from 'node:os';
+import { GraftCommand } from '../cli/base-command.js';
+import { sessionFlag } from '../cli/flags.js';
+import { requireRun } from '../core/controller/require-run.js';
+import { NotFoundError, UsageError } from '../core/errors.js';
+import { broadcastRecipient, MessageStore, type StoredMessage } from '../core/state/message-store.js';
+
+export default class Message extends GraftCommand<typeof Message> {
+  static override summary = "Send a message to a task's agent (or `all`), or answer an agent's question.";
+  static override description = `The agent reads it with graft-agent inbox. Messages are kept in the state store, so this works whether or not the controller is running; an agent that is not running yet gets it when it starts. With --answer, the text answers the question of that id (see graft inbox), and the agent waiting in graft-agent ask gets it at once.`;
+  static override examples = [
+    { description: 'Tell one agent something', command: '<%= config.bin %> message implement-api "use the v2 endpoint"' },
+    { description: 'Tell every task', command: '<%= config.bin %> message all "freeze: no new dependencies"' },
+    { description: 'Answer question 7 from graft inbox', command: '<%= config.bin %> message implement-api --answer 7 "yes, drop the old route"' },
+  ];
+
+  static override args = {
+    to: Args.string({ description: 'A task name, or `all`.', required: true }),
+    text: Args.string({ description: 'The message.', required: true }),
+  };
+
+  static override flags = {
+    session: sessionFlag,
+    answer: Flags.integer({ description: 'Answer the question with this id (from graft inbox).', min: 1 }),
+    by: Flags.string({ description: 'Who is speaking (default: your login name).', env: 'GRAFT_APPROVER' }),
+  };
+
+  async run(): Promise<{ session: string; message: StoredMessage }> {
+    const runtime = this.runtime();
+    const { session, run } = requireRun(runtime.store, this.flags.session);
+    const to = this.args.to;
+    if (to !== broadcastRecipient && !run.graph.tasks[to]) throw new NotFoundError(`session ${session.id} has no task ${to}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}, or all`]);
+    const who = this.flags.by ?? userInfo().username;
+    const store = MessageStore.of(runtime.store);
+    let message: StoredMessage;
+    if (this.flags.answer) {
+      const question = store.question(session.id, this.flags.answer);
+      if (!question || question.sender !== to) throw new NotFoundError(`${to} asked no question ${this.flags.answer}`, ['See the open questions with: graft inbox']);
+      if (question.answer) throw new UsageError(`question ${question.id} was already answered by ${question.answer.sender}`);
+      message = store.answer(session.id, question.id, { who, body: this.args.text });
+    } else {
+      message = store.send(session.id, { from: `human:${who}`, to, body: this.args.text });
+    }
+    this.logToSession(session.id);
+    runtime.events.emit({ code: 'message.sent', level: 'info', message: `${this.flags.answer ? `answer to question ${this.flags.answer}` : 'message'} from ${who} to ${to} (${this.args.text.length} characters)`, session: session.id, data: { id: message.id, to } });
+    return { session: session.id, message };
+  }
+}
