@@ -4,7 +4,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { writePrivateKeyFile } from '../../src/core/ssh/index.js';
 import { GraftWorld, repoRoot } from '../helpers/cli.js';
+import { useSshdFleet } from '../helpers/sshd.js';
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
@@ -255,3 +257,45 @@ function processesWith(marker: string): string[] {
     return [];
   }
 }
+
+describe('e2e: graft run on inventory hosts (real sshd)', function () {
+  this.timeout(180_000);
+  const hosts = useSshdFleet(2);
+  let world: GraftWorld;
+  let root: string;
+  let repo: string;
+
+  beforeEach(async () => {
+    root = mkdtempSync(join(tmpdir(), 'graft-run-inv-'));
+    repo = makeRepo(root);
+    world = new GraftWorld({ GRAFT_RETRY_BACKOFF: '100ms' });
+    await writePrivateKeyFile(join(root, 'admin_key'), hosts.fleet.clientKey.privateKey);
+    const fleet = hosts.fleet;
+    const entry = (i: number) => ({ ansible_host: fleet.endpoints[i]!.host, ansible_port: fleet.endpoints[i]!.port, ansible_user: fleet.loginUser, graft_host_key: fleet.hosts[i]!.sshd.hostPublicKey });
+    writeFileSync(join(root, 'hosts.yaml'), stringify({ all: { vars: { ansible_ssh_private_key_file: 'admin_key', graft_slots: 2 }, children: { web: { hosts: { web01: entry(0) } }, gpu: { hosts: { gpu01: entry(1) } } } } }));
+  });
+  afterEach(async () => {
+    await world.dispose();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('given an inventory graph with host selectors, when it runs, then tasks run on the hosts they select and their work comes back', async () => {
+    const file = writeGraph(
+      root,
+      {
+        train: { on: 'gpu', command: 'hostname_is=$(echo "$SSH_CONNECTION" | cut -d" " -f3) && echo "$hostname_is" > WHERE && git add WHERE && git commit -qm train' },
+        serve: { on: 'web', needs: ['train'], command: 'cat WHERE && echo serve > SERVE && git add SERVE && git commit -qm serve' },
+      },
+      { inventory: 'hosts.yaml' },
+    );
+    const result = await runIn(repo, world, ['run', file, '--json']);
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    const tasks = Object.fromEntries(result.json!.result.tasks.map((t: { name: string; host: string }) => [t.name, t.host]));
+    expect(tasks).to.deep.equal({ train: 'gpu01', serve: 'web01' });
+    const session = result.json!.result.session as string;
+    expect(git(repo, 'show', `graft/${session}/train:WHERE`)).to.equal(hosts.fleet.endpoints[1]!.host);
+    expect(git(repo, 'log', '--format=%s', `graft/${session}/serve`)).to.include('serve').and.to.include('train');
+    const down = await runIn(repo, world, ['down', '--json']);
+    expect(down.code, down.stdout + down.stderr).to.equal(0);
+  });
+});
