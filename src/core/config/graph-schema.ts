@@ -7,6 +7,7 @@
  * malformed.
  */
 import { z } from 'zod';
+import { labelPattern } from '../inventory/labels.js';
 import { agentAccountName, maxAccountLength } from '../agents/agent-names.js';
 import { didYouMean } from '../did-you-mean.js';
 import { durationMs } from '../duration.js';
@@ -147,7 +148,12 @@ const hostsSchema = z
     z.discriminatedUnion(
       'provisioner',
       [
-        strictEntry('local hosts', { provisioner: z.literal('local'), count: wholeNumber('a host count from 1 to 250', 1, 250).default(2), slots: wholeNumber('slots per host from 1 to 1000', 1, 1000).default(4) }),
+        strictEntry('local hosts', {
+          provisioner: z.literal('local'),
+          count: wholeNumber('a host count from 1 to 250', 1, 250).default(2),
+          slots: wholeNumber('slots per host from 1 to 1000', 1, 1000).default(4),
+          labels: z.array(text('a label').refine((l) => labelPattern.test(l), 'a label is letters, digits and _ . - / =')).default([]),
+        }),
         strictEntry('inventory hosts', { provisioner: z.literal('static'), inventory: text('a path to an inventory file'), limit: hostPattern.optional(), slots: wholeNumber('slots per host from 1 to 1000', 1, 1000).optional() }),
         z
           .looseObject({ provisioner: z.enum(['ec2', 'gce']), count: wholeNumber('a host count from 1 to 1000', 1, 1000), slots: wholeNumber('slots per host from 1 to 1000', 1, 1000).default(2) })
@@ -168,7 +174,7 @@ const hostsSchema = z
       },
     ),
   )
-  .default({ provisioner: 'local', count: 2, slots: 4 });
+  .default({ provisioner: 'local', count: 2, slots: 4, labels: [] });
 
 const namedEntries = <T extends z.ZodType>(kind: 'task' | 'agent', entry: T, what: string) =>
   z

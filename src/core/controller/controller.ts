@@ -178,6 +178,12 @@ export class Controller {
       const hosts = this.runtime.store.listHosts(this.session.id).filter((h) => h.state === 'up');
       try {
         names = selectHosts(task.on ?? 'all', hosts);
+        // An inventory's `limit` narrows every task's choice.
+        const limit = this.graph.hosts.provisioner === 'static' ? this.graph.hosts.limit : undefined;
+        if (limit) {
+          const allowed = new Set(selectHosts(limit, hosts));
+          names = names.filter((n) => allowed.has(n));
+        }
       } catch {
         names = [];
       }

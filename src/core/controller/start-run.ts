@@ -44,7 +44,7 @@ export async function startRun(runtime: GraftRuntime, request: RunRequest, facto
 function upRequest(graph: GraphSpec, ttlMs: number): UpRequest {
   const hosts = graph.hosts;
   if (hosts.provisioner === 'static') return { provisioner: 'static', inventory: hosts.inventory, ttlMs };
-  if (hosts.provisioner === 'local') return { provisioner: 'local', hosts: hosts.count, slots: hosts.slots, labels: [], ttlMs };
+  if (hosts.provisioner === 'local') return { provisioner: 'local', hosts: hosts.count, slots: hosts.slots, labels: hosts.labels, ttlMs };
   // The cloud drivers take their settings as the up command's flags would give them.
   return { provisioner: hosts.provisioner, hosts: hosts.count, slots: hosts.slots, ttlMs, ...hosts.settings } as unknown as UpRequest;
 }

@@ -58,7 +58,7 @@ export interface TaskSpec {
  * ttl ...), as strings, unchecked beyond their names.
  */
 export type HostsSpec =
-  | { provisioner: 'local'; count: number; slots: number }
+  | { provisioner: 'local'; count: number; slots: number; labels: string[] }
   | { provisioner: 'static'; inventory: string; limit?: string; slots?: number }
   | { provisioner: 'ec2' | 'gce'; count: number; slots: number; settings: Record<string, string> };
 
