@@ -15,4 +15,4 @@ else
 fi
 
 [ "${1:-}" = "--no-demo" ] && exit 0
-bash examples/demo-local.sh
+bash examples/demo.sh
