@@ -258,6 +258,7 @@ export class Controller {
       name,
       on: host.name,
       secrets: [...new Set([...agentSpec.secrets, ...spec.secrets])],
+      secretsFile: this.runtime.env.GRAFT_SECRETS_FILE,
       interactive: false,
       worktree: { repo: this.graph.repo, from, includeUncommitted: false },
     });

@@ -1,0 +1,132 @@
+/**
+ * Benchmark: the controller's overhead and memory.
+ *
+ * (1) A graph of BENCH_TASKS no-op `shell` tasks (default 1,000) on 10 local hosts × 8 slots, in
+ *     two shapes — wide (all independent) and deep (10 chains) — run by `graft run`. The peer is
+ *     the same number of `true` execs issued directly over graft's SSH layer to the same hosts,
+ *     8 at a time per host, chains in order: the ratio is what the controller adds on top of
+ *     bare execs (agents, worktrees, results, revocation, bookkeeping).
+ * (2) The controller's peak memory (VmHWM of the `graft run` process) with BENCH_RUNNING agents
+ *     (default 200) running at once on 10 hosts.
+ *
+ *   npm run bench:controller                 # as root (agents get Unix accounts)
+ *   BENCH_TASKS=200 BENCH_SHAPES=wide npm run bench:controller
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pLimit from 'p-limit';
+import { stringify } from 'yaml';
+import { closeRuntime, openRuntime } from '../src/core/runtime.js';
+import { adminEndpoint } from '../src/core/session/endpoints.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const graft = join(root, 'bin', 'run.js');
+const tasks = Number(process.env.BENCH_TASKS ?? 1000);
+const running = Number(process.env.BENCH_RUNNING ?? 200);
+const shapes = (process.env.BENCH_SHAPES ?? 'wide,deep').split(',');
+const hosts = 10;
+const slots = 8;
+const chains = 10;
+const work = mkdtempSync(join(tmpdir(), 'graft-bench-controller-'));
+
+function makeRepo(): string {
+  const repo = join(work, 'repo');
+  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  writeFileSync(join(repo, 'README'), 'bench\n');
+  execFileSync('git', ['-C', repo, 'add', '-A']);
+  execFileSync('git', ['-C', repo, '-c', 'user.name=b', '-c', 'user.email=b@b', 'commit', '-qm', 'bench']);
+  return repo;
+}
+
+/** Task names: t0..tN-1; deep: chain c holds every task i with i % chains == c, each needing the previous. */
+function graph(shape: string, n: number, hostSlots: number, command: string): string {
+  const taskMap: Record<string, Record<string, unknown>> = {};
+  for (let i = 0; i < n; i++) taskMap[`t${i}`] = { agent: 'noop', ...(shape === 'deep' && i >= chains ? { needs: [`t${i - chains}`] } : {}) };
+  const file = join(work, `${shape}-${n}.yaml`);
+  writeFileSync(file, stringify({ base: 'main', hosts: { provisioner: 'local', count: hosts, slots: hostSlots }, agents: { noop: { harness: 'shell', command } }, tasks: taskMap }));
+  return file;
+}
+
+interface GraftRun { session: string; home: string; wallMs: number; tasksMs: number; peakRssMb: number; outcome: string }
+
+/** Runs `graft run --json`, sampling its memory; tasksMs is from the first task starting to the end of the run. */
+function runGraft(file: string, repo: string, label: string): Promise<GraftRun> {
+  const home = join(work, `home-${label}`);
+  return new Promise((done, fail) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [graft, 'run', file, '--json'], { cwd: repo, env: { ...process.env, GRAFT_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let peakKb = 0;
+    const sample = setInterval(() => {
+      try {
+        const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+      } catch {
+        // Ended.
+      }
+    }, 100);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      clearInterval(sample);
+      const wallMs = performance.now() - started;
+      const events = out.trim().split('\n').map((l) => JSON.parse(l) as { code?: string; time?: string; data?: { state?: string }; result?: { session: string; outcome: string } });
+      const envelope = events.at(-1)!;
+      if (!envelope.result) return fail(new Error(`graft run failed (exit ${code}): ${err.slice(-2000)}`));
+      const first = events.find((e) => e.code === 'task.changed' && e.data?.state === 'starting');
+      const last = events.filter((e) => e.code === 'run.finished').at(-1);
+      const tasksMs = Date.parse(last!.time!) - Date.parse(first!.time!);
+      done({ session: envelope.result.session, home, wallMs, tasksMs, peakRssMb: Math.round(peakKb / 1024), outcome: envelope.result.outcome });
+    });
+  });
+}
+
+/** The same execs over the SSH layer, to the session's hosts (still up), 8 at a time per host. */
+async function direct(run: GraftRun, shape: string, n: number): Promise<number> {
+  const runtime = openRuntime({ env: { ...process.env, GRAFT_HOME: run.home } });
+  try {
+    const up = runtime.store.listHosts(run.session).filter((h) => h.state === 'up');
+    const endpoints = up.map((h) => adminEndpoint(h, runtime.env));
+    await Promise.all(endpoints.map((e) => runtime.pool.exec(e, 'true')));
+    const limits = endpoints.map(() => pLimit(slots));
+    let next = 0;
+    const execOne = () => {
+      const i = next++ % endpoints.length;
+      return limits[i]!(() => runtime.pool.exec(endpoints[i]!, 'true'));
+    };
+    const started = performance.now();
+    if (shape === 'wide') await Promise.all(Array.from({ length: n }, execOne));
+    else await Promise.all(Array.from({ length: chains }, async () => { for (let k = 0; k < n / chains; k++) await execOne(); }));
+    return performance.now() - started;
+  } finally {
+    await closeRuntime(runtime);
+  }
+}
+
+function down(run: GraftRun, repo: string): void {
+  execFileSync(process.execPath, [graft, 'down', '--session', run.session, '--quiet'], { cwd: repo, env: { ...process.env, GRAFT_HOME: run.home }, stdio: 'ignore' });
+}
+
+const repo = makeRepo();
+const rows: string[] = [];
+try {
+  for (const shape of shapes) {
+    const run = await runGraft(graph(shape, tasks, slots, 'true'), repo, shape);
+    const bare = await direct(run, shape, tasks);
+    down(run, repo);
+    rows.push(`| ${shape} | ${tasks} | ${run.outcome} | ${(run.tasksMs / 1000).toFixed(1)} s | ${(run.wallMs / 1000).toFixed(1)} s | ${(bare / 1000).toFixed(2)} s | ${(run.tasksMs / bare).toFixed(1)}x | ${run.peakRssMb} MB |`);
+    console.error(rows.at(-1));
+  }
+  const perHost = Math.ceil(running / hosts);
+  const hold = graph('wide', running, perHost, 'sleep 20');
+  const memory = await runGraft(hold, repo, 'memory');
+  down(memory, repo);
+  console.log(`\n| shape | tasks | outcome | graft: first start → end | graft run wall (with hosts) | direct execs | ratio | controller peak RSS |\n|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`);
+  console.log(`\ncontroller peak RSS with ${running} agents running at once (${hosts} hosts × ${perHost} slots, each task sleeps 20 s): ${memory.peakRssMb} MB (${memory.outcome})`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
