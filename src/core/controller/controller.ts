@@ -19,6 +19,7 @@ import { adminEndpoint } from '../session/endpoints.js';
 import { RunStore, type RunGraph } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { git } from '../workspace/git.js';
+import { agentBranch } from '../workspace/agent-worktree.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
 import { criticalPathLengths } from '../graph/validate.js';
 import type { TaskSpec } from '../graph/model.js';
@@ -71,6 +72,7 @@ export class Controller {
   /** Runs until every task is finished, or until stopped (detached). */
   async run(): Promise<ControllerResult> {
     this.runs.setRunStatus(this.session.id, 'running');
+    await this.revokeLeftovers();
     this.adoptInFlight();
     for (;;) {
       if (this.options.signal?.aborted) {
@@ -120,7 +122,7 @@ export class Controller {
     // A task whose last attempt is still being wound up (its agent revoked) waits for that.
     for (const placement of place({ ...input, hold: new Set(this.inflight.keys()) })) {
       const record = tasks.get(placement.task)!;
-      const next = starting(record, placement.host, placement.task, now);
+      const next = starting(record, placement.host, this.agentNameFor(record), now);
       if (this.write([{ from: 'ready', record: next }], tasks).length === 0) continue;
       this.track(next.name, () => this.attempt(next));
     }
@@ -204,6 +206,15 @@ export class Controller {
     this.inflight.set(name, done);
   }
 
+  /** After a crash between recording a result and revoking its agent: that agent goes now. */
+  private async revokeLeftovers(): Promise<void> {
+    for (const record of this.tasks().values()) {
+      if (record.state === 'starting' || record.state === 'running' || !record.agent) continue;
+      const agent = this.runtime.store.getAgent(this.session.id, record.agent);
+      if (agent && (agent.state === 'ready' || agent.state === 'creating')) await this.revoke(agent);
+    }
+  }
+
   /** After a crash: every task the records say may be in flight is watched (or finished) again. */
   private adoptInFlight(): void {
     for (const record of this.tasks().values()) {
@@ -242,6 +253,17 @@ export class Controller {
       if (this.options.signal?.aborted) return;
       await this.failAttempt(record.name, error as Error, agent);
     }
+  }
+
+  /**
+   * Agents are named after their tasks. The name is free again once the previous attempt's agent
+   * is removed; one that could not be revoked (its host was lost) keeps it, and the attempt gets
+   * a name of its own (its result still lands on the task's branch).
+   */
+  private agentNameFor(record: TaskRecord): string {
+    const previous = this.runtime.store.getAgent(this.session.id, record.name);
+    if (!previous || previous.state !== 'revoke-failed') return record.name;
+    return `${record.name.slice(0, 12)}-a${record.attempt + 1}`;
   }
 
   /** The attempt's agent: made now, or found from before a crash. Undefined when the attempt was given back. */
@@ -350,6 +372,9 @@ export class Controller {
     const { result, workspace } = await pullAgentWork(this.runtime, this.session.id, agent, host);
     this.runtime.store.putAgent(this.session.id, { ...agent, workspace });
     await git(this.graph.repo, ['update-ref', `refs/graft/${this.session.id}/attempts/${name}/${record.attempt}`, result.tip]);
+    const taskBranch = agentBranch(this.session.id, name);
+    if (result.branch !== taskBranch) await git(this.graph.repo, ['update-ref', `refs/heads/${taskBranch}`, result.tip]);
+    result.branch = taskBranch;
     const fresh = this.runs.getTask(this.session.id, name)!;
     const outcomeFields = { exitCode: end.exitCode, branch: result.branch, tip: result.tip, summary: fresh.summary };
     const reported = fresh.reported;

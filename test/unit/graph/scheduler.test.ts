@@ -7,7 +7,7 @@ function graph(tasks: Record<string, Partial<TaskSpec>>): GraphSpec {
   return {
     file: '/g.yaml',
     base: 'main',
-    hosts: { provisioner: 'local', count: 2, slots: 2 },
+    hosts: { provisioner: 'local', count: 2, slots: 2, labels: [] },
     agents: { a: { name: 'a', harness: 'shell', command: 'true', args: [], secrets: [] } },
     tasks: Object.fromEntries(Object.entries(tasks).map(([name, t]) => [name, { name, agent: 'a', needs: [], retries: 0, secrets: [], ...t }])),
   };
