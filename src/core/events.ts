@@ -24,6 +24,12 @@ export const EventCodes = [
   'sync.pushed',
   'sync.pulled',
   'warning',
+  'host.requested',
+  'host.booted',
+  'host.failover',
+  'session.extended',
+  'gc.found',
+  'gc.deleted',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 
