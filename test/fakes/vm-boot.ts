@@ -30,6 +30,8 @@ export interface VmBootOptions {
   running(): Promise<BootableVm[]>;
   /** Where the console text goes; default: into the VM's endpoint file (for emulators with canned consoles, e.g. moto). */
   publishConsole?(id: string, text: string): Promise<void>;
+  /** Changes what the console shows (e.g. a forged key), for tests of what graft refuses. */
+  transformConsole?(text: string): string;
   pollMs?: number;
 }
 
@@ -94,7 +96,7 @@ export class VmBoot {
     writeFileSync(consoleFile, `[    0.000000] Linux version 6.1.0-emulated\n`);
     const env = { PATH: process.env.PATH, GRAFT_CONSOLE: consoleFile, GRAFT_SSH_HOST_KEYS_DIR: sshd.dir, GRAFT_PER_BOOT_DIR: join(vmRoot, 'root', 'var/lib/cloud/scripts/per-boot'), GRAFT_SHUTDOWN: join(this.root, 'fake-shutdown') };
     for (const [command, ...args] of document.runcmd) await run(command!, args.map(rebase), { env });
-    const console = readFileSync(consoleFile, 'utf8');
+    const console = (this.options.transformConsole ?? ((text: string) => text))(readFileSync(consoleFile, 'utf8'));
     if (this.options.publishConsole) await this.options.publishConsole(vm.id, console);
     const endpoint = join(this.dir, `${vm.id}.json`);
     writeFileSync(`${endpoint}.tmp`, JSON.stringify({ address: sshd.address, port: sshd.port, ...(this.options.publishConsole ? {} : { console }) }));

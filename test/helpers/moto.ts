@@ -94,3 +94,27 @@ export function useMoto(): { readonly moto: Moto } {
     },
   };
 }
+
+/** An AMI moto knows (any will do: moto boots nothing). */
+export async function motoImage(client: EC2Client): Promise<string> {
+  const { DescribeImagesCommand } = await import('@aws-sdk/client-ec2');
+  const images = (await client.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu*'] }] }))).Images ?? [];
+  const id = images[0]?.ImageId;
+  if (!id) throw new Error('moto lists no image');
+  return id;
+}
+
+/** moto's running graft instances with their user-data: what test/fakes/vm-boot.ts boots. */
+export function motoRunningVms(client: EC2Client): () => Promise<{ id: string; userData: string }[]> {
+  const userData = new Map<string, string>();
+  return async () => {
+    const { DescribeInstancesCommand, DescribeInstanceAttributeCommand } = await import('@aws-sdk/client-ec2');
+    const found = await client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag-key', Values: ['graft:session'] }, { Name: 'instance-state-name', Values: ['running'] }] }));
+    const ids = (found.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId!));
+    for (const id of ids.filter((i) => !userData.has(i))) {
+      const attribute = await client.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }));
+      userData.set(id, Buffer.from(attribute.UserData?.Value ?? '', 'base64').toString('utf8'));
+    }
+    return ids.map((id) => ({ id, userData: userData.get(id)! }));
+  };
+}
