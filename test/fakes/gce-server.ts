@@ -155,7 +155,9 @@ export class FakeGce {
   }
 
   private insert(project: string, zone: string, body: Record<string, unknown>, requestId: string | null, send: (s: number, j: unknown) => void, fail: (s: number, r: string, m: string) => void): void {
-    if (requestId && this.requestIds.has(requestId)) return send(200, this.operationView(this.operations.get(this.requestIds.get(requestId)!)!, project));
+    // Request ids are remembered per zone, as Compute Engine scopes a zonal request.
+    const requestKey = requestId ? `${project}/${zone}/${requestId}` : undefined;
+    if (requestKey && this.requestIds.has(requestKey)) return send(200, this.operationView(this.operations.get(this.requestIds.get(requestKey)!)!, project));
     const name = String(body.name ?? '');
     if (!NAME.test(name)) return fail(400, 'invalid', `Invalid value for field 'resource.name': '${name}'`);
     if (typeof body.machineType !== 'string' || !body.machineType.includes(`zones/${zone}/machineTypes/`)) return fail(400, 'invalid', "Invalid value for field 'resource.machineType'");
@@ -164,7 +166,7 @@ export class FakeGce {
     const key = `${project}/${zone}/${name}`;
     if (this.instancesByKey.has(key)) return fail(409, 'alreadyExists', `The resource 'projects/${project}/zones/${zone}/instances/${name}' already exists`);
     const operation = this.newOperation(zone, 'insert', key);
-    if (requestId) this.requestIds.set(requestId, operation.name);
+    if (requestKey) this.requestIds.set(requestKey, operation.name);
     if (this.exhausted.has(zone)) {
       operation.error = { errors: [{ code: 'ZONE_RESOURCE_POOL_EXHAUSTED', message: `The zone 'projects/${project}/zones/${zone}' does not have enough resources available to fulfill the request.` }] };
       return send(200, this.operationView(operation, project));

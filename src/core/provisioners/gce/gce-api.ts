@@ -74,8 +74,8 @@ export class GceApi implements CloudApi {
       scheduling: { instanceTerminationAction: 'DELETE', terminationTime: request.tags.expires.toISOString() },
     };
     try {
-      const [operation] = await this.call(() => this.clients.instances.insert({ project: this.project, zone, instanceResource, requestId: requestIdFor(request.idempotencyKey) }));
-      const done = await this.waitFor(zone, operation.name ?? '');
+      const [operation] = await this.call(() => this.clients.instances.insert({ project: this.project, zone, instanceResource, requestId: requestIdFor(`${request.idempotencyKey}@${zone}`) }));
+      const done = await this.waitFor(zone, operationName(operation));
       const failure = done.error?.errors?.[0];
       if (failure?.code && capacityCodes.has(failure.code)) throw new PlacementUnavailable(zone, failure.code, failure.message ?? failure.code);
       if (failure) throw new ProviderError(`gce: creating ${name} in ${zone}: ${failure.code}: ${failure.message}`, { code: `GCE_${failure.code}` });
@@ -151,7 +151,7 @@ export class GceApi implements CloudApi {
           const [current] = await this.call(() => this.clients.instances.get({ project: this.project, zone: instance.placement, instance: instance.id }));
           const labels = { ...(current.labels ?? {}), [key]: String(Math.floor(expires.getTime() / 1000)) };
           const [operation] = await this.call(() => this.clients.instances.setLabels({ project: this.project, zone: instance.placement, instance: instance.id, instancesSetLabelsRequestResource: { labels, labelFingerprint: current.labelFingerprint } }));
-          await this.waitFor(instance.placement, operation.name ?? '');
+          await this.waitFor(instance.placement, operationName(operation));
         }),
       ),
     );
@@ -161,6 +161,13 @@ export class GceApi implements CloudApi {
   private call<T>(run: () => Promise<T>): Promise<T> {
     return withBackoff(run, (error) => retryableCodes.has((error as { code?: number }).code ?? -1), this.pacing);
   }
+}
+
+/** The zone operation's name: the client wraps insert/delete answers in an extended operation whose own `name` is empty. */
+function operationName(operation: { name?: string | null; latestResponse?: unknown }): string {
+  const name = (operation.latestResponse as Operation | undefined)?.name ?? operation.name;
+  if (!name) throw new ProviderError('gce: the API answered without an operation name', { code: 'GCE_NO_OPERATION' });
+  return name;
 }
 
 /** A stable request id (UUID-shaped) for a launch: Compute Engine ignores a repeated insert with the same one. */
