@@ -107,6 +107,11 @@ export class VmBoot {
     return booted;
   }
 
+  /** The private root a VM's files were written under (its `/` as the boot script saw it). */
+  vmRoot(id: string): string {
+    return join(this.root, id, 'root');
+  }
+
   /** Lines the shutdown stub logged so far. */
   shutdownCalls(): string[] {
     return existsSync(this.shutdownLog) ? readFileSync(this.shutdownLog, 'utf8').trim().split('\n').filter(Boolean) : [];
