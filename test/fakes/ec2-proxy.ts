@@ -57,3 +57,26 @@ export class Ec2Proxy {
     res.end(text);
   }
 }
+
+/** Mocha hooks: a proxy in front of `target()` (moto) for the describe, cleared before each test. */
+export function useEc2Proxy(target: () => string): { readonly proxy: Ec2Proxy } {
+  let proxy: Ec2Proxy | undefined;
+  before(async () => {
+    proxy = new Ec2Proxy(target());
+    await proxy.start();
+  });
+  beforeEach(() => {
+    proxy!.exhaustedSubnets.clear();
+    proxy!.runInstances.length = 0;
+    proxy!.holdRunInstances = false;
+  });
+  after(async () => {
+    await proxy?.stop();
+  });
+  return {
+    get proxy(): Ec2Proxy {
+      if (!proxy) throw new Error('the proxy is not started yet (use it inside a test)');
+      return proxy;
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { emulatedVmsVariable } from '../../../src/core/provisioners/cloud/emulated-vms.js';
-import { Ec2Proxy } from '../../fakes/ec2-proxy.js';
+import { useEc2Proxy } from '../../fakes/ec2-proxy.js';
 import { VmBoot } from '../../fakes/vm-boot.js';
 import { GraftWorld } from '../../helpers/cli.js';
 import { awsTestEnv, motoImage, motoRunningVms, useMoto } from '../../helpers/moto.js';
@@ -10,27 +10,18 @@ import { awsTestEnv, motoImage, motoRunningVms, useMoto } from '../../helpers/mo
 describe('graft CLI with --provisioner ec2 (moto)', function () {
   this.timeout(90_000);
   const hooks = useMoto();
-  let proxy: Ec2Proxy;
+  const proxied = useEc2Proxy(() => hooks.moto.endpoint);
   let boot: VmBoot;
   let world: GraftWorld;
   let image: string;
 
-  before(async () => {
-    proxy = new Ec2Proxy(hooks.moto.endpoint);
-    await proxy.start();
-  });
-  after(async () => {
-    await proxy.stop();
-  });
   beforeEach(async () => {
-    proxy.holdRunInstances = false;
-    proxy.runInstances.length = 0;
     image = await motoImage(hooks.moto.client());
     boot = new VmBoot({ running: motoRunningVms(hooks.moto.client()) }).start();
-    world = new GraftWorld({ ...awsTestEnv(proxy.endpoint), [emulatedVmsVariable]: boot.dir, GRAFT_CLOUD_POLL_INTERVAL: '100ms' });
+    world = new GraftWorld({ ...awsTestEnv(proxied.proxy.endpoint), [emulatedVmsVariable]: boot.dir, GRAFT_CLOUD_POLL_INTERVAL: '100ms' });
   });
   afterEach(async () => {
-    proxy.holdRunInstances = false;
+    proxied.proxy.holdRunInstances = false;
     await world.dispose();
     await boot.stop();
   });
@@ -45,7 +36,7 @@ describe('graft CLI with --provisioner ec2 (moto)', function () {
 
   /** Starts `graft up`, and SIGKILLs it once every RunInstances reached moto but none was answered. */
   async function killUpMidFlight(hosts: number): Promise<void> {
-    proxy.holdRunInstances = true;
+    proxied.proxy.holdRunInstances = true;
     const child = world.spawn(upArgs(hosts));
     const deadline = Date.now() + 30_000;
     while ((await liveInstances()).length < hosts) {
@@ -55,7 +46,7 @@ describe('graft CLI with --provisioner ec2 (moto)', function () {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
-    proxy.holdRunInstances = false;
+    proxied.proxy.holdRunInstances = false;
   }
 
   it('given up, exec, extend and down, then the VMs come up with pinned keys, their end moves, and down verifies none is left', async () => {

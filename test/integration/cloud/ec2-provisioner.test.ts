@@ -5,7 +5,7 @@ import { tearDown } from '../../../src/core/session/tear-down.js';
 import { adminEndpoint } from '../../../src/core/session/endpoints.js';
 import { generateEd25519KeyPair } from '../../../src/core/ssh/index.js';
 import { GraftError } from '../../../src/core/errors.js';
-import { Ec2Proxy } from '../../fakes/ec2-proxy.js';
+import { useEc2Proxy } from '../../fakes/ec2-proxy.js';
 import { VmBoot } from '../../fakes/vm-boot.js';
 import { MOTO_REGION, motoImage, motoRunningVms, useMoto } from '../../helpers/moto.js';
 import { cloudFactory, ec2ApiFor, testRuntime, type TestRuntime } from './cloud-fixtures.js';
@@ -13,25 +13,16 @@ import { cloudFactory, ec2ApiFor, testRuntime, type TestRuntime } from './cloud-
 describe('ec2 provisioner against moto (real AWS SDK, emulated VMs booted on loopback)', function () {
   this.timeout(60_000);
   const hooks = useMoto();
-  let proxy: Ec2Proxy;
+  const proxied = useEc2Proxy(() => hooks.moto.endpoint);
   let boot: VmBoot | undefined;
   let world: TestRuntime;
   let graftClient: EC2Client;
   let image: string;
 
-  before(async () => {
-    proxy = new Ec2Proxy(hooks.moto.endpoint);
-    await proxy.start();
-  });
-  after(async () => {
-    await proxy.stop();
-  });
   beforeEach(async () => {
     world = testRuntime();
-    proxy.exhaustedSubnets.clear();
-    proxy.runInstances.length = 0;
-    // graft's client as production builds it (adaptive retries), only pointed at the proxy.
-    graftClient = new EC2Client({ region: MOTO_REGION, endpoint: proxy.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 8, retryMode: 'adaptive' });
+    // graft's client as production builds it (adaptive retries), only pointed at the proxied.proxy.
+    graftClient = new EC2Client({ region: MOTO_REGION, endpoint: proxied.proxy.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 8, retryMode: 'adaptive' });
     image = await motoImage(hooks.moto.client());
   });
   afterEach(async () => {
@@ -103,11 +94,11 @@ describe('ec2 provisioner against moto (real AWS SDK, emulated VMs booted on loo
     startBoot();
     const subnets = ((await hooks.moto.client().send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets ?? []).sort((a, b) => a.AvailabilityZone!.localeCompare(b.AvailabilityZone!));
     const [full, next] = subnets.map((s) => s.SubnetId!);
-    proxy.exhaustedSubnets.add(full!);
+    proxied.proxy.exhaustedSubnets.add(full!);
     const { session, hosts } = await up(3);
     expect(hosts.every((h) => h.state === 'up')).to.equal(true);
     expect(hosts.map((h) => h.meta.placement)).to.deep.equal([next, next, next]);
-    const refused = proxy.runInstances.filter((r) => r.refused);
+    const refused = proxied.proxy.runInstances.filter((r) => r.refused);
     // Each host tries the full subnet at most once: the SDK does not retry a capacity error in place.
     expect(refused.length).to.be.within(1, 3);
     expect(refused.every((r) => r.subnet === full)).to.equal(true);
@@ -119,7 +110,7 @@ describe('ec2 provisioner against moto (real AWS SDK, emulated VMs booted on loo
   it('given every subnet out of capacity, when up runs, then the hosts fail with the provider exit code and name the subnets', async () => {
     startBoot();
     const subnets = ((await hooks.moto.client().send(new DescribeSubnetsCommand({}))).Subnets ?? []).map((s) => s.SubnetId!);
-    for (const subnet of subnets) proxy.exhaustedSubnets.add(subnet);
+    for (const subnet of subnets) proxied.proxy.exhaustedSubnets.add(subnet);
     const error = await up(1).then(
       () => undefined,
       (e: unknown) => e as GraftError,
