@@ -240,3 +240,15 @@ function checkLabels(labels: unknown): string | undefined {
 function fingerprint(labels: Record<string, string>): string {
   return createHash('sha256').update(JSON.stringify(Object.entries(labels).sort())).digest('base64').slice(0, 12);
 }
+
+/** What vm-boot.ts needs from the fake: its running instances with their user-data, and where their console goes (serial port 1). */
+export function fakeGceBootOptions(fake: FakeGce) {
+  return {
+    running: async () =>
+      fake
+        .instances()
+        .filter((i) => i.status === 'RUNNING')
+        .map((i) => ({ id: i.name, userData: String((i.resource.metadata as { items?: { key: string; value: string }[] } | undefined)?.items?.find((m) => m.key === 'user-data')?.value ?? '') })),
+    publishConsole: async (id: string, text: string) => fake.appendSerial(fake.instances().find((i) => i.name === id)!.zone, id, text),
+  };
+}

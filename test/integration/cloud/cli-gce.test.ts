@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { emulatedVmsVariable } from '../../../src/core/provisioners/cloud/emulated-vms.js';
 import { gceEndpointVariable } from '../../../src/core/provisioners/gce/gce-clients.js';
-import { FakeGce } from '../../fakes/gce-server.js';
+import { FakeGce, fakeGceBootOptions } from '../../fakes/gce-server.js';
 import { VmBoot } from '../../fakes/vm-boot.js';
 import { GraftWorld } from '../../helpers/cli.js';
 
@@ -21,10 +21,7 @@ describe('graft CLI with --provisioner gce (fake Compute server)', function () {
   });
   beforeEach(() => {
     fake.reset();
-    boot = new VmBoot({
-      running: async () => fake.instances().filter((i) => i.status === 'RUNNING').map((i) => ({ id: i.name, userData: (i.resource.metadata as { items: { key: string; value: string }[] }).items.find((m) => m.key === 'user-data')!.value })),
-      publishConsole: async (id, text) => fake.appendSerial(fake.instances().find((i) => i.name === id)!.zone, id, text),
-    }).start();
+    boot = new VmBoot(fakeGceBootOptions(fake)).start();
     world = new GraftWorld({ [gceEndpointVariable]: endpoint, [emulatedVmsVariable]: boot.dir, GRAFT_CLOUD_POLL_INTERVAL: '100ms' });
   });
   afterEach(async () => {

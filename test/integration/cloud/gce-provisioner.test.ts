@@ -6,7 +6,7 @@ import { parseGceSettings } from '../../../src/core/provisioners/gce/gce-setting
 import { bringUp } from '../../../src/core/session/bring-up.js';
 import { tearDown } from '../../../src/core/session/tear-down.js';
 import { adminEndpoint } from '../../../src/core/session/endpoints.js';
-import { FakeGce } from '../../fakes/gce-server.js';
+import { FakeGce, fakeGceBootOptions } from '../../fakes/gce-server.js';
 import { VmBoot } from '../../fakes/vm-boot.js';
 import { cloudFactory, fastTiming, testRuntime, type TestRuntime } from './cloud-fixtures.js';
 
@@ -33,10 +33,7 @@ describe('gce provisioner against the fake Compute REST server (real @google-clo
     fake.reset();
     world = testRuntime();
     // The fake serves serial port output itself: the boot publishes what the VM printed there.
-    boot = new VmBoot({
-      running: async () => fake.instances().filter((i) => i.status === 'RUNNING').map((i) => ({ id: i.name, userData: String(((i.resource.metadata as { items: { key: string; value: string }[] }).items.find((m) => m.key === 'user-data') ?? { value: '' }).value) })),
-      publishConsole: async (id, text) => fake.appendSerial(fake.instances().find((i) => i.name === id)!.zone, id, text),
-    }).start();
+    boot = new VmBoot(fakeGceBootOptions(fake)).start();
   });
   afterEach(async () => {
     await boot?.stop();
