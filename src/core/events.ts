@@ -35,6 +35,12 @@ export const EventCodes = [
   'channel.started',
   'channel.stopped',
   'channel.refused',
+  'host.requested',
+  'host.booted',
+  'host.failover',
+  'session.extended',
+  'gc.found',
+  'gc.deleted',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 

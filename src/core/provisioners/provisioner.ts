@@ -39,6 +39,8 @@ export interface SessionContext {
   events: EventSink;
   /** Persists a host now; provisioners call it before and after each step so a crash loses nothing. */
   recordHost(host: HostRecord): void;
+  /** When the session ends (ISO time), where known: cloud VMs power themselves off then. */
+  expiresAt?: string;
 }
 
 /** A request to bring hosts up. Each provisioner reads the fields it understands. */
@@ -75,4 +77,18 @@ export interface ReportsLeftovers {
 /** Whether the provisioner can report non-host leftovers. */
 export function reportsLeftovers(provisioner: Provisioner): provisioner is Provisioner & ReportsLeftovers {
   return typeof (provisioner as Partial<ReportsLeftovers>).leftovers === 'function';
+}
+
+/**
+ * An optional capability: hosts that stop themselves at the session's end (cloud VMs' dead-man's
+ * switch) can be told a later end while the session is alive.
+ */
+export interface ExtendsExpiry {
+  /** Moves the hosts' end to `expiresAt`; throws after trying every host, naming those it could not reach. */
+  extendExpiry(session: SessionContext, hosts: HostRecord[], expiresAt: Date): Promise<void>;
+}
+
+/** Whether the provisioner's hosts have an end that can be moved. */
+export function extendsExpiry(provisioner: Provisioner): provisioner is Provisioner & ExtendsExpiry {
+  return typeof (provisioner as Partial<ExtendsExpiry>).extendExpiry === 'function';
 }

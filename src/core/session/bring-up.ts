@@ -9,6 +9,8 @@ import { newSessionId } from './session-id.js';
 export type UpRequest = { ttlMs: number } & (
   | { provisioner: 'local'; hosts: number; slots: number; labels: string[] }
   | { provisioner: 'static'; inventory: string }
+  /** Cloud VMs; `settings` as ec2-settings.ts / gce-settings.ts read them (region, instanceType, ... / project, zones, ...). */
+  | { provisioner: 'ec2' | 'gce'; hosts: number; slots: number; labels: string[]; settings: Record<string, string> }
 );
 
 export interface UpResult {
@@ -27,7 +29,7 @@ export type ProvisionerFactory = (name: ProvisionerName, session: { id: string; 
  * after everything else is recorded.
  */
 export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory: ProvisionerFactory, onSession?: (id: string) => void): Promise<UpResult> {
-  if (request.provisioner === 'local' && (!Number.isInteger(request.hosts) || request.hosts < 1)) {
+  if (request.provisioner !== 'static' && (!Number.isInteger(request.hosts) || request.hosts < 1)) {
     throw new UsageError(`--hosts must be a whole number of at least 1, not ${request.hosts}`);
   }
   const id = newSessionId();
@@ -35,11 +37,11 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
   const spec = { ...request, upPid: process.pid } as Record<string, unknown>;
   // Inputs (an inventory, say) are read and validated before anything is recorded or started.
   const { provisioner, requests } = await factory(request.provisioner, { id, dir: sessionFiles(runtime, id).dir, spec });
-  const hostRequests = requests ?? localRequests(request);
+  const hostRequests = requests ?? numberedRequests(request);
   const expiresAt = new Date(Date.now() + request.ttlMs).toISOString();
   runtime.store.createSession({ id, status: 'creating', provisioner: request.provisioner, spec, expiresAt });
   onSession?.(id);
-  const context = sessionContext(runtime, id);
+  const context = { ...sessionContext(runtime, id), expiresAt };
   await ensureSessionAuthority(runtime.store.getSession(id)!, context.dir);
   runtime.events.emit({ code: 'session.created', level: 'info', message: `session ${id} (${request.provisioner})`, session: id, data: { spec } });
 
@@ -63,13 +65,14 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
   return { session: live, hosts };
 }
 
-function localRequests(request: UpRequest): HostRequest[] {
-  if (request.provisioner !== 'local') return [];
+/** `local-01`, `ec2-01`, ...: hosts the provisioner makes, named after it and in the group of its name. */
+function numberedRequests(request: UpRequest): HostRequest[] {
+  if (request.provisioner === 'static') return [];
   const width = String(request.hosts).length < 2 ? 2 : String(request.hosts).length;
   return Array.from({ length: request.hosts }, (_, i) => ({
-    name: `local-${String(i + 1).padStart(width, '0')}`,
+    name: `${request.provisioner}-${String(i + 1).padStart(width, '0')}`,
     slots: request.slots,
-    groups: ['local'],
+    groups: [request.provisioner],
     labels: request.labels,
   }));
 }

@@ -64,18 +64,24 @@ function mergeHosts(known: HostRecord[], present: HostRecord[]): HostRecord[] {
 
 /** An `up` that is still running owns its session; one that was killed leaves it to `down`. */
 function refuseWhileComingUp(session: SessionRow): void {
+  const pid = upStillRunning(session);
+  if (pid !== undefined) {
+    throw new UsageError(`session ${session.id} is still coming up (graft up, pid ${pid})`, [`Wait for it to finish, or stop it (kill ${pid}) and run graft down again.`]);
+  }
+}
+
+/** The pid of the `graft up` (of another process) still bringing the session up, or undefined when none is. */
+export function upStillRunning(session: SessionRow): number | undefined {
   const pid = Number(session.spec.upPid);
-  if (session.status !== 'creating' || !Number.isInteger(pid) || pid === process.pid) return;
+  if (session.status !== 'creating' || !Number.isInteger(pid) || pid === process.pid) return undefined;
   let cmdline = '';
   try {
     cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
-    return; // That up is gone: finish what it left.
+    return undefined; // That up is gone: finish what it left.
   }
   // The pid may have been reused since: only a process whose arguments include `up` counts.
-  if (cmdline.split('\0').includes('up')) {
-    throw new UsageError(`session ${session.id} is still coming up (graft up, pid ${pid})`, [`Wait for it to finish, or stop it (kill ${pid}) and run graft down again.`]);
-  }
+  return cmdline.split('\0').includes('up') ? pid : undefined;
 }
 
 /**
@@ -90,9 +96,10 @@ async function revokeAgents(runtime: GraftRuntime, session: SessionRow, hosts: H
     try {
       await removeAgent(runtime, session, agent);
     } catch (error) {
-      const local = hosts.find((h) => h.name === agent.host)?.provisioner === 'local';
+      // Local hosts' accounts are swept by their provisioner; cloud VMs go away with everything on them.
+      const destroyedWithHost = ['local', 'ec2', 'gce'].includes(hosts.find((h) => h.name === agent.host)?.provisioner ?? '');
       runtime.events.emit({ code: 'warning', level: 'warn', message: (error as Error).message, session: session.id, host: agent.host });
-      if (!local) unrevoked.push(`${agent.name} on ${agent.host}`);
+      if (!destroyedWithHost) unrevoked.push(`${agent.name} on ${agent.host}`);
     }
   }
   if (unrevoked.length > 0) {
@@ -113,7 +120,8 @@ async function forgetSessionSecrets(runtime: GraftRuntime, session: SessionRow):
 /** Removes the session's object caches from hosts that outlive it (inventory hosts; local hosts share this machine). */
 async function removeCaches(runtime: GraftRuntime, session: SessionRow, hosts: HostRecord[]): Promise<void> {
   if (!runtime.store.listAgents(session.id).some((a) => a.workspace)) return;
-  for (const host of hosts.filter((h) => h.state === 'up')) {
+  // A cloud VM's cache goes with the VM.
+  for (const host of hosts.filter((h) => h.state === 'up' && h.provisioner !== 'ec2' && h.provisioner !== 'gce')) {
     await removeHostCaches(runtime.pool, host, session.id, runtime.env).catch((error: Error) =>
       runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: could not remove the session's git cache: ${error.message}`, session: session.id, host: host.name }),
     );
