@@ -45,6 +45,18 @@ function upRequest(graph: GraphSpec, ttlMs: number): UpRequest {
   const hosts = graph.hosts;
   if (hosts.provisioner === 'static') return { provisioner: 'static', inventory: hosts.inventory, ttlMs };
   if (hosts.provisioner === 'local') return { provisioner: 'local', hosts: hosts.count, slots: hosts.slots, labels: hosts.labels, ttlMs };
-  // The cloud drivers take their settings as the up command's flags would give them.
-  return { provisioner: hosts.provisioner, hosts: hosts.count, slots: hosts.slots, ttlMs, ...hosts.settings } as unknown as UpRequest;
+  return { provisioner: hosts.provisioner, hosts: hosts.count, slots: hosts.slots, labels: [], settings: cloudSettings(hosts.settings), ttlMs };
+}
+
+/**
+ * A graph names cloud settings as `up` names its flags (`instance-type`, `zone`); the drivers
+ * read them in camelCase (`instanceType`, `zones`: a list, comma-separated).
+ */
+function cloudSettings(settings: Record<string, string>): Record<string, string> {
+  const renamed: Record<string, string> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    const camel = key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    renamed[camel === 'zone' ? 'zones' : camel === 'subnet' ? 'subnets' : camel] = String(value);
+  }
+  return renamed;
 }
