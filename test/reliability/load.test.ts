@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { GraftWorld } from '../helpers/cli.js';
+import { recordFaults } from './fault-summary.js';
+
+const agents = Number(process.env.RELIABILITY_AGENTS ?? 100);
+const perAgent = 5;
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+}
+
+describe(`reliability: ${agents} agents at once on 10 local hosts, messages flowing`, function () {
+  this.timeout(900_000);
+  let world: GraftWorld;
+  let root: string;
+  let repo: string;
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'graft-load-'));
+    chmodSync(root, 0o755);
+    repo = join(root, 'repo');
+    git(root, 'init', '-q', '-b', 'main', repo);
+    writeFileSync(join(repo, 'README'), 'load\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'first');
+    world = new GraftWorld();
+  });
+  after(async () => {
+    await world.dispose();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('given a ring of agents each messaging the next, when they all run, then every message arrives exactly once, no task is stuck and the controller stays small', async () => {
+    // Task i sends five numbered messages to task i+1, then waits for the five of task i-1 and commits what it got.
+    const command = [
+      'i=${GRAFT_TASK#t}',
+      `next=t$(( (i + 1) % ${agents} ))`,
+      `k=1; while [ $k -le ${perAgent} ]; do graft-agent msg "$next" "from $GRAFT_TASK #$k" || exit 1; k=$((k + 1)); done`,
+      'graft-agent status "sent; waiting for my messages"',
+      ': > RECEIVED',
+      `for try in $(seq 1 1200); do graft-agent inbox | sed '/^--- /d;/^(/d;/^$/d' >> RECEIVED; [ "$(wc -l < RECEIVED)" -ge ${perAgent} ] && break; sleep 0.5; done`,
+      'git add RECEIVED && git commit -qm received',
+      'graft-agent done "got $(wc -l < RECEIVED) messages"',
+    ].join('\n');
+    const tasks: Record<string, Record<string, unknown>> = {};
+    for (let i = 0; i < agents; i++) tasks[`t${i}`] = { agent: 'ring', timeout: '10m' };
+    const file = join(root, 'ring.yaml');
+    writeFileSync(file, stringify({ base: 'main', hosts: { provisioner: 'local', count: 10, slots: Math.ceil(agents / 10) }, agents: { ring: { harness: 'shell', command } }, tasks }));
+
+    const child = world.spawn(['run', file, '--json'], repo);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.resume();
+    let peakKb = 0;
+    const sample = setInterval(() => {
+      try {
+        const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+      } catch {
+        // It ended.
+      }
+    }, 200);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearInterval(sample);
+    const envelope = JSON.parse(out.trim().split('\n').at(-1)!);
+    expect(code, out.slice(-3000)).to.equal(0);
+    const session = envelope.result.session as string;
+    const peakMb = Math.round(peakKb / 1024);
+
+    let lost = 0;
+    let duplicated = 0;
+    for (let i = 0; i < agents; i++) {
+      const got = git(repo, 'show', `graft/${session}/t${i}:RECEIVED`).split('\n').filter(Boolean);
+      const from = `t${(i - 1 + agents) % agents}`;
+      const expected = Array.from({ length: perAgent }, (_, k) => `from ${from} #${k + 1}`);
+      lost += expected.filter((m) => !got.includes(m)).length;
+      duplicated += got.length - new Set(got).size;
+    }
+    const stuck = envelope.result.tasks.filter((t: { state: string }) => t.state !== 'succeeded').length;
+    recordFaults({ fault: `${agents} concurrent agents, ring of messages`, injected: agents * perAgent, survived: agents * perAgent - lost - duplicated, lost, note: `stuck tasks: ${stuck}; duplicated: ${duplicated}; controller peak RSS ${peakMb} MB` });
+    expect(stuck, 'tasks that did not succeed').to.equal(0);
+    expect(lost, 'messages lost').to.equal(0);
+    expect(duplicated, 'messages delivered twice').to.equal(0);
+    expect(peakMb, 'controller peak memory (MB)').to.be.below(300);
+  });
+});
