@@ -6,9 +6,10 @@
  */
 import forge from 'node-forge';
 import { SecurityError, UsageError } from '../errors.js';
+import { agentKeyProblem, generateAgentKeyPair, readAgentPublicKey } from './agent-keys.js';
 import type { SessionAuthority } from './session-authority.js';
 import { agentSpiffeId, parseAgentSpiffeId, parseSessionSpiffeId, validateAgentName, type AgentIdentity } from './spiffe-id.js';
-import { certificateToPem, generateRsaKeyPair, leafValidity, randomSerialHex, readAgentPublicKey, signCertificate, subjectAltNameCount, toWholeSeconds, uriSubjectAltNames } from './x509-support.js';
+import { certificateToPem, leafValidity, randomSerialHex, readCertificate, signCertificate, subjectAltNameCount, subjectKeyIdentifierExtension, toWholeSeconds, uriSubjectAltNames, type ReadCertificate } from './x509-support.js';
 
 export { agentNamePattern, validateAgentName, type AgentIdentity } from './spiffe-id.js';
 
@@ -19,9 +20,9 @@ export interface IssueAgentCertificateOptions {
   /** The agent's name, see `agentNamePattern`; becomes the subject CN and the last SPIFFE id segment. */
   agentName: string;
   /**
-   * The agent's own RSA public key (PEM), when the agent generated its key pair
-   * where it runs, so the private key never travels. Without it a key pair is
-   * generated here and returned as `keyPem`.
+   * The agent's own public key (PEM; EC P-256, or RSA of at least 2048 bits), when the
+   * agent generated its key pair where it runs, so the private key never travels.
+   * Without it an EC P-256 key pair is generated here and returned as `keyPem`.
    */
   publicKey?: string;
   /** End the certificate before the session does. Never extends past the session's end. */
@@ -33,7 +34,7 @@ export interface IssueAgentCertificateOptions {
 /** An issued agent certificate. */
 export interface AgentCertificate {
   certPem: string;
-  /** The generated private key (PKCS#8 PEM); absent when the caller supplied `publicKey`. */
+  /** The generated EC P-256 private key (PKCS#8 PEM); absent when the caller supplied `publicKey`. */
   keyPem?: string;
   spiffeId: string;
   notBefore: Date;
@@ -52,9 +53,10 @@ export interface VerifyAgentCertificateOptions {
 
 /**
  * Issues an agent's X.509 identity: a leaf signed by the session CA with URI SAN
- * `spiffe://<trust domain>/session/<id>/agent/<name>`, keyUsage
- * digitalSignature/keyEncipherment, extKeyUsage clientAuth, a random serial and
- * a validity inside the session's (never past the CA's notAfter).
+ * `spiffe://<trust domain>/session/<id>/agent/<name>`, keyUsage digitalSignature
+ * (and keyEncipherment for an RSA key), extKeyUsage clientAuth, a random serial and
+ * a validity inside the session's (never past the CA's notAfter). The key is a new
+ * EC P-256 key unless the caller supplies one; the CA signs with SHA-256 with RSA.
  * Refuses (SecurityError KEY_EXPIRED) once the session has ended.
  */
 export async function issueAgentCertificate(authority: SessionAuthority, options: IssueAgentCertificateOptions): Promise<AgentCertificate> {
@@ -69,9 +71,10 @@ export async function issueAgentCertificate(authority: SessionAuthority, options
   }
   if (notAfter <= now || notAfter <= notBefore) throw new UsageError(`the certificate of agent ${agentName} would end (${notAfter.toISOString()}) before it starts`);
 
-  const generated = options.publicKey === undefined ? await generateRsaKeyPair() : undefined;
+  const generated = options.publicKey === undefined ? await generateAgentKeyPair() : undefined;
+  const publicKey = generated ? generated.publicKey : readAgentPublicKey(options.publicKey!);
+  // No cert.publicKey: forge can encode only RSA keys, so signCertificate writes publicKey in.
   const cert = pki.createCertificate();
-  cert.publicKey = generated ? generated.publicKey : readAgentPublicKey(options.publicKey!);
   cert.serialNumber = randomSerialHex();
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = notAfter;
@@ -79,14 +82,15 @@ export async function issueAgentCertificate(authority: SessionAuthority, options
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    // An EC key signs but cannot encipher keys: RFC 5480 section 3 does not allow keyEncipherment on it.
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: publicKey.asymmetricKeyType === 'rsa', critical: true },
     { name: 'extKeyUsage', clientAuth: true },
     { name: 'subjectAltName', altNames: [{ type: 6, value: spiffeId }] },
-    { name: 'subjectKeyIdentifier' },
+    subjectKeyIdentifierExtension(publicKey),
     // OpenSSL matches issuer and leaf by key id when it is present; it must be the CA's.
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  signCertificate(cert, caKey);
+  signCertificate(cert, caKey, publicKey);
 
   return {
     certPem: certificateToPem(cert),
@@ -102,12 +106,12 @@ function refused(why: string): SecurityError {
   return new SecurityError(`agent certificate refused: ${why}`, 'IDENTITY_MISMATCH');
 }
 
-function readCertificate(pem: string, what: string): forge.pki.Certificate {
+function readOrRefuse(pem: string, what: string): ReadCertificate {
   try {
-    return pki.certificateFromPem(pem);
+    return readCertificate(pem);
   } catch {
-    // forge's message would only say why it could not parse; what matters is that it is not ours.
-    throw refused(`the ${what} is not a readable RSA X.509 certificate`);
+    // The parser's message would only say why it could not parse; what matters is that it is not ours.
+    throw refused(`the ${what} is not a readable X.509 certificate`);
   }
 }
 
@@ -119,8 +123,9 @@ function checkValidity(cert: forge.pki.Certificate, now: Date, what: string): vo
 /**
  * Verifies an agent certificate against a session CA and says who it identifies.
  * Checks, in this order: both parse; the CA names a graft session; the leaf was
- * signed by this CA with SHA-256; both are within their validity at `now`; forge's
- * RFC 5280 chain checks (basic constraints, path length, name constraints,
+ * signed by this CA with SHA-256 (checked by OpenSSL through Node's X509Certificate);
+ * its key is EC P-256 or RSA of at least 2048 bits; both are within their validity at
+ * `now`; forge's RFC 5280 chain checks (basic constraints, path length, name constraints,
  * critical extensions); the leaf is not a CA, allows digitalSignature and
  * clientAuth; its only SAN is one graft agent SPIFFE id in the CA's trust domain
  * and session (and `options.sessionId`, if given); its CN, if any, is the agent name.
@@ -128,20 +133,22 @@ function checkValidity(cert: forge.pki.Certificate, now: Date, what: string): vo
  */
 export function verifyAgentCertificate(caCertPem: string, certPem: string, options: VerifyAgentCertificateOptions = {}): AgentIdentity {
   const now = options.now ?? new Date();
-  const ca = readCertificate(caCertPem, 'session CA certificate');
-  const leaf = readCertificate(certPem, 'agent certificate');
+  const { cert: ca, x509: caX509 } = readOrRefuse(caCertPem, 'session CA certificate');
+  const { cert: leaf, x509: leafX509, publicKey } = readOrRefuse(certPem, 'agent certificate');
   const caUris = uriSubjectAltNames(ca);
   const session = caUris.length === 1 ? parseSessionSpiffeId(caUris[0]!) : undefined;
   if (!session) throw refused('the CA certificate is not a graft session CA (no session SPIFFE id)');
 
   let signedByCa = false;
   try {
-    signedByCa = leaf.isIssuer(ca) && ca.verify(leaf);
+    signedByCa = leafX509.checkIssued(caX509) && leafX509.verify(caX509.publicKey);
   } catch {
     signedByCa = false;
   }
   if (!signedByCa) throw refused(`it was not issued by the CA of session ${session.sessionId}`);
   if (leaf.signatureOid !== pki.oids.sha256WithRSAEncryption) throw refused('it is not signed with SHA-256 with RSA');
+  const keyProblem = agentKeyProblem(publicKey);
+  if (keyProblem) throw refused(`its key is ${keyProblem}`);
   checkValidity(ca, now, 'session CA certificate');
   checkValidity(leaf, now, 'agent certificate');
 

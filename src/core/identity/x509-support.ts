@@ -1,20 +1,25 @@
 /**
  * The pieces of X.509 that graft builds on node-forge: RSA keys made by Node's
- * own crypto, a native signer for forge certificates, random serials and the
- * name-constraints extension forge cannot encode by itself.
+ * own crypto, a native signer for forge certificates, subject keys forge cannot
+ * encode or read (agents' EC P-256 keys), random serials and the name-constraints
+ * extension forge cannot encode by itself.
  *
- * Why RSA-2048: node-forge reads and verifies only RSA certificates, and the
+ * Why RSA-2048 for the session CA: node-forge verifies only RSA signatures, and the
  * design uses node-forge for X.509. Why Node's crypto for keys and signatures:
  * forge's pure-JS RSA signature costs 30-60 ms of blocked event loop on these
  * machines, OpenSSL's about 1 ms; key generation runs on libuv's thread pool.
- * The certificates stay forge-built, forge-verifiable and `openssl verify`-able.
+ * The certificates stay forge-built and `openssl verify`-able, and forge still does
+ * the RFC 5280 checks of agents' certificates (see {@link readCertificate}).
  */
-import { constants, createPrivateKey, createPublicKey, generateKeyPair, privateEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
-import { UsageError } from '../errors.js';
 
 const { asn1, pki } = forge;
+// Public in node-forge 1.x but missing from @types/node-forge: the TBSCertificate writer, and
+// the DER reader's options object (the types know only the older `strict` flag).
+const getTBSCertificate = (pki as unknown as { getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate;
+const fromDer = asn1.fromDer as (bytes: string, options?: { decodeBitStrings?: boolean }) => forge.asn1.Asn1;
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 /**
@@ -23,7 +28,7 @@ const generateKeyPairAsync = promisify(generateKeyPair);
  */
 export const clockSkewSeconds = 300;
 
-/** RSA modulus size for the session CA and agent keys (the floor OpenSSL's default security level accepts). */
+/** RSA modulus size of the session CA and server keys, and the least of agents' own RSA keys (the floor OpenSSL's default security level accepts). */
 export const rsaModulusBits = 2048;
 
 /** An RSA key pair: the private key stays a Node KeyObject (never a forge object), the public key is also in forge form. */
@@ -43,25 +48,6 @@ export function forgePublicKeyOf(key: KeyObject): forge.pki.rsa.PublicKey {
   return pki.publicKeyFromPem(key.export({ type: 'spki', format: 'pem' }).toString()) as forge.pki.rsa.PublicKey;
 }
 
-/**
- * Reads a caller-supplied public key (PEM, SPKI or PKCS#1) for an agent certificate.
- * Only RSA of at least {@link rsaModulusBits} bits: anything else forge could not
- * verify later, and a short key would be a weak identity.
- */
-export function readAgentPublicKey(pem: string): forge.pki.rsa.PublicKey {
-  let key: KeyObject;
-  try {
-    key = createPublicKey(pem);
-  } catch (error) {
-    throw new UsageError(`the agent public key is not a readable PEM public key (${(error as Error).message})`);
-  }
-  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (key.asymmetricKeyType !== 'rsa' || bits < rsaModulusBits) {
-    throw new UsageError(`the agent public key must be RSA of at least ${rsaModulusBits} bits, not ${key.asymmetricKeyType ?? 'unknown'}${bits ? ` of ${bits} bits` : ''}`);
-  }
-  return forgePublicKeyOf(key);
-}
-
 /** Reads a PKCS#8 or PKCS#1 RSA private key; throws a plain Error when it is not one (callers say which file). */
 export function readRsaPrivateKey(pem: string): KeyObject {
   const key = createPrivateKey(pem);
@@ -76,25 +62,78 @@ export function keyMatchesCertificate(key: KeyObject, cert: forge.pki.Certificat
   return fromKey.equals(fromCert);
 }
 
-// DigestInfo prefix of SHA-256 (RFC 8017 section 9.2, note 1): what RSASSA-PKCS1-v1_5 signs.
-const sha256DigestInfoPrefix = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+/**
+ * A stand-in RSA key (n = e = 1) for the one field forge cannot write or read itself:
+ * a subjectPublicKeyInfo that is not RSA. forge writes it, and graft swaps the real
+ * key's SPKI in before anything is hashed or signed ({@link signCertificate}), or forge
+ * reads it in place of the real key of a certificate being checked ({@link readCertificate}).
+ * It is never a certificate's key.
+ */
+const placeholderKey = pki.setRsaPublicKey(new forge.jsbn.BigInteger('1', 16), new forge.jsbn.BigInteger('1', 16));
+
+/** TBSCertificate's subjectPublicKeyInfo comes after version [0], serial, signature, issuer, validity and subject. */
+function subjectPublicKeyInfoIndex(tbs: forge.asn1.Asn1): number {
+  const first = (tbs.value as forge.asn1.Asn1[])[0]!;
+  return first.tagClass === asn1.Class.CONTEXT_SPECIFIC && first.type === 0 ? 6 : 5;
+}
 
 /**
- * Signs a forge certificate with SHA-256 and a Node private key. forge's
- * `cert.sign(key, md)` hashes the TBSCertificate into `md` and hands it to
- * `key.sign(md)`; this key object does RSASSA-PKCS1-v1_5 over that digest in
- * OpenSSL (private "encryption" of the DigestInfo with block type 1 padding is
- * exactly that scheme), so the result is what forge would have produced.
+ * Signs a forge certificate with SHA-256 with RSA and a Node private key (the CA's),
+ * in OpenSSL. With `subjectKey`, the certificate carries that key (EC or RSA, a Node
+ * KeyObject) instead of `cert.publicKey`, which then need not be set: forge writes the
+ * TBSCertificate with a placeholder key, and its subjectPublicKeyInfo is replaced by
+ * `subjectKey`'s SPKI DER before the TBSCertificate is signed. Everything else in the
+ * certificate is forge's encoding, as for any other certificate.
  */
-export function signCertificate(cert: forge.pki.Certificate, key: KeyObject): void {
-  const nativeSigner = {
-    sign(md: forge.md.MessageDigest): string {
-      const digest = Buffer.from(md.digest().getBytes(), 'binary');
-      const digestInfo = Buffer.concat([sha256DigestInfoPrefix, digest]);
-      return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, digestInfo).toString('binary');
-    },
-  };
-  cert.sign(nativeSigner as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+export function signCertificate(cert: forge.pki.Certificate, key: KeyObject, subjectKey?: KeyObject): void {
+  cert.signatureOid = cert.siginfo.algorithmOid = pki.oids.sha256WithRSAEncryption!;
+  const tbs = getTBSCertificate(subjectKey ? { ...cert, publicKey: placeholderKey } : cert);
+  if (subjectKey) (tbs.value as forge.asn1.Asn1[])[subjectPublicKeyInfoIndex(tbs)] = asn1.fromDer(subjectKey.export({ type: 'spki', format: 'der' }).toString('binary'));
+  cert.tbsCertificate = tbs;
+  // For an RSA key, node's sign() is RSASSA-PKCS1-v1_5, the scheme sha256WithRSAEncryption names.
+  cert.signature = sign('sha256', Buffer.from(asn1.toDer(tbs).getBytes(), 'binary'), key).toString('binary');
+}
+
+/**
+ * The subjectKeyIdentifier extension of a certificate for `key`: the SHA-1 of its
+ * subjectPublicKey bits (RFC 5280 4.2.1.2, method 1), what forge computes for RSA keys
+ * and OpenSSL for any key. Explicit because forge can only compute it from an RSA key.
+ */
+export function subjectKeyIdentifierExtension(key: KeyObject): { id: string; value: forge.asn1.Asn1 } {
+  const spki = fromDer(key.export({ type: 'spki', format: 'der' }).toString('binary'), { decodeBitStrings: false });
+  const bitString = (spki.value as forge.asn1.Asn1[])[1]!.value as string; // its first byte counts unused bits
+  const id = createHash('sha1').update(Buffer.from(bitString.slice(1), 'binary')).digest('binary');
+  return { id: '2.5.29.14', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, id) };
+}
+
+/** A certificate as forge reads it, and its subject key as Node reads it. */
+export interface ReadCertificate {
+  /** Everything but the key (`cert.publicKey` is a placeholder when the key is not RSA: never use it). */
+  cert: forge.pki.Certificate;
+  /** The subject public key, whatever its type. */
+  publicKey: KeyObject;
+  /** The certificate as Node reads it, for OpenSSL's signature checks. */
+  x509: X509Certificate;
+}
+
+/**
+ * Reads a PEM certificate whatever its subject key. forge refuses any key but RSA, and
+ * a verifier needs a leaf's key only to know what it is, never to check a signature
+ * (that is its issuer's key). So forge reads a copy whose subjectPublicKeyInfo is the
+ * placeholder, and then gets back the original TBSCertificate: any signature forge
+ * checks on the result covers the bytes that were really signed. Node reads the real key.
+ * Throws a plain Error when `pem` is not a certificate.
+ */
+export function readCertificate(pem: string): ReadCertificate {
+  const x509 = new X509Certificate(pem);
+  const der = x509.raw.toString('binary');
+  const readable = asn1.fromDer(der);
+  const tbs = (readable.value as forge.asn1.Asn1[])[0]!;
+  (tbs.value as forge.asn1.Asn1[])[subjectPublicKeyInfoIndex(tbs)] = pki.publicKeyToAsn1(placeholderKey);
+  const cert = pki.certificateFromAsn1(readable);
+  cert.tbsCertificate = (asn1.fromDer(der).value as forge.asn1.Asn1[])[0]!;
+  if (x509.publicKey.asymmetricKeyType === 'rsa') cert.publicKey = forgePublicKeyOf(x509.publicKey);
+  return { cert, publicKey: x509.publicKey, x509 };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,8 @@ describe('agent channel server: the protocol over mutual TLS on loopback', () =>
     store = MessageStore.of(state);
     authority = await createSessionAuthority({ sessionId: session, validUntil: new Date(Date.now() + 3_600_000) });
     [alpha, beta] = await Promise.all([issueAgentCertificate(authority, { agentName: 'alpha' }), issueAgentCertificate(authority, { agentName: 'beta' })]);
+    // What agents really present: EC P-256 client certificates from the RSA session CA.
+    expect(new X509Certificate(alpha.certPem).publicKey.asymmetricKeyDetails?.namedCurve).to.equal('prime256v1');
     const bus = new EventBus();
     bus.on((event) => events.push(event));
     server = await startChannel({

@@ -1,4 +1,4 @@
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +27,10 @@ describe('agent certificates', () => {
       sessionId: 'sessiona',
       agentName: 'worker-1',
     });
-    // The returned key is the certificate's, and the validity sits inside the session's.
-    expect(new X509Certificate(cert.certPem).checkPrivateKey(createPrivateKey(cert.keyPem!))).to.equal(true);
+    // The returned key is the certificate's, an EC P-256 key, and the validity sits inside the session's.
+    const key = createPrivateKey(cert.keyPem!);
+    expect(new X509Certificate(cert.certPem).checkPrivateKey(key)).to.equal(true);
+    expect([key.asymmetricKeyType, key.asymmetricKeyDetails?.namedCurve]).to.deep.equal(['ec', 'prime256v1']);
     expect(cert.notBefore.getTime()).to.be.at.least(authority.validFrom.getTime());
     expect(cert.notAfter.getTime()).to.equal(authority.validUntil.getTime());
   });
@@ -39,14 +41,26 @@ describe('agent certificates', () => {
     expect(a.serial).to.not.equal(b.serial);
   });
 
-  it('Given an issued certificate, when checked by openssl, then openssl verify accepts it for client auth and x509 -text shows the URI SAN and the CA constraints', async () => {
+  it('Given an issued certificate, when checked by openssl, then openssl verify accepts it for client auth and x509 -text shows the P-256 key, the URI SAN and the CA constraints', async () => {
     const cert = await issueAgentCertificate(authority, { agentName: 'checked' });
     const caFile = writePem(dir, 'ca-a.pem', authority.caCertPem);
     const leafFile = writePem(dir, 'checked.pem', cert.certPem);
-    const verified = openssl(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', caFile, leafFile]);
-    expect(verified.status, verified.output).to.equal(0);
-    expect(verified.output).to.contain(': OK');
+    for (const options of [[], ['-x509_strict', '-purpose', 'sslclient']]) {
+      const verified = openssl(['verify', ...options, '-CAfile', caFile, leafFile]);
+      expect(verified.status, verified.output).to.equal(0);
+      expect(verified.output).to.contain(': OK');
+    }
     const leafText = openssl(['x509', '-in', leafFile, '-noout', '-text']).output;
+    // An EC P-256 subject key, signed by the RSA session CA.
+    expect(leafText).to.contain('Public Key Algorithm: id-ecPublicKey');
+    expect(leafText).to.contain('ASN1 OID: prime256v1');
+    expect(leafText).to.contain('Signature Algorithm: sha256WithRSAEncryption');
+    expect(leafText).to.match(/Key Usage: critical\s+Digital Signature\n/);
+    // The key identifier is the SHA-1 of the EC point (RFC 5280 method 1), the authority's the CA's.
+    const point = createPublicKey(cert.keyPem!).export({ type: 'spki', format: 'der' }).subarray(-65);
+    expect(leafText).to.contain(`Subject Key Identifier: \n                ${colonHex(createHash('sha1').update(point).digest())}`);
+    const caSki = /Subject Key Identifier: \n\s+([0-9A-F:]+)/.exec(openssl(['x509', '-in', caFile, '-noout', '-text']).output)![1]!;
+    expect(leafText).to.match(new RegExp(`Authority Key Identifier: \\n\\s+(keyid:)?${caSki}`));
     expect(leafText).to.contain('URI:spiffe://graft.local/session/sessiona/agent/checked');
     expect(leafText).to.match(/Subject: CN ?= ?checked/);
     expect(leafText).to.contain('TLS Web Client Authentication');
@@ -141,19 +155,47 @@ describe('agent certificates', () => {
     await expectIdentityRefused(() => verifyAgentCertificate(authority.caCertPem, 'not a certificate'), /not a readable/);
   });
 
-  it("Given the agent's own RSA public key, when issued, then the certificate carries it and no private key is returned; EC and short keys are refused", async () => {
-    const own = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const cert = await issueAgentCertificate(authority, { agentName: 'self-keyed', publicKey: own.publicKey.export({ type: 'spki', format: 'pem' }).toString() });
-    expect(cert.keyPem).to.equal(undefined);
-    expect(new X509Certificate(cert.certPem).checkPrivateKey(own.privateKey)).to.equal(true);
-    expect(verifyAgentCertificate(authority.caCertPem, cert.certPem).agentName).to.equal('self-keyed');
+  it("Given the agent's own EC P-256 or RSA-2048 public key, when issued, then the certificate carries it and no private key is returned, and openssl accepts it", async () => {
+    const caFile = writePem(dir, 'ca-a5.pem', authority.caCertPem);
+    for (const [type, own, keyUsage] of [
+      ['ec', generateKeyPairSync('ec', { namedCurve: 'P-256' }), /Key Usage: critical\s+Digital Signature\n/],
+      ['rsa', generateKeyPairSync('rsa', { modulusLength: 2048 }), /Key Usage: critical\s+Digital Signature, Key Encipherment\n/],
+    ] as const) {
+      const cert = await issueAgentCertificate(authority, { agentName: `self-keyed-${type}`, publicKey: own.publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+      expect(cert.keyPem).to.equal(undefined);
+      expect(new X509Certificate(cert.certPem).checkPrivateKey(own.privateKey)).to.equal(true);
+      expect(verifyAgentCertificate(authority.caCertPem, cert.certPem).agentName).to.equal(`self-keyed-${type}`);
+      const leafFile = writePem(dir, `self-keyed-${type}.pem`, cert.certPem);
+      expect(openssl(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', caFile, leafFile]).status).to.equal(0);
+      expect(openssl(['x509', '-in', leafFile, '-noout', '-text']).output).to.match(keyUsage);
+    }
+  });
 
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    expect(await refusal(() => issueAgentCertificate(authority, { agentName: 'ec', publicKey: ec }))).to.be.instanceOf(UsageError);
-    const short = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    expect((await refusal(() => issueAgentCertificate(authority, { agentName: 'short', publicKey: short }))).message).to.match(/at least 2048/);
+  it('Given a public key of another curve, another type or too short, when issued, then it is refused with a UsageError saying what is accepted', async () => {
+    const keys = {
+      'EC on curve secp384r1': generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey,
+      'of type ed25519': generateKeyPairSync('ed25519').publicKey,
+      'RSA of 1024 bits': generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey,
+    };
+    for (const [problem, key] of Object.entries(keys)) {
+      const error = await refusal(() => issueAgentCertificate(authority, { agentName: 'refused', publicKey: key.export({ type: 'spki', format: 'pem' }).toString() }));
+      expect(error).to.be.instanceOf(UsageError);
+      expect(error.message).to.contain('must be EC P-256 or RSA of at least 2048 bits').and.to.contain(`it is ${problem}`);
+    }
+    expect((await refusal(() => issueAgentCertificate(authority, { agentName: 'refused', publicKey: 'not a key' }))).message).to.match(/not a readable PEM public key/);
+  });
+
+  it('Given a leaf the session CA signed for a key of another curve, when verified, then it is refused for its key', async () => {
+    const pem = await caSignedLeaf(authority, () => undefined, generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey);
+    await expectIdentityRefused(() => verifyAgentCertificate(authority.caCertPem, pem), /its key is EC on curve secp384r1, not P-256/);
+    expect(verifyAgentCertificate(authority.caCertPem, await caSignedLeaf(authority, () => undefined)).agentName).to.equal('worker');
   });
 });
+
+/** Bytes as openssl -text prints key identifiers: AB:CD:... */
+function colonHex(bytes: Buffer): string {
+  return bytes.toString('hex').toUpperCase().match(/../g)!.join(':');
+}
 
 /** The certificate's extensions with its subjectAltName replaced. */
 function withSan(cert: forge.pki.Certificate, altNames: { type: number; value: string }[]): object[] {

@@ -1,12 +1,14 @@
 /** Shared set-up for the identity tests: authorities, openssl, and hand-built leaves signed by a session CA. */
 import { spawnSync } from 'node:child_process';
+import type { KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import forge from 'node-forge';
 import { GraftError, SecurityError } from '../../../src/core/errors.js';
 import { createSessionAuthority, type CreateSessionAuthorityOptions, type SessionAuthority } from '../../../src/core/identity/index.js';
-import { certificateToPem, generateRsaKeyPair, randomSerialHex, signCertificate } from '../../../src/core/identity/x509-support.js';
+import { generateAgentKeyPair } from '../../../src/core/identity/agent-keys.js';
+import { certificateToPem, randomSerialHex, signCertificate } from '../../../src/core/identity/x509-support.js';
 
 export const hour = 3_600_000;
 
@@ -29,13 +31,13 @@ export function writePem(dir: string, name: string, pem: string): string {
 
 /**
  * A leaf signed with the session CA's real key but built by the test, so the
- * verifier's own checks (not just the signature) are what refuses it.
+ * verifier's own checks (not just the signature) are what refuses it. Its key is a
+ * new EC P-256 key, as graft's own leaves have, unless `publicKey` is given.
  */
-export async function caSignedLeaf(authority: SessionAuthority, customize: (cert: forge.pki.Certificate) => void): Promise<string> {
+export async function caSignedLeaf(authority: SessionAuthority, customize: (cert: forge.pki.Certificate) => void, publicKey?: KeyObject): Promise<string> {
   const { caCert, caKey } = authority.keys;
-  const keys = await generateRsaKeyPair();
+  const key = publicKey ?? (await generateAgentKeyPair()).publicKey;
   const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
   cert.serialNumber = randomSerialHex();
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + hour);
@@ -48,7 +50,7 @@ export async function caSignedLeaf(authority: SessionAuthority, customize: (cert
     { name: 'subjectAltName', altNames: [{ type: 6, value: `${authority.spiffeId}/agent/worker` }] },
   ]);
   customize(cert);
-  signCertificate(cert, caKey);
+  signCertificate(cert, caKey, key);
   return certificateToPem(cert);
 }
 
