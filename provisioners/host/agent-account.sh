@@ -165,7 +165,8 @@ case "$cmd" in
     getent passwd "$2" >/dev/null || die "no account $2"
     mkdir -p /var/lib/graft
     chmod 0755 /var/lib/graft
-    [ -d "/var/lib/graft/$1" ] || mkdir -m 0755 "/var/lib/graft/$1"
+    # Hosts that share a machine (local hosts) make it at the same time: losing that race is fine.
+    mkdir -m 0755 "/var/lib/graft/$1" 2>/dev/null || [ -d "/var/lib/graft/$1" ] || die "cannot create /var/lib/graft/$1"
     [ ! -L "/var/lib/graft/$1" ] || die "refusing symlinked cache directory"
     chown "$2:" "/var/lib/graft/$1"
     echo "/var/lib/graft/$1"

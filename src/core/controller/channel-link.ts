@@ -57,7 +57,13 @@ export class ChannelLink {
       },
     });
     const link = new ChannelLink(runtime, session, runs, server);
-    await Promise.all(runtime.store.listHosts(session.id).filter((h) => h.state === 'up').map((h) => link.linkHost(h)));
+    const linked = await Promise.allSettled(runtime.store.listHosts(session.id).filter((h) => h.state === 'up').map((h) => link.linkHost(h)));
+    const failed = linked.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // A half-open channel would keep this process alive after the error is reported.
+      await link.close();
+      throw failed.reason;
+    }
     return link;
   }
 
