@@ -48,7 +48,7 @@ describe(`reliability: ${agents} agents at once on 10 local hosts, messages flow
       'graft-agent done "got $(wc -l < RECEIVED) messages"',
     ].join('\n');
     const tasks: Record<string, Record<string, unknown>> = {};
-    for (let i = 0; i < agents; i++) tasks[`t${i}`] = { agent: 'ring', timeout: '10m' };
+    for (let i = 0; i < agents; i++) tasks[`t${i}`] = { agent: 'ring', timeout: '4m' };
     const file = join(root, 'ring.yaml');
     writeFileSync(file, stringify({ base: 'main', hosts: { provisioner: 'local', count: 10, slots: Math.ceil(agents / 10) }, agents: { ring: { harness: 'shell', command } }, tasks }));
 

@@ -39,7 +39,10 @@ export class HostCache {
   async ensure(): Promise<string> {
     const dir = await ensureSessionHostDir(this.pool, this.host, this.sessionId, this.env);
     const path = `${dir}/${this.name}`;
-    await this.admin(`test -d ${shellQuote(path)} || git init -q --bare ${shellQuote(path)}`);
+    // Made aside and renamed into place: hosts that share a machine (local hosts) share the
+    // directory, and two `git init`s of one path at once fail on its config lock.
+    const p = shellQuote(path);
+    await this.admin(`test -d ${p} || { t=${p}.init.$$ && git init -q --bare "$t" && { mv -T "$t" ${p} 2>/dev/null || rm -rf "$t"; } && test -d ${p}; }`);
     return path;
   }
 
