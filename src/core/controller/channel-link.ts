@@ -5,6 +5,7 @@
  * the controller reads when the attempt's process ends.
  */
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentRecord } from '../agents/agent-record.js';
 import { ensureSessionAuthority } from '../agents/session-identity.js';
 import { installAgentHelper, openChannelTunnel, startChannel, writeChannelUrl, type ChannelServer, type ChannelTunnel } from '../channel/index.js';
@@ -24,6 +25,8 @@ interface HostLink {
 export class ChannelLink {
   private readonly links = new Map<string, HostLink>();
   private closed = false;
+  /** Ends relink waits at once when the link closes: the process must not outlive its run waiting on a timer. */
+  private readonly closing = new AbortController();
 
   private constructor(
     private readonly runtime: GraftRuntime,
@@ -73,16 +76,20 @@ export class ChannelLink {
     }
     const link = { tunnel, helperDir: dirname(helper) };
     this.links.set(host.name, link);
-    void tunnel.ended.then(async ({ lost }) => {
-      if (lost && !this.closed) await this.relink(host.name);
-    });
+    void tunnel.ended.then(({ lost }) => (lost && !this.closed ? this.relink(host.name) : undefined));
     return link;
   }
 
-  /** A tunnel dropped with its connection: reopen it when the host answers again. */
+  /** A tunnel dropped with its connection: reopen it when the host answers again, until the link closes. */
   private async relink(hostName: string): Promise<void> {
-    for (let wait = 1_000; !this.closed; wait = Math.min(wait * 2, 30_000)) {
-      await new Promise((resolve) => setTimeout(resolve, wait));
+    for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        await sleep(wait, undefined, { signal: this.closing.signal });
+      } catch {
+        return;
+      }
+      // The store closes with the run: nothing may touch it once the link is closed.
+      if (this.closed) return;
       const host = this.runtime.store.listHosts(this.session.id).find((h) => h.name === hostName);
       if (!host || host.state !== 'up') return;
       try {
@@ -116,6 +123,7 @@ export class ChannelLink {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     await Promise.allSettled([...this.links.values()].map((l) => l.tunnel.close()));
     await this.server.close();
   }
