@@ -35,6 +35,7 @@ export const EventCodes = [
   'channel.started',
   'channel.stopped',
   'channel.refused',
+  'task.stranded-recovered',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 

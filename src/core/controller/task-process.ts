@@ -127,10 +127,14 @@ export function reattachScript(): string {
   return [`d="$HOME"/${taskDir}`, 'if [ ! -f "$d"/pid ]; then echo "nopid"; exit 0; fi', 'pid=$(cat "$d"/pid)', 'echo "pid $pid"', watchLoop()].join('\n');
 }
 
-/** Kills the task's whole process group (as the agent): a timeout or a cancel. */
-export async function killTaskProcess(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, pid: number): Promise<void> {
+/**
+ * Kills the task's whole process group (as the agent): a timeout, a cancel, an attempt stranded
+ * on a host that was lost. Without `pid`, the one the launcher wrote on the host is used.
+ */
+export async function killTaskProcess(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, pid?: number): Promise<void> {
+  const which = pid ? `pid=${pid}` : `pid=$(cat "$HOME"/${taskDir}/pid 2>/dev/null); [ -n "$pid" ] || exit 0`;
   // dash's kill takes no `--`: after the signal, a negative number is a process group.
-  const command = `kill -TERM -${pid} 2>/dev/null; sleep 0.5; kill -KILL -${pid} 2>/dev/null; true`;
+  const command = `${which}; kill -TERM -$pid 2>/dev/null; sleep 0.5; kill -KILL -$pid 2>/dev/null; true`;
   await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, command), { timeoutMs: 15_000 });
 }
 
