@@ -26,7 +26,8 @@ import type { TaskSpec } from '../graph/model.js';
 import { attemptFailed, cancelAll, decide, defaultRetryPolicy, outcome, place, settle, starting, stranded, succeeded, waitingGate, type RetryPolicy, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
 import type { TaskRecord } from '../graph/task-record.js';
 import { StrandedWatch } from './stranded-attempts.js';
-import { fetchTaskLog, killTaskProcess, launcherScript, MissingCommandError, reattachScript, runTaskProcess, type ProcessEnd } from './task-process.js';
+import { fetchTaskLog } from './task-log.js';
+import { killTaskProcess, launcherScript, MissingCommandError, reattachScript, runTaskProcess, type ProcessEnd } from './task-process.js';
 
 export interface ControllerOptions {
   retryPolicy?: RetryPolicy;

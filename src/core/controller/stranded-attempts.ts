@@ -14,7 +14,8 @@ import { adminEndpoint } from '../session/endpoints.js';
 import type { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
-import { fetchTaskLog, killTaskProcess } from './task-process.js';
+import { fetchTaskLog } from './task-log.js';
+import { killTaskProcess } from './task-process.js';
 
 /** How long a probe of a stranded attempt's host may take: it answers at once or counts as still gone. */
 const probeTimeoutMs = 5_000;

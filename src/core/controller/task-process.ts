@@ -14,9 +14,6 @@ import type { SshPool } from '../ssh/index.js';
 /** The task's directory under the agent's home. */
 export const taskDir = '.graft/task';
 
-/** Output beyond this is not fetched back: the log keeps the end, after a marker saying what was dropped. */
-export const maxLogBytes = 8 * 1024 * 1024;
-
 export interface LaunchRequest {
   invocation: HarnessInvocation;
   /** The agent's worktree (absolute), the process's cwd. */
@@ -136,16 +133,4 @@ export async function killTaskProcess(pool: SshPool, sessionId: string, agent: A
   // dash's kill takes no `--`: after the signal, a negative number is a process group.
   const command = `${which}; kill -TERM -$pid 2>/dev/null; sleep 0.5; kill -KILL -$pid 2>/dev/null; true`;
   await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, command), { timeoutMs: 15_000 });
-}
-
-/** The attempt's output, at most `maxLogBytes` of its end, with a marker when more was written. */
-export async function fetchTaskLog(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<Buffer> {
-  const command = [
-    `f="$HOME"/${taskDir}/output.log`,
-    '[ -f "$f" ] || exit 0',
-    'size=$(wc -c < "$f")',
-    `if [ "$size" -gt ${maxLogBytes} ]; then echo "[graft: output was $size bytes; only the last ${maxLogBytes} are kept]"; tail -c ${maxLogBytes} "$f"; else cat "$f"; fi`,
-  ].join('\n');
-  const result = await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, command), { timeoutMs: 120_000, maxBufferBytes: maxLogBytes + 4096 });
-  return Buffer.from(result.stdout, 'utf8');
 }
