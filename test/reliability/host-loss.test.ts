@@ -29,11 +29,12 @@ interface Scenario {
   graph: string;
 }
 
-function scenario(fleet: NetnsFleet, env: NodeJS.ProcessEnv, tasks: Record<string, Record<string, unknown>>, ledgerTasks: (ledger: WorkLedger) => Record<string, Record<string, unknown>> = () => ({})): Scenario {
+/** A repository, a ledger, a graph of the ledger's tasks on the fleet, a graft home. */
+function scenario(fleet: NetnsFleet, env: NodeJS.ProcessEnv, tasks: (ledger: WorkLedger) => Record<string, Record<string, unknown>>): Scenario {
   const root = mkdtempSync(join(tmpdir(), 'graft-hostloss-'));
   const repo = makeRepo(root);
   const ledger = makeWorkLedger(root);
-  const graph = writeGraph(root, { inventory: fleet.writeInventory(root) }, { ...tasks, ...ledgerTasks(ledger) });
+  const graph = writeGraph(root, { inventory: fleet.writeInventory(root) }, tasks(ledger));
   return { root, repo, ledger, graph, world: new GraftWorld({ ...fastFaults, ...env }) };
 }
 
@@ -84,7 +85,7 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
 
     it('given a graph running on three hosts, when the host of a task dies, then the task moves without using a retry, the graph completes, and once the host is back down fetches the work it holds', async () => {
       const fleet = hosts.fleet;
-      s = scenario(fleet, { GRAFT_HOST_GRACE: '3s' }, {}, (ledger) => ({
+      s = scenario(fleet, { GRAFT_HOST_GRACE: '3s' }, (ledger) => ({
         long: { command: ledger.command(3), retries: 0 },
         side: { command: ledger.command(2) },
         join: { needs: ['long', 'side'], command: ledger.command(1) },
@@ -131,7 +132,7 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
 
     /** Runs one task, cuts its host's link for the outage, restores it, lets the task finish. */
     async function cutOff(which: 'long' | 'short', fleet: NetnsFleet, grace: string): Promise<void> {
-      const s = scenario(fleet, { GRAFT_HOST_GRACE: grace }, {}, (ledger) => ({ long: { command: ledger.command(3), retries: 0 } }));
+      const s = scenario(fleet, { GRAFT_HOST_GRACE: grace }, (ledger) => ({ long: { command: ledger.command(3), retries: 0 } }));
       cases[which].s = s;
       s.ledger.hold(true);
       const running = runBounded(s.world, ['run', s.graph, '--json'], { cwd: s.repo, boundMs: 120_000 });
@@ -203,7 +204,7 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
 
     it('given a running task, when its host "reboots" within the grace, then the vanished process counts as a failed attempt, its work is fetched, and the retry completes the task once', async () => {
       const fleet = hosts.fleet;
-      s = scenario(fleet, { GRAFT_HOST_GRACE: '30s' }, {}, (ledger) => ({ long: { command: ledger.command(3), retries: 1 } }));
+      s = scenario(fleet, { GRAFT_HOST_GRACE: '30s' }, (ledger) => ({ long: { command: ledger.command(3), retries: 1 } }));
       s.ledger.hold(true);
       const running = runBounded(s.world, ['run', s.graph, '--json'], { cwd: s.repo, boundMs: 90_000 });
       const victim = await hostOfFirstCommit(s, fleet, 'long');

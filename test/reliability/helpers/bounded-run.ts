@@ -9,14 +9,17 @@ import { graftBin, type GraftWorld } from '../../helpers/cli.js';
 
 export interface BoundedRun {
   code: number | null;
+  /** What was printed (at most the last `keepStdoutBytes` of it). */
   stdout: string;
+  /** How many bytes were printed on stdout in all. */
+  stdoutBytes: number;
   stderr: string;
   /** True when the bound was reached and the process was killed. */
   hung: boolean;
   wallMs: number;
   /** Highest VmHWM seen, in MiB (only when sampled). */
   peakMb?: number;
-  /** The last line of stdout parsed, when --json was passed (`run` streams events, then its envelope). */
+  /** The JSON envelope, when --json was passed (`run` streams events first, the envelope last). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output; tests assert it field by field
   json?: any;
 }
@@ -36,8 +39,10 @@ export function runBounded(world: GraftWorld, args: string[], options: BoundedRu
   const child = spawn(process.execPath, [graftBin, ...args], { cwd: options.cwd, env: { ...world.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const keep = options.keepStdoutBytes ?? 64 * 1024 * 1024;
   let stdout = Buffer.alloc(0);
+  let stdoutBytes = 0;
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
+    stdoutBytes += chunk.length;
     stdout = Buffer.concat([stdout, chunk]);
     if (stdout.length > keep) stdout = stdout.subarray(stdout.length - keep);
   });
@@ -63,12 +68,16 @@ export function runBounded(world: GraftWorld, args: string[], options: BoundedRu
       clearTimeout(bound);
       if (sampler) clearInterval(sampler);
       const text = stdout.toString('utf8');
-      const run: BoundedRun = { code, stdout: text, stderr, hung, wallMs: Date.now() - started, ...(options.sampleMemory ? { peakMb: Math.round(peakKb / 1024) } : {}) };
+      const run: BoundedRun = { code, stdout: text, stdoutBytes, stderr, hung, wallMs: Date.now() - started, ...(options.sampleMemory ? { peakMb: Math.round(peakKb / 1024) } : {}) };
       if (args.includes('--json')) {
-        try {
-          run.json = JSON.parse(text.trim().split('\n').at(-1) ?? '');
-        } catch {
-          // Left undefined: the test's assertion on it shows the output.
+        // One envelope, or (run, resume) one event per line and the envelope last.
+        for (const candidate of [text, text.trim().split('\n').at(-1) ?? '']) {
+          try {
+            run.json = JSON.parse(candidate);
+            break;
+          } catch {
+            // Left undefined when neither parses: the test's assertion on it shows the output.
+          }
         }
       }
       resolve(run);

@@ -1,24 +1,10 @@
-/** A controller repository and graph files for reliability runs. */
-import { execFileSync } from 'node:child_process';
+/** Graph files for reliability runs, and questions about the controller's repository. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { git } from '../../helpers/git-repo.js';
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
-
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: gitEnv }).trim();
-}
-
-/** A repository with one commit on main. */
-export function makeRepo(root: string): string {
-  const repo = join(root, 'repo');
-  git(root, 'init', '-q', '-b', 'main', repo);
-  writeFileSync(join(repo, 'README'), 'project\n');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-qm', 'first');
-  return repo;
-}
+export { git, makeRepo } from '../../helpers/git-repo.js';
 
 /** A graph of `shell` tasks on the given hosts section. */
 export function writeGraph(dir: string, hosts: Record<string, unknown>, tasks: Record<string, Record<string, unknown>>): string {
