@@ -197,6 +197,41 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
     });
   });
 
+  describe('the controller and a host die together', () => {
+    const hosts = useNetnsHosts(2);
+    let s: Scenario | undefined;
+    afterEach(() => dispose(s));
+
+    it('given a running graph, when the controller is SIGKILLed and the task\'s host dies with it, then graft resume starts without that host, moves the task and completes, and down later fetches the host\'s work', async () => {
+      const fleet = hosts.fleet;
+      s = scenario(fleet, { GRAFT_HOST_GRACE: '3s' }, (ledger) => ({ long: { command: ledger.command(3), retries: 0 } }));
+      s.ledger.hold(true);
+      const controller = s.world.spawn(['run', s.graph], s.repo);
+      const exited = new Promise((resolve) => controller.once('exit', resolve));
+      const victim = await hostOfFirstCommit(s, fleet, 'long');
+      controller.kill('SIGKILL');
+      await exited;
+      fleet.crash(victim);
+      const resuming = runBounded(s.world, ['resume', '--json'], { cwd: s.repo, boundMs: 60_000 });
+      await until(() => s!.ledger.commits().some((c) => c.host !== victim.address), 45_000);
+      s.ledger.hold(false);
+      const run = await resuming;
+      await fleet.startSshd(victim);
+      const down = await s.world.run(['down', '--json'], { cwd: s.repo, timeoutMs: 60_000 });
+      const lost = s.ledger.lostCommits(s.repo);
+      recordFault({ area: 'host loss', fault: 'controller SIGKILLed + host dies; graft resume', injected: 2, survived: !run.hung && run.code === 0 && down.code === 0 ? 2 : 0, lost: lost.length, lostUnit: 'commits', note: `resume ${Math.round(run.wallMs / 1000)} s` });
+
+      expect(run.hung, 'graft resume hung past its bound').to.equal(false);
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(run.stderr).to.match(/node\d: the agent channel cannot reach it yet/);
+      expect(taskOf(run, 'long')).to.include({ state: 'succeeded', attempt: 1 });
+      expect(taskOf(run, 'long').host).to.not.equal(victim.name);
+      expect(s.ledger.completedTwice()).to.deep.equal([]);
+      expect(down.code, down.stdout + down.stderr).to.equal(0);
+      expect(lost).to.deep.equal([]);
+    });
+  });
+
   describe('sshd restarted with the same host key, the task process killed with it', () => {
     const hosts = useNetnsHosts(2);
     let s: Scenario | undefined;

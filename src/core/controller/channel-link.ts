@@ -35,7 +35,7 @@ export class ChannelLink {
     private readonly server: ChannelServer,
   ) {}
 
-  /** Starts the server and links every host of the session that is up. */
+  /** Starts the server and links every host of the session that is up and answers. */
   static async open(runtime: GraftRuntime, session: SessionRow, runs: RunStore, graph: RunGraph): Promise<ChannelLink> {
     const authority = await ensureSessionAuthority(session, sessionFiles(runtime, session.id).dir);
     const setReport = (task: string, reported: 'done' | 'fail', summary: string) => {
@@ -60,7 +60,16 @@ export class ChannelLink {
       },
     });
     const link = new ChannelLink(runtime, session, runs, server);
-    await Promise.all(runtime.store.listHosts(session.id).filter((h) => h.state === 'up').map((h) => link.linkHost(h)));
+    // A host that does not answer now (lost while no controller ran) must not keep the run from
+    // resuming: its tasks find out through their own connections, and its tunnel is tried again.
+    const hosts = runtime.store.listHosts(session.id).filter((h) => h.state === 'up');
+    const linked = await Promise.allSettled(hosts.map((h) => link.linkHost(h)));
+    linked.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') return;
+      const host = hosts[i]!;
+      runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: the agent channel cannot reach it yet (${(outcome.reason as Error).message}); trying again`, session: session.id, host: host.name });
+      void link.relink(host.name);
+    });
     return link;
   }
 
