@@ -88,7 +88,7 @@ export class Controller {
       }
       const tasks = this.tasks();
       this.step(tasks);
-      this.stranded.poll();
+      this.stranded.poll(tasks.values());
       const result = outcome(this.tasks().values());
       if (result !== 'running' && this.inflight.size === 0) {
         await this.stranded.stop();

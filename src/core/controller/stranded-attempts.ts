@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeAgent } from '../agents/remove-agent.js';
-import type { StrandedAttempt } from '../graph/task-record.js';
+import type { StrandedAttempt, TaskRecord } from '../graph/task-record.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import type { RunStore } from '../state/run-store.js';
@@ -106,9 +106,10 @@ export class StrandedWatch {
     return new Set(this.runs.listTasks(this.session.id).flatMap((r) => (r.stranded ?? []).map((s) => s.agent)));
   }
 
-  poll(now = Date.now()): void {
+  /** Starts wind-ups due now, from the records the controller just read. */
+  poll(tasks: Iterable<TaskRecord>, now = Date.now()): void {
     if (this.stopping.signal.aborted) return;
-    for (const record of this.runs.listTasks(this.session.id)) {
+    for (const record of tasks) {
       for (const stranded of record.stranded ?? []) {
         if (this.busy.has(stranded.agent) || now - (this.lastTry.get(stranded.host) ?? 0) < probeEveryMs) continue;
         this.lastTry.set(stranded.host, now);

@@ -16,8 +16,9 @@ import { answersWithBanner } from '../../../src/core/provisioners/local/loopback
 import { sshdConfig } from '../../../src/core/provisioners/local/sshd-server.js';
 import { generateEd25519KeyPair, writeKeyPairFiles, writePrivateKeyFile, type SshKeyPair } from '../../../src/core/ssh/index.js';
 
-/** Namespaces made by this suite are named `graftrel-<pid>-<n>`: the pid says whether their maker lives. */
+/** Namespaces made by this suite are named `graftrel-<pid>-<n>`, accounts `grel<pid>x<n>`: the pid says whether their maker lives. */
 const NS_PREFIX = 'graftrel-';
+const ACCOUNT = /^grel(\d+)x\d+$/;
 const SSH_PORT = 22;
 
 export interface NetnsHost {
@@ -58,10 +59,13 @@ export interface NetnsFleet {
 
 interface Made {
   namespaces: { namespace: string; link: string }[];
+  accounts: string[];
   dirs: string[];
 }
 
-const made: Made = { namespaces: [], dirs: [] };
+const made: Made = { namespaces: [], accounts: [], dirs: [] };
+/** Numbers namespaces, links and accounts of this process: never reused, even after a fleet is gone. */
+let serial = 0;
 let exitHook = false;
 
 function ip(...args: string[]): string {
@@ -69,12 +73,25 @@ function ip(...args: string[]): string {
 }
 
 /** Namespaces of this suite whose making process is gone (it was killed before its after hook). */
-function removeOrphanNamespaces(): void {
+function removeOrphans(): void {
+  for (const line of execFileSync('getent', ['passwd'], { encoding: 'utf8' }).split('\n')) {
+    const user = line.split(':')[0] ?? '';
+    const pid = ACCOUNT.exec(user)?.[1];
+    if (pid && !existsSync(`/proc/${pid}`)) removeAccount(user);
+  }
   for (const line of ip('netns', 'list').split('\n')) {
     const name = line.split(' ')[0] ?? '';
     if (!name.startsWith(NS_PREFIX)) continue;
     const pid = Number(name.slice(NS_PREFIX.length).split('-')[0]);
     if (Number.isInteger(pid) && !existsSync(`/proc/${pid}`)) removeNamespace(name);
+  }
+}
+
+function removeAccount(user: string): void {
+  try {
+    execFileSync('userdel', ['--force', '--remove', '--', user], { stdio: 'ignore' });
+  } catch {
+    // Gone already.
   }
 }
 
@@ -115,24 +132,19 @@ function freeSubnet(taken: Set<string>): { gateway: string; address: string } {
   }
 }
 
-/** A login account per host, made once and kept (like the sshd fleet's test account); its home is emptied per use. */
-function ensureAccount(user: string): string {
-  try {
-    execFileSync('id', ['-u', user], { stdio: 'pipe' });
-  } catch {
-    execFileSync('useradd', ['--create-home', '--home-dir', `/home/${user}`, '--shell', '/bin/sh', user], { stdio: 'pipe' });
-  }
+/** A login account of its own per host and test process (concurrent test runs share nothing). */
+function makeAccount(user: string): string {
+  execFileSync('useradd', ['--create-home', '--home-dir', `/home/${user}`, '--shell', '/bin/sh', user], { stdio: 'pipe' });
+  made.accounts.push(user);
   // Locked accounts ("!") are refused by sshd without PAM, even with a key.
   execFileSync('usermod', ['-p', '*', user], { stdio: 'pipe' });
-  const home = `/home/${user}`;
-  for (const entry of ['.graft', '.ssh']) rmSync(join(home, entry), { recursive: true, force: true });
-  return home;
+  return `/home/${user}`;
 }
 
 export async function startNetnsHosts(count: number): Promise<NetnsFleet> {
   if (process.getuid?.() !== 0) throw new Error('network namespace hosts need root');
   installExitHook();
-  removeOrphanNamespaces();
+  removeOrphans();
   const root = mkdtempSync(join(tmpdir(), 'graft-netns-'));
   made.dirs.push(root);
   chmodSync(root, 0o711);
@@ -141,9 +153,8 @@ export async function startNetnsHosts(count: number): Promise<NetnsFleet> {
   await writePrivateKeyFile(adminKeyFile, clientKey.privateKey);
   const taken = new Set<string>();
   const hosts: NetnsHost[] = [];
-  const serial = made.namespaces.length;
   for (let i = 0; i < count; i += 1) {
-    const n = serial + i;
+    const n = serial++;
     const namespace = `${NS_PREFIX}${process.pid}-${n}`;
     const { gateway, address } = freeSubnet(taken);
     // Interface names are at most 15 characters.
@@ -156,8 +167,8 @@ export async function startNetnsHosts(count: number): Promise<NetnsFleet> {
     ip('-n', namespace, 'addr', 'add', `${address}/30`, 'dev', 'eth0');
     ip('-n', namespace, 'link', 'set', 'eth0', 'up');
     ip('-n', namespace, 'link', 'set', 'lo', 'up');
-    const user = `graftrel${i}`;
-    const home = ensureAccount(user);
+    const user = `grel${process.pid}x${n}`;
+    const home = makeAccount(user);
     const dir = join(root, `host${i}`);
     mkdirSync(dir, { mode: 0o711 });
     const hostKey = generateEd25519KeyPair(`graft-netns-host${i}`);
@@ -205,7 +216,8 @@ export async function startNetnsHosts(count: number): Promise<NetnsFleet> {
       for (const host of hosts) {
         removeNamespace(host.namespace, host.link);
         made.namespaces = made.namespaces.filter((n) => n.namespace !== host.namespace);
-        for (const entry of ['.graft', '.ssh']) rmSync(join(host.home, entry), { recursive: true, force: true });
+        removeAccount(host.user);
+        made.accounts = made.accounts.filter((a) => a !== host.user);
       }
       rmSync(root, { recursive: true, force: true });
       made.dirs = made.dirs.filter((d) => d !== root);
@@ -287,6 +299,7 @@ function installExitHook(): void {
   exitHook = true;
   process.once('exit', () => {
     for (const { namespace, link } of made.namespaces) removeNamespace(namespace, link);
+    for (const user of made.accounts) removeAccount(user);
     for (const dir of made.dirs) rmSync(dir, { recursive: true, force: true });
   });
 }
