@@ -5,8 +5,9 @@
  * process in its namespace killed), its link goes down, sshd comes back with the same host key.
  *
  * Root only. Everything made here is removed by `destroy()`, by the mocha `after` hook of
- * `useNetnsHosts`, and synchronously on process exit; namespaces left by a test process that
- * died are removed the next time one starts. Only interfaces and namespaces made here are touched.
+ * `useNetnsHosts`, and synchronously on process exit; namespaces and accounts left by a test
+ * process that died are removed the next time one starts. Only interfaces, namespaces and
+ * accounts made here are touched.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
