@@ -86,6 +86,15 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
     return this.redact(envelope);
   }
 
+  /**
+   * Plain JSON on stdout. oclif's default colorizes it by tokenizing with regular expressions that
+   * overflow the stack on a long string (an 8 MiB log in `graft logs --json`) and are quadratic on
+   * large results; a colour theme serves no machine reading --json anyway.
+   */
+  protected override logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+  }
+
   protected override async catch(thrown: Error & { exitCode?: number }): Promise<unknown> {
     if (thrown instanceof Errors.ExitError) throw thrown;
     const error: GraftError = thrown instanceof Errors.CLIError ? new UsageError(thrown.message.replace(/^Error: /, ''), ['See: graft ' + this.id?.replaceAll(':', ' ') + ' --help']) : asGraftError(thrown);

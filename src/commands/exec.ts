@@ -48,6 +48,8 @@ export default class Exec extends GraftCommand<typeof Exec> {
     });
     const failed = rows.filter((r) => !r.ok).length;
     this.log(renderTable(['host', 'exit', 'time', 'output'], rows.map((r) => [r.host, r.error ? r.error.code : String(r.exitCode ?? r.signal), `${r.durationMs}ms`, (r.error?.message ?? [...r.stdout, ...r.stderr].join(' ⏎ ')).slice(0, 160)])));
+    // In full: the table cuts messages short, and a refusal's fingerprints or hints must not be lost.
+    for (const row of rows.filter((r) => r.error)) this.log(`\n${row.host}: ${row.error!.message}${row.error!.actions.map((a) => `\n  try: ${a}`).join('')}`);
     this.log(`\n${rows.length - failed} ok, ${failed} failed`);
     this.setExitCode(fanoutExitCode(rows));
     return { session: session.id, command, ok: rows.length - failed, failed, hosts: rows };

@@ -5,13 +5,13 @@ import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { agentCommand, agentEndpoint, learnAgentSecrets } from '../core/agents/agent-access.js';
 import { requireRun } from '../core/controller/require-run.js';
-import { taskDir } from '../core/controller/task-process.js';
+import { LogTail, taskLogCommand } from '../core/controller/task-log.js';
 import { NotFoundError } from '../core/errors.js';
 import { sessionFiles } from '../core/runtime.js';
 
 export default class Logs extends GraftCommand<typeof Logs> {
   static override summary = "Show a task's output: the current attempt's live, earlier ones from the session.";
-  static override description = `While a task runs, its output is read from its host (as its agent); once an attempt ends, graft keeps its output in the session directory (the last 8 MiB, with a marker if more was written). With -f, follows the running attempt until its process ends.`;
+  static override description = `While a task runs, its output is read from its host (as its agent); once an attempt ends, graft keeps its output in the session directory. Either way at most the last 8 MiB is shown, after a marker if more was written. With -f, follows the running attempt until its process ends.`;
   static override examples = [
     { description: 'Follow a running task', command: '<%= config.bin %> logs implement-api -f' },
     { description: 'The first attempt of a retried task', command: '<%= config.bin %> logs implement-api --attempt 1' },
@@ -43,12 +43,13 @@ export default class Logs extends GraftCommand<typeof Logs> {
     const host = runtime.store.listHosts(session.id).find((h) => h.name === task.host);
     if (!agent || agent.state !== 'ready' || !host) throw new NotFoundError(`${name} is ${task.state} but its agent is not ready yet`, ['Try again in a moment.']);
     await learnAgentSecrets(runtime.pool, session.id, agent, host, runtime.redactor);
-    const follow = this.flags.follow && task.pid ? `-f --pid=${task.pid} -s 0.5 ` : '';
-    const chunks: Buffer[] = [];
-    await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, `f="$HOME"/${taskDir}/output.log; while [ ! -f "$f" ]; do sleep 0.2; done; tail ${follow}-c +1 "$f"`), {
-      onStdout: (chunk) => (this.jsonEnabled() ? chunks.push(chunk) : process.stdout.write(this.redact(chunk.toString('utf8')))),
+    // A flooding task's log is read from its end: the last 8 MiB, then (with -f) what follows.
+    const command = taskLogCommand({ wait: true, followPid: this.flags.follow ? task.pid : undefined });
+    const kept = new LogTail();
+    await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, command), {
+      onStdout: (chunk) => (this.jsonEnabled() ? kept.push(chunk) : process.stdout.write(this.redact(chunk.toString('utf8')))),
       maxBufferBytes: 0,
     });
-    return { task: name, attempt, source: 'host', ...(this.jsonEnabled() ? { output: Buffer.concat(chunks).toString('utf8') } : {}) };
+    return { task: name, attempt, source: 'host', ...(this.jsonEnabled() ? { output: kept.text() } : {}) };
   }
 }

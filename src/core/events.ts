@@ -41,6 +41,7 @@ export const EventCodes = [
   'session.extended',
   'gc.found',
   'gc.deleted',
+  'task.stranded-recovered',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 

@@ -45,11 +45,20 @@ export function openRuntime(options: RuntimeOptions = {}): GraftRuntime {
     layout,
     store: StateStore.open(layout.database),
     events: options.events ?? new EventBus(),
-    pool: new SshPool({ connectTimeoutMs: options.connectTimeoutMs ?? (env.GRAFT_CONNECT_TIMEOUT ? parseDuration('GRAFT_CONNECT_TIMEOUT', env.GRAFT_CONNECT_TIMEOUT) : undefined) }),
+    pool: new SshPool({
+      connectTimeoutMs: options.connectTimeoutMs ?? durationFromEnv(env, 'GRAFT_CONNECT_TIMEOUT'),
+      // A host cut off from the network is noticed after three unanswered keepalives.
+      keepaliveIntervalMs: durationFromEnv(env, 'GRAFT_KEEPALIVE'),
+    }),
     env,
     auditedSessions: new Set(),
     redactor: new Redactor(),
   };
+}
+
+function durationFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name];
+  return value ? parseDuration(name, value) : undefined;
 }
 
 export async function closeRuntime(runtime: GraftRuntime): Promise<void> {

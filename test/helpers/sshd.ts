@@ -181,7 +181,11 @@ export function startDripServer(intervalMs = 100): Promise<FakeServer> {
   });
 }
 
-async function startFakeServer(onSocket: (socket: Socket) => void): Promise<FakeServer> {
+/**
+ * A loopback TCP server that hands each accepted socket to `onSocket` (what it reads is dropped);
+ * on a random loopback address, or on `bind` (e.g. the address and port of a stopped sshd).
+ */
+export async function startFakeServer(onSocket: (socket: Socket) => void, bind?: { host: string; port: number }): Promise<FakeServer> {
   const sockets = new Set<Socket>();
   let connections = 0;
   const server: Server = createServer((socket) => {
@@ -193,10 +197,10 @@ async function startFakeServer(onSocket: (socket: Socket) => void): Promise<Fake
     socket.resume();
     onSocket(socket);
   });
-  const [host] = distinctLoopbackAddresses(1);
+  const host = bind?.host ?? distinctLoopbackAddresses(1)[0];
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => resolve());
+    server.listen(bind?.port ?? 0, host, () => resolve());
   });
   const address = server.address();
   if (!host || typeof address !== 'object' || !address) throw new Error('fake server did not bind');

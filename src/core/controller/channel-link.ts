@@ -5,6 +5,7 @@
  * the controller reads when the attempt's process ends.
  */
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentRecord } from '../agents/agent-record.js';
 import { ensureSessionAuthority } from '../agents/session-identity.js';
 import { installAgentHelper, openChannelTunnel, startChannel, writeChannelUrl, type ChannelServer, type ChannelTunnel } from '../channel/index.js';
@@ -24,6 +25,8 @@ interface HostLink {
 export class ChannelLink {
   private readonly links = new Map<string, HostLink>();
   private closed = false;
+  /** Ends relink waits at once when the link closes: the process must not outlive its run waiting on a timer. */
+  private readonly closing = new AbortController();
 
   private constructor(
     private readonly runtime: GraftRuntime,
@@ -32,7 +35,7 @@ export class ChannelLink {
     private readonly server: ChannelServer,
   ) {}
 
-  /** Starts the server and links every host of the session that is up. */
+  /** Starts the server and links every host of the session that is up and answers. */
   static async open(runtime: GraftRuntime, session: SessionRow, runs: RunStore, graph: RunGraph): Promise<ChannelLink> {
     const authority = await ensureSessionAuthority(session, sessionFiles(runtime, session.id).dir);
     const setReport = (task: string, reported: 'done' | 'fail', summary: string) => {
@@ -57,13 +60,16 @@ export class ChannelLink {
       },
     });
     const link = new ChannelLink(runtime, session, runs, server);
-    const linked = await Promise.allSettled(runtime.store.listHosts(session.id).filter((h) => h.state === 'up').map((h) => link.linkHost(h)));
-    const failed = linked.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      // A half-open channel would keep this process alive after the error is reported.
-      await link.close();
-      throw failed.reason;
-    }
+    // A host that does not answer now (lost while no controller ran) must not keep the run from
+    // resuming: its tasks find out through their own connections, and its tunnel is tried again.
+    const hosts = runtime.store.listHosts(session.id).filter((h) => h.state === 'up');
+    const linked = await Promise.allSettled(hosts.map((h) => link.linkHost(h)));
+    linked.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') return;
+      const host = hosts[i]!;
+      runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: the agent channel cannot reach it yet (${(outcome.reason as Error).message}); trying again`, session: session.id, host: host.name });
+      void link.relink(host.name);
+    });
     return link;
   }
 
@@ -79,16 +85,20 @@ export class ChannelLink {
     }
     const link = { tunnel, helperDir: dirname(helper) };
     this.links.set(host.name, link);
-    void tunnel.ended.then(async ({ lost }) => {
-      if (lost && !this.closed) await this.relink(host.name);
-    });
+    void tunnel.ended.then(({ lost }) => (lost && !this.closed ? this.relink(host.name) : undefined));
     return link;
   }
 
-  /** A tunnel dropped with its connection: reopen it when the host answers again. */
+  /** A tunnel dropped with its connection: reopen it when the host answers again, until the link closes. */
   private async relink(hostName: string): Promise<void> {
-    for (let wait = 1_000; !this.closed; wait = Math.min(wait * 2, 30_000)) {
-      await new Promise((resolve) => setTimeout(resolve, wait));
+    for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        await sleep(wait, undefined, { signal: this.closing.signal });
+      } catch {
+        return;
+      }
+      // The store closes with the run: nothing may touch it once the link is closed.
+      if (this.closed) return;
       const host = this.runtime.store.listHosts(this.session.id).find((h) => h.name === hostName);
       if (!host || host.state !== 'up') return;
       try {
@@ -122,6 +132,7 @@ export class ChannelLink {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     await Promise.allSettled([...this.links.values()].map((l) => l.tunnel.close()));
     await this.server.close();
   }

@@ -25,7 +25,9 @@ import { criticalPathLengths } from '../graph/validate.js';
 import type { TaskSpec } from '../graph/model.js';
 import { attemptFailed, cancelAll, decide, defaultRetryPolicy, outcome, place, settle, starting, stranded, succeeded, waitingGate, type RetryPolicy, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
 import type { TaskRecord } from '../graph/task-record.js';
-import { fetchTaskLog, killTaskProcess, launcherScript, MissingCommandError, reattachScript, runTaskProcess, type ProcessEnd } from './task-process.js';
+import { StrandedWatch } from './stranded-attempts.js';
+import { fetchTaskLog } from './task-log.js';
+import { killTaskProcess, launcherScript, MissingCommandError, reattachScript, runTaskProcess, type ProcessEnd } from './task-process.js';
 
 export interface ControllerOptions {
   retryPolicy?: RetryPolicy;
@@ -52,6 +54,7 @@ export class Controller {
   private readonly eligibleCache = new Map<string, string[]>();
   private wake: () => void = () => undefined;
   private readonly watchAbort = new AbortController();
+  private readonly stranded: StrandedWatch;
 
   constructor(
     private readonly runtime: GraftRuntime,
@@ -63,6 +66,8 @@ export class Controller {
     if (!run) throw new GraftError(`session ${session.id} has no graph run`, { code: 'NO_RUN', exitCode: ExitCode.notFound, actions: ['Start one with: graft run GRAPH.yaml'] });
     this.graph = run.graph;
     this.priority = criticalPathLengths(this.graph);
+    // A lost host that answers again has its stranded attempts wound up, and takes tasks again.
+    this.stranded = new StrandedWatch(runtime, session, this.runs, (host) => this.unhealthy.delete(host));
     options.signal?.addEventListener('abort', () => {
       this.watchAbort.abort(new Error('controller stopped'));
       this.wake();
@@ -77,13 +82,16 @@ export class Controller {
     for (;;) {
       if (this.options.signal?.aborted) {
         await Promise.allSettled(this.inflight.values());
+        await this.stranded.stop();
         this.emitRun('run.detached', `controller stopped; ${this.countActive()} task(s) keep running on their hosts. Continue with: graft resume --session ${this.session.id}`);
         return 'detached';
       }
       const tasks = this.tasks();
       this.step(tasks);
+      this.stranded.poll(tasks.values());
       const result = outcome(this.tasks().values());
       if (result !== 'running' && this.inflight.size === 0) {
+        await this.stranded.stop();
         this.runs.setRunStatus(this.session.id, result);
         this.emitRun('run.finished', `run ${result}`, { outcome: result, tasks: this.runs.listTasks(this.session.id) });
         return result;
@@ -208,8 +216,9 @@ export class Controller {
 
   /** After a crash between recording a result and revoking its agent: that agent goes now. */
   private async revokeLeftovers(): Promise<void> {
+    const stranded = this.stranded.agents();
     for (const record of this.tasks().values()) {
-      if (record.state === 'starting' || record.state === 'running' || !record.agent) continue;
+      if (record.state === 'starting' || record.state === 'running' || !record.agent || stranded.has(record.agent)) continue;
       const agent = this.runtime.store.getAgent(this.session.id, record.agent);
       if (agent && (agent.state === 'ready' || agent.state === 'creating')) await this.revoke(agent);
     }
@@ -257,13 +266,18 @@ export class Controller {
 
   /**
    * Agents are named after their tasks. The name is free again once the previous attempt's agent
-   * is removed; one that could not be revoked (its host was lost) keeps it, and the attempt gets
-   * a name of its own (its result still lands on the task's branch).
+   * is removed; one that is not (left on a lost host, or not revocable) keeps it, and the attempt
+   * gets a name of its own (its result still lands on the task's branch).
    */
   private agentNameFor(record: TaskRecord): string {
-    const previous = this.runtime.store.getAgent(this.session.id, record.name);
-    if (!previous || previous.state !== 'revoke-failed') return record.name;
-    return `${record.name.slice(0, 12)}-a${record.attempt + 1}`;
+    const free = (name: string) => {
+      const agent = this.runtime.store.getAgent(this.session.id, name);
+      return !agent || agent.state === 'removed';
+    };
+    if (free(record.name)) return record.name;
+    let n = record.attempt + 1;
+    while (!free(`${record.name.slice(0, 12)}-a${n}`)) n += 1;
+    return `${record.name.slice(0, 12)}-a${n}`;
   }
 
   /** The attempt's agent: made now, or found from before a crash. Undefined when the attempt was given back. */

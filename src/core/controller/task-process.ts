@@ -14,9 +14,6 @@ import type { SshPool } from '../ssh/index.js';
 /** The task's directory under the agent's home. */
 export const taskDir = '.graft/task';
 
-/** Output beyond this is not fetched back: the log keeps the end, after a marker saying what was dropped. */
-export const maxLogBytes = 8 * 1024 * 1024;
-
 export interface LaunchRequest {
   invocation: HarnessInvocation;
   /** The agent's worktree (absolute), the process's cwd. */
@@ -127,21 +124,13 @@ export function reattachScript(): string {
   return [`d="$HOME"/${taskDir}`, 'if [ ! -f "$d"/pid ]; then echo "nopid"; exit 0; fi', 'pid=$(cat "$d"/pid)', 'echo "pid $pid"', watchLoop()].join('\n');
 }
 
-/** Kills the task's whole process group (as the agent): a timeout or a cancel. */
-export async function killTaskProcess(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, pid: number): Promise<void> {
+/**
+ * Kills the task's whole process group (as the agent): a timeout, a cancel, an attempt stranded
+ * on a host that was lost. Without `pid`, the one the launcher wrote on the host is used.
+ */
+export async function killTaskProcess(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, pid?: number): Promise<void> {
+  const which = pid ? `pid=${pid}` : `pid=$(cat "$HOME"/${taskDir}/pid 2>/dev/null); [ -n "$pid" ] || exit 0`;
   // dash's kill takes no `--`: after the signal, a negative number is a process group.
-  const command = `kill -TERM -${pid} 2>/dev/null; sleep 0.5; kill -KILL -${pid} 2>/dev/null; true`;
+  const command = `${which}; kill -TERM -$pid 2>/dev/null; sleep 0.5; kill -KILL -$pid 2>/dev/null; true`;
   await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, command), { timeoutMs: 15_000 });
-}
-
-/** The attempt's output, at most `maxLogBytes` of its end, with a marker when more was written. */
-export async function fetchTaskLog(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<Buffer> {
-  const command = [
-    `f="$HOME"/${taskDir}/output.log`,
-    '[ -f "$f" ] || exit 0',
-    'size=$(wc -c < "$f")',
-    `if [ "$size" -gt ${maxLogBytes} ]; then echo "[graft: output was $size bytes; only the last ${maxLogBytes} are kept]"; tail -c ${maxLogBytes} "$f"; else cat "$f"; fi`,
-  ].join('\n');
-  const result = await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, command), { timeoutMs: 120_000, maxBufferBytes: maxLogBytes + 4096 });
-  return Buffer.from(result.stdout, 'utf8');
 }

@@ -35,8 +35,8 @@ export interface HostExecRow {
   stdout: string[];
   stderr: string[];
   truncated: boolean;
-  /** Why the command could not run (unreachable, refused host key, timeout). */
-  error?: { code: string; message: string; exitCode: number };
+  /** Why the command could not run (unreachable, refused host key, timeout), and what to do about it. */
+  error?: { code: string; message: string; exitCode: number; actions: string[] };
 }
 
 /**
@@ -65,13 +65,13 @@ async function runOnHost(executor: RemoteExecutor, host: HostRecord, command: st
       exitCode: result.exitCode,
       signal: result.signal,
       durationMs: Math.round(result.durationMs),
-      stdout: head(result.stdout, options.headLines),
-      stderr: head(result.stderr, options.headLines),
+      stdout: head(result.stdout, options.headLines, result.truncated),
+      stderr: head(result.stderr, options.headLines, result.truncated),
       truncated: result.truncated,
     };
   } catch (thrown) {
     const error = asGraftError(thrown);
-    row = { ...base, ok: false, exitCode: null, signal: null, durationMs: Math.round(performance.now() - started), stdout: [], stderr: [], truncated: false, error: { code: error.code, message: error.message, exitCode: error.exitCode } };
+    row = { ...base, ok: false, exitCode: null, signal: null, durationMs: Math.round(performance.now() - started), stdout: [], stderr: [], truncated: false, error: { code: error.code, message: error.message, exitCode: error.exitCode, actions: error.actions } };
   } finally {
     deadline.clear();
   }
@@ -105,10 +105,12 @@ function settledBy<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
   });
 }
 
-function head(text: string, lines: number): string[] {
+/** The first lines, and how many more there were (at least: a flood of output is only kept up to the buffer's limit). */
+function head(text: string, lines: number, truncated: boolean): string[] {
   if (lines <= 0 || text === '') return [];
   const all = text.replace(/\n$/, '').split('\n');
-  return all.length > lines ? [...all.slice(0, lines), `… ${all.length - lines} more line(s)`] : all;
+  const more = truncated ? `… at least ${all.length - lines} more line(s) (output cut short: not all of it was kept)` : `… ${all.length - lines} more line(s)`;
+  return all.length > lines ? [...all.slice(0, lines), more] : all;
 }
 
 /** The exit code of a fan-out: the most severe failure across hosts (see the README's table). */

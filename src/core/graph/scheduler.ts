@@ -161,8 +161,10 @@ export function attemptFailed(
   const ended = { ...record, error: failure.error, exitCode: failure.exitCode, summary: failure.summary ?? record.summary, endedAt: now, pid: undefined };
   if (failure.hostLost) {
     const avoidHosts = [...new Set([...(record.avoidHosts ?? []), ...(record.host ? [record.host] : [])])];
+    // Its agent stays on the lost host until that answers again; the attempt is kept in mind till then.
+    const stranded = record.agent && record.host ? [...(record.stranded ?? []), { agent: record.agent, host: record.host, attempt: record.attempt, at: now }] : record.stranded;
     // The attempt is handed back: it does not count against the task's retries.
-    return { ...ended, state: 'ready', attempt: Math.max(0, record.attempt - 1), avoidHosts, notBefore: undefined };
+    return { ...ended, state: 'ready', attempt: Math.max(0, record.attempt - 1), avoidHosts, stranded, notBefore: undefined };
   }
   if (record.attempt <= spec.retries) {
     const wait = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** (record.attempt - 1));

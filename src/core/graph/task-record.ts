@@ -10,6 +10,19 @@ export interface ApprovalRecord {
 }
 
 /**
+ * An attempt handed back because its host stopped answering. Its agent, and maybe its process,
+ * live on there: when the host answers again the process is stopped (so it cannot finish work
+ * that moved on), its work fetched and its agent revoked.
+ */
+export interface StrandedAttempt {
+  agent: string;
+  host: string;
+  attempt: number;
+  /** When it was handed back (ISO). */
+  at: string;
+}
+
+/**
  * One task of a run, as persisted (the `tasks` table) and shown by `graft status`. The controller
  * writes each transition before it acts on it, so after a crash the record says what may be in
  * flight: `starting` means an agent may exist and a process may have started; `running` names the
@@ -32,6 +45,8 @@ export interface TaskRecord {
   notBefore?: string;
   /** Hosts this task will not be placed on again (lost while it ran there). */
   avoidHosts?: string[];
+  /** Attempts left behind on lost hosts, not yet wound up. */
+  stranded?: StrandedAttempt[];
   /** What the agent reported when it finished (`graft-agent done|fail`), or how it ended. */
   summary?: string;
   /** What the agent said of the attempt through its channel (`graft-agent done|fail`), until the attempt is settled. */

@@ -19,13 +19,18 @@ export interface PullResult {
   bytes: number;
 }
 
+export interface PullOptions {
+  /** Set this ref (graft's own, e.g. under refs/graft/) to the work instead of moving the agent's branch. */
+  ref?: string;
+}
+
 /**
  * Brings an agent's work back as the local branch `graft/<session>/<agent>`: its commits, plus a
  * snapshot commit of uncommitted changes (made through a throwaway index, authored by the agent,
  * so nothing on the host changes). Only objects the controller lacks travel. The local branch is
  * moved only if graft set it last or the new tip descends from it, and never while checked out.
  */
-export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<{ result: PullResult; workspace: AgentWorkspace }> {
+export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, options: PullOptions = {}): Promise<{ result: PullResult; workspace: AgentWorkspace }> {
   const workspace = agent.workspace!;
   const repo = await openLocalRepo(workspace.repo);
   const endpoint = agentEndpoint(agent, host);
@@ -56,7 +61,8 @@ export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, ag
   const objects = packObjectCount(pack);
   if (objects > 0) await git(repo.root, storePackCommand(objects).split(' '), { input: pack });
   const bytes = pack.length;
-  await moveBranch(repo.root, workspace, tip!);
+  if (options.ref) await git(repo.root, ['update-ref', '-m', `graft: work of agent ${agent.name}`, options.ref, tip!]);
+  else await moveBranch(repo.root, workspace, tip!);
   return {
     result: { branch: workspace.branch, tip: tip!, head: head!, snapshot: tip !== head, objects, bytes },
     workspace: { ...workspace, pulledHead: head, pulledTip: tip },

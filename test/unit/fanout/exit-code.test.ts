@@ -9,11 +9,11 @@ const host = (name: string): HostRecord => ({
 });
 
 /** An executor that answers per host name: the fan-out logic is what is under test here. */
-function scripted(behaviour: Record<string, () => Promise<{ exitCode: number | null; stdout?: string }>>): RemoteExecutor {
+function scripted(behaviour: Record<string, () => Promise<{ exitCode: number | null; stdout?: string; truncated?: boolean }>>): RemoteExecutor {
   return {
     exec: async (endpoint) => {
       const r = await behaviour[endpoint.label]!();
-      return { exitCode: r.exitCode, signal: null, stdout: r.stdout ?? '', stderr: '', durationMs: 1, truncated: false };
+      return { exitCode: r.exitCode, signal: null, stdout: r.stdout ?? '', stderr: '', durationMs: 1, truncated: r.truncated ?? false };
     },
   };
 }
@@ -38,8 +38,15 @@ describe('fan-out exec', () => {
     expect(fanoutExitCode(rows)).to.equal(6);
   });
 
+  it('given a host whose output was cut at the buffer limit, when rows are made, then the count of lines left out is a lower bound and says so', async () => {
+    const executor = scripted({ flood: async () => ({ exitCode: 0, stdout: 'y\n'.repeat(100), truncated: true }) });
+    const [row] = await fanoutExec(executor, [host('flood')], 'yes', options());
+    expect(row!.truncated).to.equal(true);
+    expect(row!.stdout).to.deep.equal(['y', 'y', '… at least 98 more line(s) (output cut short: not all of it was kept)']);
+  });
+
   it('given unreachable and failing hosts, when the exit code is computed, then unreachable (5) outranks a failed command (1)', () => {
-    const row = (ok: boolean, exitCode: number | null, error?: number) => ({ host: 'h', address: 'a', ok, exitCode, signal: null, durationMs: 0, stdout: [], stderr: [], truncated: false, ...(error ? { error: { code: 'X', message: 'x', exitCode: error } } : {}) });
+    const row = (ok: boolean, exitCode: number | null, error?: number) => ({ host: 'h', address: 'a', ok, exitCode, signal: null, durationMs: 0, stdout: [], stderr: [], truncated: false, ...(error ? { error: { code: 'X', message: 'x', exitCode: error, actions: [] } } : {}) });
     expect(fanoutExitCode([row(true, 0)])).to.equal(0);
     expect(fanoutExitCode([row(true, 0), row(false, 2)])).to.equal(1);
     expect(fanoutExitCode([row(false, 2), row(false, null, 5)])).to.equal(5);

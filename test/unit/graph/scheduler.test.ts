@@ -137,6 +137,21 @@ describe('scheduler', () => {
     expect(failed!.error).to.match(/no healthy host left for job/);
   });
 
+  it('remembers each attempt handed back by a lost host, across the attempts that follow, so its agent and work can be wound up later', () => {
+    const run = new Run(graph({ job: { retries: 0 } }), hosts(3, 1));
+    const [first] = run.tick();
+    run.put(attemptFailed(run.g.tasks.job!, run.tasks.get('job')!, { now: run.now, error: 'host lost', hostLost: true }));
+    expect(run.tasks.get('job')!.stranded).to.deep.equal([{ agent: 'job', host: first!.host, attempt: 1, at: new Date(run.now).toISOString() }]);
+    const [second] = run.tick();
+    expect(run.tasks.get('job')!.stranded, 'a new attempt keeps the list').to.have.length(1);
+    run.put(attemptFailed(run.g.tasks.job!, run.tasks.get('job')!, { now: run.now, error: 'host lost', hostLost: true }));
+    expect(run.tasks.get('job')!.stranded!.map((s) => s.host)).to.deep.equal([first!.host, second!.host]);
+    // An ordinary failure strands nothing: its agent is revoked where it ran.
+    run.tick();
+    run.finish('job', false);
+    expect(run.tasks.get('job')!.stranded).to.have.length(2);
+  });
+
   it('holds a gated task until approved, and a rejection blocks downstream', () => {
     const run = new Run(graph({ build: {}, review: { needs: ['build'], approval: 'before' }, ship: { needs: ['review'] }, check: { approval: 'after' }, use: { needs: ['check'] } }), hosts(1, 4));
     run.tick();
