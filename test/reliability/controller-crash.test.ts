@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GraftWorld } from '../helpers/cli.js';
-import { recordFaults } from './fault-summary.js';
-import { seededRandom } from './seeded-random.js';
+import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
+import { seededRandom } from './helpers/seeded-random.js';
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
@@ -14,6 +14,8 @@ function git(cwd: string, ...args: string[]): string {
 
 const seed = Number(process.env.RELIABILITY_SEED ?? 20261124);
 const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
+
+printFaultSummaryAtEnd();
 
 describe(`reliability: the controller SIGKILLed at ${kills} random points (seed ${seed})`, function () {
   this.timeout(900_000);
@@ -93,7 +95,7 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
     const lost = Object.keys(tasks).filter((name) => !git(repo, 'log', '--format=%s', `graft/${session}/${name}`).split('\n').includes(name));
     const down = await world.run(['down', '--json'], { cwd: repo, timeoutMs: 120_000 });
     const accounts = execFileSync('getent', ['passwd'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`graft-${session}`));
-    recordFaults({ fault: 'controller SIGKILL', injected: killed, survived: twice.length === 0 && lost.length === 0 ? killed : 0, lost: lost.length, note: `50 tasks; run twice: ${twice.length}; left after down: ${accounts.length + world.sshdPids().length}` });
+    recordFault({ area: 'controller crash', fault: 'controller SIGKILL', injected: killed, survived: twice.length === 0 && lost.length === 0 ? killed : 0, lost: lost.length, lostUnit: 'commits', note: `50 tasks; run twice: ${twice.length}; left after down: ${accounts.length + world.sshdPids().length}` });
 
     // The graph may finish between kills on a fast machine; most kill points must still land.
     expect(killed, 'kills that landed').to.be.at.least(finishedEarly ? Math.ceil(kills / 2) : kills);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GraftWorld } from '../helpers/cli.js';
-import { recordFaults } from './fault-summary.js';
+import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
 
 const agents = Number(process.env.RELIABILITY_AGENTS ?? 100);
 const perAgent = 5;
@@ -13,6 +13,8 @@ const perAgent = 5;
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
 }
+
+printFaultSummaryAtEnd();
 
 describe(`reliability: ${agents} agents at once on 10 local hosts, messages flowing`, function () {
   this.timeout(900_000);
@@ -82,7 +84,7 @@ describe(`reliability: ${agents} agents at once on 10 local hosts, messages flow
       duplicated += got.length - new Set(got).size;
     }
     const stuck = envelope.result.tasks.filter((t: { state: string }) => t.state !== 'succeeded').length;
-    recordFaults({ fault: `${agents} concurrent agents, ring of messages`, injected: agents * perAgent, survived: agents * perAgent - lost - duplicated, lost, note: `stuck tasks: ${stuck}; duplicated: ${duplicated}; controller peak RSS ${peakMb} MB` });
+    recordFault({ area: 'load', fault: `${agents} concurrent agents, ring of messages`, injected: agents * perAgent, survived: agents * perAgent - lost - duplicated, lost, lostUnit: 'messages', note: `stuck tasks: ${stuck}; duplicated: ${duplicated}; controller peak RSS ${peakMb} MB` });
     expect(stuck, 'tasks that did not succeed').to.equal(0);
     expect(lost, 'messages lost').to.equal(0);
     expect(duplicated, 'messages delivered twice').to.equal(0);
