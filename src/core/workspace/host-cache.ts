@@ -39,7 +39,10 @@ export class HostCache {
   async ensure(): Promise<string> {
     const dir = await ensureSessionHostDir(this.pool, this.host, this.sessionId, this.env);
     const path = `${dir}/${this.name}`;
-    await this.admin(`test -d ${shellQuote(path)} || git init -q --bare ${shellQuote(path)}`);
+    // Agents starting at once on one host (or hosts sharing a machine) all get here: each
+    // initialises a private copy and renames it into place, and the first rename wins.
+    const q = shellQuote(path);
+    await this.admin(`test -d ${q} || { t=${q}.init.$$ && git init -q --bare "$t" && { mv -T "$t" ${q} 2>/dev/null || rm -rf "$t"; }; }`);
     return path;
   }
 
