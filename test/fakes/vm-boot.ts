@@ -4,8 +4,9 @@
  * own loopback address, writes the files of the VM's actual user-data (graft's cloud-init
  * document) under a private root, and runs its runcmd (graft-boot.sh) as root with the test
  * seams pointed at that root: the admin account and its sudoers file are made on this machine,
- * the host keys are those of the VM's sshd, and "shutdown" is a stub that only logs its
- * arguments. What the script printed to the console is then published, and the VM's loopback
+ * the host keys and sshd config are those of the VM's sshd (which the script's drop-in for
+ * agents' keys reaches, with the reload a Debian VM gets), and "shutdown" is a stub that only
+ * logs its arguments. What the script printed to the console is then published, and the VM's loopback
  * endpoint written to GRAFT_EMULATED_VMS_DIR, which graft reads (emulated-vms.ts).
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -85,7 +86,18 @@ export class VmBoot {
   async boot(vm: BootableVm): Promise<BootedVm> {
     const vmRoot = join(this.root, vm.id);
     const [address] = distinctLoopbackAddresses(1);
-    const sshd = await startSshd({ dir: join(vmRoot, 'sshd'), address: address!, port: 0, authorizedKeys: [], authorizedKeysFiles: ['%h/.ssh/authorized_keys'], allowUsers: ['graft-*'] });
+    // The VM's /etc/ssh: its sshd's config, host key and pid file, and sshd_config.d, which that
+    // config includes as a Debian image's does; the boot script writes its drop-in there.
+    const etcSsh = join(vmRoot, 'root', 'etc', 'ssh');
+    const sshd = await startSshd({
+      dir: etcSsh,
+      address: address!,
+      port: 0,
+      authorizedKeys: [],
+      authorizedKeysFiles: ['%h/.ssh/authorized_keys'],
+      allowUsers: ['graft-*'],
+      extraConfig: [`Include ${join(etcSsh, 'sshd_config.d')}/*.conf`],
+    });
     const document = parse(vm.userData) as { write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] };
     const rebase = (path: string) => (path.startsWith('/') ? join(vmRoot, 'root', path) : path);
     for (const file of document.write_files) {
@@ -94,7 +106,7 @@ export class VmBoot {
     }
     const consoleFile = join(vmRoot, 'console');
     writeFileSync(consoleFile, `[    0.000000] Linux version 6.1.0-emulated\n`);
-    const env = { PATH: process.env.PATH, GRAFT_CONSOLE: consoleFile, GRAFT_SSH_HOST_KEYS_DIR: sshd.dir, GRAFT_PER_BOOT_DIR: join(vmRoot, 'root', 'var/lib/cloud/scripts/per-boot'), GRAFT_SHUTDOWN: join(this.root, 'fake-shutdown') };
+    const env = { PATH: process.env.PATH, GRAFT_CONSOLE: consoleFile, GRAFT_SSH_HOST_KEYS_DIR: sshd.dir, GRAFT_SSHD_CONFIG_DIR: sshd.dir, GRAFT_PER_BOOT_DIR: join(vmRoot, 'root', 'var/lib/cloud/scripts/per-boot'), GRAFT_SHUTDOWN: join(this.root, 'fake-shutdown') };
     for (const [command, ...args] of document.runcmd) await run(command!, args.map(rebase), { env });
     const console = (this.options.transformConsole ?? ((text: string) => text))(readFileSync(consoleFile, 'utf8'));
     if (this.options.publishConsole) await this.options.publishConsole(vm.id, console);
