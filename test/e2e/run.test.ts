@@ -6,20 +6,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writePrivateKeyFile } from '../../src/core/ssh/index.js';
 import { GraftWorld, repoRoot } from '../helpers/cli.js';
+import { commitFile, git, makeRepo } from '../helpers/git-repo.js';
 import { useSshdFleet } from '../helpers/sshd.js';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
-}
-
-function makeRepo(root: string): string {
-  const repo = join(root, 'repo');
-  git(root, 'init', '-q', '-b', 'main', repo);
-  writeFileSync(join(repo, 'README'), 'project\n');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-qm', 'first');
-  return repo;
-}
 
 /** A graph of shell tasks; `command` may use $GRAFT_TASK. */
 function writeGraph(dir: string, tasks: Record<string, Record<string, unknown>>, hosts: Record<string, unknown> = { provisioner: 'local', count: 2, slots: 2 }): string {
@@ -27,8 +15,6 @@ function writeGraph(dir: string, tasks: Record<string, Record<string, unknown>>,
   writeFileSync(file, stringify({ base: 'main', hosts, agents: { sh: { harness: 'shell' } }, tasks: Object.fromEntries(Object.entries(tasks).map(([n, t]) => [n, { agent: 'sh', ...t }])) }));
   return file;
 }
-
-const commitFile = (path: string, text: string) => `mkdir -p "$(dirname ${path})" && echo ${JSON.stringify(text)} > ${path} && git add -A && git commit -qm "$GRAFT_TASK: ${path}"`;
 
 describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', function () {
   this.timeout(300_000);
