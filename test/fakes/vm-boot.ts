@@ -49,7 +49,9 @@ export class VmBoot {
   /** Where the shutdown stub logs each call, one line of arguments per call. */
   readonly shutdownLog: string;
   readonly booted = new Map<string, BootedVm>();
+  /** Why boots failed; a VM's first boot is tried once, as on a cloud. */
   readonly errors: string[] = [];
+  private readonly attempted = new Set<string>();
   private readonly root: string;
   private timer?: NodeJS.Timeout;
   private busy?: Promise<void>;
@@ -67,7 +69,7 @@ export class VmBoot {
   start(): this {
     const tick = async () => {
       try {
-        for (const vm of await this.options.running()) if (!this.booted.has(vm.id)) await this.boot(vm);
+        for (const vm of await this.options.running()) if (!this.attempted.has(vm.id)) await this.boot(vm);
       } catch (error) {
         this.errors.push((error as Error).message);
       }
@@ -84,6 +86,9 @@ export class VmBoot {
 
   /** Boots one VM now (start() does this for every running VM). */
   async boot(vm: BootableVm): Promise<BootedVm> {
+    this.attempted.add(vm.id);
+    const document = parse(vm.userData) as { write_files?: { path: string; content: string; permissions: string }[]; runcmd?: string[][] } | null;
+    if (!document?.write_files || !document.runcmd) throw new Error(`${vm.id}: its user-data has no write_files and runcmd: not a graft VM, nothing to boot`);
     const vmRoot = join(this.root, vm.id);
     const [address] = distinctLoopbackAddresses(1);
     // The VM's /etc/ssh: its sshd's config, host key and pid file, and sshd_config.d, which that
@@ -98,7 +103,19 @@ export class VmBoot {
       allowUsers: ['graft-*'],
       extraConfig: [`Include ${join(etcSsh, 'sshd_config.d')}/*.conf`],
     });
-    const document = parse(vm.userData) as { write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] };
+    try {
+      const booted = await this.runFirstBoot(vm.id, { write_files: document.write_files, runcmd: document.runcmd }, sshd);
+      this.booted.set(vm.id, booted);
+      return booted;
+    } catch (error) {
+      // A VM whose boot failed is never reached; its sshd must not outlive the test.
+      await stopSshd(sshd).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async runFirstBoot(id: string, document: { write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] }, sshd: SshdRecord): Promise<BootedVm> {
+    const vmRoot = join(this.root, id);
     const rebase = (path: string) => (path.startsWith('/') ? join(vmRoot, 'root', path) : path);
     for (const file of document.write_files) {
       mkdirSync(dirname(rebase(file.path)), { recursive: true });
@@ -109,14 +126,12 @@ export class VmBoot {
     const env = { PATH: process.env.PATH, GRAFT_CONSOLE: consoleFile, GRAFT_SSH_HOST_KEYS_DIR: sshd.dir, GRAFT_SSHD_CONFIG_DIR: sshd.dir, GRAFT_PER_BOOT_DIR: join(vmRoot, 'root', 'var/lib/cloud/scripts/per-boot'), GRAFT_SHUTDOWN: join(this.root, 'fake-shutdown') };
     for (const [command, ...args] of document.runcmd) await run(command!, args.map(rebase), { env });
     const console = (this.options.transformConsole ?? ((text: string) => text))(readFileSync(consoleFile, 'utf8'));
-    if (this.options.publishConsole) await this.options.publishConsole(vm.id, console);
-    const endpoint = join(this.dir, `${vm.id}.json`);
+    if (this.options.publishConsole) await this.options.publishConsole(id, console);
+    const endpoint = join(this.dir, `${id}.json`);
     writeFileSync(`${endpoint}.tmp`, JSON.stringify({ address: sshd.address, port: sshd.port, ...(this.options.publishConsole ? {} : { console }) }));
     renameSync(`${endpoint}.tmp`, endpoint);
     const adminUser = /GRAFT_ADMIN_USER=(\S+)/.exec(readFileSync(rebase('/etc/graft/boot.env'), 'utf8'))?.[1] ?? '';
-    const booted = { id: vm.id, sshd, console, adminUser };
-    this.booted.set(vm.id, booted);
-    return booted;
+    return { id, sshd, console, adminUser };
   }
 
   /** The private root a VM's files were written under (its `/` as the boot script saw it). */
