@@ -19,8 +19,9 @@ shutdown_cmd=${GRAFT_SHUTDOWN:-shutdown}
 [ "${1:-}" = arm ] || die "usage: graft-deadman arm [UNIX_SECONDS]"
 if [ $# -ge 2 ]; then
   case "$2" in ''|*[!0-9]*) die "not Unix seconds: '$2'" ;; esac
-  printf '%s\n' "$2" > "$state/expires-at.tmp"
-  mv -f "$state/expires-at.tmp" "$state/expires-at"
+  # A temporary file of its own: callers may overlap (emulated VMs of a session share one home).
+  printf '%s\n' "$2" > "$state/expires-at.tmp.$$"
+  mv -f "$state/expires-at.tmp.$$" "$state/expires-at"
 fi
 [ -f "$state/expires-at" ] || die "no expiry recorded in $state/expires-at"
 at=$(cat "$state/expires-at")

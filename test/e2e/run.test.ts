@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writePrivateKeyFile } from '../../src/core/ssh/index.js';
 import { GraftWorld, repoRoot } from '../helpers/cli.js';
-import { git, makeRepo } from '../helpers/git-repo.js';
+import { commitFile, git, makeRepo } from '../helpers/git-repo.js';
 import { useSshdFleet } from '../helpers/sshd.js';
 
 /** A graph of shell tasks; `command` may use $GRAFT_TASK. */
@@ -15,8 +15,6 @@ function writeGraph(dir: string, tasks: Record<string, Record<string, unknown>>,
   writeFileSync(file, stringify({ base: 'main', hosts, agents: { sh: { harness: 'shell' } }, tasks: Object.fromEntries(Object.entries(tasks).map(([n, t]) => [n, { agent: 'sh', ...t }])) }));
   return file;
 }
-
-const commitFile = (path: string, text: string) => `mkdir -p "$(dirname ${path})" && echo ${JSON.stringify(text)} > ${path} && git add -A && git commit -qm "$GRAFT_TASK: ${path}"`;
 
 describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', function () {
   this.timeout(300_000);

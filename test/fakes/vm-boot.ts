@@ -4,8 +4,9 @@
  * own loopback address, writes the files of the VM's actual user-data (graft's cloud-init
  * document) under a private root, and runs its runcmd (graft-boot.sh) as root with the test
  * seams pointed at that root: the admin account and its sudoers file are made on this machine,
- * the host keys are those of the VM's sshd, and "shutdown" is a stub that only logs its
- * arguments. What the script printed to the console is then published, and the VM's loopback
+ * the host keys and sshd config are those of the VM's sshd (which the script's drop-in for
+ * agents' keys reaches, with the reload a Debian VM gets), and "shutdown" is a stub that only
+ * logs its arguments. What the script printed to the console is then published, and the VM's loopback
  * endpoint written to GRAFT_EMULATED_VMS_DIR, which graft reads (emulated-vms.ts).
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -48,7 +49,9 @@ export class VmBoot {
   /** Where the shutdown stub logs each call, one line of arguments per call. */
   readonly shutdownLog: string;
   readonly booted = new Map<string, BootedVm>();
+  /** Why boots failed; a VM's first boot is tried once, as on a cloud. */
   readonly errors: string[] = [];
+  private readonly attempted = new Set<string>();
   private readonly root: string;
   private timer?: NodeJS.Timeout;
   private busy?: Promise<void>;
@@ -66,7 +69,7 @@ export class VmBoot {
   start(): this {
     const tick = async () => {
       try {
-        for (const vm of await this.options.running()) if (!this.booted.has(vm.id)) await this.boot(vm);
+        for (const vm of await this.options.running()) if (!this.attempted.has(vm.id)) await this.boot(vm);
       } catch (error) {
         this.errors.push((error as Error).message);
       }
@@ -83,10 +86,36 @@ export class VmBoot {
 
   /** Boots one VM now (start() does this for every running VM). */
   async boot(vm: BootableVm): Promise<BootedVm> {
+    this.attempted.add(vm.id);
+    const document = parse(vm.userData) as { write_files?: { path: string; content: string; permissions: string }[]; runcmd?: string[][] } | null;
+    if (!document?.write_files || !document.runcmd) throw new Error(`${vm.id}: its user-data has no write_files and runcmd: not a graft VM, nothing to boot`);
     const vmRoot = join(this.root, vm.id);
     const [address] = distinctLoopbackAddresses(1);
-    const sshd = await startSshd({ dir: join(vmRoot, 'sshd'), address: address!, port: 0, authorizedKeys: [], authorizedKeysFiles: ['%h/.ssh/authorized_keys'], allowUsers: ['graft-*'] });
-    const document = parse(vm.userData) as { write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] };
+    // The VM's /etc/ssh: its sshd's config, host key and pid file, and sshd_config.d, which that
+    // config includes as a Debian image's does; the boot script writes its drop-in there.
+    const etcSsh = join(vmRoot, 'root', 'etc', 'ssh');
+    const sshd = await startSshd({
+      dir: etcSsh,
+      address: address!,
+      port: 0,
+      authorizedKeys: [],
+      authorizedKeysFiles: ['%h/.ssh/authorized_keys'],
+      allowUsers: ['graft-*'],
+      extraConfig: [`Include ${join(etcSsh, 'sshd_config.d')}/*.conf`],
+    });
+    try {
+      const booted = await this.runFirstBoot(vm.id, { write_files: document.write_files, runcmd: document.runcmd }, sshd);
+      this.booted.set(vm.id, booted);
+      return booted;
+    } catch (error) {
+      // A VM whose boot failed is never reached; its sshd must not outlive the test.
+      await stopSshd(sshd).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async runFirstBoot(id: string, document: { write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] }, sshd: SshdRecord): Promise<BootedVm> {
+    const vmRoot = join(this.root, id);
     const rebase = (path: string) => (path.startsWith('/') ? join(vmRoot, 'root', path) : path);
     for (const file of document.write_files) {
       mkdirSync(dirname(rebase(file.path)), { recursive: true });
@@ -94,17 +123,15 @@ export class VmBoot {
     }
     const consoleFile = join(vmRoot, 'console');
     writeFileSync(consoleFile, `[    0.000000] Linux version 6.1.0-emulated\n`);
-    const env = { PATH: process.env.PATH, GRAFT_CONSOLE: consoleFile, GRAFT_SSH_HOST_KEYS_DIR: sshd.dir, GRAFT_PER_BOOT_DIR: join(vmRoot, 'root', 'var/lib/cloud/scripts/per-boot'), GRAFT_SHUTDOWN: join(this.root, 'fake-shutdown') };
+    const env = { PATH: process.env.PATH, GRAFT_CONSOLE: consoleFile, GRAFT_SSH_HOST_KEYS_DIR: sshd.dir, GRAFT_SSHD_CONFIG_DIR: sshd.dir, GRAFT_PER_BOOT_DIR: join(vmRoot, 'root', 'var/lib/cloud/scripts/per-boot'), GRAFT_SHUTDOWN: join(this.root, 'fake-shutdown') };
     for (const [command, ...args] of document.runcmd) await run(command!, args.map(rebase), { env });
     const console = (this.options.transformConsole ?? ((text: string) => text))(readFileSync(consoleFile, 'utf8'));
-    if (this.options.publishConsole) await this.options.publishConsole(vm.id, console);
-    const endpoint = join(this.dir, `${vm.id}.json`);
+    if (this.options.publishConsole) await this.options.publishConsole(id, console);
+    const endpoint = join(this.dir, `${id}.json`);
     writeFileSync(`${endpoint}.tmp`, JSON.stringify({ address: sshd.address, port: sshd.port, ...(this.options.publishConsole ? {} : { console }) }));
     renameSync(`${endpoint}.tmp`, endpoint);
     const adminUser = /GRAFT_ADMIN_USER=(\S+)/.exec(readFileSync(rebase('/etc/graft/boot.env'), 'utf8'))?.[1] ?? '';
-    const booted = { id: vm.id, sshd, console, adminUser };
-    this.booted.set(vm.id, booted);
-    return booted;
+    return { id, sshd, console, adminUser };
   }
 
   /** The private root a VM's files were written under (its `/` as the boot script saw it). */

@@ -76,19 +76,21 @@ export class HostAdmin {
   }
 
   /**
-   * Makes sure the host's sshd reads agents' key lines from root-owned files (where graft runs
-   * the sshd itself, its config already does). Refuses hosts where that cannot be arranged:
-   * a key line in the agent's own home would be the agent's to rewrite.
+   * Makes sure the sshd serving graft on the host reads agents' key lines from root-owned files:
+   * cloud VMs have that from their first boot, local hosts from the sshd graft runs; elsewhere
+   * the host tool adds a drop-in and reloads that sshd once. Refuses hosts where that cannot be
+   * arranged: a key line in the agent's own home would be the agent's to rewrite.
    */
   async ensureAgentKeyLookup(): Promise<void> {
     if (this.host.provisioner === 'local') return;
-    if ((await this.run(['sshd-keys'])) === 'unsupported') {
-      throw new GraftError(`${this.host.name}: its sshd reads no drop-in config, so agents' keys would have to live in their own homes, where they could lift their restrictions`, {
-        code: 'HOST_UNSUPPORTED',
-        exitCode: ExitCode.provider,
-        actions: ['Add "Include /etc/ssh/sshd_config.d/*.conf" at the top of the host\'s sshd_config and reload sshd, or set graft_isolation: shared-account for it.'],
-      });
-    }
+    const answer = await this.run(['sshd-keys']);
+    if (answer === 'ready') return;
+    const reason = answer.replace(/^unsupported:?\s*/, '');
+    throw new GraftError(`${this.host.name}: its sshd cannot look up agents' keys in /etc/graft/authorized_keys (${reason}), so they would have to live in agents' own homes, where agents could lift their restrictions`, {
+      code: 'HOST_UNSUPPORTED',
+      exitCode: ExitCode.provider,
+      actions: ['Add "Include /etc/ssh/sshd_config.d/*.conf" at the top of the host\'s sshd_config and reload sshd, or set graft_isolation: shared-account for it.'],
+    });
   }
 
   /** Writes a file (0600) into an agent's home or shared directory, as the agent's owner. */

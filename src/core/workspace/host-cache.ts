@@ -39,10 +39,10 @@ export class HostCache {
   async ensure(): Promise<string> {
     const dir = await ensureSessionHostDir(this.pool, this.host, this.sessionId, this.env);
     const path = `${dir}/${this.name}`;
-    // Made aside and renamed into place: hosts that share a machine (local hosts) share the
-    // directory, and two `git init`s of one path at once fail on its config lock.
-    const p = shellQuote(path);
-    await this.admin(`test -d ${p} || { t=${p}.init.$$ && git init -q --bare "$t" && { mv -T "$t" ${p} 2>/dev/null || rm -rf "$t"; } && test -d ${p}; }`);
+    // Agents starting at once on one host (or hosts sharing a machine) all get here: each
+    // initialises a private copy and renames it into place, and the first rename wins.
+    const q = shellQuote(path);
+    await this.admin(`test -d ${q} || { t=${q}.init.$$ && git init -q --bare "$t" && { mv -T "$t" ${q} 2>/dev/null || rm -rf "$t"; }; }`);
     return path;
   }
 

@@ -5,6 +5,7 @@ import { useEc2Proxy } from '../../fakes/ec2-proxy.js';
 import { VmBoot } from '../../fakes/vm-boot.js';
 import { GraftWorld } from '../../helpers/cli.js';
 import { awsTestEnv, motoImage, motoRunningVms, useMoto } from '../../helpers/moto.js';
+import { runFanInOnPool, runOnPoolTimeoutMs } from './pool-run.js';
 
 /** The built graft binary against moto (through a proxy that can hold answers back), with emulated VMs. */
 describe('graft CLI with --provisioner ec2 (moto)', function () {
@@ -78,6 +79,13 @@ describe('graft CLI with --provisioner ec2 (moto)', function () {
     const down = await world.run(['down', '--json']);
     expect(down.code, down.stderr).to.equal(0);
     expect(down.json!.result.destroyed.sort()).to.deep.equal(['ec2-01', 'ec2-02']);
+    expect(await liveInstances(session)).to.deep.equal([]);
+  });
+
+  it('given a graph on an ec2 pool of two VMs, when it runs in a repository, then both sides run on their own VM, the fan-in holds both files, and down leaves no instance', async function () {
+    this.timeout(runOnPoolTimeoutMs);
+    const hosts = { provisioner: 'ec2', region: 'eu-west-1', 'instance-type': 't3.large', image, 'ssh-from': '127.0.0.1/32' };
+    const session = await runFanInOnPool(world, hosts, ['ec2-01', 'ec2-02']);
     expect(await liveInstances(session)).to.deep.equal([]);
   });
 

@@ -4,6 +4,7 @@ import { gceEndpointVariable } from '../../../src/core/provisioners/gce/gce-clie
 import { FakeGce, fakeGceBootOptions } from '../../fakes/gce-server.js';
 import { VmBoot } from '../../fakes/vm-boot.js';
 import { GraftWorld } from '../../helpers/cli.js';
+import { runFanInOnPool, runOnPoolTimeoutMs } from './pool-run.js';
 
 /** The built graft binary with --provisioner gce against the fake Compute server (GRAFT_GCE_ENDPOINT). */
 describe('graft CLI with --provisioner gce (fake Compute server)', function () {
@@ -37,6 +38,12 @@ describe('graft CLI with --provisioner gce (fake Compute server)', function () {
     expect(fake.requests.every((r) => r.authorization === undefined)).to.equal(true);
     const down = await world.run(['down', '--json']);
     expect(down.code, down.stderr).to.equal(0);
+    expect(fake.instances()).to.deep.equal([]);
+  });
+
+  it('given a graph on a gce pool of two VMs, when it runs in a repository, then both sides run on their own VM, the fan-in holds both files, and down leaves no instance', async function () {
+    this.timeout(runOnPoolTimeoutMs);
+    await runFanInOnPool(world, { provisioner: 'gce', project: 'graft-test-project', zone: 'europe-west4-a' }, ['gce-01', 'gce-02']);
     expect(fake.instances()).to.deep.equal([]);
   });
 
