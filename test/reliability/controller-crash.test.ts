@@ -5,12 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GraftWorld } from '../helpers/cli.js';
+import { git, makeRepo } from '../helpers/git-repo.js';
 import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
 import { seededRandom } from './helpers/seeded-random.js';
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
-}
 
 const seed = Number(process.env.RELIABILITY_SEED ?? 20261124);
 const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
@@ -28,11 +26,7 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'graft-crash-'));
     chmodSync(root, 0o755);
-    repo = join(root, 'repo');
-    git(root, 'init', '-q', '-b', 'main', repo);
-    writeFileSync(join(repo, 'README'), 'crash test\n');
-    git(repo, 'add', '-A');
-    git(repo, 'commit', '-qm', 'first');
+    repo = makeRepo(root);
     const shared = join(root, 'shared');
     mkdirSync(shared, { mode: 0o1777 });
     chmodSync(shared, 0o1777);

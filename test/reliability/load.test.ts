@@ -1,18 +1,15 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GraftWorld } from '../helpers/cli.js';
+import { git, makeRepo } from '../helpers/git-repo.js';
 import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
 
 const agents = Number(process.env.RELIABILITY_AGENTS ?? 100);
 const perAgent = 5;
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
-}
 
 printFaultSummaryAtEnd();
 
@@ -25,11 +22,7 @@ describe(`reliability: ${agents} agents at once on 10 local hosts, messages flow
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'graft-load-'));
     chmodSync(root, 0o755);
-    repo = join(root, 'repo');
-    git(root, 'init', '-q', '-b', 'main', repo);
-    writeFileSync(join(repo, 'README'), 'load\n');
-    git(repo, 'add', '-A');
-    git(repo, 'commit', '-qm', 'first');
+    repo = makeRepo(root);
     world = new GraftWorld();
   });
   after(async () => {
