@@ -14,6 +14,12 @@ import { formatDocPath, readYamlFile, type DocPath } from './yaml-file.js';
 
 /** A graph is written by hand; anything bigger is the wrong file. */
 export const MAX_GRAPH_FILE_BYTES = 1024 * 1024;
+/**
+ * YAML tokens in a graph: a thousand tasks take some 30,000, and prompts written as block text
+ * are one token each. Checking every entry of a damaged graph costs time per entry, so the bound
+ * keeps a file of tens of thousands of bogus entries from taking seconds to refuse.
+ */
+export const MAX_GRAPH_YAML_TOKENS = 100_000;
 /** Instructions go into an agent's context; a file this big is a mistake, not a prompt. */
 export const MAX_INSTRUCTIONS_BYTES = 1024 * 1024;
 
@@ -24,7 +30,7 @@ const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && ty
 /** Loads and validates the graph file; throws ConfigError with every problem found. */
 export async function loadGraphFile(file: string): Promise<GraphSpec> {
   const absolute = resolve(file);
-  const source = await readYamlFile(absolute, MAX_GRAPH_FILE_BYTES);
+  const source = await readYamlFile(absolute, MAX_GRAPH_FILE_BYTES, MAX_GRAPH_YAML_TOKENS);
   const at = (path: DocPath, message: string): ConfigProblem => ({ file, path: formatDocPath(path), line: source.lineOf(path), message });
   if (source.problems.length > 0) throw new ConfigError(source.problems.map((p) => ({ ...p, file })), HINTS);
   const value = source.value;

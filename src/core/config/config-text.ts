@@ -1,0 +1,32 @@
+import { readFileSync, statSync } from 'node:fs';
+
+/** Why a configuration file cannot be read: the message completes "FILE: …"; `code` is the errno or ENOTREG, EFBIG. */
+export class UnreadableConfigFile extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'UnreadableConfigFile';
+  }
+}
+
+/**
+ * Reads a configuration file (graph, inventory, known_hosts) as UTF-8 text. Only regular files
+ * of at most `maxBytes` are read: a device such as /dev/zero never ends and a FIFO blocks until
+ * someone writes to it, so a path pointing at one would hang graft; a file of many megabytes is
+ * not configuration written by hand. Throws UnreadableConfigFile.
+ */
+export function readConfigText(file: string, maxBytes: number): string {
+  try {
+    const info = statSync(file);
+    if (info.isDirectory()) throw new UnreadableConfigFile('is a directory, not a file', 'EISDIR');
+    if (!info.isFile()) throw new UnreadableConfigFile('is not a regular file (a device, pipe or socket cannot be read as configuration)', 'ENOTREG');
+    if (info.size > maxBytes) throw new UnreadableConfigFile(`is ${info.size} bytes; the limit is ${maxBytes} bytes (${maxBytes / 1024} KiB). Is this the right file?`, 'EFBIG');
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof UnreadableConfigFile) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new UnreadableConfigFile(code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : `cannot read the file: ${(error as Error).message}`, code);
+  }
+}
