@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { AgentSpec, GraphSpec, HostsSpec, TaskSpec } from '../graph/model.js';
 import { graphProblems } from '../graph/validate.js';
-import { describeValue, graphFileSchema, graphOutlineSchema, type GraphFile } from './graph-schema.js';
+import { describeValue, graphFileSchema, graphOutlineSchema, nameProblem, type GraphFile } from './graph-schema.js';
 import { formatDocPath, readYamlFile, type DocPath } from './yaml-file.js';
 
 /** A graph is written by hand; anything bigger is the wrong file. */
@@ -40,6 +40,10 @@ export async function loadGraphFile(file: string): Promise<GraphSpec> {
   const parsed = graphFileSchema.safeParse(value, { error: (iss) => (iss.code === 'invalid_type' ? `expected ${iss.expected}, got ${describeValue(iss.input)}` : undefined) });
   const problems = parsed.success ? [] : parsed.error.issues.flatMap((issue) => issueProblems(issue, at));
   for (const p of graphProblems(graphOutlineSchema.parse(value))) problems.push(at(p.path, p.message));
+  // zod's records drop a `__proto__` key without a word (it would replace the object's prototype); it is no valid name.
+  for (const [section, kind] of [['agents', 'agent'], ['tasks', 'task']] as const) {
+    if (isMapping(value[section]) && Object.hasOwn(value[section], '__proto__')) problems.push(at([section, '__proto__'], nameProblem(kind, '__proto__')!));
+  }
   const base = dirname(absolute);
   const instructions = await readInstructions(value.agents, base, at, problems);
   await checkInventoryPath(value.hosts, base, at, problems);
