@@ -52,16 +52,24 @@ function parseWithinBounds(text: string, options: YamlOptions): BoundedYaml {
   const parser = new Parser(lineCounter.addNewLine);
   lineCounter.addNewLine(0);
   const tokens: CST.Token[] = [];
+  const tooDeepHere = (offset: number) => ({ refused: { offset, message: `values nest more than ${MAX_YAML_DEPTH} levels deep here; a configuration file needs a handful` } });
   let count = 0;
-  for (const lexeme of new Lexer().lex(text)) {
-    if (++count > maxTokens) {
-      return { refused: { offset: parser.offset, message: `the file is too large to be read as configuration: more than ${maxTokens} YAML tokens (keys, values, punctuation, indentation). Is this the right file?` } };
+  try {
+    for (const lexeme of new Lexer().lex(text)) {
+      if (++count > maxTokens) {
+        return { refused: { offset: parser.offset, message: `the file is too large to be read as configuration: more than ${maxTokens} YAML tokens (keys, values, punctuation, indentation). Is this the right file?` } };
+      }
+      for (const token of parser.next(lexeme)) tokens.push(token);
     }
-    for (const token of parser.next(lexeme)) tokens.push(token);
+    for (const token of parser.end()) tokens.push(token);
+  } catch (error) {
+    // yaml's parser recurses when it closes nested block collections: thousands of levels
+    // (`- - - - …`) overflow the stack before the tree exists to be measured.
+    if (error instanceof RangeError) return tooDeepHere(parser.offset);
+    throw error;
   }
-  for (const token of parser.end()) tokens.push(token);
   const deep = tooDeep(tokens);
-  if (deep !== undefined) return { refused: { offset: deep, message: `values nest more than ${MAX_YAML_DEPTH} levels deep here; a configuration file needs a handful` } };
+  if (deep !== undefined) return tooDeepHere(deep);
 
   const composer = new Composer({ ...options, uniqueKeys: false });
   let doc: Document.Parsed | undefined;

@@ -33,6 +33,10 @@ describe('bounded YAML parsing', () => {
     expect(flow.result.refused?.message).to.equal(`values nest more than ${MAX_YAML_DEPTH} levels deep here; a configuration file needs a handful`);
     expect(flow.line(flow.result.refused!.offset)).to.equal(2);
     expect(parse(`x:\n  ${'- '.repeat(20_000)}y`).result.refused?.message).to.match(/nest more than 100 levels/);
+    // Closed by a dedent, the same list overflowed yaml's own parser before there was a tree to measure.
+    const closed = parse(`x:\n  ${'- '.repeat(20_000)}y\nz: 1\n`);
+    expect(closed.result.refused?.message).to.match(/nest more than 100 levels/);
+    expect(closed.line(closed.result.refused!.offset)).to.equal(3);
     expect(docOf(parse(`x: ${'['.repeat(MAX_YAML_DEPTH - 1)}${']'.repeat(MAX_YAML_DEPTH - 1)}`).result).errors).to.deep.equal([]);
   });
 
