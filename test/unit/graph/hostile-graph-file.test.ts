@@ -54,6 +54,11 @@ describe('graph file: hostile input', () => {
     expect(lines(error.problems)[1]).to.match(/^tasks\.__proto__: task name "__proto__" is not allowed/);
   });
 
+  it('given an empty timeout, when loaded, then it is a problem like any other non-duration, not a crash in the duration parser', async () => {
+    const error = await refusal(write('agents:\n  sh: { harness: shell, command: "true" }\ntasks:\n  a: { agent: sh, timeout: "" }\n'));
+    expect(lines(error.problems)).to.deep.equal(['tasks.a.timeout: expected a duration such as 90s, 30m or 2h (a bare number is seconds), got string ""']);
+  });
+
   it('given a merge key whose source is not a mapping, when loaded, then it is a problem of the file, not a crash', async () => {
     const error = await refusal(write('agents:\n  sh: { harness: shell, command: "true" }\ntasks:\n  a: &d [1]\n  b: { <<: *d, agent: sh }\n'));
     expect(error.message).to.match(/graph-\d+\.yaml: the YAML values cannot be built: Merge sources must be maps or map aliases$/);
