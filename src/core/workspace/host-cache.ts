@@ -39,7 +39,10 @@ export class HostCache {
   async ensure(): Promise<string> {
     const dir = await ensureSessionHostDir(this.pool, this.host, this.sessionId, this.env);
     const path = `${dir}/${this.name}`;
-    await this.admin(`test -d ${shellQuote(path)} || git init -q --bare ${shellQuote(path)}`);
+    // Agents made at the same moment on a host all get here: the cache appears complete, by an
+    // atomic rename, or not at all, so none of them works in another's half-made `git init`.
+    const q = shellQuote(path);
+    await this.admin(`test -d ${q} || { t=${q}.$$.tmp && git init -q --bare "$t" && { mv -T "$t" ${q} 2>/dev/null || rm -rf "$t"; }; }`);
     return path;
   }
 
