@@ -20,6 +20,13 @@ import { BugError } from '../errors.js';
 export const MAX_YAML_TOKENS = 500_000;
 /** Levels of nested mappings and lists; real graphs use 5, inventories 2 per group level. */
 export const MAX_YAML_DEPTH = 100;
+/** YAML errors reported per file: a damaged file gives one per token (300,000 were seen), and the first ones are what to fix. */
+export const MAX_YAML_ERRORS = 1000;
+
+/** The sentence that stands for the YAML errors after the first MAX_YAML_ERRORS. */
+export function moreYamlErrors(total: number): string {
+  return `… and ${total - MAX_YAML_ERRORS} more YAML errors (${total} in all); the first ones usually cause the rest`;
+}
 
 export type YamlOptions = DocumentOptions & SchemaOptions & Omit<ParseOptions, 'lineCounter'> & { lineCounter: LineCounter; maxTokens?: number };
 

@@ -10,7 +10,7 @@ import { isMap, isScalar, isSeq, LineCounter, type Document, type Node, type Pai
 import type { ConfigProblem } from '../errors.js';
 import { MAX_YAML_ALIASES } from '../inventory/yaml-inventory.js';
 import { readConfigText, UnreadableConfigFile } from './config-text.js';
-import { parseBoundedYaml } from './yaml-document.js';
+import { MAX_YAML_ERRORS, moreYamlErrors, parseBoundedYaml } from './yaml-document.js';
 
 /** A path into the document: map keys and list indices, as zod reports them. */
 export type DocPath = readonly PropertyKey[];
@@ -50,7 +50,8 @@ export function parseYamlText(text: string, file: string, maxTokens?: number): Y
     const node = nodeAt(doc, path, resolve, keyIndex);
     return node?.range ? lineAt(node.range[0]) : undefined;
   };
-  const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => {
+  const found = [...doc.errors, ...doc.warnings];
+  const problems: ConfigProblem[] = found.slice(0, MAX_YAML_ERRORS).map((e) => {
     const { line, col } = lineCounter.linePos(e.pos[0]);
     const message =
       e.code === 'DUPLICATE_KEY' ? `duplicate key ${JSON.stringify(text.slice(e.pos[0], e.pos[1]).trim())}: a key may appear once in a mapping`
@@ -58,6 +59,7 @@ export function parseYamlText(text: string, file: string, maxTokens?: number): Y
       : `YAML syntax at column ${col}: ${e.message.split('\n')[0]}`;
     return { file, path: '', line, message };
   });
+  if (found.length > MAX_YAML_ERRORS) problems.push({ file, path: '', message: moreYamlErrors(found.length) });
   if (problems.length > 0) return { value: undefined, problems, lineOf };
   try {
     return { value: doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }), problems, lineOf };

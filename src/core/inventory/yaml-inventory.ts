@@ -10,7 +10,7 @@
  * silently drops hosts from a fleet.
  */
 import { isMap, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
-import { parseBoundedYaml } from '../config/yaml-document.js';
+import { MAX_YAML_ERRORS, moreYamlErrors, parseBoundedYaml } from '../config/yaml-document.js';
 import { expandHostPattern } from './host-patterns.js';
 import { InventoryBuilder } from './inventory-builder.js';
 import type { InventoryReadResult } from './model.js';
@@ -39,10 +39,11 @@ export function readYamlInventory(text: string, file: string): InventoryReadResu
     return { inventory: b.build(), problems: b.problems };
   }
   const { doc, resolve } = bounded;
-  for (const e of doc.errors) {
+  for (const e of doc.errors.slice(0, MAX_YAML_ERRORS)) {
     const pos = lineCounter.linePos(e.pos[0]);
     b.problem(`line ${pos.line}, column ${pos.col}`, `YAML syntax: ${e.message.split('\n')[0]}`);
   }
+  if (doc.errors.length > MAX_YAML_ERRORS) b.problem('', moreYamlErrors(doc.errors.length));
   if (doc.errors.length === 0) {
     try {
       doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });

@@ -74,6 +74,12 @@ describe('inventories: hostile input', () => {
     expect(Object.getPrototypeOf(dict)).to.equal(Object.prototype);
   });
 
+  it('given a YAML inventory with an error on every line, when read, then the first thousand are problems and one more counts the rest', () => {
+    const { problems } = readInventoryText(Array.from({ length: 3_000 }, (_, i) => `k${i}: 1\n- x`).join('\n'), 'broken.yaml');
+    expect(problems).to.have.length(1_001);
+    expect(problems.at(-1)!.message).to.match(/^… and \d+ more YAML errors \(\d+ in all\); the first ones usually cause the rest$/);
+  });
+
   it('given a YAML inventory whose alias names a group containing it, when read, then it is one problem at the alias', () => {
     expect(messages('all:\n  children:\n    a: &a\n      children:\n        b: *a\n', 'loop.yaml')).to.deep.equal(['line 5, column 12: this alias names a value that contains it, which would nest without end']);
   });
