@@ -73,6 +73,11 @@ describe('graph file: hostile input', () => {
     expect(shown.at(-1)).to.equal(`… and ${1_000 - maxProblemsInMessage} more problems (1000 in all; --json lists every one)`);
   });
 
+  it('given a /proc file, which says it is empty and holds megabytes, when loaded as a graph, then the size bound holds while reading', async () => {
+    const error = await refusal('/proc/kallsyms');
+    expect(error.message).to.equal('/proc/kallsyms: is more than 1048576 bytes; the limit is 1048576 bytes (1024 KiB). Is this the right file?');
+  });
+
   it('given a graph of more YAML tokens than a graph needs, when loaded, then it is refused at once with its line', async () => {
     const error = await refusal(write(`agents: {${Array.from({ length: 30_000 }, (_, i) => `k${i}: ${i}`).join(', ')}}\ntasks: {}\n`));
     expect(error.message).to.match(/graph-\d+\.yaml:1: the file is too large to be read as configuration: more than 100000 YAML tokens/);
