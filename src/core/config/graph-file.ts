@@ -3,13 +3,14 @@
  * schema (config/graph-schema.ts), the graph rules (graph/validate.ts), instruction files read
  * and paths made absolute. Every problem of the file is reported at once, each with its line.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { AgentSpec, GraphSpec, HostsSpec, TaskSpec } from '../graph/model.js';
 import { graphProblems } from '../graph/validate.js';
 import { describeValue, graphFileSchema, graphOutlineSchema, nameProblem, type GraphFile } from './graph-schema.js';
+import { readConfigText, UnreadableConfigFile } from './config-text.js';
 import { formatDocPath, readYamlFile, type DocPath } from './yaml-file.js';
 
 /** A graph is written by hand; anything bigger is the wrong file. */
@@ -75,14 +76,12 @@ async function readInstructions(agents: unknown, base: string, at: (path: DocPat
     const path = resolve(base, given);
     const where = `${given}${path === given ? '' : ` (${path})`}`;
     try {
-      const info = await stat(path);
-      if (!info.isFile()) problems.push(at(['agents', name, 'instructions'], `instructions file ${where} is not a regular file`));
-      else if (info.size > MAX_INSTRUCTIONS_BYTES) problems.push(at(['agents', name, 'instructions'], `instructions file ${where} is ${info.size} bytes; the limit is ${MAX_INSTRUCTIONS_BYTES} bytes`));
-      else found.set(name, { text: await readFile(path, 'utf8'), file: path });
+      // Bounded while reading (a device never ends; a /proc file says it is empty and is not).
+      found.set(name, { text: readConfigText(path, MAX_INSTRUCTIONS_BYTES), file: path });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not readable (permission denied)' : `not readable: ${(error as Error).message}`;
-      problems.push(at(['agents', name, 'instructions'], `instructions file ${where} ${why}; paths are relative to the graph file's directory`));
+      if (!(error instanceof UnreadableConfigFile)) throw error;
+      const why = error.code === 'ENOENT' ? "not found; paths are relative to the graph file's directory" : error.code === 'EACCES' ? 'not readable (permission denied)' : error.message;
+      problems.push(at(['agents', name, 'instructions'], `instructions file ${where} ${why}`));
     }
   }
   return found;

@@ -78,6 +78,14 @@ describe('graph file: hostile input', () => {
     expect(error.message).to.equal('/proc/kallsyms: is more than 1048576 bytes; the limit is 1048576 bytes (1024 KiB). Is this the right file?');
   });
 
+  it('given instructions files that are a device or a /proc file, when loaded, then each is a problem of its agent, read no further than the bound', async () => {
+    const error = await refusal(write('agents:\n  a: { harness: claude, instructions: /dev/zero }\n  b: { harness: claude, instructions: /proc/kallsyms }\ntasks:\n  t: { agent: a, prompt: x }\n  u: { agent: b, prompt: x }\n'));
+    expect(lines(error.problems)).to.deep.equal([
+      'agents.a.instructions: instructions file /dev/zero is not a regular file (a device, pipe or socket cannot be read as configuration)',
+      'agents.b.instructions: instructions file /proc/kallsyms is more than 1048576 bytes; the limit is 1048576 bytes (1024 KiB). Is this the right file?',
+    ]);
+  });
+
   it('given a graph of more YAML tokens than a graph needs, when loaded, then it is refused at once with its line', async () => {
     const error = await refusal(write(`agents: {${Array.from({ length: 30_000 }, (_, i) => `k${i}: ${i}`).join(', ')}}\ntasks: {}\n`));
     expect(error.message).to.match(/graph-\d+\.yaml:1: the file is too large to be read as configuration: more than 100000 YAML tokens/);
