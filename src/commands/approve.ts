@@ -27,7 +27,7 @@ export default class Approve extends GraftCommand<typeof Approve> {
     const runtime = this.runtime();
     const { session, run, runs } = requireRun(runtime.store, this.flags.session);
     const name = this.args.task;
-    const spec = run.graph.tasks[name];
+    const spec = Object.hasOwn(run.graph.tasks, name) ? run.graph.tasks[name] : undefined;
     if (!spec) throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
     let approval: ApprovalRecord | undefined;
     let seen: TaskRecord | undefined;

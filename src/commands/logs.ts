@@ -28,7 +28,7 @@ export default class Logs extends GraftCommand<typeof Logs> {
     const runtime = this.runtime();
     const { session, run, runs } = requireRun(runtime.store, this.flags.session);
     const name = this.args.task;
-    if (!run.graph.tasks[name]) throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
+    if (!Object.hasOwn(run.graph.tasks, name)) throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
     const task = runs.getTask(session.id, name)!;
     const attempt = this.flags.attempt ?? task.attempt;
     const saved = join(sessionFiles(runtime, session.id).dir, 'tasks', name, `attempt-${attempt}.log`);

@@ -30,7 +30,7 @@ export default class Message extends GraftCommand<typeof Message> {
     const runtime = this.runtime();
     const { session, run } = requireRun(runtime.store, this.flags.session);
     const to = this.args.to;
-    if (to !== broadcastRecipient && !run.graph.tasks[to]) throw new NotFoundError(`session ${session.id} has no task ${to}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}, or all`]);
+    if (to !== broadcastRecipient && !Object.hasOwn(run.graph.tasks, to)) throw new NotFoundError(`session ${session.id} has no task ${to}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}, or all`]);
     const who = this.flags.by ?? userInfo().username;
     const store = MessageStore.of(runtime.store);
     let message: StoredMessage;

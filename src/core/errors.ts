@@ -70,12 +70,18 @@ export interface ConfigProblem {
   message: string;
 }
 
+/** Problems listed in a ConfigError's message; `details.problems` (--json) keeps them all. */
+export const maxProblemsInMessage = 100;
+
 /** An input file is invalid. Carries every problem found, not just the first. */
 export class ConfigError extends GraftError {
   readonly problems: ConfigProblem[];
 
   constructor(problems: ConfigProblem[], actions: string[] = []) {
-    super(problems.map(formatProblem).join('\n'), { code: 'CONFIG_INVALID', exitCode: ExitCode.config, actions, details: { problems } });
+    // A damaged file can hold tens of thousands of problems; a terminal needs the first ones.
+    const shown = problems.slice(0, maxProblemsInMessage).map(formatProblem);
+    if (problems.length > maxProblemsInMessage) shown.push(`… and ${problems.length - maxProblemsInMessage} more problems (${problems.length} in all; --json lists every one)`);
+    super(shown.join('\n'), { code: 'CONFIG_INVALID', exitCode: ExitCode.config, actions, details: { problems } });
     this.problems = problems;
   }
 }

@@ -42,6 +42,8 @@ export interface StartChannelOptions {
   events?: EventSink;
   /** The local port on 127.0.0.1; 0 (the default) picks a free one. */
   port?: number;
+  /** Applied to all text agents send (status, messages, questions, summaries) before it is stored or passed on: the controller's secret redaction. */
+  redact?(text: string): string;
   /** The longest one `ask` poll is held, in ms (default 25 000); the helper polls again. */
   longPollMs?: number;
   /** How often held polls look for answers written by other processes, in ms (default 500). */
@@ -65,6 +67,8 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
   const callers = new Callers(options.authority.caCertPem, sessionId, options.identify);
   const waits = new AnswerWaits(options.answerPollMs ?? 500);
   const longPollMs = options.longPollMs ?? 25_000;
+  /** Agents' text as graft keeps it: redacted (as sent, so a value with control characters is still found), then inert. */
+  const agentText = (text: string) => inertText(options.redact ? options.redact(text) : text);
   const warn = (message: string, data?: Record<string, unknown>) => events?.emit({ code: 'warning', level: 'warn', message, session: sessionId, ...(data ? { data } : {}) });
 
   const notify = (message: StoredMessage) => {
@@ -79,7 +83,7 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
     const body = parseRequest(requestSchemas.finish, await readJsonBody(request));
     checkClaimedSender(caller, body);
     if (body.summary.length > maxMessageBodyLength) throw new UsageError(`the summary is ${body.summary.length} characters long; the limit is ${maxMessageBodyLength}`);
-    await handlers[outcome](caller.task, inertText(body.summary));
+    await handlers[outcome](caller.task, agentText(body.summary));
     return { status: 204 };
   };
 
@@ -87,7 +91,7 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
     'POST /v1/status': async (caller, request) => {
       const body = parseRequest(requestSchemas.status, await readJsonBody(request));
       checkClaimedSender(caller, body);
-      const stored = store.recordStatus(sessionId, caller.task, inertText(body.text));
+      const stored = store.recordStatus(sessionId, caller.task, agentText(body.text));
       await (async () => handlers.status(caller.task, stored.body))().catch((error: Error) => warn(`the status handler failed for task ${caller.task}: ${error.message}`));
       return { status: 204 };
     },
@@ -97,7 +101,7 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
       if (options.isTask && body.to !== 'human' && body.to !== 'all' && !options.isTask(body.to)) {
         throw new ChannelRefusal(404, 'NO_SUCH_TASK', `session ${sessionId} has no task ${JSON.stringify(body.to.slice(0, 64))}: send to a task name, "human" or "all"`);
       }
-      const stored = store.send(sessionId, { from: caller.task, to: body.to, body: inertText(body.text), ...(body.key ? { key: body.key } : {}) });
+      const stored = store.send(sessionId, { from: caller.task, to: body.to, body: agentText(body.text), ...(body.key ? { key: body.key } : {}) });
       notify(stored);
       return { status: 201, json: { id: stored.id, to: stored.recipient }, plain: `sent message ${stored.id} to ${stored.recipient}\n` };
     },
@@ -110,7 +114,7 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
     'POST /v1/questions': async (caller, request) => {
       const body = parseRequest(requestSchemas.question, await readJsonBody(request));
       checkClaimedSender(caller, body);
-      const question = store.ask(sessionId, { from: caller.task, body: inertText(body.text), ...(body.key ? { key: body.key } : {}) });
+      const question = store.ask(sessionId, { from: caller.task, body: agentText(body.text), ...(body.key ? { key: body.key } : {}) });
       notify(question);
       return { status: 201, json: { id: question.id }, plain: `${question.id}\n` };
     },

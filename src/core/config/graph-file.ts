@@ -3,17 +3,24 @@
  * schema (config/graph-schema.ts), the graph rules (graph/validate.ts), instruction files read
  * and paths made absolute. Every problem of the file is reported at once, each with its line.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { AgentSpec, GraphSpec, HostsSpec, TaskSpec } from '../graph/model.js';
 import { graphProblems } from '../graph/validate.js';
-import { describeValue, graphFileSchema, graphOutlineSchema, type GraphFile } from './graph-schema.js';
+import { describeValue, graphFileSchema, graphOutlineSchema, nameProblem, type GraphFile } from './graph-schema.js';
+import { readConfigText, UnreadableConfigFile } from './config-text.js';
 import { formatDocPath, readYamlFile, type DocPath } from './yaml-file.js';
 
 /** A graph is written by hand; anything bigger is the wrong file. */
 export const MAX_GRAPH_FILE_BYTES = 1024 * 1024;
+/**
+ * YAML tokens in a graph: a thousand tasks take some 30,000, and prompts written as block text
+ * are one token each. Checking every entry of a damaged graph costs time per entry, so the bound
+ * keeps a file of tens of thousands of bogus entries from taking seconds to refuse.
+ */
+export const MAX_GRAPH_YAML_TOKENS = 100_000;
 /** Instructions go into an agent's context; a file this big is a mistake, not a prompt. */
 export const MAX_INSTRUCTIONS_BYTES = 1024 * 1024;
 
@@ -24,7 +31,7 @@ const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && ty
 /** Loads and validates the graph file; throws ConfigError with every problem found. */
 export async function loadGraphFile(file: string): Promise<GraphSpec> {
   const absolute = resolve(file);
-  const source = await readYamlFile(absolute, MAX_GRAPH_FILE_BYTES);
+  const source = await readYamlFile(absolute, MAX_GRAPH_FILE_BYTES, MAX_GRAPH_YAML_TOKENS);
   const at = (path: DocPath, message: string): ConfigProblem => ({ file, path: formatDocPath(path), line: source.lineOf(path), message });
   if (source.problems.length > 0) throw new ConfigError(source.problems.map((p) => ({ ...p, file })), HINTS);
   const value = source.value;
@@ -34,6 +41,10 @@ export async function loadGraphFile(file: string): Promise<GraphSpec> {
   const parsed = graphFileSchema.safeParse(value, { error: (iss) => (iss.code === 'invalid_type' ? `expected ${iss.expected}, got ${describeValue(iss.input)}` : undefined) });
   const problems = parsed.success ? [] : parsed.error.issues.flatMap((issue) => issueProblems(issue, at));
   for (const p of graphProblems(graphOutlineSchema.parse(value))) problems.push(at(p.path, p.message));
+  // zod's records drop a `__proto__` key without a word (it would replace the object's prototype); it is no valid name.
+  for (const [section, kind] of [['agents', 'agent'], ['tasks', 'task']] as const) {
+    if (isMapping(value[section]) && Object.hasOwn(value[section], '__proto__')) problems.push(at([section, '__proto__'], nameProblem(kind, '__proto__')!));
+  }
   const base = dirname(absolute);
   const instructions = await readInstructions(value.agents, base, at, problems);
   await checkInventoryPath(value.hosts, base, at, problems);
@@ -65,14 +76,12 @@ async function readInstructions(agents: unknown, base: string, at: (path: DocPat
     const path = resolve(base, given);
     const where = `${given}${path === given ? '' : ` (${path})`}`;
     try {
-      const info = await stat(path);
-      if (!info.isFile()) problems.push(at(['agents', name, 'instructions'], `instructions file ${where} is not a regular file`));
-      else if (info.size > MAX_INSTRUCTIONS_BYTES) problems.push(at(['agents', name, 'instructions'], `instructions file ${where} is ${info.size} bytes; the limit is ${MAX_INSTRUCTIONS_BYTES} bytes`));
-      else found.set(name, { text: await readFile(path, 'utf8'), file: path });
+      // Bounded while reading (a device never ends; a /proc file says it is empty and is not).
+      found.set(name, { text: readConfigText(path, MAX_INSTRUCTIONS_BYTES), file: path });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not readable (permission denied)' : `not readable: ${(error as Error).message}`;
-      problems.push(at(['agents', name, 'instructions'], `instructions file ${where} ${why}; paths are relative to the graph file's directory`));
+      if (!(error instanceof UnreadableConfigFile)) throw error;
+      const why = error.code === 'ENOENT' ? "not found; paths are relative to the graph file's directory" : error.code === 'EACCES' ? 'not readable (permission denied)' : error.message;
+      problems.push(at(['agents', name, 'instructions'], `instructions file ${where} ${why}`));
     }
   }
   return found;

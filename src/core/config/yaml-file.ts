@@ -6,10 +6,11 @@
  * YAML 1.2, so `on:`, `yes` and `no` stay strings (YAML 1.1 would read the `on:` key of a task
  * as the boolean true). `<<` merge keys are allowed, to share settings between tasks.
  */
-import { stat, readFile } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { ConfigProblem } from '../errors.js';
 import { MAX_YAML_ALIASES } from '../inventory/yaml-inventory.js';
+import { readConfigText, UnreadableConfigFile } from './config-text.js';
+import { MAX_YAML_ERRORS, moreYamlErrors, parseBoundedYaml } from './yaml-document.js';
 
 /** A path into the document: map keys and list indices, as zod reports them. */
 export type DocPath = readonly PropertyKey[];
@@ -25,32 +26,32 @@ export interface YamlFile {
 
 const unreadable = (file: string, message: string): YamlFile => ({ value: undefined, problems: [{ file, path: '', message }], lineOf: () => undefined });
 
-/** Reads and parses `file`; `maxBytes` caps what is read, since a config file is written by hand. */
-export async function readYamlFile(file: string, maxBytes: number): Promise<YamlFile> {
+/** Reads and parses `file`; `maxBytes` and `maxTokens` cap what is read, since a config file is written by hand. */
+export async function readYamlFile(file: string, maxBytes: number, maxTokens?: number): Promise<YamlFile> {
   let text: string;
   try {
-    const info = await stat(file);
-    if (info.isDirectory()) return unreadable(file, 'is a directory, not a file');
-    if (!info.isFile()) return unreadable(file, 'is not a regular file');
-    if (info.size > maxBytes) return unreadable(file, `is ${info.size} bytes; the limit is ${maxBytes} bytes (${maxBytes / 1024} KiB). Is this the right file?`);
-    text = await readFile(file, 'utf8');
+    text = readConfigText(file, maxBytes);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return unreadable(file, code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : `cannot read the file: ${(error as Error).message}`);
+    if (!(error instanceof UnreadableConfigFile)) throw error;
+    return unreadable(file, error.message);
   }
-  return parseYamlText(text, file);
+  return parseYamlText(text, file, maxTokens);
 }
 
 /** Parses YAML text read from `file` (used in problems). */
-export function parseYamlText(text: string, file: string): YamlFile {
+export function parseYamlText(text: string, file: string, maxTokens?: number): YamlFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { version: '1.2', merge: true, uniqueKeys: true, prettyErrors: false, lineCounter });
+  const bounded = parseBoundedYaml(text, { version: '1.2', merge: true, prettyErrors: false, lineCounter, maxTokens });
+  if (bounded.refused) return { value: undefined, problems: [{ file, path: '', line: lineCounter.linePos(bounded.refused.offset).line, message: bounded.refused.message }], lineOf: () => undefined };
+  const { doc, resolve } = bounded;
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
+  const keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
   const lineOf = (path: DocPath): number | undefined => {
-    const node = nodeAt(doc, path);
+    const node = nodeAt(doc, path, resolve, keyIndex);
     return node?.range ? lineAt(node.range[0]) : undefined;
   };
-  const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => {
+  const found = [...doc.errors, ...doc.warnings];
+  const problems: ConfigProblem[] = found.slice(0, MAX_YAML_ERRORS).map((e) => {
     const { line, col } = lineCounter.linePos(e.pos[0]);
     const message =
       e.code === 'DUPLICATE_KEY' ? `duplicate key ${JSON.stringify(text.slice(e.pos[0], e.pos[1]).trim())}: a key may appear once in a mapping`
@@ -58,23 +59,37 @@ export function parseYamlText(text: string, file: string): YamlFile {
       : `YAML syntax at column ${col}: ${e.message.split('\n')[0]}`;
     return { file, path: '', line, message };
   });
+  if (found.length > MAX_YAML_ERRORS) problems.push({ file, path: '', message: moreYamlErrors(found.length) });
   if (problems.length > 0) return { value: undefined, problems, lineOf };
   try {
     return { value: doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }), problems, lineOf };
   } catch (error) {
-    if (!(error instanceof ReferenceError)) throw error;
-    return { value: undefined, problems: [{ file, path: '', message: `YAML aliases expand too far (more than ${MAX_YAML_ALIASES} uses); write the values out instead` }], lineOf };
+    // The document composed cleanly, so what yaml cannot build is the file's: too many aliases
+    // (ReferenceError), or a merge key (<<) whose source is not a mapping.
+    if (!(error instanceof Error)) throw error;
+    const message = error instanceof ReferenceError ? `YAML aliases expand too far (more than ${MAX_YAML_ALIASES} uses); write the values out instead` : `the YAML values cannot be built: ${error.message}`;
+    return { value: undefined, problems: [{ file, path: '', message }], lineOf };
   }
 }
 
-/** The node at `path`, or the deepest one found on the way; a map entry is located by its key. */
-function nodeAt(doc: Document, path: DocPath): Node | undefined {
+/**
+ * The node at `path`, or the deepest one found on the way; a map entry is located by its key
+ * (the first of that name). Each mapping's keys are indexed once, in `index`: a file with
+ * thousands of problems in one mapping asks for thousands of lines.
+ */
+function nodeAt(doc: Document, path: DocPath, resolve: (node: unknown) => unknown, index: WeakMap<YAMLMap, Map<string, Pair>>): Node | undefined {
   let node: unknown = doc.contents;
   let found: Node | undefined = (doc.contents as Node | null) ?? undefined;
   for (const segment of path) {
-    if (isAlias(node)) node = node.resolve(doc);
+    node = resolve(node);
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      let keys = index.get(node);
+      if (!keys) {
+        keys = new Map();
+        for (const p of node.items) if (isScalar(p.key) && !keys.has(String(p.key.value))) keys.set(String(p.key.value), p);
+        index.set(node, keys);
+      }
+      const pair = keys.get(String(segment));
       if (!pair) break;
       found = pair.key as Node;
       node = pair.value;

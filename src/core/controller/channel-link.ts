@@ -52,7 +52,8 @@ export class ChannelLink {
         const task = runs.getTask(session.id, agent);
         return task && task.agent === agent && (task.state === 'running' || task.state === 'starting') ? { task: task.name } : undefined;
       },
-      isTask: (name) => name in graph.tasks,
+      isTask: (name) => Object.hasOwn(graph.tasks, name),
+      redact: (text) => runtime.redactor.redact(text),
       handlers: {
         status: (task, text) => void runs.updateTask(session.id, task, (r) => ({ ...r, status: text })),
         done: (task, summary) => setReport(task, 'done', summary),

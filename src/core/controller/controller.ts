@@ -7,6 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { learnAgentSecrets } from '../agents/agent-access.js';
 import { createAgent } from '../agents/create-agent.js';
 import type { AgentRecord } from '../agents/agent-record.js';
 import { removeAgent } from '../agents/remove-agent.js';
@@ -136,10 +137,13 @@ export class Controller {
     }
   }
 
-  /** Writes transitions (compare-and-set) and announces those that landed. */
+  /**
+   * Writes transitions (compare-and-set) and announces those that landed. Records are redacted
+   * first: an error can quote what a task printed, and the state store keeps no secret value.
+   */
   private write(changes: { from: TaskRecord['state']; record: TaskRecord }[], tasks?: Map<string, TaskRecord>): TaskRecord[] {
     if (changes.length === 0) return [];
-    const written = this.runs.transition(this.session.id, changes);
+    const written = this.runs.transition(this.session.id, changes.map(({ from, record }) => ({ from, record: this.runtime.redactor.redactDeep(record) })));
     for (const record of written) {
       tasks?.set(record.name, record);
       this.announce(record);
@@ -284,7 +288,11 @@ export class Controller {
   private async ensureAgent(record: TaskRecord, spec: TaskSpec, host: HostRecord): Promise<AgentRecord | undefined> {
     const name = record.agent!;
     const existing = this.runtime.store.getAgent(this.session.id, name);
-    if (existing?.state === 'ready' && existing.createdAt >= (record.startedAt ?? '')) return existing;
+    if (existing?.state === 'ready' && existing.createdAt >= (record.startedAt ?? '')) {
+      // Made by an earlier controller: its secret values are read back, so its output is redacted here too.
+      await learnAgentSecrets(this.runtime.pool, this.session.id, existing, host, this.runtime.redactor);
+      return existing;
+    }
     if (record.state === 'running') throw new Error(`its agent ${name} is gone (${existing?.state ?? 'never recorded'})`);
     // A half-made agent (crash during creation) or one of an earlier attempt goes first.
     if (existing && existing.state !== 'removed') await removeAgent(this.runtime, this.session, existing).catch(() => undefined);
@@ -379,7 +387,8 @@ export class Controller {
   /** The process ended: keep its output, fetch its work, then record the result, then revoke the agent. */
   private async finish(name: string, agent: AgentRecord, host: HostRecord, end: ProcessEnd, timeout?: string): Promise<void> {
     const record = this.runs.getTask(this.session.id, name)!;
-    const log = await fetchTaskLog(this.runtime.pool, this.session.id, agent, host);
+    // The agent's output is kept redacted: it echoes its secrets as often as not.
+    const log = this.runtime.redactor.redactBytes(await fetchTaskLog(this.runtime.pool, this.session.id, agent, host));
     const dir = join(sessionFiles(this.runtime, this.session.id).dir, 'tasks', name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(join(dir, `attempt-${record.attempt}.log`), log, { mode: 0o600 });

@@ -1,3 +1,4 @@
+import { learnAgentSecrets } from '../agents/agent-access.js';
 import { ExitCode, GraftError, UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import type { GraftRuntime } from '../runtime.js';
@@ -27,6 +28,7 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
   }
   let link: ChannelLink | undefined;
   try {
+    await learnLiveSecrets(runtime, session);
     link = await ChannelLink.open(runtime, session, runs, run.graph);
     const channel = link;
     const controller = new Controller(runtime, session, {
@@ -41,4 +43,22 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
     await link?.close();
     runs.releaseController(session.id, process.pid);
   }
+}
+
+/**
+ * A resumed controller did not resolve the secrets of agents already running: it reads their
+ * values back from their homes before the channel opens, so what those agents say is redacted
+ * like the rest. A host that does not answer now is reported; the controller tries again when
+ * it re-attaches to the agent's task (Controller.ensureAgent).
+ */
+async function learnLiveSecrets(runtime: GraftRuntime, session: SessionRow): Promise<void> {
+  const hosts = new Map(runtime.store.listHosts(session.id).map((h) => [h.name, h]));
+  const live = runtime.store.listAgents(session.id).filter((a) => a.state === 'ready' && a.secrets.length > 0 && hosts.has(a.host));
+  await Promise.all(
+    live.map((agent) =>
+      learnAgentSecrets(runtime.pool, session.id, agent, hosts.get(agent.host)!, runtime.redactor).catch((error: Error) =>
+        runtime.events.emit({ code: 'warning', level: 'warn', message: `cannot read the secrets of agent ${agent.name} back from ${agent.host} to redact them: ${error.message}`, session: session.id, host: agent.host }),
+      ),
+    ),
+  );
 }

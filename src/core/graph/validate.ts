@@ -36,7 +36,8 @@ export function graphProblems(graph: GraphOutline): GraphProblem[] {
   const taskNames = Object.keys(graph.tasks);
   const agentNames = Object.keys(graph.agents);
   for (const [name, task] of Object.entries(graph.tasks)) {
-    const agent = task.agent === undefined ? undefined : graph.agents[task.agent];
+    // Own keys only: a task may not name `constructor` or `toString` into existence.
+    const agent = task.agent !== undefined && Object.hasOwn(graph.agents, task.agent) ? graph.agents[task.agent] : undefined;
     if (task.agent !== undefined && !agent) {
       const known = agentNames.length > 0 ? `; the agents are ${agentNames.join(', ')}` : '; no agents are defined under agents:';
       problems.push({ path: ['tasks', name, 'agent'], message: `unknown agent ${JSON.stringify(task.agent)}${didYouMean(task.agent, agentNames)}${known}` });
@@ -55,7 +56,7 @@ export function graphProblems(graph: GraphOutline): GraphProblem[] {
       const at = ['tasks', name, 'needs', i];
       if (need === name) problems.push({ path: at, message: `task ${name} needs itself` });
       else if (seen.has(need)) problems.push({ path: at, message: `${JSON.stringify(need)} is listed twice` });
-      else if (!(need in graph.tasks)) problems.push({ path: at, message: `unknown task ${JSON.stringify(need)}${didYouMean(need, taskNames)}` });
+      else if (!Object.hasOwn(graph.tasks, need)) problems.push({ path: at, message: `unknown task ${JSON.stringify(need)}${didYouMean(need, taskNames)}` });
       seen.add(need);
     });
   }
@@ -66,7 +67,7 @@ export function graphProblems(graph: GraphOutline): GraphProblem[] {
 function edgesOf(graph: GraphOutline): Map<string, string[]> {
   const edges = new Map<string, string[]>();
   for (const [name, task] of Object.entries(graph.tasks)) {
-    edges.set(name, [...new Set(task.needs.filter((n): n is string => n !== undefined && n !== name && n in graph.tasks))]);
+    edges.set(name, [...new Set(task.needs.filter((n): n is string => n !== undefined && n !== name && Object.hasOwn(graph.tasks, n)))]);
   }
   return edges;
 }

@@ -4,13 +4,13 @@
  * and how they are isolated. Every variable is validated; all problems of the
  * file are reported at once, each at the place its value was written.
  */
-import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { IsolationMode } from '../provisioners/provisioner.js';
 import { graftHostVarsSchema, KNOWN_GRAFT_VARS, pickGraftHostVars } from './graft-vars.js';
 import { knownHostKeys, knownHostsName } from './known-hosts.js';
+import { readInventorySource } from './inventory-source.js';
 import type { Inventory, InventoryHost } from './model.js';
 
 /** How graft trusts a host's key: only keys written down (`pinned`), or the first one seen (`tofu`, explicit opt-in). */
@@ -46,7 +46,7 @@ export interface HostSpecEnvironment {
 
 /** The real machine: files on disk, the current user's home and name. */
 export function localHostSpecEnvironment(): HostSpecEnvironment {
-  return { readTextFile: (path) => readFileSync(path, 'utf8'), homeDir: homedir(), currentUser: userInfo().username };
+  return { readTextFile: readInventorySource, homeDir: homedir(), currentUser: userInfo().username };
 }
 
 /** Resolves a path written in an inventory: `~` is the home directory, relative paths start at the inventory's directory. */

@@ -101,7 +101,8 @@ export type GraftHostVars = z.infer<typeof graftHostVarsSchema>;
 /** The variables of `vars` that the schema judges: the ones it knows and every `graft_*` name. */
 export function pickGraftHostVars(vars: Record<string, unknown>): Record<string, unknown> {
   const known = graftHostVarsSchema.shape;
-  return Object.fromEntries(Object.entries(vars).filter(([k]) => k in known || k.startsWith('graft_')));
+  // Own keys only: `constructor` or `toString` are ordinary variable names, not the schema's.
+  return Object.fromEntries(Object.entries(vars).filter(([k]) => Object.hasOwn(known, k) || k.startsWith('graft_')));
 }
 
 /** Names graft knows, for "did you mean" style hints. */

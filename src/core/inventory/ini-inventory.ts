@@ -98,7 +98,7 @@ function readHostLine(b: InventoryBuilder, line: string, group: string, at: (wha
     return;
   }
   const pattern = tokens[0];
-  if (pattern === undefined) return;
+  if (pattern === undefined || !b.acceptsHosts) return;
   const where = at(`[${group}] ${pattern}`);
   const expanded = expandHostPattern(pattern);
   if (expanded.error !== undefined) {

@@ -19,11 +19,21 @@ interface HostDraft {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Bounds on one inventory, far above real fleets: ranges make it easy to write millions of
+ * hosts by mistake (`h[0:9999]` on many lines), and every host costs time and memory.
+ */
+export const MAX_INVENTORY_HOSTS = 50_000;
+export const MAX_INVENTORY_GROUPS = 5_000;
+
 export class InventoryBuilder {
   private readonly groups = new Map<string, InventoryGroup>();
+  /** Each group's hosts as a set, for membership checks (its `hosts` array keeps the order). */
+  private readonly members = new Map<string, Set<string>>();
   private readonly priorities = new Map<string, number>();
   private readonly parents = new Map<string, Set<string>>();
   private readonly hosts = new Map<string, HostDraft>();
+  private readonly overLimit = new Set<'hosts' | 'groups'>();
   readonly problems: ConfigProblem[] = [];
 
   constructor(
@@ -44,16 +54,34 @@ export class InventoryBuilder {
     return this.groups.has(name);
   }
 
-  addGroup(name: string): void {
-    if (this.groups.has(name)) return;
+  /** Whether more hosts may be added; once the bound is reached, readers stop expanding host patterns. */
+  get acceptsHosts(): boolean {
+    return !this.overLimit.has('hosts');
+  }
+
+  /** Adds a group (once); false when the inventory already has MAX_INVENTORY_GROUPS. */
+  addGroup(name: string): boolean {
+    if (this.groups.has(name)) return true;
+    if (this.groups.size >= MAX_INVENTORY_GROUPS) return this.refuseMore('groups', MAX_INVENTORY_GROUPS);
     this.groups.set(name, { name, hosts: [], children: [], vars: {}, varSources: {} });
+    this.members.set(name, new Set());
     this.parents.set(name, new Set());
+    return true;
+  }
+
+  /** Records, once, that the inventory holds more than it may; always false. */
+  private refuseMore(what: 'hosts' | 'groups', limit: number): false {
+    if (!this.overLimit.has(what)) {
+      this.overLimit.add(what);
+      const hint = what === 'hosts' ? 'check host ranges such as web[1:100000]' : 'is this a generated inventory?';
+      this.problem('', `the inventory names more than ${limit} ${what}; graft reads at most ${limit} (${hint})`);
+    }
+    return false;
   }
 
   /** Adds `child` under `parent`, refusing (as Ansible does) an edge that would make a group its own ancestor. */
   addChild(parent: string, child: string, where: SourcePath): void {
-    this.addGroup(parent);
-    this.addGroup(child);
+    if (!this.addGroup(parent) || !this.addGroup(child)) return;
     const group = this.groups.get(parent)!;
     if (group.children.includes(child)) return;
     const loop = parent === child ? [child] : this.pathDown(child, parent);
@@ -66,14 +94,39 @@ export class InventoryBuilder {
     this.parents.get(child)!.add(parent);
   }
 
-  /** A path of child edges from `from` down to `to`, if there is one. */
-  private pathDown(from: string, to: string, seen = new Set<string>()): string[] | undefined {
+  /**
+   * A path of child edges from `from` down to `to`, if there is one. Searched from both ends in
+   * turn (down from `from`, up from `to`) until they meet or one side runs out, without
+   * recursion: a chain of thousands of groups costs the shorter side's walk, whichever order
+   * its sections are written in, instead of the whole chain for every edge.
+   */
+  private pathDown(from: string, to: string): string[] | undefined {
+    const down = new Map<string, string | undefined>([[from, undefined]]);
+    const up = new Map<string, string | undefined>([[to, undefined]]);
+    const downStack = [from];
+    const upStack = [to];
+    const path = (meet: string): string[] => {
+      const steps: string[] = [];
+      for (let g: string | undefined = meet; g !== undefined; g = down.get(g)) steps.unshift(g);
+      for (let g = up.get(meet); g !== undefined; g = up.get(g)) steps.push(g);
+      return steps;
+    };
     if (from === to) return [to];
-    if (seen.has(from)) return undefined;
-    seen.add(from);
-    for (const c of this.groups.get(from)?.children ?? []) {
-      const rest = this.pathDown(c, to, seen);
-      if (rest) return [from, ...rest];
+    while (downStack.length > 0 && upStack.length > 0) {
+      const lower = downStack.pop()!;
+      for (const child of this.groups.get(lower)?.children ?? []) {
+        if (down.has(child)) continue;
+        down.set(child, lower);
+        if (up.has(child)) return path(child);
+        downStack.push(child);
+      }
+      const upper = upStack.pop()!;
+      for (const parent of this.parents.get(upper) ?? []) {
+        if (up.has(parent)) continue;
+        up.set(parent, upper);
+        if (down.has(parent)) return path(parent);
+        upStack.push(parent);
+      }
     }
     return undefined;
   }
@@ -82,25 +135,39 @@ export class InventoryBuilder {
   addHost(name: string, group: string, port: number | undefined, where: SourcePath): void {
     let host = this.hosts.get(name);
     if (!host) {
+      if (this.hosts.size >= MAX_INVENTORY_HOSTS) {
+        this.refuseMore('hosts', MAX_INVENTORY_HOSTS);
+        return;
+      }
       host = { name, source: where, directGroups: new Set(), vars: {}, varSources: {} };
       this.hosts.set(name, host);
       if (port !== undefined) this.setHostVar(name, 'ansible_port', port, where);
     }
-    this.addGroup(group);
-    const g = this.groups.get(group)!;
-    if (!g.hosts.includes(name)) g.hosts.push(name);
+    if (!this.addGroup(group)) return;
+    const members = this.members.get(group)!;
+    if (!members.has(name)) {
+      members.add(name);
+      this.groups.get(group)!.hosts.push(name);
+    }
     host.directGroups.add(group);
+  }
+
+  /** `__proto__` cannot be kept as a variable of a JavaScript object: assigning it would replace the object's prototype. */
+  private reservedName(key: string, where: SourcePath): boolean {
+    if (key !== '__proto__') return false;
+    this.problem(where, 'variable name __proto__ is reserved; graft cannot keep a variable of that name');
+    return true;
   }
 
   setHostVar(host: string, key: string, value: unknown, where: SourcePath): void {
     const h = this.hosts.get(host);
-    if (!h) return;
+    if (!h || this.reservedName(key, where)) return;
     h.vars[key] = value;
     h.varSources[key] = where;
   }
 
   setGroupVar(group: string, key: string, value: unknown, where: SourcePath): void {
-    this.addGroup(group);
+    if (!this.addGroup(group) || this.reservedName(key, where)) return;
     if (key === 'ansible_group_priority') {
       // Ansible turns this into the group's sort priority and does not keep it as a variable.
       const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value) ? Number(value) : NaN;
@@ -120,15 +187,17 @@ export class InventoryBuilder {
     for (const [name, parents] of this.parents) {
       if (name !== 'all' && parents.size === 0) this.addChild('all', name, '');
     }
+    const leaveUngrouped = new Set<string>();
     for (const host of this.hosts.values()) {
       const others = [...host.directGroups].filter((g) => g !== 'all' && g !== 'ungrouped');
-      const ungrouped = this.groups.get('ungrouped')!;
       if (others.length === 0) this.addHost(host.name, 'ungrouped', undefined, '');
       else if (host.directGroups.has('ungrouped')) {
         host.directGroups.delete('ungrouped');
-        ungrouped.hosts = ungrouped.hosts.filter((h) => h !== host.name);
+        leaveUngrouped.add(host.name);
       }
     }
+    const ungrouped = this.groups.get('ungrouped')!;
+    if (leaveUngrouped.size > 0) ungrouped.hosts = ungrouped.hosts.filter((h) => !leaveUngrouped.has(h));
     const depth = this.depths();
     const hosts = new Map<string, InventoryHost>();
     for (const draft of this.hosts.values()) {
@@ -154,27 +223,38 @@ export class InventoryBuilder {
 
   private ancestorsOf(direct: Iterable<string>): Set<string> {
     const out = new Set<string>();
-    const visit = (g: string): void => {
-      if (out.has(g)) return;
+    const stack = [...direct];
+    while (stack.length > 0) {
+      const g = stack.pop()!;
+      if (out.has(g)) continue;
       out.add(g);
-      for (const p of this.parents.get(g) ?? []) visit(p);
-    };
-    for (const g of direct) visit(g);
+      for (const p of this.parents.get(g) ?? []) stack.push(p);
+    }
     return out;
   }
 
-  /** Longest distance from `all`, as Ansible's Group.depth. */
+  /** Longest distance from `all`, as Ansible's Group.depth; parents first, without recursion (the groups form no cycle). */
   private depths(): Map<string, number> {
     const memo = new Map<string, number>([['all', 0]]);
-    const depthOf = (g: string): number => {
-      const known = memo.get(g);
-      if (known !== undefined) return known;
-      let d = 0;
-      for (const p of this.parents.get(g) ?? []) d = Math.max(d, depthOf(p) + 1);
-      memo.set(g, d);
-      return d;
-    };
-    for (const g of this.groups.keys()) depthOf(g);
+    for (const start of this.groups.keys()) {
+      const stack = [start];
+      while (stack.length > 0) {
+        const g = stack[stack.length - 1]!;
+        if (memo.has(g)) {
+          stack.pop();
+          continue;
+        }
+        const pending = [...(this.parents.get(g) ?? [])].filter((p) => !memo.has(p));
+        if (pending.length > 0) {
+          stack.push(...pending);
+          continue;
+        }
+        stack.pop();
+        let d = 0;
+        for (const p of this.parents.get(g) ?? []) d = Math.max(d, memo.get(p)! + 1);
+        memo.set(g, d);
+      }
+    }
     return memo;
   }
 }

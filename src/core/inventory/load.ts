@@ -4,11 +4,12 @@
  * `hosts` file has none). One file only: inventory directories with
  * group_vars/ are not read.
  */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { UnreadableConfigFile } from '../config/config-text.js';
 import { ConfigError } from '../errors.js';
 import { checkHostKeyPins, localHostSpecEnvironment, toStaticHostSpecs, type HostSpecEnvironment, type StaticHostSpec } from './graft-host.js';
 import { readIniInventory } from './ini-inventory.js';
+import { readInventorySource } from './inventory-source.js';
 import type { Inventory, InventoryFormat, InventoryReadResult } from './model.js';
 import { readYamlInventory } from './yaml-inventory.js';
 
@@ -39,7 +40,7 @@ export function readInventoryText(text: string, file: string, format: InventoryF
 }
 
 /** Reads an inventory file, collecting every problem (a missing file is one of them). */
-export function readInventoryFile(file: string, readTextFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): InventoryReadResult {
+export function readInventoryFile(file: string, readTextFile: (path: string) => string = readInventorySource): InventoryReadResult {
   let text: string;
   try {
     text = readTextFile(file);
@@ -48,6 +49,7 @@ export function readInventoryFile(file: string, readTextFile: (path: string) => 
     const message =
       code === 'ENOENT' ? 'file not found'
       : code === 'EISDIR' ? 'is a directory; graft reads one inventory file (YAML or INI), not an inventory directory'
+      : error instanceof UnreadableConfigFile ? error.message
       : `cannot read the file: ${(error as Error).message}`;
     throw new ConfigError([{ file, path: '', message }], [
       'Check the path, or pass the inventory with --inventory FILE.',

@@ -69,9 +69,16 @@ const STRING_START = /^(?:[rRuUbB]|[bB][rR]|[rR][bB])?['"]/;
 
 class NotALiteral extends Error {}
 
+/**
+ * Brackets nested deeper than this are not read as a literal (the text is kept): the reader
+ * recurses per level, and Python's own parser gives up on deep nesting too.
+ */
+const MAX_LITERAL_DEPTH = 100;
+
 /** A tiny recursive-descent reader for the subset of Python that `ast.literal_eval` accepts. */
 class LiteralReader {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly src: string) {}
 
   read(): unknown {
@@ -110,8 +117,12 @@ class LiteralReader {
 
   private value(): unknown {
     const c = this.peek();
-    if (c === '[' || c === '(') return this.bracketed(c === '[' ? ']' : ')');
-    if (c === '{') return this.dict();
+    if (c === '[' || c === '(' || c === '{') {
+      if (++this.depth > MAX_LITERAL_DEPTH) throw new NotALiteral();
+      const nested = c === '{' ? this.dict() : this.bracketed(c === '[' ? ']' : ')');
+      this.depth -= 1;
+      return nested;
+    }
     if (c === '-' || c === '+') {
       this.pos++;
       const n = this.number();
@@ -212,7 +223,8 @@ class LiteralReader {
       // A set literal (`{1, 2}`) has no JSON form; keep the raw text instead.
       if (this.peek() !== ':') throw new NotALiteral();
       this.pos++;
-      out[String(key)] = this.value();
+      // Defined, not assigned: a "__proto__" key must stay a key, not become the dict's prototype.
+      Object.defineProperty(out, String(key), { value: this.value(), enumerable: true, writable: true, configurable: true });
       if (this.peek() === ',') this.pos++;
       else if (this.peek() !== '}') throw new NotALiteral();
     }

@@ -9,7 +9,8 @@
  * key in a group, a duplicate key) graft reports a problem: a skipped group
  * silently drops hosts from a fleet.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import { MAX_YAML_ERRORS, moreYamlErrors, parseBoundedYaml } from '../config/yaml-document.js';
 import { expandHostPattern } from './host-patterns.js';
 import { InventoryBuilder } from './inventory-builder.js';
 import type { InventoryReadResult } from './model.js';
@@ -26,26 +27,34 @@ const describe = (node: unknown): string =>
 export function readYamlInventory(text: string, file: string): InventoryReadResult {
   const b = new InventoryBuilder(file, 'yaml');
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {
+  const bounded = parseBoundedYaml(text, {
     version: '1.1',
-    uniqueKeys: true,
     prettyErrors: false,
     lineCounter,
     customTags: (tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),
   });
-  for (const e of doc.errors) {
+  if (bounded.refused) {
+    const pos = lineCounter.linePos(bounded.refused.offset);
+    b.problem(`line ${pos.line}, column ${pos.col}`, bounded.refused.message);
+    return { inventory: b.build(), problems: b.problems };
+  }
+  const { doc, resolve } = bounded;
+  for (const e of doc.errors.slice(0, MAX_YAML_ERRORS)) {
     const pos = lineCounter.linePos(e.pos[0]);
     b.problem(`line ${pos.line}, column ${pos.col}`, `YAML syntax: ${e.message.split('\n')[0]}`);
   }
+  if (doc.errors.length > MAX_YAML_ERRORS) b.problem('', moreYamlErrors(doc.errors.length));
   if (doc.errors.length === 0) {
     try {
       doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
     } catch (error) {
-      if (!(error instanceof ReferenceError)) throw error;
-      b.problem('', `YAML aliases expand too far (more than ${MAX_YAML_ALIASES}): ${error.message}`);
+      // The document composed cleanly, so what yaml cannot build is the file's: too many aliases
+      // (ReferenceError), or a merge key (<<) whose source is not a mapping.
+      if (!(error instanceof Error)) throw error;
+      b.problem('', error instanceof ReferenceError ? `YAML aliases expand too far (more than ${MAX_YAML_ALIASES}): ${error.message}` : `the YAML values cannot be built: ${error.message}`);
     }
   }
-  if (b.problems.length === 0) new YamlWalker(doc, b).walkRoot();
+  if (b.problems.length === 0) new YamlWalker(doc, resolve, b).walkRoot();
   return { inventory: b.build(), problems: b.problems };
 }
 
@@ -55,12 +64,10 @@ class YamlWalker {
 
   constructor(
     private readonly doc: Document,
+    /** Follows an alias to its node (parseBoundedYaml's resolver: one walk for all of them). */
+    private readonly resolve: (node: unknown) => unknown,
     private readonly b: InventoryBuilder,
   ) {}
-
-  private resolve(node: unknown): unknown {
-    return isAlias(node) ? node.resolve(this.doc) : node;
-  }
 
   private plain(node: unknown): unknown {
     const n = this.resolve(node);
@@ -146,6 +153,7 @@ class YamlWalker {
   }
 
   private addHosts(group: string, pattern: string, node: unknown, at: string): void {
+    if (!this.b.acceptsHosts) return;
     const expanded = expandHostPattern(pattern);
     if (expanded.error !== undefined) {
       this.b.problem(at, expanded.error);
