@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GraftWorld } from '../helpers/cli.js';
+import { runBounded } from './helpers/bounded-run.js';
 import { git, makeRepo } from '../helpers/git-repo.js';
 import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
 
@@ -47,25 +48,12 @@ describe(`reliability: ${agents} agents at once on 10 local hosts, messages flow
     const file = join(root, 'ring.yaml');
     writeFileSync(file, stringify({ base: 'main', hosts: { provisioner: 'local', count: 10, slots: Math.ceil(agents / 10) }, agents: { ring: { harness: 'shell', command } }, tasks }));
 
-    const child = world.spawn(['run', file, '--json'], repo);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.resume();
-    let peakKb = 0;
-    const sample = setInterval(() => {
-      try {
-        const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
-      } catch {
-        // It ended.
-      }
-    }, 200);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    clearInterval(sample);
-    const envelope = JSON.parse(out.trim().split('\n').at(-1)!);
-    expect(code, out.slice(-3000)).to.equal(0);
+    const run = await runBounded(world, ['run', file, '--json'], { cwd: repo, boundMs: 840_000, sampleMemory: true });
+    expect(run.hung, 'the run ended within its bound').to.equal(false);
+    expect(run.code, run.stdout.slice(-3000)).to.equal(0);
+    const envelope = run.json;
+    const peakMb = run.peakMb ?? 0;
     const session = envelope.result.session as string;
-    const peakMb = Math.round(peakKb / 1024);
 
     let lost = 0;
     let duplicated = 0;
