@@ -100,7 +100,8 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
     const error: GraftError = thrown instanceof Errors.CLIError ? new UsageError(thrown.message.replace(/^Error: /, ''), ['See: graft ' + this.id?.replaceAll(':', ' ') + ' --help']) : asGraftError(thrown);
     if (this.jsonEnabled()) {
       const envelope: JsonEnvelope<unknown> = { status: error.exitCode, error: { code: error.code, message: error.message, actions: error.actions, ...(error.details ? { details: error.details } : {}) }, warnings: this.warnings };
-      process.stdout.write(JSON.stringify(this.redact(envelope), null, 2) + '\n');
+      // Through logJson, so commands that stream JSON lines (run, resume) end with a line too.
+      this.logJson(this.redact(envelope));
     } else {
       const lines = [`error: ${this.redact(error.message)}`, ...error.actions.map((a) => `  try: ${this.redact(a)}`)];
       if (error.exitCode === ExitCode.bug || process.env.GRAFT_DEBUG) lines.push(String((error.cause as Error | undefined)?.stack ?? error.stack));

@@ -214,6 +214,9 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     expect(result.code).to.equal(3);
     expect(result.stderr).to.match(/nobody/).and.to.match(/b → c → b|c → b → c/);
     expect(result.stderr).not.to.match(/\n\s+at /);
+    const json = await runIn(repo, world, ['run', file, '--json']);
+    expect(json.stdout.trim().split('\n'), 'one JSON line, as the event stream would end').to.have.length(1);
+    expect(json.json!.error.details.problems.length).to.be.at.least(2);
     expect((await runIn(repo, world, ['sessions', '--json'])).json!.result.sessions).to.deep.equal([]);
   });
 });
