@@ -216,7 +216,7 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     expect(result.stderr).not.to.match(/\n\s+at /);
     const json = await runIn(repo, world, ['run', file, '--json']);
     expect(json.stdout.trim().split('\n'), 'one JSON line, as the event stream would end').to.have.length(1);
-    expect(json.json!.error.details.problems.length).to.be.at.least(2);
+    expect(json.json!.error!.details!.problems.length).to.be.at.least(2);
     expect((await runIn(repo, world, ['sessions', '--json'])).json!.result.sessions).to.deep.equal([]);
   });
 });
