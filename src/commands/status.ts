@@ -1,7 +1,7 @@
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { renderTaskTable } from '../cli/run-progress.js';
-import { controllerAlive } from '../core/controller/process-alive.js';
+import { controllerAlive } from '../core/session/graft-process.js';
 import { requireRun } from '../core/controller/require-run.js';
 import type { TaskRecord } from '../core/graph/task-record.js';
 import type { RunStatus } from '../core/state/run-store.js';

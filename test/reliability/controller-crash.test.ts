@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { GraftWorld } from '../helpers/cli.js';
 import { git, makeRepo } from '../helpers/git-repo.js';
 import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
-import { seededRandom } from './helpers/seeded-random.js';
+import { Random } from './fuzz/random.js';
 
 
 const seed = Number(process.env.RELIABILITY_SEED ?? 20261124);
@@ -43,7 +43,8 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
   });
 
   it('given a 50-task graph, when its controller is killed again and again and resumed each time, then every task completes exactly once, no commit is lost and down leaves nothing', async () => {
-    const random = seededRandom(seed);
+    const generator = new Random(seed);
+    const random = () => generator.next();
     // Five layers of ten; each task needs two tasks of the layer above (fan-in merges included).
     const tasks: Record<string, Record<string, unknown>> = {};
     for (let layer = 0; layer < 5; layer++) {

@@ -6,7 +6,7 @@ import { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { ChannelLink } from './channel-link.js';
 import { Controller, type ControllerResult } from './controller.js';
-import { controllerAlive } from './process-alive.js';
+import { controllerAlive } from '../session/graft-process.js';
 
 export interface DriveOptions {
   /** Stopping detaches the controller; tasks keep running. */

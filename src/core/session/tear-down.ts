@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { graftCommandAlive } from './graft-process.js';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { authorityFileNames } from '../identity/index.js';
@@ -74,14 +74,8 @@ function refuseWhileComingUp(session: SessionRow): void {
 export function upStillRunning(session: SessionRow): number | undefined {
   const pid = Number(session.spec.upPid);
   if (session.status !== 'creating' || !Number.isInteger(pid) || pid === process.pid) return undefined;
-  let cmdline = '';
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return undefined; // That up is gone: finish what it left.
-  }
-  // The pid may have been reused since: only a process whose arguments include `up` counts.
-  return cmdline.split('\0').includes('up') ? pid : undefined;
+  // A gone `up` (or a reused pid) leaves the session to `down`, which finishes what it left.
+  return graftCommandAlive(pid, ['up']) ? pid : undefined;
 }
 
 /**
