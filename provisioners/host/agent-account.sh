@@ -5,6 +5,7 @@
 # never on a command line, so they never show in a process list.
 #
 #   agent-account.sh create ACCOUNT                 new locked-down account (never reusing a uid); prints its home
+#   agent-account.sh provision ACCOUNT              create + authorize (stdin line 1) + files (further lines "PATH BASE64"); prints its home
 #   agent-account.sh put ACCOUNT PATH MODE          stdin -> ~ACCOUNT/PATH, written AS the account
 #   agent-account.sh authorize ACCOUNT              stdin -> /etc/graft/authorized_keys/ACCOUNT (root's, not the agent's)
 #   agent-account.sh remove ACCOUNT                 kill its processes, delete account, home, key file and its files in /tmp
@@ -34,20 +35,95 @@ check_relpath() {
   esac
 }
 
-home_of() { getent passwd "$1" | cut -d: -f6; }
-
-# Runs a command as the account itself (its uid, gid and groups), with its home as HOME.
-as_account() {
-  acct=$1; shift
-  HOME=$(home_of "$acct") setpriv --reuid="$(id -u -- "$acct")" --regid="$(id -g -- "$acct")" --init-groups -- "$@"
+# Sets uid, gid, comment and home from the account's passwd entry (one lookup); false when there
+# is none.
+account_fields() {
+  entry=$(getent passwd "$1") || return 1
+  IFS=: read -r _ _ uid gid comment home _ <<EOF
+$entry
+EOF
 }
 
+# Runs a command as the account account_fields last read (its uid, gid and groups), with its
+# home as HOME.
+as_account() { HOME=$home setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@"; }
+
 write_file() { # target mode: stdin -> target, replaced atomically
-  mkdir -p "$(dirname "$1")"
+  [ -d "${1%/*}" ] || mkdir -p "${1%/*}"
   tmp="$1.tmp.$$"
   cat > "$tmp"
   chmod "$2" "$tmp"
   mv -f "$tmp" "$1"
+}
+
+# Serialises graft's own changes to /etc/passwd (and the uid high-water mark): agents created
+# and removed in parallel queue for it instead of polling useradd's lock.
+accounts_lock=/var/lib/graft/accounts.lock
+
+# Makes the account, or takes over one graft made before; sets uid, gid and home.
+create_account() {
+  if account_fields "$1"; then
+    # Only an account graft made for an agent is taken over, never someone else's.
+    [ "$comment" = "graft agent" ] || die "account $1 exists and was not made by graft"
+    # Locked accounts are refused by sshd without PAM; '*' allows keys, never a password.
+    usermod -p '*' -- "$1"
+  else
+    [ -d /var/lib/graft ] || { mkdir -p /var/lib/graft && chmod 0755 /var/lib/graft; }
+    # uids are never reused: files a removed agent left where others can see them must not
+    # become the next agent's. useradd still takes its own lock on /etc/passwd, which other
+    # tools on the host may hold for a moment: then it is tried again.
+    err=$(flock "$accounts_lock" sh -c '
+      last=$(cat /var/lib/graft/last-uid 2>/dev/null || echo 70000)
+      next=$((last + 1))
+      while getent passwd "$next" >/dev/null || getent group "$next" >/dev/null; do next=$((next + 1)); done
+      echo "$next" > /var/lib/graft/last-uid
+      tries=0
+      until useradd --create-home --shell /bin/sh --uid "$next" --user-group --comment "graft agent" --password "*" -- "$1" 2>&1; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 50 ] || exit 1
+        sleep 0.1
+      done' sh "$1") || die "could not create account $1: $err"
+    account_fields "$1" || die "account $1 vanished after useradd"
+  fi
+  chmod 0700 "$home"
+  as_account sh -c 'umask 077; mkdir -p "$HOME/.graft/identity" "$HOME/.graft/secrets"'
+}
+
+# Kills every process of the account account_fields last read: kill(-1) as the account reaches
+# exactly the processes it may signal, its own, without scanning /proc for them.
+kill_account() { as_account sh -c 'kill -KILL -1' 2>/dev/null || true; }
+
+# Removed agents' uids whose files in world-writable directories are still to be deleted. uids
+# are never reused, so what waits here is no one's meanwhile.
+sweep_queue=/var/lib/graft/sweep-queue
+
+# Deletes what removed agents left in /tmp and the like: one walk for every uid queued, however
+# many agents were removed at once (each walk costs the size of /tmp). Whoever holds the lock
+# sweeps for everyone; the others leave their uid to it. After unlocking, the queue is looked at
+# again: a uid queued while the lock was held is swept by the holder or by the next remover.
+# With "wait", waits for a sweep in progress (down, when every agent is gone).
+sweep_leftovers() {
+  exec 8>>/var/lib/graft/sweep.lock
+  while [ -s "$sweep_queue" ]; do
+    if [ "${1:-}" = wait ]; then flock 8; else flock -n 8 || return 0; fi
+    if [ -s "$sweep_queue" ]; then
+      mv -f "$sweep_queue" "$sweep_queue.$$"
+      # shellcheck disable=SC2046 # one "-uid N -o" per line of the taken queue
+      # An agent, with no group but its own, can only have made entries in directories anyone
+      # may write to: others are not descended into, which keeps the walk short on a full /tmp.
+      find /tmp /var/tmp /dev/shm /run/lock -xdev \( $(sed 's/.*/-uid & -o/' "$sweep_queue.$$") -false \) -prune -exec rm -rf -- {} + \
+        -o -type d ! -perm -0002 -prune 2>/dev/null || true
+      rm -f "$sweep_queue.$$"
+    fi
+    flock -u 8
+  done
+}
+
+# stdin (one key line) -> /etc/graft/authorized_keys/ACCOUNT: outside the agent's home and owned
+# by root, so the agent cannot lift restrict, from= or expiry-time= from its own key line.
+authorize_key() {
+  [ -d /etc/graft/authorized_keys ] || { mkdir -p /etc/graft/authorized_keys && chmod 0755 /etc/graft /etc/graft/authorized_keys; }
+  write_file "/etc/graft/authorized_keys/$1" 0644
 }
 
 # The sshd serving this connection: the topmost of the sshd processes this command descends
@@ -99,50 +175,37 @@ cmd=${1:-}; [ $# -gt 0 ] && shift
 case "$cmd" in
   create)
     check_account "$1"
-    if getent passwd "$1" >/dev/null; then
-      # Only an account graft made for an agent is taken over, never someone else's.
-      [ "$(getent passwd "$1" | cut -d: -f5)" = "graft agent" ] || die "account $1 exists and was not made by graft"
-    else
-      mkdir -p /var/lib/graft && chmod 0755 /var/lib/graft
-      # uids are never reused: files a removed agent left where others can see them must not
-      # become the next agent's. The high-water mark is shared by concurrent creations (flock).
-      uid=$(flock /var/lib/graft/uid.lock sh -c '
-        last=$(cat /var/lib/graft/last-uid 2>/dev/null || echo 70000)
-        next=$((last + 1))
-        while getent passwd "$next" >/dev/null || getent group "$next" >/dev/null; do next=$((next + 1)); done
-        echo "$next" > /var/lib/graft/last-uid
-        echo "$next"')
-      tries=0
-      # useradd takes a lock on /etc/passwd; agents created in parallel wait their turn.
-      until err=$(useradd --create-home --shell /bin/sh --uid "$uid" --user-group --comment "graft agent" -- "$1" 2>&1); do
-        getent passwd "$1" >/dev/null && break
-        tries=$((tries + 1))
-        [ "$tries" -lt 50 ] || die "could not create account $1: $err"
-        sleep 0.1
-      done
-    fi
-    # Locked accounts are refused by sshd without PAM; '*' allows keys, never a password.
-    usermod -p '*' -- "$1"
-    home=$(home_of "$1")
-    chmod 0700 "$home"
-    as_account "$1" sh -c 'umask 077; mkdir -p "$HOME/.graft/identity" "$HOME/.graft/secrets"'
+    create_account "$1"
+    echo "$home"
+    ;;
+  provision)
+    # One call makes a ready agent: its account, its key line (stdin's first line), and its
+    # files (every further line "PATH BASE64", written as the account, 0600).
+    check_account "$1"
+    create_account "$1"
+    IFS= read -r key_line || die "provision: no key line on stdin"
+    printf '%s\n' "$key_line" | authorize_key "$1"
+    as_account sh -c '
+      umask 077
+      while read -r path data; do
+        case "$path" in /*|*..*|"") echo "agent-account: refusing path $path" >&2; exit 2 ;; esac
+        dir=${path%/*}
+        [ "$dir" = "$path" ] || [ -d "$HOME/$dir" ] || mkdir -p "$HOME/$dir"
+        printf "%s" "$data" | base64 -d > "$HOME/$path"
+      done'
     echo "$home"
     ;;
   put)
     check_account "$1"; check_relpath "$2"
-    home=$(home_of "$1"); [ -n "$home" ] || die "no account $1"
+    account_fields "$1" || die "no account $1"
     # Written as the agent, never as root: whatever the agent planted in its home (a symlink to
     # /etc, say) leads only where the agent itself could write anyway.
-    as_account "$1" sh -c 'umask 077; mkdir -p "$(dirname "$1")" && t="$1.graft-tmp" && rm -f "$t" && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1"' sh "$home/$2" "$3"
+    as_account sh -c 'umask 077; mkdir -p "$(dirname "$1")" && t="$1.graft-tmp" && rm -f "$t" && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1"' sh "$home/$2" "$3"
     ;;
   authorize)
     check_account "$1"
     getent passwd "$1" >/dev/null || die "no account $1"
-    # Outside the agent's home and owned by root, so the agent cannot lift restrict, from= or
-    # expiry-time= from its own key line.
-    mkdir -p /etc/graft/authorized_keys
-    chmod 0755 /etc/graft /etc/graft/authorized_keys
-    write_file "/etc/graft/authorized_keys/$1" 0644
+    authorize_key "$1"
     ;;
   sshd-keys)
     # Agents' key lines live in root's /etc/graft/authorized_keys, where agents cannot lift
@@ -170,20 +233,19 @@ case "$cmd" in
   remove)
     check_account "$1"
     rm -f "/etc/graft/authorized_keys/$1"
-    getent passwd "$1" >/dev/null || exit 0
-    uid=$(id -u -- "$1")
-    pkill -KILL -u "$uid" 2>/dev/null || true
+    account_fields "$1" || exit 0
+    kill_account
     # Processes can take a moment to die; userdel refuses while they run.
     for _ in 1 2 3 4 5 6 7 8 9 10; do
-      userdel --remove -- "$1" 2>/dev/null && break
-      pkill -KILL -u "$uid" 2>/dev/null || true
+      flock "$accounts_lock" userdel --remove -- "$1" 2>/dev/null && break
+      kill_account
       sleep 0.2
     done
     getent passwd "$1" >/dev/null && die "could not remove account $1"
-    group=$(getent group "$1" | cut -d: -f1 || true)
-    [ -z "$group" ] || groupdel "$1" 2>/dev/null || true
+    ! getent group "$1" >/dev/null || groupdel "$1" 2>/dev/null || true
     # What it left where every account can write goes with it.
-    find /tmp /var/tmp /dev/shm /run/lock -xdev -uid "$uid" -prune -exec rm -rf -- {} + 2>/dev/null || true
+    echo "$uid" >> "$sweep_queue"
+    sweep_leftovers
     ;;
   shared-create)
     check_relpath "${1#"$HOME"/}"
@@ -228,6 +290,7 @@ case "$cmd" in
   cache-remove)
     case "$1" in *[!a-z0-9]*|'') die "refusing session id '$1'" ;; esac
     rm -rf -- "/var/lib/graft/$1"
+    sweep_leftovers wait
     ;;
-  *) die "usage: agent-account.sh create|put|authorize|remove|sshd-keys|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove ..." ;;
+  *) die "usage: agent-account.sh create|provision|put|authorize|remove|sshd-keys|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove ..." ;;
 esac

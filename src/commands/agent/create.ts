@@ -47,7 +47,7 @@ export default class AgentCreate extends GraftCommand<typeof AgentCreate> {
         secretsFile: this.flags['secrets-file'],
         interactive: this.flags.interactive,
         jwtAudience: this.flags['jwt-audience'],
-        worktree: this.flags.from ? { repo: this.flags.repo, from: this.flags.from, includeUncommitted: this.flags['include-uncommitted'] } : undefined,
+        worktree: this.flags.from ? { repo: this.flags.repo, from: this.flags.from, uncommitted: this.flags['include-uncommitted'] ? 'include' : 'refuse' } : undefined,
       },
     );
     const view = agentView(agent);

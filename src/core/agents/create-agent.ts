@@ -13,7 +13,7 @@ import type { AgentRecord } from './agent-record.js';
 import { createAgentWorktree, fillHostCache, prepareWorktree, type WorktreeRequest } from '../workspace/agent-worktree.js';
 import type { TransferStats } from '../workspace/host-cache.js';
 import { authorizedKeyLine } from './authorized-key.js';
-import { HostAdmin } from './host-admin.js';
+import { HostAdmin, type AgentFile } from './host-admin.js';
 import { removeAgentFromHost } from './remove-agent.js';
 import { ensureSessionAuthority } from './session-identity.js';
 
@@ -109,23 +109,24 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     agent.keyFrom = await admin.controllerAddress();
     const keyLine = authorizedKeyLine({ publicKey: pair.publicKey, from: agent.keyFrom, expiresAt: new Date(session.expiresAt), interactive: request.interactive });
 
-    const put = (path: string, content: string) => admin.putAgentFile(agent, path, content);
+    const agentFiles: AgentFile[] = [
+      { path: '.graft/identity/cert.pem', content: certificate.certPem },
+      { path: '.graft/identity/key.pem', content: certificate.keyPem! },
+      { path: '.graft/identity/ca.pem', content: authority.caCertPem },
+    ];
+    if (request.jwtAudience) agentFiles.push({ path: '.graft/identity/token.jwt', content: await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }) });
+    for (const [secret, value] of secrets) agentFiles.push({ path: `.graft/secrets/${secret}`, content: value });
+    if (secrets.size > 0) agentFiles.push({ path: '.graft/secrets.env', content: secretsEnvFile(secrets) });
     if (shared) {
       agent.home = await admin.run(['shared-create', agent.home], undefined, false);
       await admin.run(['shared-authorize', host.meta.agentKeysFile ?? '.ssh/authorized_keys', sharedAgentMarker(session.id, name)], keyLine, false);
+      for (const file of agentFiles) await admin.putAgentFile(agent, file.path, file.content);
     } else {
       await admin.ensureAgentKeyLookup();
-      agent.home = await admin.run(['create', agent.account]);
-      await admin.run(['authorize', agent.account], keyLine + '\n');
+      // Account, key line and files in one call: a task's agent costs one round trip, not six.
+      agent.home = await admin.provision(agent.account, keyLine, agentFiles);
     }
     lap('account');
-    await put(`.graft/identity/cert.pem`, certificate.certPem);
-    await put(`.graft/identity/key.pem`, certificate.keyPem!);
-    await put(`.graft/identity/ca.pem`, authority.caCertPem);
-    if (request.jwtAudience) await put(`.graft/identity/token.jwt`, await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }));
-    for (const [secret, value] of secrets) await put(`.graft/secrets/${secret}`, value);
-    if (secrets.size > 0) await put('.graft/secrets.env', secretsEnvFile(secrets));
-    lap('files');
     let transfer: TransferStats | undefined;
     if (worktree) {
       ({ workspace: agent.workspace, transfer } = await createAgentWorktree(runtime, session.id, agent, host, worktree, filled!));

@@ -8,7 +8,7 @@ import type { AgentRecord } from './agent-record.js';
 import { isIpAddress } from './authorized-key.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
-import type { SshPool } from '../ssh/index.js';
+import { oncePerPool, type SshPool } from '../ssh/index.js';
 import type { ExecResult } from '../ssh/types.js';
 
 const scriptSource = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'provisioners', 'host', 'agent-account.sh');
@@ -26,6 +26,14 @@ function hostScript(): { content: Buffer; remotePath: string } {
 
 /** Uploads in flight or done, per pool and host, so concurrent agent creations upload once. */
 const uploads = new WeakMap<SshPool, Map<string, Promise<void>>>();
+/** The controller's address as each host sees it, asked once per pool and host. */
+const addresses = new WeakMap<SshPool, Map<string, Promise<string>>>();
+
+/** A file for an agent's home: its path there, and its content. */
+export interface AgentFile {
+  path: string;
+  content: string;
+}
 
 export class HostAdmin {
   constructor(
@@ -51,18 +59,25 @@ export class HostAdmin {
     return result.stdout.trim();
   }
 
+  /**
+   * Makes a per-account agent in one call: its account, its key line in the root-owned key file,
+   * and its files (0600, written as the account). Returns its home.
+   */
+  provision(account: string, keyLine: string, files: AgentFile[]): Promise<string> {
+    // One line per file, "PATH BASE64": a path is graft's own, never blank or spaced.
+    const odd = files.find((f) => !/^[A-Za-z0-9._/-]+$/.test(f.path));
+    if (odd) throw new GraftError(`cannot write agent file ${JSON.stringify(odd.path)}: graft's agent files are named with letters, digits, '.', '_', '-' and '/'`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.usage });
+    const lines = files.map((f) => `${f.path} ${Buffer.from(f.content, 'utf8').toString('base64')}\n`);
+    return this.run(['provision', account], `${keyLine}\n${lines.join('')}`);
+  }
+
+  private get key(): string {
+    return `${this.host.user}@${this.host.address}:${this.host.port}`;
+  }
+
   /** Puts the tool on the host once: uploaded under a temporary name, then renamed, so no one runs a half-written copy. */
   private ensureScript(): Promise<void> {
-    let perHost = uploads.get(this.pool);
-    if (!perHost) uploads.set(this.pool, (perHost = new Map()));
-    const key = `${this.host.user}@${this.host.address}:${this.host.port}`;
-    let upload = perHost.get(key);
-    if (!upload) {
-      upload = this.upload();
-      upload.catch(() => perHost.delete(key));
-      perHost.set(key, upload);
-    }
-    return upload;
+    return oncePerPool(uploads, this.pool, this.key, () => this.upload());
   }
 
   private async upload(): Promise<void> {
@@ -100,7 +115,11 @@ export class HostAdmin {
   }
 
   /** The controller's address as this host sees it: what `from=` must name. */
-  async controllerAddress(): Promise<string> {
+  controllerAddress(): Promise<string> {
+    return oncePerPool(addresses, this.pool, this.key, () => this.askControllerAddress());
+  }
+
+  private async askControllerAddress(): Promise<string> {
     const result = await this.pool.exec(adminEndpoint(this.host, this.env), 'echo "$SSH_CONNECTION"', { timeoutMs });
     const address = result.stdout.trim().split(/\s+/)[0] ?? '';
     if (!isIpAddress(address)) {

@@ -6,7 +6,6 @@
  */
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AgentRecord } from '../agents/agent-record.js';
 import { ensureSessionAuthority } from '../agents/session-identity.js';
 import { installAgentHelper, openChannelTunnel, startChannel, writeChannelUrl, type ChannelServer, type ChannelTunnel } from '../channel/index.js';
 import { UsageError } from '../errors.js';
@@ -125,10 +124,10 @@ export class ChannelLink {
     return link ? [link.helperDir] : [];
   }
 
-  /** Points a new agent at its host's tunnel. */
-  async agentReady(agent: AgentRecord, host: HostRecord): Promise<void> {
+  /** The URL of a host's tunnel end, linking the host first if it is not yet; a new task's launcher writes it into its agent's URL file. */
+  async url(host: HostRecord): Promise<string> {
     const link = this.links.get(host.name) ?? (await this.linkHost(host));
-    await writeChannelUrl(this.runtime.pool, host, this.runtime.env, agent, link.tunnel.url);
+    return link.tunnel.url;
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,6 @@ import { sessionFiles, type GraftRuntime } from '../runtime.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { RunStore, type RunGraph } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
-import { git } from '../workspace/git.js';
 import { agentBranch } from '../workspace/agent-worktree.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
 import { criticalPathLengths } from '../graph/validate.js';
@@ -38,8 +37,8 @@ export interface ControllerOptions {
   signal?: AbortSignal;
   /** Extra PATH entries for a task on a host (where the agent channel's helper is). */
   taskPath?: (host: string) => string[];
-  /** Called once an agent exists for an attempt, before its process starts (channel URL file, say). */
-  onAgentReady?: (agent: AgentRecord, host: HostRecord) => Promise<void>;
+  /** The agent channel's URL on a host, written into the agent's URL file as its task starts. */
+  channelUrl?: (host: HostRecord) => Promise<string>;
 }
 
 export type ControllerResult = RunOutcome | 'detached';
@@ -248,7 +247,7 @@ export class Controller {
     try {
       agent = await this.ensureAgent(record, spec, host);
       if (!agent) return;
-      const script = record.state === 'running' ? reattachScript() : this.launcher(record, spec, agent);
+      const script = record.state === 'running' ? reattachScript() : this.launcher(record, spec, agent, await this.options.channelUrl?.(host));
       if (spec.timeoutMs) {
         const left = spec.timeoutMs - (Date.now() - Date.parse(record.startedAt ?? new Date().toISOString()));
         timer = setTimeout(() => {
@@ -304,7 +303,7 @@ export class Controller {
       secrets: [...new Set([...agentSpec.secrets, ...spec.secrets])],
       secretsFile: this.runtime.env.GRAFT_SECRETS_FILE,
       interactive: false,
-      worktree: { repo: this.graph.repo, from, includeUncommitted: false },
+      worktree: { repo: this.graph.repo, from, uncommitted: 'ignore' },
     });
     // A retry's branch replaces the earlier attempt's, which graft set: say so, so the pull may move it.
     const previousTip = this.runs.getTask(this.session.id, record.name)?.tip;
@@ -312,11 +311,10 @@ export class Controller {
       agent.workspace.pulledTip = previousTip;
       this.runtime.store.putAgent(this.session.id, agent);
     }
-    await this.options.onAgentReady?.(agent, host);
     return agent;
   }
 
-  private launcher(record: TaskRecord, spec: TaskSpec, agent: AgentRecord): string {
+  private launcher(record: TaskRecord, spec: TaskSpec, agent: AgentRecord, channelUrl: string | undefined): string {
     const agentSpec = this.graph.agents[spec.agent]!;
     const upstream = spec.needs.map((n) => {
       const r = this.runs.getTask(this.session.id, n)!;
@@ -341,6 +339,7 @@ export class Controller {
       workdir: agent.workspace!.workdir,
       harness: agentSpec.harness,
       path: this.options.taskPath?.(agent.host) ?? [],
+      channelUrl,
       env: { GRAFT_SESSION: this.session.id, GRAFT_TASK: record.name, GRAFT_AGENT: agent.name, GRAFT_BRANCH: agent.workspace!.branch, GRAFT_WORKDIR: agent.workspace!.workdir, GRAFT_ATTEMPT: String(record.attempt) },
     });
   }
@@ -392,11 +391,11 @@ export class Controller {
     const dir = join(sessionFiles(this.runtime, this.session.id).dir, 'tasks', name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(join(dir, `attempt-${record.attempt}.log`), log, { mode: 0o600 });
-    const { result, workspace } = await pullAgentWork(this.runtime, this.session.id, agent, host);
-    this.runtime.store.putAgent(this.session.id, { ...agent, workspace });
-    await git(this.graph.repo, ['update-ref', `refs/graft/${this.session.id}/attempts/${name}/${record.attempt}`, result.tip]);
+    // Every attempt's tip is kept; a retry's agent (named apart) also moves the task's branch.
     const taskBranch = agentBranch(this.session.id, name);
-    if (result.branch !== taskBranch) await git(this.graph.repo, ['update-ref', `refs/heads/${taskBranch}`, result.tip]);
+    const alsoRefs = [`refs/graft/${this.session.id}/attempts/${name}/${record.attempt}`, ...(agent.workspace!.branch !== taskBranch ? [`refs/heads/${taskBranch}`] : [])];
+    const { result, workspace } = await pullAgentWork(this.runtime, this.session.id, agent, host, { alsoRefs });
+    this.runtime.store.putAgent(this.session.id, { ...agent, workspace });
     result.branch = taskBranch;
     const fresh = this.runs.getTask(this.session.id, name)!;
     const outcomeFields = { exitCode: end.exitCode, branch: result.branch, tip: result.tip, summary: fresh.summary };

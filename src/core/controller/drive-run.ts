@@ -34,7 +34,7 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
     const controller = new Controller(runtime, session, {
       signal: options.signal,
       taskPath: (host) => channel.helperDir(host),
-      onAgentReady: (agent, host) => channel.agentReady(agent, host),
+      channelUrl: (host) => channel.url(host),
       retryPolicy: runtime.env.GRAFT_RETRY_BACKOFF ? { backoffBaseMs: parseDuration('GRAFT_RETRY_BACKOFF', runtime.env.GRAFT_RETRY_BACKOFF), backoffMaxMs: 60_000 } : undefined,
       hostGraceMs: runtime.env.GRAFT_HOST_GRACE ? parseDuration('GRAFT_HOST_GRACE', runtime.env.GRAFT_HOST_GRACE) : undefined,
     });

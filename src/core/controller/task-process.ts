@@ -8,6 +8,7 @@ import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
 import type { AgentRecord } from '../agents/agent-record.js';
 import type { HarnessInvocation } from '../harnesses/harness.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
+import { channelUrlFile } from '../channel/agent-helper.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshPool } from '../ssh/index.js';
 
@@ -24,6 +25,8 @@ export interface LaunchRequest {
   path: string[];
   /** Why the harness needs each required command, for the error when one is missing. */
   harness: string;
+  /** The agent channel's URL on the host, for `graft-agent` (written to its URL file). */
+  channelUrl?: string;
 }
 
 /** How an attempt's process ended. */
@@ -69,6 +72,7 @@ export function launcherScript(request: LaunchRequest): string {
     `  printf '%s' '${base64(request.invocation.script)}' | base64 -d > "$d"/run.sh`,
     `  printf '%s' '${base64(wrapper)}' | base64 -d > "$d"/wrapper.sh`,
     `  printf '%s' '${base64(env)}' | base64 -d > "$d"/env`,
+    ...(request.channelUrl ? [`  printf '%s\\n' ${q(request.channelUrl)} > "$HOME"/${channelUrlFile}`] : []),
     `  cd ${q(request.workdir)}`,
     // Not a group leader in a non-interactive shell, so setsid does not fork: $! is the new
     // session's leader, and its pid is the process group to kill.

@@ -111,9 +111,12 @@ async function forgetSessionSecrets(runtime: GraftRuntime, session: SessionRow):
   for (const agent of runtime.store.listAgents(session.id)) if (agent.state !== 'removed') runtime.store.putAgent(session.id, { ...agent, state: 'removed' });
 }
 
-/** Removes the session's object caches from hosts that outlive it (inventory hosts; local hosts share this machine). */
+/**
+ * Removes the session's directory (object caches, the agent channel's helper) from hosts that
+ * outlive it (inventory hosts; local hosts share this machine), and there finishes deleting what
+ * removed agents left in /tmp.
+ */
 async function removeCaches(runtime: GraftRuntime, session: SessionRow, hosts: HostRecord[]): Promise<void> {
-  if (!runtime.store.listAgents(session.id).some((a) => a.workspace)) return;
   // A cloud VM's cache goes with the VM.
   for (const host of hosts.filter((h) => h.state === 'up' && h.provisioner !== 'ec2' && h.provisioner !== 'gce')) {
     await removeHostCaches(runtime.pool, host, session.id, runtime.env).catch((error: Error) =>

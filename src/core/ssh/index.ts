@@ -5,6 +5,7 @@
 export type { SshEndpoint, ExecOptions, ExecResult } from './types.js';
 export { SshConnection, type SshConnectionOptions, type ConnectionEnd } from './connection.js';
 export { SshPool, type SshPoolOptions } from './pool.js';
+export { oncePerPool } from './once-per-pool.js';
 export type { RemoteForward, ForwardedConnectionHandler, ForwardedConnectionInfo } from './forwarding.js';
 export { parsePublicKeyLine, fingerprintSha256, describeEndpoint, type PublicKeyLine } from './host-keys.js';
 export { generateEd25519KeyPair, writePrivateKeyFile, writeKeyPairFiles, publicKeyLineOf, readPrivateKeyFile, checkPrivateKey, type SshKeyPair } from './keys.js';

@@ -15,8 +15,11 @@ export interface WorktreeRequest {
   repo: string;
   /** Commit-ishes to start from; several are merged in order (fan-in). */
   from: string[];
-  /** Include the controller's uncommitted changes as a snapshot commit when a base is the checked-out HEAD. */
-  includeUncommitted: boolean;
+  /**
+   * When a base is the checked-out HEAD and the working tree has changes: refuse, include them as
+   * a snapshot commit, or ignore them (a graph run's bases are commits fixed when it started).
+   */
+  uncommitted: 'refuse' | 'include' | 'ignore';
 }
 
 export function agentBranch(sessionId: string, agent: string): string {
@@ -29,7 +32,8 @@ export function agentBranch(sessionId: string, agent: string): string {
  * as a snapshot commit, or ignore them (sync push sends committed history only).
  */
 export async function resolveBase(repo: LocalRepo, from: string[], uncommitted: 'refuse' | 'include' | 'ignore'): Promise<string> {
-  const head = await resolveCommit(repo, 'HEAD');
+  // Only looked up when the working tree matters.
+  const head = uncommitted === 'ignore' ? undefined : await resolveCommit(repo, 'HEAD');
   const bases = [];
   for (const name of from) {
     let commit = await resolveCommit(repo, name);
@@ -58,7 +62,7 @@ export interface PreparedWorktree {
 export async function prepareWorktree(request: WorktreeRequest): Promise<PreparedWorktree> {
   if (request.from.length === 0) throw new UsageError('--from needs at least one commit-ish');
   const repo = await openLocalRepo(request.repo);
-  return { repo, from: request.from, base: await resolveBase(repo, request.from, request.includeUncommitted ? 'include' : 'refuse') };
+  return { repo, from: request.from, base: await resolveBase(repo, request.from, request.uncommitted) };
 }
 
 export interface FilledCache {
@@ -90,10 +94,9 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
     // The cache belongs to the session admin; git refuses another user's repository unless the
     // agent's own (global) config names it. Only this path is trusted, not every directory.
     `git config --global --add safe.directory ${q(cache)}`,
-    `git clone -q --shared --no-checkout ${q(cache)} ${q(workdir)}`,
+    // -c writes the agent's git identity into the new repository's config.
+    `git clone -q --shared --no-checkout -c user.name=${q(agent.name)} -c user.email=${q(`${agent.name}@${sessionId}.graft.invalid`)} ${q(cache)} ${q(workdir)}`,
     `cd ${q(workdir)}`,
-    `git config user.name ${q(agent.name)}`,
-    `git config user.email ${q(`${agent.name}@${sessionId}.graft.invalid`)}`,
     `git checkout -q -b ${q(branch)} ${base}`,
     // Files checked out in the same second as the index are "racy" to git, which then re-hashes
     // them on the agent's next add or commit and, unable to freshen the cache's read-only

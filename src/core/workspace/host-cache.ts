@@ -4,11 +4,14 @@ import { ensureSessionHostDir } from '../agents/session-host-dir.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
-import type { SshPool } from '../ssh/index.js';
+import { oncePerPool, type SshPool } from '../ssh/index.js';
 import { git } from './git.js';
 import { packObjectCount, storePackCommand } from './pack.js';
 import type { LocalRepo } from './local-repo.js';
 import { remoteGit } from './remote-git.js';
+
+/** Each host's cache path, per pool: agents starting together on a host ask once. */
+const ensured = new WeakMap<SshPool, Map<string, Promise<string>>>();
 
 /** What one transfer moved. */
 export interface TransferStats {
@@ -35,8 +38,12 @@ export class HostCache {
     return `${createHash('sha256').update(this.repo.gitDir).digest('hex').slice(0, 12)}.git`;
   }
 
-  /** Creates the cache if needed and returns its absolute path on the host. */
-  async ensure(): Promise<string> {
+  /** Creates the cache if needed and returns its absolute path on the host (asked once per pool). */
+  ensure(): Promise<string> {
+    return oncePerPool(ensured, this.pool, `${this.host.user}@${this.host.address}:${this.host.port}/${this.sessionId}/${this.name}`, () => this.create());
+  }
+
+  private async create(): Promise<string> {
     const dir = await ensureSessionHostDir(this.pool, this.host, this.sessionId, this.env);
     const path = `${dir}/${this.name}`;
     // Agents starting at once on one host (or hosts sharing a machine) all get here: each
@@ -53,12 +60,18 @@ export class HostCache {
    */
   async push(cache: string, commit: string, ref: string): Promise<TransferStats> {
     const refName = `refs/graft/${ref}`;
-    const listing = (await this.admin(`git -C ${shellQuote(cache)} for-each-ref --format='%(objectname) %(refname)'`)).toString('utf8').split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
     const pin = `git -C ${shellQuote(cache)} update-ref ${shellQuote(refName)} ${commit}`;
-    if (listing.some(([sha]) => sha === commit)) {
-      if (!listing.some(([sha, name]) => sha === commit && name === refName)) await this.admin(pin);
-      return { objects: 0, bytes: 0 };
-    }
+    // One round trip either way: a commit some ref already holds (whole, since refs are set
+    // only after a pack is stored) is pinned there and then; otherwise the refs come back.
+    const answer = await this.admin(
+      [
+        `refs=$(git -C ${shellQuote(cache)} for-each-ref --format='%(objectname) %(refname)')`,
+        `if printf '%s\\n' "$refs" | grep -q '^${commit} '; then { printf '%s\\n' "$refs" | grep -qx ${shellQuote(`${commit} ${refName}`)} || ${pin}; } && echo pinned; else printf '%s\\n' "$refs"; fi`,
+      ].join('\n'),
+    );
+    const text = answer.toString('utf8');
+    if (text.trim() === 'pinned') return { objects: 0, bytes: 0 };
+    const listing = text.split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
     const known = await commitsHere(this.repo.root, listing.map(([sha]) => sha));
     const revs = [commit, ...known.map((k) => `^${k}`)].join('\n') + '\n';
     const pack = (await git(this.repo.root, ['pack-objects', '--revs', '--stdout', '--thin', '--delta-base-offset', '-q'], { input: revs })).stdout;

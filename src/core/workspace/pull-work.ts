@@ -22,6 +22,8 @@ export interface PullResult {
 export interface PullOptions {
   /** Set this ref (graft's own, e.g. under refs/graft/) to the work instead of moving the agent's branch. */
   ref?: string;
+  /** graft's own refs to point at the work as well, in the same update (the controller keeps each attempt's tip). */
+  alsoRefs?: string[];
 }
 
 /**
@@ -61,15 +63,17 @@ export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, ag
   const objects = packObjectCount(pack);
   if (objects > 0) await git(repo.root, storePackCommand(objects).split(' '), { input: pack });
   const bytes = pack.length;
-  if (options.ref) await git(repo.root, ['update-ref', '-m', `graft: work of agent ${agent.name}`, options.ref, tip!]);
-  else await moveBranch(repo.root, workspace, tip!);
+  const also = (options.alsoRefs ?? []).map((ref) => `update ${ref} ${tip}\n`);
+  if (options.ref) await git(repo.root, ['update-ref', '-m', `graft: work of agent ${agent.name}`, '--stdin'], { input: `update ${options.ref} ${tip}\n${also.join('')}` });
+  else await moveBranch(repo.root, workspace, tip!, also);
   return {
     result: { branch: workspace.branch, tip: tip!, head: head!, snapshot: tip !== head, objects, bytes },
     workspace: { ...workspace, pulledHead: head, pulledTip: tip },
   };
 }
 
-async function moveBranch(root: string, workspace: AgentWorkspace, tip: string): Promise<void> {
+/** Moves the agent's branch (and `also`, update-ref --stdin lines) to `tip` in one transaction. */
+async function moveBranch(root: string, workspace: AgentWorkspace, tip: string, also: string[]): Promise<void> {
   const ref = `refs/heads/${workspace.branch}`;
   const current = (await git(root, ['rev-parse', '--verify', '-q', ref], { allowFail: true })).stdout.toString('utf8').trim();
   if (current && current !== workspace.pulledTip && current !== tip) {
@@ -80,9 +84,11 @@ async function moveBranch(root: string, workspace: AgentWorkspace, tip: string):
       ]);
     }
   }
-  const worktrees = (await git(root, ['worktree', 'list', '--porcelain'])).stdout.toString('utf8');
-  if (current && worktrees.split('\n').includes(`branch ${ref}`)) {
+  // A branch that does not exist yet is checked out nowhere.
+  const worktrees = current ? (await git(root, ['worktree', 'list', '--porcelain'])).stdout.toString('utf8') : '';
+  if (worktrees.split('\n').includes(`branch ${ref}`)) {
     throw new UsageError(`${workspace.branch} is checked out here; moving it would leave your working tree behind`, ['Switch to another branch (git switch -), then pull again.']);
   }
-  await git(root, ['update-ref', '-m', 'graft sync pull', ref, tip, current || '']);
+  // The old value is checked in the same transaction: empty means the branch must not exist yet.
+  await git(root, ['update-ref', '-m', 'graft sync pull', '--stdin'], { input: `update ${ref} ${tip} ${current}\n${also.join('')}` });
 }
