@@ -103,6 +103,7 @@ sweep_queue=/var/lib/graft/sweep-queue
 # again: a uid queued while the lock was held is swept by the holder or by the next remover.
 # With "wait", waits for a sweep in progress (down, when every agent is gone).
 sweep_leftovers() {
+  [ -s "$sweep_queue" ] || return 0
   exec 8>>/var/lib/graft/sweep.lock
   while [ -s "$sweep_queue" ]; do
     if [ "${1:-}" = wait ]; then flock 8; else flock -n 8 || return 0; fi
