@@ -6,6 +6,10 @@
  *     the same number of `true` execs issued directly over graft's SSH layer to the same hosts,
  *     8 at a time per host, chains in order: the ratio is what the controller adds on top of
  *     bare execs (agents, worktrees, results, revocation, bookkeeping).
+ *     A second peer, the isolation floor: per task only what isolating it costs at the least —
+ *     a fresh account with its key line made in one call of graft's host tool, one SSH login as
+ *     it running `true`, the account removed — same hosts, same concurrency, no controller,
+ *     worktree or result. What graft takes beyond the floor is the rest of its per-task work.
  * (2) The controller's peak memory (VmHWM of the `graft run` process) with BENCH_RUNNING agents
  *     (default 200) running at once on 10 hosts.
  *
@@ -19,8 +23,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { stringify } from 'yaml';
-import { closeRuntime, openRuntime } from '../src/core/runtime.js';
+import { authorizedKeyLine } from '../src/core/agents/authorized-key.js';
+import { HostAdmin } from '../src/core/agents/host-admin.js';
+import type { HostRecord } from '../src/core/provisioners/provisioner.js';
+import { closeRuntime, openRuntime, type GraftRuntime } from '../src/core/runtime.js';
 import { adminEndpoint } from '../src/core/session/endpoints.js';
+import { generateEd25519KeyPair } from '../src/core/ssh/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const graft = join(root, 'bin', 'run.js');
@@ -85,26 +93,50 @@ function runGraft(file: string, repo: string, label: string): Promise<GraftRun> 
   });
 }
 
-/** The same execs over the SSH layer, to the session's hosts (still up), 8 at a time per host. */
-async function direct(run: GraftRun, shape: string, n: number): Promise<number> {
+/**
+ * Runs `task(host, k)` n times over the session's hosts (still up), `slots` at a time per host,
+ * round robin; chains in order for the deep shape. Returns the wall time.
+ */
+async function overHosts(run: GraftRun, shape: string, n: number, task: (runtime: GraftRuntime, host: HostRecord, k: number) => Promise<unknown>): Promise<number> {
   const runtime = openRuntime({ env: { ...process.env, GRAFT_HOME: run.home } });
   try {
     const up = runtime.store.listHosts(run.session).filter((h) => h.state === 'up');
-    const endpoints = up.map((h) => adminEndpoint(h, runtime.env));
-    await Promise.all(endpoints.map((e) => runtime.pool.exec(e, 'true')));
-    const limits = endpoints.map(() => pLimit(slots));
+    await Promise.all(up.map((h) => runtime.pool.exec(adminEndpoint(h, runtime.env), 'true')));
+    const limits = up.map(() => pLimit(slots));
     let next = 0;
-    const execOne = () => {
-      const i = next++ % endpoints.length;
-      return limits[i]!(() => runtime.pool.exec(endpoints[i]!, 'true'));
+    const one = () => {
+      const k = next++;
+      const i = k % up.length;
+      return limits[i]!(() => task(runtime, up[i]!, k));
     };
     const started = performance.now();
-    if (shape === 'wide') await Promise.all(Array.from({ length: n }, execOne));
-    else await Promise.all(Array.from({ length: chains }, async () => { for (let k = 0; k < n / chains; k++) await execOne(); }));
+    if (shape === 'wide') await Promise.all(Array.from({ length: n }, one));
+    else await Promise.all(Array.from({ length: chains }, async () => { for (let k = 0; k < n / chains; k++) await one(); }));
     return performance.now() - started;
   } finally {
     await closeRuntime(runtime);
   }
+}
+
+/** The same execs over the SSH layer, on the admin logins graft already holds. */
+function direct(run: GraftRun, shape: string, n: number): Promise<number> {
+  return overHosts(run, shape, n, (runtime, host) => runtime.pool.exec(adminEndpoint(host, runtime.env), 'true'));
+}
+
+/** Per task: an account and key line (one call of graft's host tool), a login as it running `true`, the account removed. */
+function isolationFloor(run: GraftRun, shape: string, n: number): Promise<number> {
+  return overHosts(run, shape, n, async (runtime, host, k) => {
+    const admin = new HostAdmin(runtime.pool, host, runtime.env);
+    const account = `graft-${run.session}-f${k}`;
+    const pair = generateEd25519KeyPair(account);
+    const keyLine = authorizedKeyLine({ publicKey: pair.publicKey, from: await admin.controllerAddress(), expiresAt: new Date(Date.now() + 3_600_000), interactive: false });
+    await admin.provision(account, keyLine, []);
+    const endpoint = { label: account, host: host.address, port: host.port, username: account, hostKeys: host.hostKeys, privateKey: Buffer.from(pair.privateKey) };
+    const result = await runtime.pool.exec(endpoint, 'true');
+    if (result.exitCode !== 0) throw new Error(`${account}: true exited ${result.exitCode}: ${result.stderr}`);
+    // Removal kills the account's processes, its end of the login included, as graft's does.
+    await admin.run(['remove', account]);
+  });
 }
 
 function down(run: GraftRun, repo: string): void {
@@ -117,15 +149,16 @@ try {
   for (const shape of shapes) {
     const run = await runGraft(graph(shape, tasks, slots, 'true'), repo, shape);
     const bare = await direct(run, shape, tasks);
+    const floor = await isolationFloor(run, shape, tasks);
     down(run, repo);
-    rows.push(`| ${shape} | ${tasks} | ${run.outcome} | ${(run.tasksMs / 1000).toFixed(1)} s | ${(run.wallMs / 1000).toFixed(1)} s | ${(bare / 1000).toFixed(2)} s | ${(run.tasksMs / bare).toFixed(1)}x | ${run.peakRssMb} MB |`);
+    rows.push(`| ${shape} | ${tasks} | ${run.outcome} | ${(run.tasksMs / 1000).toFixed(1)} s | ${(run.wallMs / 1000).toFixed(1)} s | ${(bare / 1000).toFixed(2)} s | ${(run.tasksMs / bare).toFixed(1)}x | ${(floor / 1000).toFixed(1)} s | ${(run.tasksMs / floor).toFixed(2)}x | ${run.peakRssMb} MB |`);
     console.error(rows.at(-1));
   }
   const perHost = Math.ceil(running / hosts);
   const hold = graph('wide', running, perHost, 'sleep 20');
   const memory = await runGraft(hold, repo, 'memory');
   down(memory, repo);
-  console.log(`\n| shape | tasks | outcome | graft: first start → end | graft run wall (with hosts) | direct execs | ratio | controller peak RSS |\n|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`);
+  console.log(`\n| shape | tasks | outcome | graft: first start → end | graft run wall (with hosts) | direct execs | ratio | isolation floor (account + login + removal) | graft / floor | controller peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`);
   console.log(`\ncontroller peak RSS with ${running} agents running at once (${hosts} hosts × ${perHost} slots, each task sleeps 20 s): ${memory.peakRssMb} MB (${memory.outcome})`);
 } finally {
   rmSync(work, { recursive: true, force: true });
