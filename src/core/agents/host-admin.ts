@@ -1,24 +1,22 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GraftError, ExitCode } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { AgentRecord } from './agent-record.js';
 import { isIpAddress } from './authorized-key.js';
+import { assetPath } from '../package-assets.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshPool } from '../ssh/index.js';
 import type { ExecResult } from '../ssh/types.js';
 
-const scriptSource = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'provisioners', 'host', 'agent-account.sh');
 const timeoutMs = 60_000;
 
 let script: { content: Buffer; remotePath: string } | undefined;
 /** The tool's bytes and its content-addressed path on hosts: a new graft never runs an old copy, and a copy is never rewritten in place. */
 function hostScript(): { content: Buffer; remotePath: string } {
   if (!script) {
-    const content = readFileSync(scriptSource);
+    const content = readFileSync(assetPath('provisioners', 'host', 'agent-account.sh'));
     script = { content, remotePath: `.graft/bin/agent-account-${createHash('sha256').update(content).digest('hex').slice(0, 12)}.sh` };
   }
   return script;
