@@ -3,7 +3,9 @@ import type { AgentRecord, AgentWorkspace } from '../agents/agent-record.js';
 import { UsageError } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { GraftRuntime } from '../runtime.js';
+import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
+import type { SshEndpoint } from '../ssh/index.js';
 import { HostCache, type TransferStats } from './host-cache.js';
 import { gitText } from './git.js';
 import { mergeBases } from './merge-bases.js';
@@ -29,7 +31,7 @@ export function agentBranch(sessionId: string, agent: string): string {
  * as a snapshot commit, or ignore them (sync push sends committed history only).
  */
 export async function resolveBase(repo: LocalRepo, from: string[], uncommitted: 'refuse' | 'include' | 'ignore'): Promise<string> {
-  const head = await resolveCommit(repo, 'HEAD');
+  const head = uncommitted === 'ignore' ? undefined : await resolveCommit(repo, 'HEAD');
   const bases = [];
   for (const name of from) {
     let commit = await resolveCommit(repo, name);
@@ -107,22 +109,30 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
 /** Re-resolves the agent's bases and sends what is new; fast-forwards its branch when it has no work of its own. */
 export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<{ base: string; fastForwarded: boolean; transfer: TransferStats }> {
   const workspace = agent.workspace!;
-  // The agent's connection is opened while the objects go to the cache, not after.
-  const agentConnection = runtime.pool.connection(agentEndpoint(agent, host));
-  agentConnection.catch(() => undefined);
+  // Logins are dialed while git works locally, not after: the admin's (the cache is always
+  // checked), and the agent's as soon as the base is known to have moved.
+  dialAhead(runtime, adminEndpoint(host, runtime.env));
   const repo = await openLocalRepo(workspace.repo);
   const base = await resolveBase(repo, workspace.from, 'ignore');
+  if (base !== workspace.base) dialAhead(runtime, agentEndpoint(agent, host));
   const transfer = await new HostCache(runtime.pool, host, sessionId, repo, runtime.env).push(workspace.cache, base, `base/${agent.name}`);
   if (base === workspace.base) return { base, fastForwarded: false, transfer };
   const q = shellQuote;
   const command = [
     `cd ${q(workspace.workdir)}`,
-    `git fetch -q origin ${q(`+refs/graft/base/${agent.name}:refs/graft/base`)}`,
+    // The worktree borrows the cache's objects, so the new base is already readable here: naming
+    // it is enough, no fetch (which would start an upload-pack and negotiate) is needed.
+    `git update-ref refs/graft/base ${base}`,
     // Fast-forward only when the agent has neither commits nor changes of its own.
     `if [ "$(git rev-parse HEAD)" = ${workspace.base} ] && [ -z "$(git status --porcelain)" ]; then git merge -q --ff-only refs/graft/base && echo ff; else echo kept; fi`,
   ].join(' && ');
   const outcome = (await remoteGit(runtime.pool, agentEndpoint(agent, host), agentCommand(sessionId, agent, command))).toString('utf8').trim();
   return { base, fastForwarded: outcome === 'ff', transfer };
+}
+
+/** Starts dialing a login the caller will use shortly; a failure surfaces where it is used. */
+function dialAhead(runtime: GraftRuntime, endpoint: SshEndpoint): void {
+  runtime.pool.connection(endpoint).catch(() => undefined);
 }
 
 /** What the agent's branch changed against its base, from the controller's copy (after a pull). */

@@ -32,29 +32,37 @@ export interface PullOptions {
  */
 export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, options: PullOptions = {}): Promise<{ result: PullResult; workspace: AgentWorkspace }> {
   const workspace = agent.workspace!;
-  const repo = await openLocalRepo(workspace.repo);
   const endpoint = agentEndpoint(agent, host);
   const q = shellQuote;
   const known = [workspace.base, workspace.pulledHead].filter((c): c is string => Boolean(c));
-  // The excludes the agent's repository really has: a reset or gc on the host may have dropped one.
-  const revs = `{ echo "$tip"; for c in ${known.join(' ')}; do git cat-file -e "$c^{commit}" 2>/dev/null && echo "^$c"; done; }`;
+  // The excludes the agent's repository really has (a reset or gc on the host may have dropped one), found by one cat-file.
+  const revs = `{ echo "$tip"; printf '%s\\n' ${known.join(' ')} | git cat-file --batch-check='%(objectname) %(objecttype)' | sed -n 's/^\\(.*\\) commit$/^\\1/p'; }`;
   // One round trip: a line "<head> <tip>", then the pack. The snapshot index starts as a copy of
   // the agent's own, so unchanged files are not re-read (nor re-stored as loose objects there).
   const command = [
     `cd ${q(workspace.workdir)}`,
-    'head=$(git rev-parse HEAD)',
+    // The work tree's top: git-dir is a plain relative path (.git), safe to split on.
+    "found=$(git rev-parse --git-dir HEAD 'HEAD^{tree}')",
+    'set -- $found',
+    'gitdir=$1 head=$2 headtree=$3',
     // Stat information only (what git status also refreshes): racy entries are checked, not re-stored.
     '{ git update-index -q --refresh >/dev/null 2>&1 || true; }',
-    'index="$(git rev-parse --git-dir)/graft-snapshot-index"',
-    '{ cp "$(git rev-parse --git-dir)/index" "$index" 2>/dev/null || GIT_INDEX_FILE="$index" git read-tree HEAD; }',
+    'index="$gitdir/graft-snapshot-index"',
+    '{ cp "$gitdir/index" "$index" 2>/dev/null || GIT_INDEX_FILE="$index" git read-tree HEAD; }',
     'GIT_INDEX_FILE="$index" git add -A',
     'tree=$(GIT_INDEX_FILE="$index" git write-tree)',
     'rm -f "$index"',
-    `if [ "$tree" = "$(git rev-parse 'HEAD^{tree}')" ]; then tip=$head; else tip=$(git commit-tree "$tree" -p "$head" -m 'graft: snapshot of uncommitted work' -m ${q(`Graft-Agent: ${agent.spiffeId}`)}); fi`,
+    `if [ "$tree" = "$headtree" ]; then tip=$head; else tip=$(git commit-tree "$tree" -p "$head" -m 'graft: snapshot of uncommitted work' -m ${q(`Graft-Agent: ${agent.spiffeId}`)}); fi`,
     'echo "$head $tip"',
     `${revs} | git pack-objects --revs --stdout --thin --delta-base-offset -q`,
   ].join(' && ');
-  const output = await remoteGit(runtime.pool, endpoint, agentCommand(sessionId, agent, command));
+  // The repository and the branch are checked while the host works, not before or after it.
+  const remote = remoteGit(runtime.pool, endpoint, agentCommand(sessionId, agent, command));
+  remote.catch(() => undefined);
+  const local = openLocalRepo(workspace.repo).then(async (repo) => ({ repo, branch: options.ref ? undefined : await branchState(repo.root, workspace) }));
+  local.catch(() => undefined);
+  const output = await remote;
+  const { repo, branch } = await local;
   const newline = output.indexOf(10);
   const [head, tip] = output.subarray(0, newline).toString('utf8').trim().split(' ');
   const pack = output.subarray(newline + 1);
@@ -62,16 +70,30 @@ export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, ag
   if (objects > 0) await git(repo.root, storePackCommand(objects).split(' '), { input: pack });
   const bytes = pack.length;
   if (options.ref) await git(repo.root, ['update-ref', '-m', `graft: work of agent ${agent.name}`, options.ref, tip!]);
-  else await moveBranch(repo.root, workspace, tip!);
+  else await moveBranch(repo.root, workspace, branch!, tip!);
   return {
     result: { branch: workspace.branch, tip: tip!, head: head!, snapshot: tip !== head, objects, bytes },
     workspace: { ...workspace, pulledHead: head, pulledTip: tip },
   };
 }
 
-async function moveBranch(root: string, workspace: AgentWorkspace, tip: string): Promise<void> {
+/** The local branch before a pull: where it points, and whether a worktree has it checked out. */
+interface BranchState {
+  current: string;
+  checkedOut: boolean;
+}
+
+async function branchState(root: string, workspace: AgentWorkspace): Promise<BranchState> {
   const ref = `refs/heads/${workspace.branch}`;
-  const current = (await git(root, ['rev-parse', '--verify', '-q', ref], { allowFail: true })).stdout.toString('utf8').trim();
+  const [current, worktrees] = await Promise.all([
+    git(root, ['rev-parse', '--verify', '-q', ref], { allowFail: true }),
+    git(root, ['worktree', 'list', '--porcelain']),
+  ]);
+  return { current: current.stdout.toString('utf8').trim(), checkedOut: worktrees.stdout.toString('utf8').split('\n').includes(`branch ${ref}`) };
+}
+
+async function moveBranch(root: string, workspace: AgentWorkspace, { current, checkedOut }: BranchState, tip: string): Promise<void> {
+  const ref = `refs/heads/${workspace.branch}`;
   if (current && current !== workspace.pulledTip && current !== tip) {
     const descends = (await git(root, ['merge-base', '--is-ancestor', current, tip], { allowFail: true })).code === 0;
     if (!descends) {
@@ -80,9 +102,9 @@ async function moveBranch(root: string, workspace: AgentWorkspace, tip: string):
       ]);
     }
   }
-  const worktrees = (await git(root, ['worktree', 'list', '--porcelain'])).stdout.toString('utf8');
-  if (current && worktrees.split('\n').includes(`branch ${ref}`)) {
+  if (current && checkedOut) {
     throw new UsageError(`${workspace.branch} is checked out here; moving it would leave your working tree behind`, ['Switch to another branch (git switch -), then pull again.']);
   }
+  // The old value makes the update fail if the branch moved while the pull ran.
   await git(root, ['update-ref', '-m', 'graft sync pull', ref, tip, current || '']);
 }
