@@ -115,7 +115,7 @@ export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: 
   const repo = await openLocalRepo(workspace.repo);
   const base = await resolveBase(repo, workspace.from, 'ignore');
   if (base !== workspace.base) dialAhead(runtime, agentEndpoint(agent, host));
-  const transfer = await new HostCache(runtime.pool, host, sessionId, repo, runtime.env).push(workspace.cache, base, `base/${agent.name}`);
+  const transfer = await new HostCache(runtime.pool, host, sessionId, repo, runtime.env).push(workspace.cache, base, `base/${agent.name}`, [workspace.base]);
   if (base === workspace.base) return { base, fastForwarded: false, transfer };
   const q = shellQuote;
   const command = [

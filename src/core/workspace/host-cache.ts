@@ -49,27 +49,52 @@ export class HostCache {
   /**
    * Sends `commit` and everything it needs that the cache lacks, as one thin pack, and pins it
    * under `refs/graft/<ref>` so it stays reachable. Only objects the cache does not have travel;
-   * a commit the cache already holds costs one listing and nothing else.
+   * a commit the cache already holds costs one listing and nothing else. `held` names commits
+   * the cache should already hold (an agent's pinned base): the pack then leaves them out and
+   * goes in the same round trip as the check that they are there, and the listing is only
+   * needed when one is missing.
    */
-  async push(cache: string, commit: string, ref: string): Promise<TransferStats> {
-    const refName = `refs/graft/${ref}`;
+  async push(cache: string, commit: string, ref: string, held: string[] = []): Promise<TransferStats> {
+    if (held.length > 0) {
+      const sent = await this.pushAssuming(cache, commit, ref, held);
+      if (sent) return sent;
+    }
     const listing = (await this.admin(`git -C ${shellQuote(cache)} for-each-ref --format='%(objectname) %(refname)'`)).toString('utf8').split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
-    const pin = `git -C ${shellQuote(cache)} update-ref ${shellQuote(refName)} ${commit}`;
     if (listing.some(([sha]) => sha === commit)) {
-      if (!listing.some(([sha, name]) => sha === commit && name === refName)) await this.admin(pin);
+      if (!listing.some(([sha, name]) => sha === commit && name === `refs/graft/${ref}`)) await this.admin(pinCommand(cache, commit, ref));
       return { objects: 0, bytes: 0 };
     }
     const known = await commitsHere(this.repo.root, listing.map(([sha]) => sha));
-    const revs = [commit, ...known.map((k) => `^${k}`)].join('\n') + '\n';
-    const pack = (await git(this.repo.root, ['pack-objects', '--revs', '--stdout', '--thin', '--delta-base-offset', '-q'], { input: revs })).stdout;
+    const pack = await thinPack(this.repo.root, commit, known);
     const objects = packObjectCount(pack);
-    await this.admin(`git -C ${shellQuote(cache)} ${storePackCommand(objects)} >/dev/null && ${pin}`, pack);
+    await this.admin(`git -C ${shellQuote(cache)} ${storePackCommand(objects)} >/dev/null && ${pinCommand(cache, commit, ref)}`, pack);
     return { objects, bytes: pack.length };
+  }
+
+  /** One round trip when the cache holds `held`; undefined (nothing stored) when it does not. */
+  private async pushAssuming(cache: string, commit: string, ref: string, held: string[]): Promise<TransferStats | undefined> {
+    const pack = held.includes(commit) ? Buffer.alloc(0) : await thinPack(this.repo.root, commit, held);
+    const objects = packObjectCount(pack);
+    const q = shellQuote(cache);
+    const store = objects > 0 ? `git -C ${q} ${storePackCommand(objects)} >/dev/null && ` : '';
+    const check = held.map((c) => `git -C ${q} cat-file -e ${c}^{commit} 2>/dev/null`).join(' && ');
+    const answer = (await this.admin(`if ${check}; then ${store}${pinCommand(cache, commit, ref)} && echo stored; else echo missing; fi`, pack)).toString('utf8').trim();
+    return answer === 'stored' ? { objects, bytes: pack.length } : undefined;
   }
 
   private admin(command: string, stdin?: Buffer): Promise<Buffer> {
     return remoteGit(this.pool, adminEndpoint(this.host, this.env), command, stdin);
   }
+}
+
+function pinCommand(cache: string, commit: string, ref: string): string {
+  return `git -C ${shellQuote(cache)} update-ref ${shellQuote(`refs/graft/${ref}`)} ${commit}`;
+}
+
+/** `commit` and what it needs, less what `known` commits already bring, as a thin pack. */
+async function thinPack(root: string, commit: string, known: string[]): Promise<Buffer> {
+  const revs = [commit, ...known.map((k) => `^${k}`)].join('\n') + '\n';
+  return (await git(root, ['pack-objects', '--revs', '--stdout', '--thin', '--delta-base-offset', '-q'], { input: revs })).stdout;
 }
 
 /** Which of `shas` are commits in the local repository: one `cat-file --batch-check`, not a process each. */
