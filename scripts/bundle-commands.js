@@ -22,6 +22,26 @@ function commandFiles(dir) {
   });
 }
 
+// Commands import Command, Args, Flags and Errors from '@oclif/core', whose index also loads the
+// help renderer, ux and a Node version check (semver): ~20 ms of every command. The same objects
+// come from oclif's own subpath exports (the same files, the same module instances), which
+// bin/run.js uses too; an export graft starts using that is not here fails this build.
+const oclifSubpaths = {
+  name: 'oclif-subpaths',
+  setup(build) {
+    build.onResolve({ filter: /^@oclif\/core$/ }, () => ({ path: 'oclif-core', namespace: 'graft-oclif' }));
+    build.onLoad({ filter: /.*/, namespace: 'graft-oclif' }, () => ({
+      resolveDir: root,
+      contents: [
+        "export { Command } from '@oclif/core/command';",
+        "export * as Args from '@oclif/core/args';",
+        "export * as Errors from '@oclif/core/errors';",
+        "export * as Flags from '@oclif/core/flags';",
+      ].join('\n'),
+    }));
+  },
+};
+
 const entryPoints = commandFiles(join(root, 'src', 'commands'));
 rmSync(join(root, 'dist', 'chunks'), { recursive: true, force: true });
 const result = await build({
@@ -36,9 +56,10 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   packages: 'bundle',
-  external: ['@oclif/core', '@oclif/plugin-help', 'ssh2', 'better-sqlite3', 'cpu-features', '@aws-sdk/*', '@google-cloud/*', '@smithy/*', 'google-gax', 'typescript'],
+  external: ['@oclif/core/*', '@oclif/plugin-help', 'ssh2', 'better-sqlite3', 'cpu-features', '@aws-sdk/*', '@google-cloud/*', '@smithy/*', 'google-gax', 'typescript'],
   // CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __graftCreateRequire } from 'node:module'; const require = __graftCreateRequire(import.meta.url);" },
+  plugins: [oclifSubpaths],
   sourcemap: 'linked',
   metafile: true,
   logLevel: 'warning',
