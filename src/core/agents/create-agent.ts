@@ -119,16 +119,29 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
       await admin.run(['authorize', agent.account], keyLine + '\n');
     }
     lap('account');
-    await put(`.graft/identity/cert.pem`, certificate.certPem);
-    await put(`.graft/identity/key.pem`, certificate.keyPem!);
-    await put(`.graft/identity/ca.pem`, authority.caCertPem);
-    if (request.jwtAudience) await put(`.graft/identity/token.jwt`, await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }));
-    for (const [secret, value] of secrets) await put(`.graft/secrets/${secret}`, value);
-    if (secrets.size > 0) await put('.graft/secrets.env', secretsEnvFile(secrets));
+    // The worktree is made (as the agent, over its own key) while its files are written (through
+    // the host tool), and those files are written at once: each goes to its own temporary name.
+    const worktreeMade = worktree && createAgentWorktree(runtime, session.id, agent, host, worktree, filled!);
+    worktreeMade?.catch(() => undefined);
+    try {
+      const jwt = request.jwtAudience ? await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }) : undefined;
+      await Promise.all([
+        put(`.graft/identity/cert.pem`, certificate.certPem),
+        put(`.graft/identity/key.pem`, certificate.keyPem!),
+        put(`.graft/identity/ca.pem`, authority.caCertPem),
+        ...(jwt ? [put(`.graft/identity/token.jwt`, jwt)] : []),
+        ...[...secrets].map(([secret, value]) => put(`.graft/secrets/${secret}`, value)),
+        ...(secrets.size > 0 ? [put('.graft/secrets.env', secretsEnvFile(secrets))] : []),
+      ]);
+    } catch (error) {
+      // Nothing is removed while the worktree is still being made as the agent.
+      await worktreeMade?.catch(() => undefined);
+      throw error;
+    }
     lap('files');
     let transfer: TransferStats | undefined;
-    if (worktree) {
-      ({ workspace: agent.workspace, transfer } = await createAgentWorktree(runtime, session.id, agent, host, worktree, filled!));
+    if (worktreeMade) {
+      ({ workspace: agent.workspace, transfer } = await worktreeMade);
       lap('worktree');
     }
     agent.state = 'ready';

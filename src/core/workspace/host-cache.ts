@@ -1,4 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { HostAdmin } from '../agents/host-admin.js';
 import { ensureSessionHostDir } from '../agents/session-host-dir.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
@@ -8,6 +10,7 @@ import type { SshPool } from '../ssh/index.js';
 import { git } from './git.js';
 import { packObjectCount, storePackCommand } from './pack.js';
 import type { LocalRepo } from './local-repo.js';
+import { reusablePacks } from './pack-files.js';
 import { remoteGit } from './remote-git.js';
 
 /** What one transfer moved. */
@@ -30,6 +33,9 @@ export class HostCache {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
+  /** Set when `ensure` made the cache itself: it is known to be empty, no listing needed. */
+  private made = false;
+
   /** One cache per controller repository, named by a hash of its path. */
   private get name(): string {
     return `${createHash('sha256').update(this.repo.gitDir).digest('hex').slice(0, 12)}.git`;
@@ -42,7 +48,8 @@ export class HostCache {
     // Agents starting at once on one host (or hosts sharing a machine) all get here: each
     // initialises a private copy and renames it into place, and the first rename wins.
     const q = shellQuote(path);
-    await this.admin(`test -d ${q} || { t=${q}.init.$$ && git init -q --bare "$t" && { mv -T "$t" ${q} 2>/dev/null || rm -rf "$t"; }; }`);
+    const answer = await this.admin(`test -d ${q} || { t=${q}.init.$$ && git init -q --bare "$t" && { mv -T "$t" ${q} 2>/dev/null && echo made || rm -rf "$t"; }; }`);
+    this.made = answer.toString('utf8').trim() === 'made';
     return path;
   }
 
@@ -59,7 +66,12 @@ export class HostCache {
       const sent = await this.pushAssuming(cache, commit, ref, held);
       if (sent) return sent;
     }
-    const listing = (await this.admin(`git -C ${shellQuote(cache)} for-each-ref --format='%(objectname) %(refname)'`)).toString('utf8').split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
+    const listing = this.made ? [] : (await this.admin(`git -C ${shellQuote(cache)} for-each-ref --format='%(objectname) %(refname)'`)).toString('utf8').split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
+    this.made = false;
+    if (listing.length === 0) {
+      const seeded = await this.seed(cache, commit, ref);
+      if (seeded) return seeded;
+    }
     if (listing.some(([sha]) => sha === commit)) {
       if (!listing.some(([sha, name]) => sha === commit && name === `refs/graft/${ref}`)) await this.admin(pinCommand(cache, commit, ref));
       return { objects: 0, bytes: 0 };
@@ -82,7 +94,38 @@ export class HostCache {
     return answer === 'stored' ? { objects, bytes: pack.length } : undefined;
   }
 
-  private admin(command: string, stdin?: Buffer): Promise<Buffer> {
+  /**
+   * Fills an empty cache with the repository's own pack files, sent as they are with their
+   * indexes (see reusablePacks), and the loose objects the commit needs in a pack of their own.
+   * Undefined when the repository's packs cannot be used that way.
+   */
+  private async seed(cache: string, commit: string, ref: string): Promise<TransferStats | undefined> {
+    const reusable = await reusablePacks(this.repo);
+    if (!reusable) return undefined;
+    const q = shellQuote;
+    const dir = `${cache}/objects/pack`;
+    // Temporary names git does not read (it finds packs by pack-*.idx), unique per sender.
+    const prefix = `${dir}/tmp_graft_${randomBytes(6).toString('hex')}_`;
+    // Every loose object, reachable or not: listing them is cheaper than finding which the commit needs.
+    const loose = reusable.loose.length > 0 ? (await git(this.repo.root, ['pack-objects', '--stdout', '--delta-base-offset', '-q'], { input: reusable.loose.join('\n') + '\n' })).stdout : Buffer.alloc(0);
+    const looseObjects = packObjectCount(loose);
+    // Each pack before its index, so that no reader finds an index without its pack.
+    const files = reusable.packs.flatMap((p) => [{ local: p.pack, name: `${p.name}.pack` }, { local: p.idx, name: `${p.name}.idx` }]);
+    try {
+      await Promise.all([
+        ...files.map((file) => this.admin(`cat > ${q(prefix + file.name)}`, createReadStream(file.local))),
+        ...(looseObjects > 0 ? [this.admin(`git -C ${q(cache)} ${storePackCommand(looseObjects)} >/dev/null`, loose)] : []),
+      ]);
+      const install = files.map((file) => `chmod 0444 ${q(prefix + file.name)} && mv -f ${q(prefix + file.name)} ${q(`${dir}/${file.name}`)}`);
+      await this.admin([...install, pinCommand(cache, commit, ref)].join(' && '));
+    } catch (error) {
+      await this.admin(`rm -f ${q(prefix)}*`).catch(() => undefined);
+      throw error;
+    }
+    return { objects: reusable.packs.reduce((n, p) => n + p.objects, looseObjects), bytes: reusable.packs.reduce((n, p) => n + p.bytes, loose.length) };
+  }
+
+  private admin(command: string, stdin?: Buffer | Readable): Promise<Buffer> {
     return remoteGit(this.pool, adminEndpoint(this.host, this.env), command, stdin);
   }
 }
