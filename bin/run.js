@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// oclif's subpath, not its index: the index also loads help, ux and a Node version check that a
-// command does not need (see scripts/bundle-commands.js, which does the same for the commands).
-import { execute } from '@oclif/core/execute';
+// The bundled entry: oclif and the commands load from a few files (scripts/bundle-commands.js).
+import { execute } from '../dist/cli/execute.js';
 
 await execute({ dir: import.meta.url });
