@@ -37,22 +37,26 @@ export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, ag
   const known = [workspace.base, workspace.pulledHead].filter((c): c is string => Boolean(c));
   // The excludes the agent's repository really has (a reset or gc on the host may have dropped one), found by one cat-file.
   const revs = `{ echo "$tip"; printf '%s\\n' ${known.join(' ')} | git cat-file --batch-check='%(objectname) %(objecttype)' | sed -n 's/^\\(.*\\) commit$/^\\1/p'; }`;
-  // One round trip: a line "<head> <tip>", then the pack. The snapshot index starts as a copy of
-  // the agent's own, so unchanged files are not re-read (nor re-stored as loose objects there).
-  const command = [
-    `cd ${q(workspace.workdir)}`,
-    // The work tree's top: git-dir is a plain relative path (.git), safe to split on.
-    "found=$(git rev-parse --git-dir HEAD 'HEAD^{tree}')",
-    'set -- $found',
-    'gitdir=$1 head=$2 headtree=$3',
-    // Stat information only (what git status also refreshes): racy entries are checked, not re-stored.
-    '{ git update-index -q --refresh >/dev/null 2>&1 || true; }',
+  // One round trip: a line "<head> <tip>", then the pack. `git status` refreshes the index's stat
+  // information (racy entries are checked, not re-stored) and tells whether there is anything to
+  // snapshot; when there is, the snapshot index starts as a copy of the agent's own, so unchanged
+  // files are not re-read (nor re-stored as loose objects there).
+  const snapshot = [
     'index="$gitdir/graft-snapshot-index"',
     '{ cp "$gitdir/index" "$index" 2>/dev/null || GIT_INDEX_FILE="$index" git read-tree HEAD; }',
     'GIT_INDEX_FILE="$index" git add -A',
     'tree=$(GIT_INDEX_FILE="$index" git write-tree)',
     'rm -f "$index"',
     `if [ "$tree" = "$headtree" ]; then tip=$head; else tip=$(git commit-tree "$tree" -p "$head" -m 'graft: snapshot of uncommitted work' -m ${q(`Graft-Agent: ${agent.spiffeId}`)}); fi`,
+  ].join(' && ');
+  const command = [
+    `cd ${q(workspace.workdir)}`,
+    // The work tree's top: git-dir is a plain relative path (.git), safe to split on.
+    "found=$(git rev-parse --git-dir HEAD 'HEAD^{tree}')",
+    'set -- $found',
+    'gitdir=$1 head=$2 headtree=$3',
+    'changes=$(git status --porcelain --untracked-files=normal)',
+    `if [ -z "$changes" ]; then tip=$head; else ${snapshot}; fi`,
     'echo "$head $tip"',
     `${revs} | git pack-objects --revs --stdout --thin --delta-base-offset -q`,
   ].join(' && ');
