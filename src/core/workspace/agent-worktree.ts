@@ -84,6 +84,8 @@ export async function fillHostCache(runtime: GraftRuntime, sessionId: string, ho
  */
 export async function createAgentWorktree(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, prepared: PreparedWorktree, filled: Promise<FilledCache>): Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> {
   const { repo, base } = prepared;
+  // The agent's login is dialed while the cache may still be filling.
+  dialAhead(runtime, agentEndpoint(agent, host));
   const { cache, transfer } = await filled;
   const branch = agentBranch(sessionId, agent.name);
   const workdir = `${agent.home}/work`;
