@@ -166,6 +166,23 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect(git(repo, 'rev-parse', branch)).to.equal(mine);
   });
 
+  it("given graft's branch checked out in a worktree of the user's, when the agent is pulled, then graft leaves it where it is", async () => {
+    expect((await world.run(['agent', 'create', 'impl', '--from', 'main', '--repo', repo])).code).to.equal(0);
+    expect((await world.run(['sync', 'pull', 'impl'])).code).to.equal(0);
+    const branch = `graft/${session}/impl`;
+    const pulled = git(repo, 'rev-parse', branch);
+    git(repo, 'worktree', 'add', '-q', join(root, 'review'), branch);
+    await agentExec('impl', 'cd work && echo more >> a.txt && git commit -qam more');
+    const pull = await world.run(['sync', 'pull', 'impl']);
+    expect(pull.code, pull.stderr).to.equal(2);
+    expect(pull.stderr).to.match(/is checked out here/);
+    expect(git(repo, 'rev-parse', branch)).to.equal(pulled);
+    // Once it is checked out nowhere, the same pull moves it.
+    git(repo, 'worktree', 'remove', join(root, 'review'));
+    expect((await world.run(['sync', 'pull', 'impl'])).code).to.equal(0);
+    expect(git(repo, 'rev-parse', branch)).to.not.equal(pulled);
+  });
+
   it('given a submodule entry and an LFS pointer, when an agent starts there, then both arrive as git stores them and its work comes back', async () => {
     // A gitlink (what a submodule is in the superproject) to a commit this repository does not have.
     git(repo, 'update-index', '--add', '--cacheinfo', `160000,${'1'.repeat(40)},vendor/lib`);

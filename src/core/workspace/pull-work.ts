@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { GraftRuntime } from '../runtime.js';
 import { shellQuote } from '../shell-quote.js';
-import { git } from './git.js';
+import { git, gitText } from './git.js';
 import { openLocalRepo } from './local-repo.js';
 import { packObjectCount, storePackCommand } from './pack.js';
 import { remoteGit } from './remote-git.js';
@@ -89,11 +89,10 @@ interface BranchState {
 
 async function branchState(root: string, workspace: AgentWorkspace): Promise<BranchState> {
   const ref = `refs/heads/${workspace.branch}`;
-  const [current, worktrees] = await Promise.all([
-    git(root, ['rev-parse', '--verify', '-q', ref], { allowFail: true }),
-    git(root, ['worktree', 'list', '--porcelain']),
-  ]);
-  return { current: current.stdout.toString('utf8').trim(), checkedOut: worktrees.stdout.toString('utf8').split('\n').includes(`branch ${ref}`) };
+  // Patterns match whole path components from the start, so refs below this one are listed too.
+  const listed = (await gitText(root, ['for-each-ref', '--format=%(refname) %(objectname) %(worktreepath)', ref])).split('\n');
+  const [, current = '', worktree = ''] = listed.find((line) => line.startsWith(`${ref} `))?.split(' ') ?? [];
+  return { current, checkedOut: worktree !== '' };
 }
 
 async function moveBranch(root: string, workspace: AgentWorkspace, { current, checkedOut }: BranchState, tip: string): Promise<void> {
