@@ -1,5 +1,6 @@
 import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
 import type { AgentRecord, AgentWorkspace } from '../agents/agent-record.js';
+import { HostAdmin } from '../agents/host-admin.js';
 import { UsageError } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { GraftRuntime } from '../runtime.js';
@@ -84,8 +85,6 @@ export async function fillHostCache(runtime: GraftRuntime, sessionId: string, ho
  */
 export async function createAgentWorktree(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, prepared: PreparedWorktree, filled: Promise<FilledCache>): Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> {
   const { repo, base } = prepared;
-  // The agent's login is dialed while the cache may still be filling.
-  dialAhead(runtime, agentEndpoint(agent, host));
   const { cache, transfer } = await filled;
   const branch = agentBranch(sessionId, agent.name);
   const workdir = `${agent.home}/work`;
@@ -104,7 +103,12 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
     // copies, stores every one again. Dating them two seconds back and refreshing avoids that.
     'git ls-files -z | xargs -0 -r touch -h -d "@$(( $(date +%s) - 2 ))" -- && git update-index -q --refresh',
   ].join(' && ');
-  await remoteGit(runtime.pool, agentEndpoint(agent, host), agentCommand(sessionId, agent, setup));
+  // Made while the agent is bootstrapped, like its identity files: as the agent, through the host
+  // tool over the admin's connection, which is open already (the agent's own login would cost a
+  // second handshake). Agents sharing the login run it there directly.
+  const script = agentCommand(sessionId, agent, setup);
+  if (agent.isolation === 'accounts') await new HostAdmin(runtime.pool, host, runtime.env).run(['as-agent', agent.account], script);
+  else await remoteGit(runtime.pool, agentEndpoint(agent, host), script);
   return { workspace: { repo: repo.root, from: prepared.from, base, branch, workdir, cache }, transfer };
 }
 
