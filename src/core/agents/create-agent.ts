@@ -96,6 +96,12 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     timingsMs[phase] = Math.round((now - mark) * 10) / 10;
     mark = now;
   };
+  // The host makes the account (and says where the controller connects from) while the key and
+  // certificate are made here; only the key line waits for both.
+  const address = admin.controllerAddress();
+  const made = shared ? admin.run(['shared-create', agent.home], undefined, false) : admin.ensureAgentKeyLookup().then(() => admin.run(['create', agent.account]));
+  address.catch(() => undefined);
+  made.catch(() => undefined);
   try {
     const pair = generateEd25519KeyPair(`graft-agent:${session.id}:${name}`);
     await mkdir(join(files.dir, 'agents', name), { recursive: true, mode: 0o700 });
@@ -106,21 +112,16 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     const certificate = await issueAgentCertificate(authority, { agentName: name });
     Object.assign(agent, { spiffeId: certificate.spiffeId, certificateNotAfter: certificate.notAfter.toISOString() });
     lap('identity');
-    agent.keyFrom = await admin.controllerAddress();
+    agent.keyFrom = await address;
+    agent.home = await made;
     const keyLine = authorizedKeyLine({ publicKey: pair.publicKey, from: agent.keyFrom, expiresAt: new Date(session.expiresAt), interactive: request.interactive });
 
     const put = (path: string, content: string) => admin.putAgentFile(agent, path, content);
-    if (shared) {
-      agent.home = await admin.run(['shared-create', agent.home], undefined, false);
-      await admin.run(['shared-authorize', host.meta.agentKeysFile ?? '.ssh/authorized_keys', sharedAgentMarker(session.id, name)], keyLine, false);
-    } else {
-      await admin.ensureAgentKeyLookup();
-      agent.home = await admin.run(['create', agent.account]);
-      await admin.run(['authorize', agent.account], keyLine + '\n');
-    }
+    if (shared) await admin.run(['shared-authorize', host.meta.agentKeysFile ?? '.ssh/authorized_keys', sharedAgentMarker(session.id, name)], keyLine, false);
+    else await admin.run(['authorize', agent.account], keyLine + '\n');
     lap('account');
-    // The worktree is made (as the agent, over its own key) while its files are written (through
-    // the host tool), and those files are written at once: each goes to its own temporary name.
+    // The worktree is made (as the agent, through the host tool) while its files are written (also
+    // through it), and those files are written at once: each goes to its own temporary name.
     const worktreeMade = worktree && createAgentWorktree(runtime, session.id, agent, host, worktree, filled!);
     worktreeMade?.catch(() => undefined);
     try {
@@ -153,6 +154,8 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     agent.error = (error as Error).message;
     runtime.store.putAgent(session.id, agent);
     runtime.events.emit({ code: 'agent.failed', level: 'debug', message: `agent ${name} failed on ${host.name}: ${agent.error}`, session: session.id, host: host.name });
+    // An account still being made when something here failed is removed once it exists.
+    await made.catch(() => undefined);
     await removeAgentFromHost(admin, session.id, agent).catch(() => undefined);
     await rm(join(files.dir, 'agents', name), { recursive: true, force: true });
     throw error;
