@@ -37,10 +37,15 @@ check_relpath() {
 
 home_of() { getent passwd "$1" | cut -d: -f6; }
 
-# Runs a command as the account itself (its uid, gid and groups), with its home as HOME.
+# Runs a command as the account itself (its uid, gid and groups), with its home as HOME. One
+# lookup of its passwd entry gives all three.
 as_account() {
   acct=$1; shift
-  HOME=$(home_of "$acct") setpriv --reuid="$(id -u -- "$acct")" --regid="$(id -g -- "$acct")" --init-groups -- "$@"
+  entry=$(getent passwd "$acct") || die "no account $acct"
+  IFS=: read -r _ _ uid gid _ home _ <<ENTRY
+$entry
+ENTRY
+  HOME=$home setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@"
 }
 
 write_file() { # target mode: stdin -> target, replaced atomically
@@ -138,7 +143,6 @@ case "$cmd" in
     ;;
   as-agent)
     check_account "$1"
-    [ -n "$(home_of "$1")" ] || die "no account $1"
     # The account's own shell goes home and reads the commands: root neither enters its home nor
     # touches anything there, and what the commands write is the account's, as if it had logged in.
     as_account "$1" sh -c 'cd && exec sh -s'

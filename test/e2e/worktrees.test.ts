@@ -98,6 +98,14 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect((await agentExec('impl', 'cd work && cat a.txt; test -e scratch.txt || echo no-scratch')).stdout).to.equal('one\ntwo\nthree\nno-scratch\n');
     const again = await world.run(['sync', 'push', 'impl', '--json']);
     expect(again.json!.result.objects).to.equal(0);
+    // The host tool gone from the host (a newer graft's, or cleaned away): the push still lands.
+    expect((await world.run(['exec', '--', 'rm -f .graft/bin/agent-account-*.sh'])).code).to.equal(0);
+    writeFileSync(join(repo, 'a.txt'), 'one\ntwo\nthree\nfour\n');
+    git(repo, 'commit', '-qam', 'fourth');
+    const afterLoss = await world.run(['sync', 'push', 'impl', '--json']);
+    expect(afterLoss.code, afterLoss.stderr).to.equal(0);
+    expect(afterLoss.json!.result.fastForwarded).to.equal(true);
+    expect((await agentExec('impl', 'cd work && cat a.txt && stat -c %U .git/ORIG_HEAD')).stdout).to.equal(`one\ntwo\nthree\nfour\ngraft-${session}-impl\n`);
   });
 
   it('given ten agents on one host from the same base, then the objects cross once and each has its own worktree', async () => {

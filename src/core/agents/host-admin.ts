@@ -32,12 +32,27 @@ export class HostAdmin {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
+  /**
+   * The shell command that runs one subcommand, for callers that make it part of a longer
+   * command over the admin's connection. It assumes the tool is on the host: `ensureTool` first,
+   * or guard it with `toolPresent`.
+   */
+  commandLine(args: string[], privileged = true): string {
+    const sudo = privileged && this.host.user !== 'root' ? 'sudo -n ' : '';
+    return `${sudo}sh "$HOME/${hostScript().remotePath}" ${args.map(shellQuote).join(' ')}`;
+  }
+
+  /** A shell test, true when this graft's tool is on the host. */
+  toolPresent(): string {
+    return `[ -f "$HOME/${hostScript().remotePath}" ]`;
+  }
+
   /** Runs one subcommand; fails with the tool's own message when it refuses. */
   async run(args: string[], stdin?: string, privileged = true): Promise<string> {
     const endpoint = adminEndpoint(this.host, this.env);
-    await this.ensureScript();
-    const sudo = privileged && this.host.user !== 'root' ? 'sudo -n ' : '';
-    const command = `${sudo}sh "$HOME/${hostScript().remotePath}" ${args.map(shellQuote).join(' ')}`;
+    await this.ensureTool();
+    const command = this.commandLine(args, privileged);
+    const sudo = privileged && this.host.user !== 'root';
     const result: ExecResult = await this.pool.exec(endpoint, command, { timeoutMs, stdin: stdin ?? '' });
     if (result.exitCode !== 0) {
       throw new GraftError(`${this.host.name}: ${args[0]} ${args[1] ?? ''} failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, {
@@ -50,7 +65,7 @@ export class HostAdmin {
   }
 
   /** Puts the tool on the host once: uploaded under a temporary name, then renamed, so no one runs a half-written copy. */
-  private ensureScript(): Promise<void> {
+  ensureTool(): Promise<void> {
     let perHost = uploads.get(this.pool);
     if (!perHost) uploads.set(this.pool, (perHost = new Map()));
     const key = `${this.host.user}@${this.host.address}:${this.host.port}`;

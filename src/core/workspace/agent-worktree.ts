@@ -112,17 +112,20 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
   return { workspace: { repo: repo.root, from: prepared.from, base, branch, workdir, cache }, transfer };
 }
 
-/** Re-resolves the agent's bases and sends what is new; fast-forwards its branch when it has no work of its own. */
+/**
+ * Re-resolves the agent's bases and sends what is new; fast-forwards its branch when it has no
+ * work of its own. One login, the admin's: the objects go to the cache and, in the same round
+ * trip, the agent's branch moves, as the agent (the host tool drops to its account, as it does to
+ * write the agent's files), so a push costs one SSH handshake, not two.
+ */
 export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<{ base: string; fastForwarded: boolean; transfer: TransferStats }> {
   const workspace = agent.workspace!;
-  // Logins are dialed while git works locally, not after: the admin's (the cache is always
-  // checked), and the agent's as soon as the base is known to have moved.
+  // The login is dialed while git works locally, not after.
   dialAhead(runtime, adminEndpoint(host, runtime.env));
   const repo = await openLocalRepo(workspace.repo);
   const base = await resolveBase(repo, workspace.from, 'ignore');
-  if (base !== workspace.base) dialAhead(runtime, agentEndpoint(agent, host));
-  const transfer = await new HostCache(runtime.pool, host, sessionId, repo, runtime.env).push(workspace.cache, base, `base/${agent.name}`, [workspace.base]);
-  if (base === workspace.base) return { base, fastForwarded: false, transfer };
+  const cache = new HostCache(runtime.pool, host, sessionId, repo, runtime.env);
+  if (base === workspace.base) return { base, fastForwarded: false, transfer: await cache.push(workspace.cache, base, `base/${agent.name}`, [workspace.base]) };
   const q = shellQuote;
   const command = [
     `cd ${q(workspace.workdir)}`,
@@ -132,8 +135,16 @@ export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: 
     // Fast-forward only when the agent has neither commits nor changes of its own.
     `if [ "$(git rev-parse HEAD)" = ${workspace.base} ] && [ -z "$(git status --porcelain)" ]; then git merge -q --ff-only refs/graft/base && echo ff; else echo kept; fi`,
   ].join(' && ');
-  const outcome = (await remoteGit(runtime.pool, agentEndpoint(agent, host), agentCommand(sessionId, agent, command))).toString('utf8').trim();
-  return { base, fastForwarded: outcome === 'ff', transfer };
+  const script = agentCommand(sessionId, agent, command);
+  const admin = new HostAdmin(runtime.pool, host, runtime.env);
+  // The tool was put on the host when the agent was made; should it be gone, the objects still go
+  // in and the agent's part follows once the tool is back. Agents sharing the login run it there
+  // directly (in a subshell: it ends in exec).
+  const asAgent = ['as-agent', agent.account];
+  const then = agent.isolation === 'accounts' ? `if ${admin.toolPresent()}; then ${admin.commandLine(asAgent)} <<'GRAFT_AGENT_SCRIPT'\n${script}\nGRAFT_AGENT_SCRIPT\nelse echo graft-tool-missing; fi` : `( ${script} )`;
+  const pushed = await cache.pushThen(workspace.cache, base, `base/${agent.name}`, [workspace.base], then);
+  const outcome = pushed.output.trim() === 'graft-tool-missing' ? await admin.run(asAgent, script) : pushed.output.trim();
+  return { base, fastForwarded: outcome === 'ff', transfer: pushed.transfer };
 }
 
 /** Starts dialing a login the caller will use shortly; a failure surfaces where it is used. */

@@ -62,10 +62,23 @@ export class HostCache {
    * needed when one is missing.
    */
   async push(cache: string, commit: string, ref: string, held: string[] = []): Promise<TransferStats> {
+    return (await this.pushThen(cache, commit, ref, held)).transfer;
+  }
+
+  /**
+   * `push`, then `then` (a command for the admin's login) once the commit is pinned: in the same
+   * round trip when the cache holds `held`. Returns what `then` printed.
+   */
+  async pushThen(cache: string, commit: string, ref: string, held: string[], then?: string): Promise<{ transfer: TransferStats; output: string }> {
     if (held.length > 0) {
-      const sent = await this.pushAssuming(cache, commit, ref, held);
+      const sent = await this.pushAssuming(cache, commit, ref, held, then);
       if (sent) return sent;
     }
+    const transfer = await this.pushListed(cache, commit, ref);
+    return { transfer, output: then ? (await this.admin(then)).toString('utf8') : '' };
+  }
+
+  private async pushListed(cache: string, commit: string, ref: string): Promise<TransferStats> {
     const listing = this.made ? [] : (await this.admin(`git -C ${shellQuote(cache)} for-each-ref --format='%(objectname) %(refname)'`)).toString('utf8').split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
     this.made = false;
     if (listing.length === 0) {
@@ -83,15 +96,18 @@ export class HostCache {
     return { objects, bytes: pack.length };
   }
 
-  /** One round trip when the cache holds `held`; undefined (nothing stored) when it does not. */
-  private async pushAssuming(cache: string, commit: string, ref: string, held: string[]): Promise<TransferStats | undefined> {
+  /** One round trip when the cache holds `held`; undefined (nothing stored, `then` not run) when it does not. */
+  private async pushAssuming(cache: string, commit: string, ref: string, held: string[], then?: string): Promise<{ transfer: TransferStats; output: string } | undefined> {
     const pack = held.includes(commit) ? Buffer.alloc(0) : await thinPack(this.repo.root, commit, held);
     const objects = packObjectCount(pack);
     const q = shellQuote(cache);
     const store = objects > 0 ? `git -C ${q} ${storePackCommand(objects)} >/dev/null && ` : '';
     const check = held.map((c) => `git -C ${q} cat-file -e ${c}^{commit} 2>/dev/null`).join(' && ');
-    const answer = (await this.admin(`if ${check}; then ${store}${pinCommand(cache, commit, ref)} && echo stored; else echo missing; fi`, pack)).toString('utf8').trim();
-    return answer === 'stored' ? { objects, bytes: pack.length } : undefined;
+    // `then` may end in a here-document, so the branch it ends closes on a line of its own.
+    const answer = (await this.admin(`if ${check}; then ${store}${pinCommand(cache, commit, ref)} && echo stored${then ? ` && ${then}` : ''}\nelse echo missing; fi`, pack)).toString('utf8');
+    const newline = answer.indexOf('\n');
+    if ((newline < 0 ? answer : answer.slice(0, newline)).trim() !== 'stored') return undefined;
+    return { transfer: { objects, bytes: pack.length }, output: newline < 0 ? '' : answer.slice(newline + 1) };
   }
 
   /**
