@@ -100,8 +100,10 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   // certificate are made here; only the key line waits for both.
   const address = admin.controllerAddress();
   const made = shared ? admin.run(['shared-create', agent.home], undefined, false) : admin.ensureAgentKeyLookup().then(() => admin.run(['create', agent.account]));
-  address.catch(() => undefined);
-  made.catch(() => undefined);
+  // The worktree is made as soon as the account exists (as the agent, through the host tool),
+  // while the key line and the agent's files are written.
+  const worktreeMade = worktree && made.then((home) => createAgentWorktree(runtime, session.id, { ...agent, home }, host, worktree, filled!));
+  for (const pending of [address, made, worktreeMade]) pending?.catch(() => undefined);
   try {
     const pair = generateEd25519KeyPair(`graft-agent:${session.id}:${name}`);
     await mkdir(join(files.dir, 'agents', name), { recursive: true, mode: 0o700 });
@@ -120,25 +122,16 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     if (shared) await admin.run(['shared-authorize', host.meta.agentKeysFile ?? '.ssh/authorized_keys', sharedAgentMarker(session.id, name)], keyLine, false);
     else await admin.run(['authorize', agent.account], keyLine + '\n');
     lap('account');
-    // The worktree is made (as the agent, through the host tool) while its files are written (also
-    // through it), and those files are written at once: each goes to its own temporary name.
-    const worktreeMade = worktree && createAgentWorktree(runtime, session.id, agent, host, worktree, filled!);
-    worktreeMade?.catch(() => undefined);
-    try {
-      const jwt = request.jwtAudience ? await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }) : undefined;
-      await Promise.all([
-        put(`.graft/identity/cert.pem`, certificate.certPem),
-        put(`.graft/identity/key.pem`, certificate.keyPem!),
-        put(`.graft/identity/ca.pem`, authority.caCertPem),
-        ...(jwt ? [put(`.graft/identity/token.jwt`, jwt)] : []),
-        ...[...secrets].map(([secret, value]) => put(`.graft/secrets/${secret}`, value)),
-        ...(secrets.size > 0 ? [put('.graft/secrets.env', secretsEnvFile(secrets))] : []),
-      ]);
-    } catch (error) {
-      // Nothing is removed while the worktree is still being made as the agent.
-      await worktreeMade?.catch(() => undefined);
-      throw error;
-    }
+    // The files are written at once: each goes to its own temporary name.
+    const jwt = request.jwtAudience ? await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }) : undefined;
+    await Promise.all([
+      put(`.graft/identity/cert.pem`, certificate.certPem),
+      put(`.graft/identity/key.pem`, certificate.keyPem!),
+      put(`.graft/identity/ca.pem`, authority.caCertPem),
+      ...(jwt ? [put(`.graft/identity/token.jwt`, jwt)] : []),
+      ...[...secrets].map(([secret, value]) => put(`.graft/secrets/${secret}`, value)),
+      ...(secrets.size > 0 ? [put('.graft/secrets.env', secretsEnvFile(secrets))] : []),
+    ]);
     lap('files');
     let transfer: TransferStats | undefined;
     if (worktreeMade) {
@@ -154,8 +147,8 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     agent.error = (error as Error).message;
     runtime.store.putAgent(session.id, agent);
     runtime.events.emit({ code: 'agent.failed', level: 'debug', message: `agent ${name} failed on ${host.name}: ${agent.error}`, session: session.id, host: host.name });
-    // An account still being made when something here failed is removed once it exists.
-    await made.catch(() => undefined);
+    // An account still being made, or a worktree, when something here failed: removed once done.
+    await Promise.allSettled([made, worktreeMade]);
     await removeAgentFromHost(admin, session.id, agent).catch(() => undefined);
     await rm(join(files.dir, 'agents', name), { recursive: true, force: true });
     throw error;

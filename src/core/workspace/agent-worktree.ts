@@ -1,4 +1,4 @@
-import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
+import { agentCommand } from '../agents/agent-access.js';
 import type { AgentRecord, AgentWorkspace } from '../agents/agent-record.js';
 import { HostAdmin } from '../agents/host-admin.js';
 import { UsageError } from '../errors.js';
@@ -103,12 +103,12 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
     // copies, stores every one again. Dating them two seconds back and refreshing avoids that.
     'git ls-files -z | xargs -0 -r touch -h -d "@$(( $(date +%s) - 2 ))" -- && git update-index -q --refresh',
   ].join(' && ');
-  // Made while the agent is bootstrapped, like its identity files: as the agent, through the host
-  // tool over the admin's connection, which is open already (the agent's own login would cost a
-  // second handshake). Agents sharing the login run it there directly.
+  // Made while the agent is bootstrapped, like its identity files, over the admin's connection
+  // (open already; the agent's key may not even be authorized yet): as the agent, through the
+  // host tool. Agents sharing the login run it there directly.
   const script = agentCommand(sessionId, agent, setup);
   if (agent.isolation === 'accounts') await new HostAdmin(runtime.pool, host, runtime.env).run(['as-agent', agent.account], script);
-  else await remoteGit(runtime.pool, agentEndpoint(agent, host), script);
+  else await remoteGit(runtime.pool, adminEndpoint(host, runtime.env), script);
   return { workspace: { repo: repo.root, from: prepared.from, base, branch, workdir, cache }, transfer };
 }
 
