@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { HostAdmin } from '../agents/host-admin.js';
-import { ensureSessionHostDir } from '../agents/session-host-dir.js';
+import { sessionHostDirCommand } from '../agents/session-host-dir.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
@@ -43,14 +43,13 @@ export class HostCache {
 
   /** Creates the cache if needed and returns its absolute path on the host. */
   async ensure(): Promise<string> {
-    const dir = await ensureSessionHostDir(this.pool, this.host, this.sessionId, this.env);
-    const path = `${dir}/${this.name}`;
-    // Agents starting at once on one host (or hosts sharing a machine) all get here: each
-    // initialises a private copy and renames it into place, and the first rename wins.
-    const q = shellQuote(path);
-    const answer = await this.admin(`test -d ${q} || { t=${q}.init.$$ && git init -q --bare "$t" && { mv -T "$t" ${q} 2>/dev/null && echo made || rm -rf "$t"; }; }`);
-    this.made = answer.toString('utf8').trim() === 'made';
-    return path;
+    // One round trip: the session's directory (made if needed), then the cache in it. Agents
+    // starting at once on one host (or hosts sharing a machine) all get here: each initialises a
+    // private copy and renames it into place, and the first rename wins.
+    const dir = await sessionHostDirCommand(this.pool, this.host, this.sessionId, this.env);
+    const answer = (await this.admin(`dir=$(${dir}) && path="$dir"/${this.name} && { test -d "$path" || { t="$path.init.$$" && git init -q --bare "$t" && { mv -T "$t" "$path" 2>/dev/null && echo made || rm -rf "$t"; }; }; } && echo "$dir"`)).toString('utf8').trim().split('\n');
+    this.made = answer.includes('made');
+    return `${answer.at(-1)}/${this.name}`;
   }
 
   /**
