@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { adminEndpoint } from '../session/endpoints.js';
 import { issueAgentCertificate, issueWorkloadJwt } from '../identity/index.js';
 import type { GraftRuntime } from '../runtime.js';
 import { sessionFiles } from '../runtime.js';
@@ -45,9 +46,13 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   const existing = runtime.store.getAgent(session.id, name);
   if (existing && existing.state !== 'removed') throw alreadyThere(existing);
   const secrets = resolveSecrets(request.secrets, { file: request.secretsFile, env: runtime.env });
+  const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
+  // Its login is dialed while git reads the repository here; a failure shows where it is used.
+  void Promise.resolve()
+    .then(() => runtime.pool.connection(adminEndpoint(host, runtime.env)))
+    .catch(() => undefined);
   const worktree = request.worktree && (await prepareWorktree(request.worktree));
   for (const value of secrets.values()) runtime.redactor.add(value);
-  const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
   if (host.isolation === 'shared-account') {
     runtime.events.emit({
       code: 'warning',

@@ -32,12 +32,11 @@ export function agentBranch(sessionId: string, agent: string): string {
  * as a snapshot commit, or ignore them (sync push sends committed history only).
  */
 export async function resolveBase(repo: LocalRepo, from: string[], uncommitted: 'refuse' | 'include' | 'ignore'): Promise<string> {
-  const head = uncommitted === 'ignore' ? undefined : await resolveCommit(repo, 'HEAD');
   const bases = [];
   for (const name of from) {
     let commit = await resolveCommit(repo, name);
     // The working tree is only looked at when it matters: status is slow on large trees.
-    if (uncommitted !== 'ignore' && commit === head && (await isDirty(repo))) {
+    if (uncommitted !== 'ignore' && commit === repo.head && (await isDirty(repo))) {
       if (uncommitted === 'refuse') {
         throw new UsageError(`${repo.root} has uncommitted changes and ${name} is the checked-out commit`, [
           'Commit or stash them first, or pass --include-uncommitted to send them as a snapshot commit (your working tree is not touched).',

@@ -9,6 +9,8 @@ export interface LocalRepo {
   /** Top of the working tree. */
   root: string;
   gitDir: string;
+  /** The commit HEAD named when it was opened. */
+  head: string;
 }
 
 /**
@@ -25,7 +27,7 @@ export async function openLocalRepo(dir: string): Promise<LocalRepo> {
   if (!root || !gitDir || !shallow) throw new UsageError(`${path} is not a git repository`, ['Run graft from a git repository, or pass --repo DIR.', 'Start one with: git init && git commit --allow-empty -m init']);
   if (shallow === 'true') throw new UsageError(`${root} is a shallow clone`, ['Fetch its full history first: git fetch --unshallow']);
   if (top.code !== 0 || !head) throw new UsageError(`${root} has no commits yet`, ['Commit something first: git commit --allow-empty -m init']);
-  return { root, gitDir };
+  return { root, gitDir, head };
 }
 
 /** Resolves a commit-ish (branch, tag, sha, HEAD~2) to a commit id, or a usage error naming it. */
