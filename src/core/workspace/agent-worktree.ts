@@ -96,7 +96,8 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
     `cd ${q(workdir)}`,
     `git config user.name ${q(agent.name)}`,
     `git config user.email ${q(`${agent.name}@${sessionId}.graft.invalid`)}`,
-    `git checkout -q -b ${q(branch)} ${base}`,
+    // As many checkout workers as the host has cores: writing thousands of files is syscall-bound.
+    `git -c checkout.workers=0 checkout -q -b ${q(branch)} ${base}`,
     // Files checked out in the same second as the index are "racy" to git, which then re-hashes
     // them on the agent's next add or commit and, unable to freshen the cache's read-only
     // copies, stores every one again. Dating them two seconds back and refreshing avoids that.
