@@ -127,16 +127,14 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     if (shared) await admin.run(['shared-authorize', host.meta.agentKeysFile ?? '.ssh/authorized_keys', sharedAgentMarker(session.id, name)], keyLine, false);
     else await admin.run(['authorize', agent.account], keyLine + '\n');
     lap('account');
-    // The files are written at once: each goes to its own temporary name.
-    const jwt = request.jwtAudience ? await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }) : undefined;
-    await Promise.all([
-      put(`.graft/identity/cert.pem`, certificate.certPem),
-      put(`.graft/identity/key.pem`, certificate.keyPem!),
-      put(`.graft/identity/ca.pem`, authority.caCertPem),
-      ...(jwt ? [put(`.graft/identity/token.jwt`, jwt)] : []),
-      ...[...secrets].map(([secret, value]) => put(`.graft/secrets/${secret}`, value)),
-      ...(secrets.size > 0 ? [put('.graft/secrets.env', secretsEnvFile(secrets))] : []),
-    ]);
+    // One after another (a host's sshd allows 10 sessions per connection by default, and the
+    // worktree and the cache use some): they are written while the worktree is made anyway.
+    await put(`.graft/identity/cert.pem`, certificate.certPem);
+    await put(`.graft/identity/key.pem`, certificate.keyPem!);
+    await put(`.graft/identity/ca.pem`, authority.caCertPem);
+    if (request.jwtAudience) await put(`.graft/identity/token.jwt`, await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }));
+    for (const [secret, value] of secrets) await put(`.graft/secrets/${secret}`, value);
+    if (secrets.size > 0) await put('.graft/secrets.env', secretsEnvFile(secrets));
     lap('files');
     let transfer: TransferStats | undefined;
     if (worktreeMade) {
