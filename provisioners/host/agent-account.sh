@@ -7,6 +7,7 @@
 #   agent-account.sh create ACCOUNT                 new locked-down account (never reusing a uid); prints its home
 #   agent-account.sh provision ACCOUNT              create + authorize (stdin line 1) + files (further lines "PATH BASE64"); prints its home
 #   agent-account.sh put ACCOUNT PATH MODE          stdin -> ~ACCOUNT/PATH, written AS the account
+#   agent-account.sh as-agent ACCOUNT               run the commands on stdin AS the account, from its home
 #   agent-account.sh authorize ACCOUNT              stdin -> /etc/graft/authorized_keys/ACCOUNT (root's, not the agent's)
 #   agent-account.sh remove ACCOUNT                 kill its processes, delete account, home, key file and its files in /tmp
 #   agent-account.sh sshd-keys                      make the sshd serving graft read agents' keys from /etc/graft/authorized_keys
@@ -203,6 +204,13 @@ case "$cmd" in
     # /etc, say) leads only where the agent itself could write anyway.
     as_account sh -c 'umask 077; mkdir -p "$(dirname "$1")" && t="$1.graft-tmp" && rm -f "$t" && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1"' sh "$home/$2" "$3"
     ;;
+  as-agent)
+    check_account "$1"
+    # The account's own shell goes home and reads the commands: root neither enters its home nor
+    # touches anything there, and what the commands write is the account's, as if it had logged in.
+    account_fields "$1" || die "no account $1"
+    as_account sh -c 'cd && exec sh -s'
+    ;;
   authorize)
     check_account "$1"
     getent passwd "$1" >/dev/null || die "no account $1"
@@ -293,5 +301,5 @@ case "$cmd" in
     rm -rf -- "/var/lib/graft/$1"
     sweep_leftovers wait
     ;;
-  *) die "usage: agent-account.sh create|provision|put|authorize|remove|sshd-keys|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove ..." ;;
+  *) die "usage: agent-account.sh create|provision|put|as-agent|authorize|remove|sshd-keys|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove ..." ;;
 esac

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,29 @@ describe('e2e: agents on a host without root or sudo (isolation: shared-account)
     expect(readFileSync(keysFile, 'utf8')).not.to.include('graft-agent:');
     expect(readFileSync(keysFile, 'utf8')).to.include(hosts.fleet.clientKey.publicKey.split(' ')[1]);
     expect(existsSync(`/home/${TEST_ACCOUNT}/.graft/agents/${session}-solo`)).to.equal(false);
+    expect((await world.run(['down'])).code).to.equal(0);
+  });
+
+  it('given such a host, when an agent works in a worktree, then it is made, pushed to and pulled back over the login account', async () => {
+    const repo = join(dir, 'repo');
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+    execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+    writeFileSync(join(repo, 'a.txt'), 'one\n');
+    git('add', '-A');
+    git('commit', '-qm', 'first');
+    expect((await world.run(['up', '--inventory', join(dir, 'inventory.yaml')])).code).to.equal(0);
+    const create = await world.run(['agent', 'create', 'wt', '--from', 'main', '--repo', repo, '--json']);
+    expect(create.code, create.stdout + create.stderr).to.equal(0);
+    writeFileSync(join(repo, 'a.txt'), 'one\ntwo\n');
+    git('commit', '-qam', 'second');
+    const push = await world.run(['sync', 'push', 'wt', '--json']);
+    expect(push.code, push.stderr).to.equal(0);
+    expect(push.json!.result.fastForwarded).to.equal(true);
+    const work = await world.run(['agent', 'exec', 'wt', '--json', '--', 'cd work && cat a.txt && echo three >> a.txt && git commit -qam third && git log --format=%s -1']);
+    expect(work.json!.result.stdout).to.equal('one\ntwo\nthird\n');
+    const pull = await world.run(['sync', 'pull', 'wt', '--json']);
+    expect(pull.code, pull.stderr).to.equal(0);
+    expect(git('show', `${pull.json!.result.branch}:a.txt`)).to.equal('one\ntwo\nthree');
     expect((await world.run(['down'])).code).to.equal(0);
   });
 

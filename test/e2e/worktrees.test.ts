@@ -98,6 +98,14 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect((await agentExec('impl', 'cd work && cat a.txt; test -e scratch.txt || echo no-scratch')).stdout).to.equal('one\ntwo\nthree\nno-scratch\n');
     const again = await world.run(['sync', 'push', 'impl', '--json']);
     expect(again.json!.result.objects).to.equal(0);
+    // The host tool gone from the host (a newer graft's, or cleaned away): the push still lands.
+    expect((await world.run(['exec', '--', 'rm -f .graft/bin/agent-account-*.sh'])).code).to.equal(0);
+    writeFileSync(join(repo, 'a.txt'), 'one\ntwo\nthree\nfour\n');
+    git(repo, 'commit', '-qam', 'fourth');
+    const afterLoss = await world.run(['sync', 'push', 'impl', '--json']);
+    expect(afterLoss.code, afterLoss.stderr).to.equal(0);
+    expect(afterLoss.json!.result.fastForwarded).to.equal(true);
+    expect((await agentExec('impl', 'cd work && cat a.txt && stat -c %U .git/ORIG_HEAD')).stdout).to.equal(`one\ntwo\nthree\nfour\ngraft-${session}-impl\n`);
   });
 
   it('given ten agents on one host from the same base, then the objects cross once and each has its own worktree', async () => {
@@ -164,6 +172,23 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect(pull.code).to.equal(2);
     expect(pull.stderr).to.match(/was changed here since graft last set it/);
     expect(git(repo, 'rev-parse', branch)).to.equal(mine);
+  });
+
+  it("given graft's branch checked out in a worktree of the user's, when the agent is pulled, then graft leaves it where it is", async () => {
+    expect((await world.run(['agent', 'create', 'impl', '--from', 'main', '--repo', repo])).code).to.equal(0);
+    expect((await world.run(['sync', 'pull', 'impl'])).code).to.equal(0);
+    const branch = `graft/${session}/impl`;
+    const pulled = git(repo, 'rev-parse', branch);
+    git(repo, 'worktree', 'add', '-q', join(root, 'review'), branch);
+    await agentExec('impl', 'cd work && echo more >> a.txt && git commit -qam more');
+    const pull = await world.run(['sync', 'pull', 'impl']);
+    expect(pull.code, pull.stderr).to.equal(2);
+    expect(pull.stderr).to.match(/is checked out here/);
+    expect(git(repo, 'rev-parse', branch)).to.equal(pulled);
+    // Once it is checked out nowhere, the same pull moves it.
+    git(repo, 'worktree', 'remove', join(root, 'review'));
+    expect((await world.run(['sync', 'pull', 'impl'])).code).to.equal(0);
+    expect(git(repo, 'rev-parse', branch)).to.not.equal(pulled);
   });
 
   it('given a submodule entry and an LFS pointer, when an agent starts there, then both arrive as git stores them and its work comes back', async () => {

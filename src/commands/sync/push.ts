@@ -22,8 +22,10 @@ export default class SyncPush extends GraftCommand<typeof SyncPush> {
     const workspace = requireWorkspace(agent);
     const pushed = await pushBase(runtime, session.id, agent, host);
     if (pushed.fastForwarded) runtime.store.putAgent(session.id, { ...agent, workspace: { ...workspace, base: pushed.base } });
-    this.events.emit({ code: 'sync.pushed', level: 'info', message: `pushed ${workspace.from.join('+')} (${pushed.base.slice(0, 12)}) to ${agent.name}: ${pushed.transfer.objects} object(s), ${pushed.transfer.bytes} bytes${pushed.fastForwarded ? ', branch fast-forwarded' : ', its branch has its own work: new base at refs/graft/base'}`, session: session.id, host: host.name });
-    this.log(pushed.fastForwarded ? `${agent.name}: ${workspace.branch} fast-forwarded to ${pushed.base}` : `${agent.name}: new base ${pushed.base} is at refs/graft/base in its worktree (it has work of its own)`);
+    const unchanged = pushed.base === workspace.base;
+    const outcome = unchanged ? 'its base had not moved' : pushed.fastForwarded ? 'branch fast-forwarded' : 'its branch has its own work: new base at refs/graft/base';
+    this.events.emit({ code: 'sync.pushed', level: 'info', message: `pushed ${workspace.from.join('+')} (${pushed.base.slice(0, 12)}) to ${agent.name}: ${pushed.transfer.objects} object(s), ${pushed.transfer.bytes} bytes, ${outcome}`, session: session.id, host: host.name });
+    this.log(unchanged ? `${agent.name}: already at ${pushed.base}` : pushed.fastForwarded ? `${agent.name}: ${workspace.branch} fast-forwarded to ${pushed.base}` : `${agent.name}: new base ${pushed.base} is at refs/graft/base in its worktree (it has work of its own)`);
     return { agent: agent.name, base: pushed.base, fastForwarded: pushed.fastForwarded, ...pushed.transfer };
   }
 }

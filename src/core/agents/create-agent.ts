@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { adminEndpoint } from '../session/endpoints.js';
 import { issueAgentCertificate, issueWorkloadJwt } from '../identity/index.js';
 import type { GraftRuntime } from '../runtime.js';
 import { sessionFiles } from '../runtime.js';
@@ -9,7 +10,7 @@ import { generateEd25519KeyPair, writeKeyPairFiles } from '../ssh/index.js';
 import type { SessionRow } from '../state/store.js';
 import { agentAccountName, checkAgentName, sharedAgentMarker } from './agent-names.js';
 import { placeAgent } from './agent-placement.js';
-import type { AgentRecord } from './agent-record.js';
+import type { AgentRecord, AgentWorkspace } from './agent-record.js';
 import { createAgentWorktree, fillHostCache, prepareWorktree, type WorktreeRequest } from '../workspace/agent-worktree.js';
 import type { TransferStats } from '../workspace/host-cache.js';
 import { authorizedKeyLine } from './authorized-key.js';
@@ -45,9 +46,13 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   const existing = runtime.store.getAgent(session.id, name);
   if (existing && existing.state !== 'removed') throw alreadyThere(existing);
   const secrets = resolveSecrets(request.secrets, { file: request.secretsFile, env: runtime.env });
+  const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
+  // Its login is dialed while git reads the repository here; a failure shows where it is used.
+  void Promise.resolve()
+    .then(() => runtime.pool.connection(adminEndpoint(host, runtime.env)))
+    .catch(() => undefined);
   const worktree = request.worktree && (await prepareWorktree(request.worktree));
   for (const value of secrets.values()) runtime.redactor.add(value);
-  const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
   if (host.isolation === 'shared-account') {
     runtime.events.emit({
       code: 'warning',
@@ -96,6 +101,17 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     timingsMs[phase] = Math.round((now - mark) * 10) / 10;
     mark = now;
   };
+  // Agents sharing the login get their directory (and every agent learns where the controller
+  // connects from) while the key and certificate are made here.
+  const address = admin.controllerAddress();
+  const sharedDir = shared ? admin.run(['shared-create', agent.home], undefined, false) : undefined;
+  let worktreeMade: Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> | undefined;
+  for (const pending of [address, sharedDir]) pending?.catch(() => undefined);
+  // The worktree is made as soon as the account exists (as the agent, through the host tool).
+  const startWorktree = () => {
+    worktreeMade = worktree && createAgentWorktree(runtime, session.id, agent, host, worktree, filled!);
+    worktreeMade?.catch(() => undefined);
+  };
   try {
     const pair = generateEd25519KeyPair(`graft-agent:${session.id}:${name}`);
     await mkdir(join(files.dir, 'agents', name), { recursive: true, mode: 0o700 });
@@ -106,7 +122,7 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     const certificate = await issueAgentCertificate(authority, { agentName: name });
     Object.assign(agent, { spiffeId: certificate.spiffeId, certificateNotAfter: certificate.notAfter.toISOString() });
     lap('identity');
-    agent.keyFrom = await admin.controllerAddress();
+    agent.keyFrom = await address;
     const keyLine = authorizedKeyLine({ publicKey: pair.publicKey, from: agent.keyFrom, expiresAt: new Date(session.expiresAt), interactive: request.interactive });
 
     const agentFiles: AgentFile[] = [
@@ -118,18 +134,22 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     for (const [secret, value] of secrets) agentFiles.push({ path: `.graft/secrets/${secret}`, content: value });
     if (secrets.size > 0) agentFiles.push({ path: '.graft/secrets.env', content: secretsEnvFile(secrets) });
     if (shared) {
-      agent.home = await admin.run(['shared-create', agent.home], undefined, false);
+      agent.home = await sharedDir!;
+      startWorktree();
       await admin.run(['shared-authorize', host.meta.agentKeysFile ?? '.ssh/authorized_keys', sharedAgentMarker(session.id, name)], keyLine, false);
+      // One after another (a host's sshd allows 10 sessions per connection by default, and the
+      // worktree and the cache use some): they are written while the worktree is made anyway.
       for (const file of agentFiles) await admin.putAgentFile(agent, file.path, file.content);
     } else {
       await admin.ensureAgentKeyLookup();
       // Account, key line and files in one call: a task's agent costs one round trip, not six.
       agent.home = await admin.provision(agent.account, keyLine, agentFiles);
+      startWorktree();
     }
     lap('account');
     let transfer: TransferStats | undefined;
-    if (worktree) {
-      ({ workspace: agent.workspace, transfer } = await createAgentWorktree(runtime, session.id, agent, host, worktree, filled!));
+    if (worktreeMade) {
+      ({ workspace: agent.workspace, transfer } = await worktreeMade);
       lap('worktree');
     }
     agent.state = 'ready';
@@ -141,6 +161,8 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     agent.error = (error as Error).message;
     runtime.store.putAgent(session.id, agent);
     runtime.events.emit({ code: 'agent.failed', level: 'debug', message: `agent ${name} failed on ${host.name}: ${agent.error}`, session: session.id, host: host.name });
+    // A directory still being made, or a worktree, when something here failed: removed once done.
+    await Promise.allSettled([sharedDir, worktreeMade]);
     await removeAgentFromHost(admin, session.id, agent).catch(() => undefined);
     await rm(join(files.dir, 'agents', name), { recursive: true, force: true });
     throw error;

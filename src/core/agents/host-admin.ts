@@ -1,24 +1,22 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GraftError, ExitCode } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { AgentRecord } from './agent-record.js';
 import { isIpAddress } from './authorized-key.js';
+import { assetPath } from '../package-assets.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import { oncePerPool, type SshPool } from '../ssh/index.js';
 import type { ExecResult } from '../ssh/types.js';
 
-const scriptSource = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'provisioners', 'host', 'agent-account.sh');
 const timeoutMs = 60_000;
 
 let script: { content: Buffer; remotePath: string } | undefined;
 /** The tool's bytes and its content-addressed path on hosts: a new graft never runs an old copy, and a copy is never rewritten in place. */
 function hostScript(): { content: Buffer; remotePath: string } {
   if (!script) {
-    const content = readFileSync(scriptSource);
+    const content = readFileSync(assetPath('provisioners', 'host', 'agent-account.sh'));
     script = { content, remotePath: `.graft/bin/agent-account-${createHash('sha256').update(content).digest('hex').slice(0, 12)}.sh` };
   }
   return script;
@@ -42,12 +40,27 @@ export class HostAdmin {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
+  /**
+   * The shell command that runs one subcommand, for callers that make it part of a longer
+   * command over the admin's connection. It assumes the tool is on the host: `ensureTool` first,
+   * or guard it with `toolPresent`.
+   */
+  commandLine(args: string[], privileged = true): string {
+    const sudo = privileged && this.host.user !== 'root' ? 'sudo -n ' : '';
+    return `${sudo}sh "$HOME/${hostScript().remotePath}" ${args.map(shellQuote).join(' ')}`;
+  }
+
+  /** A shell test, true when this graft's tool is on the host. */
+  toolPresent(): string {
+    return `[ -f "$HOME/${hostScript().remotePath}" ]`;
+  }
+
   /** Runs one subcommand; fails with the tool's own message when it refuses. */
   async run(args: string[], stdin?: string, privileged = true): Promise<string> {
     const endpoint = adminEndpoint(this.host, this.env);
-    await this.ensureScript();
-    const sudo = privileged && this.host.user !== 'root' ? 'sudo -n ' : '';
-    const command = `${sudo}sh "$HOME/${hostScript().remotePath}" ${args.map(shellQuote).join(' ')}`;
+    await this.ensureTool();
+    const command = this.commandLine(args, privileged);
+    const sudo = privileged && this.host.user !== 'root';
     const result: ExecResult = await this.pool.exec(endpoint, command, { timeoutMs, stdin: stdin ?? '' });
     if (result.exitCode !== 0) {
       throw new GraftError(`${this.host.name}: ${args[0]} ${args[1] ?? ''} failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, {
@@ -76,7 +89,7 @@ export class HostAdmin {
   }
 
   /** Puts the tool on the host once: uploaded under a temporary name, then renamed, so no one runs a half-written copy. */
-  private ensureScript(): Promise<void> {
+  ensureTool(): Promise<void> {
     return oncePerPool(uploads, this.pool, this.key, () => this.upload());
   }
 

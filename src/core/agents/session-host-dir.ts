@@ -13,9 +13,24 @@ import { HostAdmin } from './host-admin.js';
  */
 export async function ensureSessionHostDir(pool: SshPool, host: HostRecord, sessionId: string, env: NodeJS.ProcessEnv): Promise<string> {
   if (host.isolation === 'accounts') return new HostAdmin(pool, host, env).run(['cache-dir', sessionId, host.user]);
-  const result = await pool.exec(adminEndpoint(host, env), `mkdir -p .graft/cache/${sessionId} && cd .graft/cache/${sessionId} && pwd -P`, { timeoutMs: 60_000 });
+  const result = await pool.exec(adminEndpoint(host, env), sharedSessionDirCommand(sessionId), { timeoutMs: 60_000 });
   if (result.exitCode !== 0) {
     throw new GraftError(`${host.name}: cannot make the session directory .graft/cache/${sessionId}: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.remoteFailure });
   }
   return result.stdout.trim();
+}
+
+/**
+ * The shell command that makes the session's directory if needed and prints its path, for callers
+ * that go on in the same command over the admin's connection (one round trip, not two).
+ */
+export async function sessionHostDirCommand(pool: SshPool, host: HostRecord, sessionId: string, env: NodeJS.ProcessEnv): Promise<string> {
+  if (host.isolation !== 'accounts') return sharedSessionDirCommand(sessionId);
+  const admin = new HostAdmin(pool, host, env);
+  await admin.ensureTool();
+  return admin.commandLine(['cache-dir', sessionId, host.user]);
+}
+
+function sharedSessionDirCommand(sessionId: string): string {
+  return `mkdir -p .graft/cache/${sessionId} && cd .graft/cache/${sessionId} && pwd -P`;
 }

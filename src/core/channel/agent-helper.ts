@@ -4,18 +4,16 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HostAdmin } from '../agents/host-admin.js';
 import type { AgentRecord } from '../agents/agent-record.js';
 import { ensureSessionHostDir } from '../agents/session-host-dir.js';
 import { ExitCode, GraftError, UsageError } from '../errors.js';
+import { assetPath } from '../package-assets.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshPool } from '../ssh/index.js';
 
-const helperSource = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'provisioners', 'host', 'graft-agent');
 const timeoutMs = 60_000;
 
 /** Where each agent's controller URL lives, relative to its home (its directory, for shared-account agents). */
@@ -24,7 +22,7 @@ export const channelUrlFile = '.graft/channel.url';
 let helper: { content: Buffer; digest: string } | undefined;
 function helperBytes(): { content: Buffer; digest: string } {
   if (!helper) {
-    const content = readFileSync(helperSource);
+    const content = readFileSync(assetPath('provisioners', 'host', 'graft-agent'));
     helper = { content, digest: createHash('sha256').update(content).digest('hex').slice(0, 12) };
   }
   return helper;

@@ -4,6 +4,7 @@
  * the caller on time.
  */
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { SshError } from '../errors.js';
 import type { ExecOptions, ExecResult } from './types.js';
@@ -57,8 +58,11 @@ export function runCommand(target: ExecTarget, command: string, options: ExecOpt
     let exitSignal: string | null = null;
     let sawExit = false;
 
+    const input = options.stdin;
     const cleanup = (): void => {
       settled = true;
+      // A stream still being read (a file, a local process's output) is not left open.
+      if (input instanceof Readable && !input.readableEnded) input.destroy();
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       stopWatchingDrop();
@@ -76,6 +80,12 @@ export function runCommand(target: ExecTarget, command: string, options: ExecOpt
       reject(error);
     };
     const onAbort = (): void => abandon(signal ? abortReason(signal) : new Error('aborted'));
+    // Listened to from the start: a file that cannot be read fails before the channel opens.
+    if (input instanceof Readable) {
+      input.on('error', (inputError: Error) =>
+        abandon(new SshError(`Reading the input of "${preview(command)}" for ${target.describe} failed: ${inputError.message}`, 'SSH_CHANNEL', { cause: inputError })),
+      );
+    }
 
     const timer =
       timeoutMs !== undefined
@@ -132,7 +142,8 @@ export function runCommand(target: ExecTarget, command: string, options: ExecOpt
           });
         });
         // Always send EOF: a command that reads stdin must not wait for input that never comes.
-        if (options.stdin !== undefined) opened.end(options.stdin);
+        if (input instanceof Readable) input.pipe(opened);
+        else if (input !== undefined) opened.end(input);
         else opened.end();
       });
     } catch (error) {

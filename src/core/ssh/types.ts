@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /** How to reach one account on one host over SSH. */
 export interface SshEndpoint {
   /** Name used in messages and errors, e.g. the host's name in the session. */
@@ -27,7 +29,8 @@ export interface ExecOptions {
   timeoutMs?: number;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
-  stdin?: string | Buffer;
+  /** The command's standard input; a stream is piped (with the channel's flow control) and then closed. */
+  stdin?: string | Buffer | Readable;
   /** Bytes of stdout/stderr kept in the result; the rest is dropped and `truncated` set. Default 1 MiB each. */
   maxBufferBytes?: number;
   /**

@@ -1,9 +1,12 @@
-import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
+import { agentCommand } from '../agents/agent-access.js';
 import type { AgentRecord, AgentWorkspace } from '../agents/agent-record.js';
+import { HostAdmin } from '../agents/host-admin.js';
 import { UsageError } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { GraftRuntime } from '../runtime.js';
+import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
+import type { SshEndpoint } from '../ssh/index.js';
 import { HostCache, type TransferStats } from './host-cache.js';
 import { gitText } from './git.js';
 import { mergeBases } from './merge-bases.js';
@@ -32,13 +35,11 @@ export function agentBranch(sessionId: string, agent: string): string {
  * as a snapshot commit, or ignore them (sync push sends committed history only).
  */
 export async function resolveBase(repo: LocalRepo, from: string[], uncommitted: 'refuse' | 'include' | 'ignore'): Promise<string> {
-  // Only looked up when the working tree matters.
-  const head = uncommitted === 'ignore' ? undefined : await resolveCommit(repo, 'HEAD');
   const bases = [];
   for (const name of from) {
     let commit = await resolveCommit(repo, name);
     // The working tree is only looked at when it matters: status is slow on large trees.
-    if (uncommitted !== 'ignore' && commit === head && (await isDirty(repo))) {
+    if (uncommitted !== 'ignore' && commit === repo.head && (await isDirty(repo))) {
       if (uncommitted === 'refuse') {
         throw new UsageError(`${repo.root} has uncommitted changes and ${name} is the checked-out commit`, [
           'Commit or stash them first, or pass --include-uncommitted to send them as a snapshot commit (your working tree is not touched).',
@@ -97,35 +98,60 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
     // -c writes the agent's git identity into the new repository's config.
     `git clone -q --shared --no-checkout -c user.name=${q(agent.name)} -c user.email=${q(`${agent.name}@${sessionId}.graft.invalid`)} ${q(cache)} ${q(workdir)}`,
     `cd ${q(workdir)}`,
-    `git checkout -q -b ${q(branch)} ${base}`,
+    // As many checkout workers as the host has cores: writing thousands of files is syscall-bound.
+    `git -c checkout.workers=0 checkout -q -b ${q(branch)} ${base}`,
     // Files checked out in the same second as the index are "racy" to git, which then re-hashes
     // them on the agent's next add or commit and, unable to freshen the cache's read-only
     // copies, stores every one again. Dating them two seconds back and refreshing avoids that.
     'git ls-files -z | xargs -0 -r touch -h -d "@$(( $(date +%s) - 2 ))" -- && git update-index -q --refresh',
   ].join(' && ');
-  await remoteGit(runtime.pool, agentEndpoint(agent, host), agentCommand(sessionId, agent, setup));
+  // Made while the agent is bootstrapped, like its identity files, over the admin's connection
+  // (open already; the agent's key may not even be authorized yet): as the agent, through the
+  // host tool. Agents sharing the login run it there directly.
+  const script = agentCommand(sessionId, agent, setup);
+  if (agent.isolation === 'accounts') await new HostAdmin(runtime.pool, host, runtime.env).run(['as-agent', agent.account], script);
+  else await remoteGit(runtime.pool, adminEndpoint(host, runtime.env), script);
   return { workspace: { repo: repo.root, from: prepared.from, base, branch, workdir, cache }, transfer };
 }
 
-/** Re-resolves the agent's bases and sends what is new; fast-forwards its branch when it has no work of its own. */
+/**
+ * Re-resolves the agent's bases and sends what is new; fast-forwards its branch when it has no
+ * work of its own. One login, the admin's: the objects go to the cache and, in the same round
+ * trip, the agent's branch moves, as the agent (the host tool drops to its account, as it does to
+ * write the agent's files), so a push costs one SSH handshake, not two.
+ */
 export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<{ base: string; fastForwarded: boolean; transfer: TransferStats }> {
   const workspace = agent.workspace!;
-  // The agent's connection is opened while the objects go to the cache, not after.
-  const agentConnection = runtime.pool.connection(agentEndpoint(agent, host));
-  agentConnection.catch(() => undefined);
+  // The login is dialed while git works locally, not after.
+  dialAhead(runtime, adminEndpoint(host, runtime.env));
   const repo = await openLocalRepo(workspace.repo);
   const base = await resolveBase(repo, workspace.from, 'ignore');
-  const transfer = await new HostCache(runtime.pool, host, sessionId, repo, runtime.env).push(workspace.cache, base, `base/${agent.name}`);
-  if (base === workspace.base) return { base, fastForwarded: false, transfer };
+  const cache = new HostCache(runtime.pool, host, sessionId, repo, runtime.env);
+  if (base === workspace.base) return { base, fastForwarded: false, transfer: await cache.push(workspace.cache, base, `base/${agent.name}`, [workspace.base]) };
   const q = shellQuote;
   const command = [
     `cd ${q(workspace.workdir)}`,
-    `git fetch -q origin ${q(`+refs/graft/base/${agent.name}:refs/graft/base`)}`,
+    // The worktree borrows the cache's objects, so the new base is already readable here: naming
+    // it is enough, no fetch (which would start an upload-pack and negotiate) is needed.
+    `git update-ref refs/graft/base ${base}`,
     // Fast-forward only when the agent has neither commits nor changes of its own.
     `if [ "$(git rev-parse HEAD)" = ${workspace.base} ] && [ -z "$(git status --porcelain)" ]; then git merge -q --ff-only refs/graft/base && echo ff; else echo kept; fi`,
   ].join(' && ');
-  const outcome = (await remoteGit(runtime.pool, agentEndpoint(agent, host), agentCommand(sessionId, agent, command))).toString('utf8').trim();
-  return { base, fastForwarded: outcome === 'ff', transfer };
+  const script = agentCommand(sessionId, agent, command);
+  const admin = new HostAdmin(runtime.pool, host, runtime.env);
+  // The tool was put on the host when the agent was made; should it be gone, the objects still go
+  // in and the agent's part follows once the tool is back. Agents sharing the login run it there
+  // directly (in a subshell: it ends in exec).
+  const asAgent = ['as-agent', agent.account];
+  const then = agent.isolation === 'accounts' ? `if ${admin.toolPresent()}; then ${admin.commandLine(asAgent)} <<'GRAFT_AGENT_SCRIPT'\n${script}\nGRAFT_AGENT_SCRIPT\nelse echo graft-tool-missing; fi` : `( ${script} )`;
+  const pushed = await cache.pushThen(workspace.cache, base, `base/${agent.name}`, [workspace.base], then);
+  const outcome = pushed.output.trim() === 'graft-tool-missing' ? await admin.run(asAgent, script) : pushed.output.trim();
+  return { base, fastForwarded: outcome === 'ff', transfer: pushed.transfer };
+}
+
+/** Starts dialing a login the caller will use shortly; a failure surfaces where it is used. */
+function dialAhead(runtime: GraftRuntime, endpoint: SshEndpoint): void {
+  runtime.pool.connection(endpoint).catch(() => undefined);
 }
 
 /** What the agent's branch changed against its base, from the controller's copy (after a pull). */

@@ -9,6 +9,8 @@ export interface LocalRepo {
   /** Top of the working tree. */
   root: string;
   gitDir: string;
+  /** The commit HEAD named when it was opened. */
+  head: string;
 }
 
 /**
@@ -18,13 +20,14 @@ export interface LocalRepo {
 export async function openLocalRepo(dir: string): Promise<LocalRepo> {
   const path = resolve(dir);
   if (!existsSync(path)) throw new UsageError(`${path} does not exist`);
-  // One git process: outside a repository it prints nothing; in one with no commits, no fourth line.
+  // One process answers all four: the top, the git directory, shallowness, and HEAD (a repository
+  // prints the first three lines even when HEAD names no commit yet).
   const top = await git(path, ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--is-shallow-repository', '--verify', '-q', 'HEAD^{commit}'], { allowFail: true });
   const [root, gitDir, shallow, head] = top.stdout.toString('utf8').trim().split('\n');
-  if (!root || !gitDir) throw new UsageError(`${path} is not a git repository`, ['Run graft from a git repository, or pass --repo DIR.', 'Start one with: git init && git commit --allow-empty -m init']);
+  if (!root || !gitDir || !shallow) throw new UsageError(`${path} is not a git repository`, ['Run graft from a git repository, or pass --repo DIR.', 'Start one with: git init && git commit --allow-empty -m init']);
   if (shallow === 'true') throw new UsageError(`${root} is a shallow clone`, ['Fetch its full history first: git fetch --unshallow']);
   if (top.code !== 0 || !head) throw new UsageError(`${root} has no commits yet`, ['Commit something first: git commit --allow-empty -m init']);
-  return { root: root!, gitDir: gitDir! };
+  return { root, gitDir, head };
 }
 
 /** Resolves a commit-ish (branch, tag, sha, HEAD~2) to a commit id, or a usage error naming it. */

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { ExitCode, GraftError } from '../errors.js';
 import type { SshPool } from '../ssh/index.js';
 import type { SshEndpoint } from '../ssh/types.js';
@@ -8,7 +9,7 @@ const timeoutMs = 30 * 60_000;
  * Runs a git pipeline on a host and returns its stdout as bytes (packs are binary; the exec
  * result's text stdout would mangle them). A failure throws with the host's stderr.
  */
-export async function remoteGit(pool: SshPool, endpoint: SshEndpoint, command: string, stdin?: Buffer | string): Promise<Buffer> {
+export async function remoteGit(pool: SshPool, endpoint: SshEndpoint, command: string, stdin?: Buffer | string | Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const result = await pool.exec(endpoint, command, { timeoutMs, stdin: stdin ?? '', onStdout: (chunk) => chunks.push(chunk), maxBufferBytes: 64 * 1024 });
   if (result.exitCode !== 0) {

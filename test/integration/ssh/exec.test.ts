@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { SshError } from '../../../src/core/errors.js';
 import { SshPool } from '../../../src/core/ssh/index.js';
 import { useSshdFleet } from '../../helpers/sshd.js';
@@ -41,6 +43,16 @@ describe('SSH exec against a real sshd', () => {
     expect(result.stdout.trim().split('\n')[0]?.trim()).to.equal('11');
     const echoed = await pool.exec(endpoint(), 'cat', { stdin: Buffer.from('bytes in, bytes out') });
     expect(echoed.stdout).to.equal('bytes in, bytes out');
+  });
+
+  it('Given a stream as stdin, when the command reads it, then it receives every byte and EOF; a stream that fails ends the command with SSH_CHANNEL', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const result = await pool.exec(endpoint(), 'sha256sum', { stdin: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), timeoutMs: 20_000 });
+    expect(result.stdout.split(' ')[0]).to.equal(createHash('sha256').update(bytes).digest('hex'));
+    const failing = new Readable({ read() { this.destroy(new Error('disk gone')); } });
+    const error = await pool.exec(endpoint(), 'cat >/dev/null; sleep 5', { stdin: failing, timeoutMs: 20_000 }).then(() => undefined, (e: unknown) => e);
+    expect(error).to.be.instanceOf(SshError).and.to.include({ code: 'SSH_CHANNEL' });
+    expect((error as Error).message).to.contain('disk gone');
   });
 
   it('Given no stdin, when the command reads stdin, then it gets EOF instead of hanging', async () => {

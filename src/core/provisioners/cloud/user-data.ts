@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { isMap, isScalar, parseDocument, visit } from 'yaml';
 import { BugError } from '../../errors.js';
+import { assetPath } from '../../package-assets.js';
 import { parsePublicKeyLine } from '../../ssh/index.js';
 
-/** provisioners/cloud-init, from src/core/provisioners/cloud (and from dist/ alike). */
-export const cloudInitDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'provisioners', 'cloud-init');
+/** provisioners/cloud-init of graft's package, wherever this code runs from. */
+export const cloudInitDir = assetPath('provisioners', 'cloud-init');
 
 /** What a session VM's first boot needs to know. */
 export interface BootSettings {
