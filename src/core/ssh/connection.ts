@@ -3,6 +3,7 @@
  * transfer and forward to it. Connecting verifies the pinned host key, always.
  */
 import { connect as connectTcp, type Socket } from 'node:net';
+import pLimit from 'p-limit';
 import { Client, type ConnectConfig } from 'ssh2';
 import { ConfigError, SshError } from '../errors.js';
 import { runCommand, type ExecTarget } from './exec.js';
@@ -31,6 +32,10 @@ export interface ConnectionEnd {
 
 const NETWORK_UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 const CLOSE_GRACE_MS = 1000;
+/** Commands at once per connection; see SshConnection.sessions. */
+export const maxConcurrentCommands = 8;
+/** Tries of a command whose channel sshd refused to open (about 4 s in all). */
+const channelOpenAttempts = 20;
 
 /** A live, authenticated connection. Create it with `SshConnection.open`. */
 export class SshConnection {
@@ -42,6 +47,12 @@ export class SshConnection {
   private readonly describe: string;
   private closing = false;
   private open = true;
+  /**
+   * A host's sshd allows 10 sessions per connection by default (MaxSessions), and the SFTP
+   * channel is one: at most 8 commands run at once on a connection, the others wait their turn
+   * rather than be refused when many agents are made on one host at once.
+   */
+  private readonly sessions = pLimit(maxConcurrentCommands);
 
   private constructor(
     readonly endpoint: SshEndpoint,
@@ -94,7 +105,19 @@ export class SshConnection {
    * with SSH_DISCONNECTED when the connection drops meanwhile.
    */
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    return runCommand(this.execTarget(), command, options);
+    return this.sessions(async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await runCommand(this.execTarget(), command, options);
+        } catch (error) {
+          // sshd frees a finished command's session a moment after its channel closes, so an
+          // open can still be refused at the limit: a refused open ran nothing, and is tried again.
+          const refused = error instanceof SshError && error.code === 'SSH_CHANNEL' && /Channel open failure/.test(error.message);
+          if (!refused || attempt >= channelOpenAttempts || options.signal?.aborted || !this.isOpen) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+        }
+      }
+    });
   }
 
   /** Uploads a local file (path) or bytes; `mode` is set exactly when given. */

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { SshError } from '../../../src/core/errors.js';
 import { SshPool } from '../../../src/core/ssh/index.js';
+import { maxConcurrentCommands } from '../../../src/core/ssh/connection.js';
 import { useSshdFleet } from '../../helpers/sshd.js';
 
 describe('SSH exec against a real sshd', () => {
@@ -113,5 +114,19 @@ describe('SSH exec against a real sshd', () => {
     const aborted = AbortSignal.abort(new Error('already aborted'));
     const early = await pool.exec(endpoint(), 'true', { signal: aborted }).then(() => undefined, (e: unknown) => e);
     expect((early as Error).message).to.equal('already aborted');
+  });
+});
+
+describe('SSH exec against an sshd with its default session limit (MaxSessions 10)', () => {
+  const hosts = useSshdFleet(1, { sshd: { extraConfig: ['MaxSessions 10'] } });
+  const pool = new SshPool({ connectTimeoutMs: 5000 });
+  after(() => pool.closeAll());
+
+  it('Given more commands at once than sshd allows sessions on one connection, when run, then each waits its turn and every one succeeds', async () => {
+    const connection = await pool.connection(hosts.fleet.endpoints[0]!);
+    await connection.putFile(Buffer.from('sftp holds a session too\n'), '.graft-exec-limit-probe');
+    const results = await Promise.all(Array.from({ length: 3 * maxConcurrentCommands }, (_, i) => connection.exec(`sleep 0.2; echo ${i}`, { timeoutMs: 30_000 })));
+    expect(results.map((r) => r.exitCode)).to.deep.equal(results.map(() => 0));
+    expect(results.map((r) => r.stdout.trim())).to.deep.equal(results.map((_, i) => String(i)));
   });
 });
