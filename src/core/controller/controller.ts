@@ -406,6 +406,8 @@ export class Controller {
       ? succeeded(this.spec(name), fresh, new Date(now).toISOString(), outcomeFields)
       : attemptFailed(this.spec(name), { ...fresh, ...outcomeFields }, { now, error: timeout ?? (reported === 'fail' ? `the agent reported failure: ${fresh.summary ?? ''}` : end.vanished ? 'its process disappeared without an exit status' : `exit ${end.exitCode}`), exitCode: end.exitCode }, this.retryPolicy());
     this.write([{ from: fresh.state, record: { ...next, reported: undefined } }]);
+    // What waited on this result starts now, while its agent is being revoked.
+    this.wake();
     await this.revoke(agent);
   }
 
