@@ -3,6 +3,7 @@ import type { ControllerResult } from '../core/controller/controller.js';
 import { ExitCode } from '../core/errors.js';
 import type { TaskRecord } from '../core/graph/task-record.js';
 import type { GraftRuntime } from '../core/runtime.js';
+import type { ProvisionerFactory } from '../core/session/bring-up.js';
 import { RunStore } from '../core/state/run-store.js';
 import type { SessionRow } from '../core/state/store.js';
 import { LiveProgress, renderTaskTable } from './run-progress.js';
@@ -23,7 +24,7 @@ export interface DriveOutput {
 }
 
 /** What `run` and `resume` share: signals that detach, the progress display, the final table and exit code. */
-export function driveController(cli: DriveOutput, runtime: GraftRuntime) {
+export function driveController(cli: DriveOutput, runtime: GraftRuntime, provisioners: ProvisionerFactory) {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
@@ -42,7 +43,7 @@ export function driveController(cli: DriveOutput, runtime: GraftRuntime) {
         cli.muteConsole();
         live = new LiveProgress(runtime.events, runs.listTasks(session.id));
       }
-      const outcome = await driveRun(runtime, session, { signal: stop.signal });
+      const outcome = await driveRun(runtime, session, { signal: stop.signal, provisioners });
       live?.stop();
       live = undefined;
       const tasks = runs.listTasks(session.id);

@@ -2,6 +2,7 @@ import { GraftCommand } from '../cli/base-command.js';
 import { driveController, type DriveSummary } from '../cli/drive-controller.js';
 import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
+import { defaultProvisioners } from '../core/provisioners/factory.js';
 
 export default class Resume extends GraftCommand<typeof Resume> {
   static override summary = 'Continue a run whose controller stopped or died.';
@@ -22,7 +23,7 @@ export default class Resume extends GraftCommand<typeof Resume> {
     const { session } = requireRun(runtime.store, this.flags.session);
     this.logToSession(session.id);
     runtime.events.emit({ code: 'run.resumed', level: 'info', message: `resuming the run of session ${session.id}`, session: session.id });
-    const drive = driveController(this.driveOutput(), runtime);
+    const drive = driveController(this.driveOutput(), runtime, defaultProvisioners(runtime.pool, runtime.layout.knownHosts));
     try {
       return await drive.run(session);
     } finally {

@@ -45,9 +45,10 @@ Run it inside the git repository the agents work on; the branches come back ther
       return this.detach();
     }
     const runtime = this.runtime();
-    const drive = driveController(this.driveOutput(), runtime);
+    const provisioners = defaultProvisioners(runtime.pool, runtime.layout.knownHosts);
+    const drive = driveController(this.driveOutput(), runtime, provisioners);
     try {
-      const { session } = await startRun(runtime, { graphFile: file, repoDir: process.cwd(), autoApprove: this.flags['auto-approve'], ttlMs }, defaultProvisioners(runtime.pool, runtime.layout.knownHosts), (id) => {
+      const { session } = await startRun(runtime, { graphFile: file, repoDir: process.cwd(), autoApprove: this.flags['auto-approve'], ttlMs }, provisioners, (id) => {
         this.logToSession(id);
         process.send?.({ session: id });
       });

@@ -42,6 +42,7 @@ export const EventCodes = [
   'gc.found',
   'gc.deleted',
   'task.stranded-recovered',
+  'session.resumed',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 

@@ -48,8 +48,8 @@ export class GraftWorld {
     });
   }
 
-  spawn(args: string[], cwd?: string): ChildProcess {
-    return spawn(process.execPath, [graftBin, ...args], { cwd, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(args: string[], cwd?: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+    return spawn(process.execPath, [graftBin, ...args], { cwd, env: { ...this.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   /** Pids of sshd processes whose config lives in this world's GRAFT_HOME. */

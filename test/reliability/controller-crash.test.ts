@@ -8,6 +8,7 @@ import { GraftWorld } from '../helpers/cli.js';
 import { git, makeRepo } from '../helpers/git-repo.js';
 import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
 import { Random } from './fuzz/random.js';
+import { failpointNames, type FailpointName } from '../../src/core/failpoints.js';
 
 
 const seed = Number(process.env.RELIABILITY_SEED ?? 20261124);
@@ -60,20 +61,35 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
 
     let killed = 0;
     let finishedEarly = false;
+    // A kill before the run is recorded leaves nothing to resume: the user starts it again.
+    let started = false;
+    const landed = new Set<FailpointName>();
+    let armed = 0;
     for (let k = 0; k < kills; k++) {
-      child = world.spawn(k === 0 ? ['run', file] : ['resume'], repo);
-      child.stdout!.resume();
-      child.stderr!.resume();
-      const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-      // Early kills land in start-up and provisioning; later ones anywhere in the run.
-      const delay = 300 + random() * (k === 0 ? 2_000 : 1_200);
+      started ||= k > 0 && (await world.run(['status', '--json'], { cwd: repo })).code === 0;
+      // Every other controller dies at a named step of an attempt (each step in turn, then any),
+      // the rest at a random moment: early ones in start-up and provisioning, later anywhere.
+      const point = started && k % 2 === 1 ? failpointNames[armed < failpointNames.length ? armed : Math.floor(random() * failpointNames.length)] : undefined;
+      if (point) armed++;
+      const env = point ? { GRAFT_FAILPOINTS: `${point}@${1 + Math.floor(random() * 3)}` } : {};
+      child = world.spawn(started ? ['resume'] : ['run', file], repo, env);
+      let output = '';
+      const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-3000));
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child!.once('exit', (code, signal) => resolve({ code, signal })));
+      const delay = point ? 20_000 : 300 + random() * (started ? 1_200 : 2_000);
       const outcome = await Promise.race([exited, new Promise<'kill'>((resolve) => setTimeout(() => resolve('kill'), delay))]);
-      if (outcome !== 'kill') {
+      if (outcome === 'kill') {
+        child.kill('SIGKILL');
+        await exited;
+      } else if (outcome.signal === 'SIGKILL' && point) {
+        landed.add(point);
+      } else {
+        expect(outcome.code, `graft ${started ? 'resume' : 'run'} ended on its own before kill ${k + 1}:\n${output}`).to.equal(0);
         finishedEarly = true;
         break;
       }
-      child.kill('SIGKILL');
-      await exited;
       killed++;
     }
     child = undefined;
@@ -81,7 +97,10 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
     if (resumed) expect(resumed.code, resumed.stdout.slice(-3000) + resumed.stderr.slice(-3000)).to.equal(0);
     const status = await world.run(['status', '--json'], { cwd: repo });
     const session = status.json!.result.session as string;
-    expect(status.json!.result.counts).to.deep.equal({ succeeded: 50 });
+    const why = (status.json!.result.tasks as { name: string; state: string; attempt: number; error?: string }[])
+      .filter((t) => t.state !== 'succeeded')
+      .map((t) => `${t.name} ${t.state} (attempt ${t.attempt}): ${t.error ?? 'no error recorded'}`);
+    expect(status.json!.result.counts, `tasks that did not succeed:\n${why.join('\n')}`).to.deep.equal({ succeeded: 50 });
 
     const runs = readFileSync(ran, 'utf8').trim().split('\n');
     const counts = new Map<string, number>();
@@ -90,10 +109,11 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
     const lost = Object.keys(tasks).filter((name) => !git(repo, 'log', '--format=%s', `graft/${session}/${name}`).split('\n').includes(name));
     const down = await world.run(['down', '--json'], { cwd: repo, timeoutMs: 120_000 });
     const accounts = execFileSync('getent', ['passwd'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`graft-${session}`));
-    recordFault({ area: 'controller crash', fault: 'controller SIGKILL', injected: killed, survived: twice.length === 0 && lost.length === 0 ? killed : 0, lost: lost.length, lostUnit: 'commits', note: `50 tasks; run twice: ${twice.length}; left after down: ${accounts.length + world.sshdPids().length}` });
+    recordFault({ area: 'controller crash', fault: 'controller SIGKILL', injected: killed, survived: twice.length === 0 && lost.length === 0 ? killed : 0, lost: lost.length, lostUnit: 'commits', note: `50 tasks; killed at steps: ${[...landed].join(' ') || 'none'}; run twice: ${twice.length}; left after down: ${accounts.length + world.sshdPids().length}` });
 
     // The graph may finish between kills on a fast machine; most kill points must still land.
     expect(killed, 'kills that landed').to.be.at.least(finishedEarly ? Math.ceil(kills / 2) : kills);
+    if (armed >= failpointNames.length) expect([...landed].sort(), 'attempt steps a controller was killed at').to.deep.equal([...failpointNames].sort());
     expect(twice, 'tasks run twice').to.deep.equal([]);
     expect(counts.size).to.equal(50);
     expect(lost, 'tasks whose commit is not on their branch').to.deep.equal([]);

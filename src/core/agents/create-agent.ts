@@ -1,4 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
+import { failpoint } from '../failpoints.js';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { adminEndpoint } from '../session/endpoints.js';
@@ -147,10 +148,12 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
       startWorktree();
     }
     lap('account');
+    failpoint('agent.provisioned');
     let transfer: TransferStats | undefined;
     if (worktreeMade) {
       ({ workspace: agent.workspace, transfer } = await worktreeMade);
       lap('worktree');
+      failpoint('agent.worktree-made');
     }
     agent.state = 'ready';
     runtime.store.putAgent(session.id, agent);

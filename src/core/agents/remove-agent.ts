@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { failpoint } from '../failpoints.js';
 import { dirname } from 'node:path';
 import { ExitCode, GraftError, SshError } from '../errors.js';
 import type { GraftRuntime } from '../runtime.js';
@@ -29,6 +30,7 @@ export async function removeAgent(runtime: GraftRuntime, session: SessionRow, ag
   try {
     if (!host || host.state !== 'up') throw new SshError(`host ${agent.host} is ${host?.state ?? 'unknown'}`, 'SSH_UNREACHABLE');
     await removeAgentFromHost(new HostAdmin(runtime.pool, host, runtime.env), session.id, agent);
+    failpoint('agent.revoked-on-host');
   } catch (error) {
     runtime.store.putAgent(session.id, { ...agent, state: 'revoke-failed', error: (error as Error).message });
     throw new GraftError(`agent ${agent.name} could not be revoked on ${agent.host}: ${(error as Error).message}; its key still expires at ${agent.keyExpiresAt}`, {

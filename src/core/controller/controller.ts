@@ -6,6 +6,7 @@
  * controller (`graft resume`) re-attaches to what runs and finishes the rest.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { failpoint } from '../failpoints.js';
 import { join } from 'node:path';
 import { learnAgentSecrets } from '../agents/agent-access.js';
 import { createAgent } from '../agents/create-agent.js';
@@ -352,7 +353,10 @@ export class Controller {
     let current = script;
     for (;;) {
       try {
-        return await runTaskProcess(this.runtime.pool, this.session.id, agent, host, current, (pid) => this.markRunning(record.name, pid), this.watchAbort.signal);
+        return await runTaskProcess(this.runtime.pool, this.session.id, agent, host, current, (pid) => {
+          failpoint('task.launched');
+          this.markRunning(record.name, pid);
+        }, this.watchAbort.signal);
       } catch (error) {
         if (this.options.signal?.aborted) return 'detached';
         if (!(error instanceof SshError) || !(await this.hostAnswersAgain(host))) throw error;
@@ -396,6 +400,7 @@ export class Controller {
     const alsoRefs = [`refs/graft/${this.session.id}/attempts/${name}/${record.attempt}`, ...(agent.workspace!.branch !== taskBranch ? [`refs/heads/${taskBranch}`] : [])];
     const { result, workspace } = await pullAgentWork(this.runtime, this.session.id, agent, host, { alsoRefs });
     this.runtime.store.putAgent(this.session.id, { ...agent, workspace });
+    failpoint('task.result-fetched');
     result.branch = taskBranch;
     const fresh = this.runs.getTask(this.session.id, name)!;
     const outcomeFields = { exitCode: end.exitCode, branch: result.branch, tip: result.tip, summary: fresh.summary };
@@ -406,6 +411,7 @@ export class Controller {
       ? succeeded(this.spec(name), fresh, new Date(now).toISOString(), outcomeFields)
       : attemptFailed(this.spec(name), { ...fresh, ...outcomeFields }, { now, error: timeout ?? (reported === 'fail' ? `the agent reported failure: ${fresh.summary ?? ''}` : end.vanished ? 'its process disappeared without an exit status' : `exit ${end.exitCode}`), exitCode: end.exitCode }, this.retryPolicy());
     this.write([{ from: fresh.state, record: { ...next, reported: undefined } }]);
+    failpoint('task.result-recorded');
     // What waited on this result starts now, while its agent is being revoked.
     this.wake();
     await this.revoke(agent);

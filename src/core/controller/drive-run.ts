@@ -7,17 +7,21 @@ import type { SessionRow } from '../state/store.js';
 import { ChannelLink } from './channel-link.js';
 import { Controller, type ControllerResult } from './controller.js';
 import { controllerAlive } from '../session/graft-process.js';
+import type { ProvisionerFactory } from '../session/bring-up.js';
+import { finishStart } from './start-run.js';
 
 export interface DriveOptions {
   /** Stopping detaches the controller; tasks keep running. */
   signal?: AbortSignal;
+  /** Brings up the hosts an earlier controller, killed during start-up, did not. */
+  provisioners: ProvisionerFactory;
 }
 
 /**
  * Becomes the run's controller (refused while another live process is), runs the graph until it
  * ends or `signal` stops it, and lets go of the run either way.
  */
-export async function driveRun(runtime: GraftRuntime, session: SessionRow, options: DriveOptions = {}): Promise<ControllerResult> {
+export async function driveRun(runtime: GraftRuntime, session: SessionRow, options: DriveOptions): Promise<ControllerResult> {
   const runs = new RunStore(runtime.store);
   const run = runs.getRun(session.id);
   if (!run) throw new GraftError(`session ${session.id} has no graph run`, { code: 'NO_RUN', exitCode: ExitCode.notFound, actions: ['Start one with: graft run GRAPH.yaml'] });
@@ -28,10 +32,12 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
   }
   let link: ChannelLink | undefined;
   try {
-    await learnLiveSecrets(runtime, session);
-    link = await ChannelLink.open(runtime, session, runs, run.graph);
+    // A controller killed while the hosts came up left the start to finish.
+    const live = session.status === 'creating' ? await finishStart(runtime, session, run.graph, options.provisioners) : session;
+    await learnLiveSecrets(runtime, live);
+    link = await ChannelLink.open(runtime, live, runs, run.graph);
     const channel = link;
-    const controller = new Controller(runtime, session, {
+    const controller = new Controller(runtime, live, {
       signal: options.signal,
       taskPath: (host) => channel.helperDir(host),
       channelUrl: (host) => channel.url(host),

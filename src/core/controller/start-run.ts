@@ -4,7 +4,8 @@ import type { GraphSpec } from '../graph/model.js';
 import { initialRecords } from '../graph/scheduler.js';
 import { placementProblems } from '../graph/validate.js';
 import type { GraftRuntime } from '../runtime.js';
-import { bringUp, type ProvisionerFactory, type UpRequest } from '../session/bring-up.js';
+import type { HostRecord } from '../provisioners/provisioner.js';
+import { bringUp, finishBringUp, type ProvisionerFactory, type UpRequest } from '../session/bring-up.js';
 import { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { openLocalRepo, resolveCommit } from '../workspace/local-repo.js';
@@ -33,12 +34,26 @@ export async function startRun(runtime: GraftRuntime, request: RunRequest, facto
     runtime.events.emit({ code: 'run.started', level: 'info', message: `running ${graph.file}: ${Object.keys(graph.tasks).length} task(s) from ${graph.base} (${baseCommit.slice(0, 12)})`, session: id, data: { graph: graph.file, base: baseCommit } });
     onSession?.(id);
   });
+  requirePlacements(runs, session.id, graph, hosts);
+  return { session, graph };
+}
+
+/**
+ * The rest of a start that was cut off while the hosts came up (the controller was killed then):
+ * the missing hosts are brought up and every task's host selector is checked against them.
+ */
+export async function finishStart(runtime: GraftRuntime, session: SessionRow, graph: GraphSpec, factory: ProvisionerFactory): Promise<SessionRow> {
+  const { session: live, hosts } = await finishBringUp(runtime, session, factory);
+  requirePlacements(new RunStore(runtime.store), session.id, graph, hosts);
+  return live;
+}
+
+function requirePlacements(runs: RunStore, session: string, graph: GraphSpec, hosts: HostRecord[]): void {
   const problems = placementProblems(graph, hosts.filter((h) => h.state === 'up'));
   if (problems.length > 0) {
-    runs.setRunStatus(session.id, 'failed');
-    throw new ConfigError(problems, [`Fix the selectors (or the hosts: section), then: graft down --session ${session.id} && graft run ${request.graphFile}`]);
+    runs.setRunStatus(session, 'failed');
+    throw new ConfigError(problems, [`Fix the selectors (or the hosts: section), then: graft down --session ${session} && graft run ${graph.file}`]);
   }
-  return { session, graph };
 }
 
 function upRequest(graph: GraphSpec, ttlMs: number): UpRequest {

@@ -46,10 +46,39 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
   runtime.events.emit({ code: 'session.created', level: 'info', message: `session ${id} (${request.provisioner})`, session: id, data: { spec } });
 
   const hosts = await provisioner.create(context, hostRequests);
+  return { session: goLive(runtime, id), hosts: requireHostsUp(hosts, id) };
+}
+
+/**
+ * Finishes bringing up a session whose `up` or `run` was killed while its hosts came up (the
+ * session is still `creating`): hosts recorded `up` are kept, every other requested host is
+ * created again. Provisioners make that safe: a cloud launch carries the host's idempotency key,
+ * a local host's half-started sshd is replaced.
+ */
+export async function finishBringUp(runtime: GraftRuntime, session: SessionRow, factory: ProvisionerFactory): Promise<UpResult> {
+  const context = { ...sessionContext(runtime, session.id), expiresAt: session.expiresAt };
+  const { provisioner, requests } = await factory(session.provisioner, { id: session.id, dir: context.dir, spec: session.spec });
+  const hostRequests = requests ?? numberedRequests(session.spec as UpRequest);
+  await ensureSessionAuthority(session, context.dir);
+  const known = new Map(runtime.store.listHosts(session.id).map((h) => [h.name, h]));
+  const missing = hostRequests.filter((r) => known.get(r.name)?.state !== 'up');
+  runtime.events.emit({ code: 'session.resumed', level: 'info', message: `session ${session.id} was cut off while its hosts came up: ${missing.length} of ${hostRequests.length} host(s) to bring up`, session: session.id });
+  const made = missing.length > 0 ? await provisioner.create(context, missing) : [];
+  const byName = new Map([...known, ...made.map((h) => [h.name, h] as const)]);
+  const hosts = hostRequests.map((r) => byName.get(r.name)!);
+  return { session: goLive(runtime, session.id), hosts: requireHostsUp(hosts, session.id) };
+}
+
+/** Marks a session that came up live; refused when it was torn down meanwhile. */
+function goLive(runtime: GraftRuntime, id: string): SessionRow {
   if (!runtime.store.setSessionStatus(id, 'live', ['creating'])) {
     throw new GraftError(`session ${id} was torn down while it was coming up`, { code: 'SESSION_ENDED', exitCode: ExitCode.provider, details: { session: id } });
   }
-  const live = runtime.store.getSession(id)!;
+  return runtime.store.getSession(id)!;
+}
+
+/** The hosts, once every one is recorded; throws naming those that failed to come up. */
+function requireHostsUp(hosts: HostRecord[], id: string): HostRecord[] {
   const failed = hosts.filter((h) => h.state === 'failed');
   if (failed.length > 0) {
     // A refused host key outranks a bad key file, then an unreachable host, then other provider failures.
@@ -62,7 +91,7 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
       actions: [`See: graft hosts --session ${id}`, `Tear the session down with: graft down --session ${id}`],
     });
   }
-  return { session: live, hosts };
+  return hosts;
 }
 
 /** `local-01`, `ec2-01`, ...: hosts the provisioner makes, named after it and in the group of its name. */

@@ -85,6 +85,8 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
     session.recordHost(host);
     session.events.emit({ code: 'host.creating', level: 'debug', message: `starting sshd for ${host.name} on ${address}`, session: session.id, host: host.name });
     try {
+      // An earlier create cut off halfway may have left this host's sshd running: it is replaced.
+      for (const left of (await findSshdProcesses(resolve(session.dir, 'hosts'))).filter((found) => found.dirName === request.name)) await stopSshd({ pid: left.pid, dir });
       if (meta.agentKeysFile) {
         await mkdir(dir, { recursive: true, mode: 0o700 });
         await writeFile(meta.agentKeysFile, '', { mode: 0o600, flag: 'a' });
