@@ -6,7 +6,10 @@
  * A kill, not an exception: nothing of graft's own runs after it, as after a power cut.
  */
 
-/** Every failpoint, in the order an attempt passes them. */
+/** Where a local host's sshd runs but is not recorded yet: a start cut off while hosts come up. */
+export const startFailpoints = ['host.started'] as const;
+
+/** Every failpoint of a task's attempt, in the order it passes them. */
 export const failpointNames = [
   'agent.provisioned',
   'agent.worktree-made',
@@ -15,7 +18,7 @@ export const failpointNames = [
   'task.result-recorded',
   'agent.revoked-on-host',
 ] as const;
-export type FailpointName = (typeof failpointNames)[number];
+export type FailpointName = (typeof failpointNames)[number] | (typeof startFailpoints)[number];
 
 const armed = parse(process.env.GRAFT_FAILPOINTS ?? '');
 const passes = new Map<string, number>();

@@ -162,6 +162,23 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     expect(world.sshdPids()).to.deep.equal([]);
   });
 
+  it('given a run killed while its hosts come up (one sshd started, not recorded), when resumed, then the missing hosts come up, the half-started one is replaced and every task runs', async () => {
+    const file = writeGraph(root, { a: { command: commitFile('a.txt', 'a') }, b: { needs: ['a'], command: commitFile('b.txt', 'b') } }, { provisioner: 'local', count: 3, slots: 1 });
+    const killed = await runIn(repo, world, ['run', file], { GRAFT_FAILPOINTS: 'host.started@1' });
+    expect(killed.code, 'killed by its failpoint').not.to.equal(0);
+    const before = await runIn(repo, world, ['hosts', '--json']);
+    expect(before.json!.result.hosts.filter((h: { state: string }) => h.state === 'up').length, 'hosts recorded up when it died').to.be.below(3);
+
+    const resumed = await runIn(repo, world, ['resume', '--json']);
+    expect(resumed.code, resumed.stdout.slice(-2000) + resumed.stderr).to.equal(0);
+    expect(resumed.json!.result.outcome).to.equal('succeeded');
+    const hosts = (await runIn(repo, world, ['hosts', '--json'])).json!.result.hosts as { state: string }[];
+    expect(hosts.map((h) => h.state)).to.deep.equal(['up', 'up', 'up']);
+    // One sshd per host: the one started before the kill was stopped, not left running beside its replacement.
+    expect(world.sshdPids(), 'sshd processes').to.have.length(3);
+    expect(git(repo, 'show', `graft/${resumed.json!.result.session}/b:a.txt`)).to.equal('a');
+  });
+
   it('given the demo graph, when it runs with --auto-approve, then agents plan, work in parallel, message each other, merge and pass the gate', async () => {
     const result = await runIn(repo, world, ['run', join(repoRoot, 'examples', 'demo.yaml'), '--auto-approve', '--json']);
     expect(result.code, result.stdout + result.stderr).to.equal(0);
@@ -222,8 +239,8 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
 });
 
 /** Runs graft with the repository as the working directory. */
-function runIn(cwd: string, world: GraftWorld, args: string[]) {
-  return world.run(args, { timeoutMs: 240_000, cwd });
+function runIn(cwd: string, world: GraftWorld, args: string[], env?: NodeJS.ProcessEnv) {
+  return world.run(args, { timeoutMs: 240_000, cwd, env });
 }
 
 function spawnIn(cwd: string, world: GraftWorld, args: string[]): ChildProcess {

@@ -67,9 +67,9 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
     let armed = 0;
     for (let k = 0; k < kills; k++) {
       started ||= k > 0 && (await world.run(['status', '--json'], { cwd: repo })).code === 0;
-      // Every other controller dies at a named step of an attempt (each step in turn, then any),
-      // the rest at a random moment: early ones in start-up and provisioning, later anywhere.
-      const point = started && k % 2 === 1 ? failpointNames[armed < failpointNames.length ? armed : Math.floor(random() * failpointNames.length)] : undefined;
+      // Resumed controllers die first at each named step of an attempt in turn, then at a random
+      // step or a random moment by turns; the first ones, at random moments in start-up.
+      const point = started && (armed < failpointNames.length || k % 2 === 1) ? failpointNames[armed < failpointNames.length ? armed : Math.floor(random() * failpointNames.length)] : undefined;
       if (point) armed++;
       const env = point ? { GRAFT_FAILPOINTS: `${point}@${1 + Math.floor(random() * 3)}` } : {};
       child = world.spawn(started ? ['resume'] : ['run', file], repo, env);

@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ProviderError } from '../../errors.js';
+import { failpoint } from '../../failpoints.js';
 import type { HostRecord, HostRequest, Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
 import { adminAccountName, ensureAdminAccount, removeSessionAccounts, sessionAccounts, sessionSystemFiles, type AdminAccount } from './admin-account.js';
 import { findSshdProcesses, startSshd, stopSshd, type FoundSshd, type SshdOptions } from './sshd-server.js';
@@ -92,6 +93,7 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
         await writeFile(meta.agentKeysFile, '', { mode: 0o600, flag: 'a' });
       }
       const started = await startSshd({ dir, address, port: 0, ...sshd });
+      failpoint('host.started');
       Object.assign(host, { port: started.port, hostKeys: [started.hostPublicKey], providerId: String(started.pid), state: 'up' });
       session.recordHost(host);
       session.events.emit({ code: 'host.up', level: 'info', message: `${host.name} up at ${address}:${started.port}`, session: session.id, host: host.name });
