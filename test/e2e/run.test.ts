@@ -304,4 +304,19 @@ describe('e2e: graft run on inventory hosts (real sshd)', function () {
     const down = await runIn(repo, world, ['down', '--json']);
     expect(down.code, down.stdout + down.stderr).to.equal(0);
   });
+
+  it('given a task whose on: is outside the inventory limit, when checked and when run, then both refuse it at tasks.X.on before any task starts', async () => {
+    const file = writeGraph(root, { train: { on: 'gpu', command: 'true' }, serve: { command: 'true' } }, { inventory: 'hosts.yaml', limit: 'web' });
+    const check = await runIn(repo, world, ['graph', 'check', file, '--json']);
+    expect(check.code, check.stdout + check.stderr).to.equal(3);
+    const run = await runIn(repo, world, ['run', file, '--json']);
+    expect(run.code, run.stdout + run.stderr).to.equal(3);
+    for (const result of [check, run]) {
+      const problems = result.json!.error!.details!.problems as { path: string; message: string }[];
+      expect(problems.map((p) => p.path)).to.deep.equal(['tasks.train.on']);
+      expect(problems[0]!.message).to.include('limit "web"');
+    }
+    const status = await runIn(repo, world, ['status', '--json']);
+    expect(status.json!.result.tasks.map((t: { state: string }) => t.state), 'no task started').to.deep.equal(['pending', 'pending']);
+  });
 });

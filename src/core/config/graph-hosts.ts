@@ -1,14 +1,13 @@
 /**
  * What can be known about a graph's hosts before any is started: for inventory hosts, the
  * inventory itself, the `limit` and each task's `on` selector, checked against the hosts the
- * inventory lists. (Local and cloud hosts only exist once provisioned; the controller checks
- * their placement with graph/validate.ts `placementProblems`.)
+ * inventory lists. (Local and cloud hosts only exist once provisioned; `run` checks their
+ * placement with the same graph/validate.ts `placementProblems` once they are up.)
  */
-import { ConfigError, type ConfigProblem, UsageError } from '../errors.js';
+import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { GraphSpec } from '../graph/model.js';
 import { placementProblems } from '../graph/validate.js';
 import { loadStaticHostSpecs, type HostSpecEnvironment } from '../inventory/index.js';
-import { selectHosts } from '../inventory/selector.js';
 
 /** Every problem of the graph's inventory and of its selectors against it; empty when not on inventory hosts. */
 export function inventoryPlacementProblems(graph: GraphSpec, env?: HostSpecEnvironment): ConfigProblem[] {
@@ -20,12 +19,5 @@ export function inventoryPlacementProblems(graph: GraphSpec, env?: HostSpecEnvir
     if (error instanceof ConfigError) return error.problems;
     throw error;
   }
-  if (graph.hosts.limit === undefined) return placementProblems(graph, specs);
-  try {
-    const kept = new Set(selectHosts(graph.hosts.limit, specs));
-    return placementProblems(graph, specs.filter((h) => kept.has(h.name)));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    return [{ file: graph.file, path: 'hosts.limit', message: [error.message, ...error.actions].join('; ') }];
-  }
+  return placementProblems(graph, specs);
 }

@@ -14,7 +14,6 @@ import type { AgentRecord } from '../agents/agent-record.js';
 import { removeAgent } from '../agents/remove-agent.js';
 import { ExitCode, GraftError, SshError } from '../errors.js';
 import { harnessFor } from '../harnesses/index.js';
-import { selectHosts } from '../inventory/selector.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
 import { adminEndpoint } from '../session/endpoints.js';
@@ -22,7 +21,7 @@ import { RunStore, type RunGraph } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { agentBranch } from '../workspace/agent-worktree.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
-import { criticalPathLengths } from '../graph/validate.js';
+import { criticalPathLengths, eligibleHosts } from '../graph/validate.js';
 import type { TaskSpec } from '../graph/model.js';
 import { attemptFailed, cancelAll, decide, defaultRetryPolicy, outcome, place, settle, starting, stranded, succeeded, waitingGate, type RetryPolicy, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
 import type { TaskRecord } from '../graph/task-record.js';
@@ -191,13 +190,7 @@ export class Controller {
     if (!names) {
       const hosts = this.runtime.store.listHosts(this.session.id).filter((h) => h.state === 'up');
       try {
-        names = selectHosts(task.on ?? 'all', hosts);
-        // An inventory's `limit` narrows every task's choice.
-        const limit = this.graph.hosts.provisioner === 'static' ? this.graph.hosts.limit : undefined;
-        if (limit) {
-          const allowed = new Set(selectHosts(limit, hosts));
-          names = names.filter((n) => allowed.has(n));
-        }
+        names = eligibleHosts(this.graph, task, hosts);
       } catch {
         names = [];
       }

@@ -152,16 +152,45 @@ export function criticalPathLengths(graph: TaskGraph): Map<string, number> {
   return new Map(order.map((n) => [n, lengths.get(n)!]));
 }
 
+/** The part of a graph that says where its tasks may run. */
+export type GraphPlacement = Pick<GraphSpec, 'file' | 'tasks' | 'hosts'>;
+
 /**
- * Tasks whose `on` selector picks none of `hosts` (the session's hosts, at run time), as
- * problems of the graph file, each naming the groups, labels and hosts there are.
+ * The hosts a task may run on: those its `on` selects (all by default), among those an
+ * inventory's `limit` keeps. The one place this is worked out: `graph check`, `run`'s start-up
+ * check and the scheduler all ask it. Throws UsageError when either selector picks no host.
  */
-export function placementProblems(graph: Pick<GraphSpec, 'file' | 'tasks'>, hosts: readonly SelectableHost[]): ConfigProblem[] {
+export function eligibleHosts(graph: Pick<GraphSpec, 'hosts'>, task: { on?: string }, hosts: readonly SelectableHost[]): string[] {
+  const limit = graph.hosts.provisioner === 'static' ? graph.hosts.limit : undefined;
+  const kept = limit === undefined ? undefined : new Set(selectHosts(limit, hosts));
+  try {
+    return selectHosts(task.on ?? 'all', kept ? hosts.filter((h) => kept.has(h.name)) : hosts);
+  } catch (error) {
+    if (error instanceof UsageError && limit !== undefined) throw new UsageError(`${error.message} (among the hosts of limit "${limit}")`, error.actions);
+    throw error;
+  }
+}
+
+/**
+ * Problems of where the graph's tasks may run, against `hosts` (the inventory's before a run,
+ * the session's at run time): a `limit` that picks no host, tasks whose `on` picks none of the
+ * hosts the limit keeps, each naming the groups, labels and hosts there are.
+ */
+export function placementProblems(graph: GraphPlacement, hosts: readonly SelectableHost[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  const limit = graph.hosts.provisioner === 'static' ? graph.hosts.limit : undefined;
+  if (limit !== undefined) {
+    try {
+      selectHosts(limit, hosts);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      return [{ file: graph.file, path: 'hosts.limit', message: [error.message, ...error.actions].join('; ') }];
+    }
+  }
   for (const [name, task] of Object.entries(graph.tasks)) {
     if (task.on === undefined) continue;
     try {
-      selectHosts(task.on, hosts);
+      eligibleHosts(graph, task, hosts);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       problems.push({ file: graph.file, path: `tasks.${name}.on`, message: [`${error.message}`, ...error.actions].join('; ') });

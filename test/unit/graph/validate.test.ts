@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { closestName } from '../../../src/core/did-you-mean.js';
 import { BugError } from '../../../src/core/errors.js';
-import type { GraphSpec, TaskSpec } from '../../../src/core/graph/model.js';
-import { criticalPathLengths, graphProblems, placementProblems, topologicalOrder, type GraphOutline } from '../../../src/core/graph/validate.js';
+import type { TaskSpec } from '../../../src/core/graph/model.js';
+import { criticalPathLengths, eligibleHosts, graphProblems, placementProblems, topologicalOrder, type GraphOutline, type GraphPlacement } from '../../../src/core/graph/validate.js';
 
 /** A graph of shell tasks from `name: needs` pairs, in the order given. */
 function graph(needs: Record<string, string[]>): GraphOutline & { tasks: Record<string, { needs: string[] }> } {
@@ -100,7 +100,7 @@ describe('graph rules', () => {
 
   it('given hosts, when placement is checked, then tasks whose selector picks no host are problems naming the labels there are', () => {
     const task = (name: string, on?: string): TaskSpec => ({ name, agent: 'sh', needs: [], retries: 0, secrets: [], ...(on ? { on } : {}) });
-    const spec: Pick<GraphSpec, 'file' | 'tasks'> = { file: 'g.yaml', tasks: { a: task('a', 'gpu'), b: task('b', 'web:&linux'), c: task('c'), d: task('d', 'web:!web01') } };
+    const spec: GraphPlacement = { file: 'g.yaml', hosts: { provisioner: 'local', count: 2, slots: 1, labels: [] }, tasks: { a: task('a', 'gpu'), b: task('b', 'web:&linux'), c: task('c'), d: task('d', 'web:!web01') } };
     const hosts = [
       { name: 'web01', groups: ['web'], labels: ['linux'] },
       { name: 'db01', groups: ['db'], labels: ['linux'] },
@@ -109,5 +109,20 @@ describe('graph rules', () => {
       { file: 'g.yaml', path: 'tasks.a.on', message: '"gpu" in host pattern "gpu" matches no host; known groups: db, web; known labels: linux; known hosts: web01, db01' },
       { file: 'g.yaml', path: 'tasks.d.on', message: 'host pattern "web:!web01" selects no host; known groups: db, web; known labels: linux; known hosts: web01, db01' },
     ]);
+  });
+
+  it('given an inventory limit, when placement is checked and hosts are chosen, then a task is placed only among the hosts the limit keeps', () => {
+    const task = (name: string, on?: string): TaskSpec => ({ name, agent: 'sh', needs: [], retries: 0, secrets: [], ...(on ? { on } : {}) });
+    const hosts = [
+      { name: 'web01', groups: ['web'], labels: [] },
+      { name: 'web02', groups: ['web'], labels: ['big'] },
+      { name: 'db01', groups: ['db'], labels: ['big'] },
+    ];
+    const spec: GraphPlacement = { file: 'g.yaml', hosts: { provisioner: 'static', inventory: 'hosts.yaml', limit: 'web' }, tasks: { a: task('a', 'db'), b: task('b', 'big'), c: task('c') } };
+    expect(placementProblems(spec, hosts).map((p) => p.path)).to.deep.equal(['tasks.a.on']);
+    expect(placementProblems(spec, hosts)[0]!.message).to.match(/^"db" in host pattern "db" matches no host \(among the hosts of limit "web"\); known groups: web;/);
+    expect(eligibleHosts(spec, spec.tasks.b!, hosts)).to.deep.equal(['web02']);
+    expect(eligibleHosts(spec, spec.tasks.c!, hosts)).to.deep.equal(['web01', 'web02']);
+    expect(placementProblems({ ...spec, hosts: { provisioner: 'static', inventory: 'hosts.yaml', limit: 'gpu' } }, hosts).map((p) => p.path)).to.deep.equal(['hosts.limit']);
   });
 });
