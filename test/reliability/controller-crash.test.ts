@@ -16,6 +16,8 @@ const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
 
 printFaultSummaryAtEnd();
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe(`reliability: the controller SIGKILLed at ${kills} random points (seed ${seed})`, function () {
   this.timeout(900_000);
   let world: GraftWorld;
@@ -61,32 +63,40 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
 
     let killed = 0;
     let finishedEarly = false;
-    // A kill before the run is recorded leaves nothing to resume: the user starts it again.
-    let started = false;
     const landed = new Set<FailpointName>();
     let armed = 0;
     for (let k = 0; k < kills; k++) {
-      started ||= k > 0 && (await world.run(['status', '--json'], { cwd: repo })).code === 0;
-      // Resumed controllers die first at each named step of an attempt in turn, then at a random
-      // step or a random moment by turns; the first ones, at random moments in start-up.
-      const point = started && (armed < failpointNames.length || k % 2 === 1) ? failpointNames[armed < failpointNames.length ? armed : Math.floor(random() * failpointNames.length)] : undefined;
+      // The first controller dies while its hosts come up (a random moment after the run is
+      // recorded, however slow the machine); resumed ones first at each named step of an
+      // attempt in turn, then at a random step or at a random moment by turns.
+      const point = k > 0 && (armed < failpointNames.length || k % 2 === 1) ? failpointNames[armed < failpointNames.length ? armed : Math.floor(random() * failpointNames.length)] : undefined;
       if (point) armed++;
       const env = point ? { GRAFT_FAILPOINTS: `${point}@${1 + Math.floor(random() * 3)}` } : {};
-      child = world.spawn(started ? ['resume'] : ['run', file], repo, env);
+      child = world.spawn(k === 0 ? ['run', file, '--json'] : ['resume'], repo, env);
       let output = '';
-      const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-3000));
+      let recorded: () => void = () => undefined;
+      const runRecorded = new Promise<void>((resolve) => (recorded = resolve));
+      const keep = (chunk: Buffer) => {
+        output = (output + chunk.toString()).slice(-3000);
+        if (output.includes('"code":"run.started"')) recorded();
+      };
       child.stdout!.on('data', keep);
       child.stderr!.on('data', keep);
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child!.once('exit', (code, signal) => resolve({ code, signal })));
-      const delay = point ? 20_000 : 300 + random() * (started ? 1_200 : 2_000);
-      const outcome = await Promise.race([exited, new Promise<'kill'>((resolve) => setTimeout(() => resolve('kill'), delay))]);
+      const timer = async (): Promise<'kill'> => {
+        if (point) await sleep(20_000);
+        else if (k === 0) await runRecorded.then(() => sleep(random() * 2_000));
+        else await sleep(300 + random() * 1_200);
+        return 'kill';
+      };
+      const outcome = await Promise.race([exited, timer()]);
       if (outcome === 'kill') {
         child.kill('SIGKILL');
         await exited;
       } else if (outcome.signal === 'SIGKILL' && point) {
         landed.add(point);
       } else {
-        expect(outcome.code, `graft ${started ? 'resume' : 'run'} ended on its own before kill ${k + 1}:\n${output}`).to.equal(0);
+        expect(outcome.code, `graft ${k === 0 ? 'run' : 'resume'} ended on its own before kill ${k + 1}:\n${output}`).to.equal(0);
         finishedEarly = true;
         break;
       }
