@@ -10,6 +10,12 @@
  *     a fresh account with its key line made in one call of graft's host tool, one SSH login as
  *     it running `true`, the account removed — same hosts, same concurrency, no controller,
  *     worktree or result. What graft takes beyond the floor is the rest of its per-task work.
+ *     A third, the isolation floor with the pool: the same per task, but the account is claimed
+ *     from the host's warm pool (filled ahead in batches by graft's AccountPool) and revoked at
+ *     once; deletion is batched and left to `down`, as graft does.
+ *     Also printed: ready → running latency of the deep shape's tasks after its first layer
+ *     (a warm pool), p50 and p99, against one bare exec's latency (median of 50 in a row), and
+ *     how long `graft down` took (it deletes what the run left for later).
  * (2) The controller's peak memory (VmHWM of the `graft run` process) with BENCH_RUNNING agents
  *     (default 200) running at once on 10 hosts.
  *
@@ -23,6 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { stringify } from 'yaml';
+import { AccountPool } from '../src/core/agents/account-pool.js';
 import { authorizedKeyLine } from '../src/core/agents/authorized-key.js';
 import { HostAdmin } from '../src/core/agents/host-admin.js';
 import type { HostRecord } from '../src/core/provisioners/provisioner.js';
@@ -58,7 +65,7 @@ function graph(shape: string, n: number, hostSlots: number, command: string): st
   return file;
 }
 
-interface GraftRun { session: string; home: string; wallMs: number; tasksMs: number; peakRssMb: number; outcome: string }
+interface GraftRun { session: string; home: string; wallMs: number; tasksMs: number; peakRssMb: number; outcome: string; readyToRunningMs: number[]; failed: number }
 
 /** Runs `graft run --json`, sampling its memory; tasksMs is from the first task starting to the end of the run. */
 function runGraft(file: string, repo: string, label: string): Promise<GraftRun> {
@@ -82,13 +89,22 @@ function runGraft(file: string, repo: string, label: string): Promise<GraftRun> 
     child.on('exit', (code) => {
       clearInterval(sample);
       const wallMs = performance.now() - started;
-      const events = out.trim().split('\n').map((l) => JSON.parse(l) as { code?: string; time?: string; data?: { state?: string }; result?: { session: string; outcome: string } });
+      const events = out.trim().split('\n').map((l) => JSON.parse(l) as { code?: string; time?: string; data?: { state?: string; task?: string }; result?: { session: string; outcome: string; tasks: { state: string }[] } });
       const envelope = events.at(-1)!;
       if (!envelope.result) return fail(new Error(`graft run failed (exit ${code}): ${err.slice(-2000)}`));
       const first = events.find((e) => e.code === 'task.changed' && e.data?.state === 'starting');
       const last = events.filter((e) => e.code === 'run.finished').at(-1);
       const tasksMs = Date.parse(last!.time!) - Date.parse(first!.time!);
-      done({ session: envelope.result.session, home, wallMs, tasksMs, peakRssMb: Math.round(peakKb / 1024), outcome: envelope.result.outcome });
+      // Ready → running of tasks that became ready during the run (not at its start).
+      const readyAt = new Map<string, number>();
+      const readyToRunningMs: number[] = [];
+      for (const e of events) {
+        if (e.code !== 'task.changed' || !e.data?.task) continue;
+        if (e.data.state === 'ready' && Date.parse(e.time!) > Date.parse(first!.time!) + 1000) readyAt.set(e.data.task, Date.parse(e.time!));
+        if (e.data.state === 'running' && readyAt.has(e.data.task)) readyToRunningMs.push(Date.parse(e.time!) - readyAt.get(e.data.task)!);
+      }
+      const failed = envelope.result.tasks.filter((t) => t.state !== 'succeeded').length;
+      done({ session: envelope.result.session, home, wallMs, tasksMs, peakRssMb: Math.round(peakKb / 1024), outcome: envelope.result.outcome, readyToRunningMs, failed });
     });
   });
 }
@@ -97,11 +113,12 @@ function runGraft(file: string, repo: string, label: string): Promise<GraftRun> 
  * Runs `task(host, k)` n times over the session's hosts (still up), `slots` at a time per host,
  * round robin; chains in order for the deep shape. Returns the wall time.
  */
-async function overHosts(run: GraftRun, shape: string, n: number, task: (runtime: GraftRuntime, host: HostRecord, k: number) => Promise<unknown>): Promise<number> {
+async function overHosts(run: GraftRun, shape: string, n: number, task: (runtime: GraftRuntime, host: HostRecord, k: number) => Promise<unknown>, before?: (runtime: GraftRuntime, hosts: HostRecord[]) => Promise<void>): Promise<number> {
   const runtime = openRuntime({ env: { ...process.env, GRAFT_HOME: run.home } });
   try {
     const up = runtime.store.listHosts(run.session).filter((h) => h.state === 'up');
     await Promise.all(up.map((h) => runtime.pool.exec(adminEndpoint(h, runtime.env), 'true')));
+    await before?.(runtime, up);
     const limits = up.map(() => pLimit(slots));
     let next = 0;
     const one = () => {
@@ -139,26 +156,92 @@ function isolationFloor(run: GraftRun, shape: string, n: number): Promise<number
   });
 }
 
-function down(run: GraftRun, repo: string): void {
+/**
+ * The isolation floor with graft's pool: per task an account claimed from the host's warm pool
+ * (key line written), a login as it running `true`, and its revocation (key and processes gone);
+ * the pool is filled ahead by the AccountPool, and deletion is left to `down` as graft leaves it.
+ */
+function poolFloor(run: GraftRun, shape: string, n: number): Promise<number> {
+  let accounts: AccountPool | undefined;
+  return overHosts(
+    run,
+    shape,
+    n,
+    async (runtime, host, k) => {
+      const admin = new HostAdmin(runtime.pool, host, runtime.env);
+      const claimed = await accounts!.claim(host, `floor${k}`);
+      const pair = generateEd25519KeyPair(claimed.account);
+      const keyLine = authorizedKeyLine({ publicKey: pair.publicKey, from: await admin.controllerAddress(), expiresAt: new Date(Date.now() + 3_600_000), interactive: false });
+      await admin.claimPooled(claimed.account, keyLine, []);
+      const endpoint = { label: claimed.account, host: host.address, port: host.port, username: claimed.account, hostKeys: host.hostKeys, privateKey: Buffer.from(pair.privateKey) };
+      const result = await runtime.pool.exec(endpoint, 'true');
+      if (result.exitCode !== 0) throw new Error(`${claimed.account}: true exited ${result.exitCode}: ${result.stderr}`);
+      await admin.revokePooled(claimed.account);
+    },
+    async (runtime, up) => {
+      accounts = new AccountPool(runtime, run.session);
+      for (const host of up) accounts.setTarget(host, 2 * slots);
+    },
+  ).finally(() => accounts?.stop());
+}
+
+/** One bare exec's latency: the median of 50 `true` in a row on one admin login graft holds. */
+async function bareLatency(run: GraftRun): Promise<number> {
+  const runtime = openRuntime({ env: { ...process.env, GRAFT_HOME: run.home } });
+  try {
+    const host = runtime.store.listHosts(run.session).find((h) => h.state === 'up')!;
+    await runtime.pool.exec(adminEndpoint(host, runtime.env), 'true');
+    const times: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const started = performance.now();
+      await runtime.pool.exec(adminEndpoint(host, runtime.env), 'true');
+      times.push(performance.now() - started);
+    }
+    return percentile(times, 50);
+  } finally {
+    await closeRuntime(runtime);
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+/** Takes the session down; returns how long it took. */
+function down(run: GraftRun, repo: string): number {
+  const started = performance.now();
   execFileSync(process.execPath, [graft, 'down', '--session', run.session, '--quiet'], { cwd: repo, env: { ...process.env, GRAFT_HOME: run.home }, stdio: 'ignore' });
+  return performance.now() - started;
 }
 
 const repo = makeRepo();
 const rows: string[] = [];
+const latency: string[] = [];
 try {
   for (const shape of shapes) {
     const run = await runGraft(graph(shape, tasks, slots, 'true'), repo, shape);
     const bare = await direct(run, shape, tasks);
     const floor = await isolationFloor(run, shape, tasks);
-    down(run, repo);
-    rows.push(`| ${shape} | ${tasks} | ${run.outcome} | ${(run.tasksMs / 1000).toFixed(1)} s | ${(run.wallMs / 1000).toFixed(1)} s | ${(bare / 1000).toFixed(2)} s | ${(run.tasksMs / bare).toFixed(1)}x | ${(floor / 1000).toFixed(1)} s | ${(run.tasksMs / floor).toFixed(2)}x | ${run.peakRssMb} MB |`);
+    const pooled = await poolFloor(run, shape, tasks);
+    const one = await bareLatency(run);
+    const downMs = down(run, repo);
+    const ratio = (ms: number) => `${(ms / bare).toFixed(1)}x`;
+    rows.push(`| ${shape} | ${tasks} | ${run.outcome}${run.failed ? ` (${run.failed} not succeeded)` : ''} | ${(run.tasksMs / 1000).toFixed(1)} s | ${(bare / 1000).toFixed(2)} s | **${ratio(run.tasksMs)}** | ${(floor / 1000).toFixed(1)} s (${ratio(floor)}) | ${(pooled / 1000).toFixed(1)} s (${ratio(pooled)}) | ${(run.wallMs / 1000).toFixed(1)} s | ${(downMs / 1000).toFixed(1)} s | ${run.peakRssMb} MB |`);
     console.error(rows.at(-1));
+    if (run.readyToRunningMs.length > 0) {
+      const p50 = percentile(run.readyToRunningMs, 50);
+      const p99 = percentile(run.readyToRunningMs, 99);
+      latency.push(`| ${shape} | ${run.readyToRunningMs.length} | ${one.toFixed(1)} ms | ${p50.toFixed(0)} ms (**${(p50 / one).toFixed(1)}x**) | ${p99.toFixed(0)} ms (**${(p99 / one).toFixed(1)}x**) |`);
+      console.error(latency.at(-1));
+    }
   }
   const perHost = Math.ceil(running / hosts);
   const hold = graph('wide', running, perHost, 'sleep 20');
   const memory = await runGraft(hold, repo, 'memory');
   down(memory, repo);
-  console.log(`\n| shape | tasks | outcome | graft: first start → end | graft run wall (with hosts) | direct execs | ratio | isolation floor (account + login + removal) | graft / floor | controller peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`);
+  console.log(`\n| shape | tasks | outcome | graft: first start → end | bare execs | graft / bare | isolation floor (account + login + removal) | floor with the pool (claim + login + revoke) | graft run wall (with hosts) | graft down | controller peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`);
+  if (latency.length > 0) console.log(`\n| shape | tasks ready during the run | one bare exec | ready → running p50 | p99 |\n|---|---|---|---|---|\n${latency.join('\n')}`);
   console.log(`\ncontroller peak RSS with ${running} agents running at once (${hosts} hosts × ${perHost} slots, each task sleeps 20 s): ${memory.peakRssMb} MB (${memory.outcome})`);
 } finally {
   rmSync(work, { recursive: true, force: true });

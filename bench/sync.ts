@@ -177,7 +177,7 @@ function benchRepo(kind: RepoKind): { header: string; rows: Row[] } {
       process.stderr.write(`[${kind}] initial ${i + 1}/${runs}: agent create ${sec(baseline[i]!)} s, with --from ${sec(g.ms)} s, rsync ${sec(r.ms)} s\n`);
     }
     // Sanity: the agent's worktree is the base, checked out in full and clean.
-    const check = session.json<{ stdout: string }>(['agent', 'exec', 'init-0'], 'cd work && git rev-parse HEAD && git ls-files | wc -l && git status --porcelain | wc -l').stdout.trim().split('\n');
+    const check = session.json<{ stdout: string }>(['agent', 'exec', 'init-0'], 'git rev-parse HEAD && git ls-files | wc -l && git status --porcelain | wc -l').stdout.trim().split('\n');
     const expected = [run('git', ['rev-parse', 'main'], { cwd: repo0 }).trim(), run('sh', ['-c', 'git ls-files | wc -l'], { cwd: repo0 }).trim(), '0'];
     if (check.join(' ') !== expected.join(' ')) throw new Error(`init-0's worktree is not main checked out clean: ${check.join(' ')} (expected ${expected.join(' ')})`);
     const warm: { ms: number; t: Transfer }[] = [];
@@ -233,7 +233,7 @@ function benchRepo(kind: RepoKind): { header: string; rows: Row[] } {
     const pullOnce = (name: string) => {
       const n = changes++;
       const change = `printf '%s\\n' 'agent change ${n}' >> '${remote}' && git -c user.name=bench -c user.email=bench@graft.invalid commit -qam 'agent change ${n}'`;
-      const head = session.json<{ stdout: string }>(['agent', 'exec', name], `cd work && ${change} && git rev-parse HEAD`).stdout.trim();
+      const head = session.json<{ stdout: string }>(['agent', 'exec', name], `${change} && git rev-parse HEAD`).stdout.trim();
       session.ssh(`cd ${dest(0)} && ${change}`);
       settle();
       const g = timed(() => session.json<Transfer & { tip: string; snapshot: boolean }>(['sync', 'pull', name]));

@@ -7,7 +7,13 @@ set -euo pipefail
 # git: worktrees; curl: the agent helper; sudo: per-agent accounts on local hosts when run as root;
 # ansible: tests check inventory parsing against ansible-inventory, and the benchmark compares with it;
 # iproute2: network namespaces in the tests; rsync and hyperfine: benchmarks.
-packages=(openssh-server openssh-client git curl sudo ansible iproute2 rsync hyperfine ca-certificates)
+# nftables: the host tool enforces agents' egress rules with nft (local hosts are this machine),
+# and the egress tests check them there.
+# chromium: the dashboard's browser tests and benchmark drive Debian's Chromium with playwright-core
+# (no browser is ever downloaded).
+# tmux: each task runs in a tmux session on its host that `graft attach` joins (local hosts are this
+# machine), and the attach tests drive `graft attach` on a terminal that tmux provides.
+packages=(openssh-server openssh-client git curl sudo ansible iproute2 nftables rsync hyperfine ca-certificates chromium tmux)
 
 missing=()
 for p in "${packages[@]}"; do

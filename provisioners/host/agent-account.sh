@@ -5,11 +5,12 @@
 # never on a command line, so they never show in a process list.
 #
 #   agent-account.sh create ACCOUNT                 new locked-down account (never reusing a uid); prints its home
-#   agent-account.sh provision ACCOUNT              create + authorize (stdin line 1) + files (further lines "PATH BASE64"); prints its home
+#   agent-account.sh provision ACCOUNT [EGRESS [LIMITS]]  create + network rules (egress.sh) + cgroups (limits.sh) + authorize (stdin line 1) + files (further lines "PATH BASE64"); prints its home
 #   agent-account.sh put ACCOUNT PATH MODE          stdin -> ~ACCOUNT/PATH, written AS the account
 #   agent-account.sh as-agent ACCOUNT               run the commands on stdin AS the account, from its home
 #   agent-account.sh authorize ACCOUNT              stdin -> /etc/graft/authorized_keys/ACCOUNT (root's, not the agent's)
-#   agent-account.sh remove ACCOUNT                 kill its processes, delete account, home, key file and its files in /tmp
+#   agent-account.sh remove ACCOUNT                 kill its processes, drop its network rules and cgroups, delete account, home, key file and its files in /tmp
+#   agent-account.sh cgroups                        the mechanism limits would use here: cgroup-v1, cgroup-v2 (not used yet) or none
 #   agent-account.sh sshd-keys                      make the sshd serving graft read agents' keys from /etc/graft/authorized_keys
 #   agent-account.sh shared-create DIR              a private directory under the login account
 #   agent-account.sh shared-put DIR PATH MODE       stdin -> DIR/PATH
@@ -17,6 +18,11 @@
 #   agent-account.sh shared-remove DIR KEYS MARKER  kill processes tagged MARKER, drop its key line and DIR
 #   agent-account.sh cache-dir SESSION OWNER        /var/lib/graft/SESSION, owned by OWNER, readable by agents
 #   agent-account.sh cache-remove SESSION           remove it
+#   agent-account.sh pool-*                         the warm account pool (account-pool.sh, included below)
+#
+# Commands that queue for graft's lock on /etc/passwd, or (pool-claim, pool-revoke) for its lock on
+# the network rules, print "graft-host: started" once they hold it: the controller's deadline for
+# them counts from that line, not from when they were asked for.
 set -eu
 umask 077
 
@@ -61,31 +67,53 @@ write_file() { # target mode: stdin -> target, replaced atomically
 # and removed in parallel queue for it instead of polling useradd's lock.
 accounts_lock=/var/lib/graft/accounts.lock
 
+# Takes that lock (fd 7, held until released or exit) and says the work starts now.
+take_accounts_lock() {
+  [ -d /var/lib/graft ] || { mkdir -p /var/lib/graft && chmod 0755 /var/lib/graft; }
+  exec 7>>"$accounts_lock"
+  flock 7
+  echo "graft-host: started"
+}
+
+# The next uid, recorded before it is used: uids are never reused, so files a removed agent left
+# where others can see them never become a later agent's. Call with the accounts lock held.
+next_uid() {
+  last=$(cat /var/lib/graft/last-uid 2>/dev/null || echo 70000)
+  next=$((last + 1))
+  while getent passwd "$next" >/dev/null || getent group "$next" >/dev/null; do next=$((next + 1)); done
+  echo "$next" > /var/lib/graft/last-uid
+  echo "$next"
+}
+
+# add_account NAME UID COMMENT [useradd options]: one useradd, with the accounts lock held.
+# useradd still takes its own lock on /etc/passwd, which other tools on the host may hold for
+# a moment: then it is tried again. Prints useradd's complaint when it gives up.
+add_account() {
+  name=$1 id=$2 comment=$3; shift 3
+  tries=0
+  until err=$(useradd "$@" --shell /bin/sh --uid "$id" --user-group --comment "$comment" --password "*" -- "$name" 2>&1); do
+    tries=$((tries + 1))
+    [ "$tries" -lt 50 ] || { printf '%s\n' "$err"; return 1; }
+    sleep 0.1
+  done
+}
+
 # Makes the account, or takes over one graft made before; sets uid, gid and home.
 create_account() {
-  if account_fields "$1"; then
-    # Only an account graft made for an agent is taken over, never someone else's.
-    [ "$comment" = "graft agent" ] || die "account $1 exists and was not made by graft"
-    # Locked accounts are refused by sshd without PAM; '*' allows keys, never a password.
-    usermod -p '*' -- "$1"
-  else
-    [ -d /var/lib/graft ] || { mkdir -p /var/lib/graft && chmod 0755 /var/lib/graft; }
-    # uids are never reused: files a removed agent left where others can see them must not
-    # become the next agent's. useradd still takes its own lock on /etc/passwd, which other
-    # tools on the host may hold for a moment: then it is tried again.
-    err=$(flock "$accounts_lock" sh -c '
-      last=$(cat /var/lib/graft/last-uid 2>/dev/null || echo 70000)
-      next=$((last + 1))
-      while getent passwd "$next" >/dev/null || getent group "$next" >/dev/null; do next=$((next + 1)); done
-      echo "$next" > /var/lib/graft/last-uid
-      tries=0
-      until useradd --create-home --shell /bin/sh --uid "$next" --user-group --comment "graft agent" --password "*" -- "$1" 2>&1; do
-        tries=$((tries + 1))
-        [ "$tries" -lt 50 ] || exit 1
-        sleep 0.1
-      done' sh "$1") || die "could not create account $1: $err"
-    account_fields "$1" || die "account $1 vanished after useradd"
+  # Looked up under the accounts lock, always: an earlier call for the same agent (one a killed
+  # controller left running) may be inside useradd, whose passwd line appears before the home
+  # does. Then the account is taken over below like any graft made before.
+  take_accounts_lock
+  if ! getent passwd "$1" >/dev/null; then
+    next=$(next_uid)
+    err=$(add_account "$1" "$next" "graft agent" --create-home) || die "could not create account $1: $err"
   fi
+  flock -u 7
+  account_fields "$1" || die "account $1 vanished after useradd"
+  # Only an account graft made for an agent is taken over, never someone else's.
+  [ "$comment" = "graft agent" ] || die "account $1 exists and was not made by graft"
+  # Locked accounts are refused by sshd without PAM; '*' allows keys, never a password.
+  [ "$(getent shadow "$1" | cut -d: -f2)" = '*' ] || usermod -p '*' -- "$1"
   chmod 0700 "$home"
   as_account sh -c 'umask 077; mkdir -p "$HOME/.graft/identity" "$HOME/.graft/secrets"'
 }
@@ -126,6 +154,21 @@ sweep_leftovers() {
 authorize_key() {
   [ -d /etc/graft/authorized_keys ] || { mkdir -p /etc/graft/authorized_keys && chmod 0755 /etc/graft /etc/graft/authorized_keys; }
   write_file "/etc/graft/authorized_keys/$1" 0644
+}
+
+# Reads stdin: the key line (first line), then the agent's files ("PATH BASE64" lines), written
+# as the account (account_fields read last), 0600.
+authorize_and_write() {
+  IFS= read -r key_line || die "no key line on stdin"
+  printf '%s\n' "$key_line" | authorize_key "$1"
+  as_account sh -c '
+    umask 077
+    while read -r path data; do
+      case "$path" in /*|*..*|"") echo "agent-account: refusing path $path" >&2; exit 2 ;; esac
+      dir=${path%/*}
+      [ "$dir" = "$path" ] || [ -d "$HOME/$dir" ] || mkdir -p "$HOME/$dir"
+      printf "%s" "$data" | base64 -d > "$HOME/$path"
+    done'
 }
 
 # The sshd serving this connection: the topmost of the sshd processes this command descends
@@ -173,6 +216,12 @@ reload_sshd() {
   done
 }
 
+# graft: include egress.sh
+
+# graft: include limits.sh
+
+# graft: include account-pool.sh
+
 cmd=${1:-}; [ $# -gt 0 ] && shift
 case "$cmd" in
   create)
@@ -185,16 +234,10 @@ case "$cmd" in
     # files (every further line "PATH BASE64", written as the account, 0600).
     check_account "$1"
     create_account "$1"
-    IFS= read -r key_line || die "provision: no key line on stdin"
-    printf '%s\n' "$key_line" | authorize_key "$1"
-    as_account sh -c '
-      umask 077
-      while read -r path data; do
-        case "$path" in /*|*..*|"") echo "agent-account: refusing path $path" >&2; exit 2 ;; esac
-        dir=${path%/*}
-        [ "$dir" = "$path" ] || [ -d "$HOME/$dir" ] || mkdir -p "$HOME/$dir"
-        printf "%s" "$data" | base64 -d > "$HOME/$path"
-      done'
+    # Its network rules hold before anyone can log in as it.
+    [ -z "${2:-}" ] || egress_apply "$2"
+    [ -z "${3:-}" ] || limits_apply "$3"
+    authorize_and_write "$1"
     echo "$home"
     ;;
   put)
@@ -243,13 +286,19 @@ case "$cmd" in
     check_account "$1"
     rm -f "/etc/graft/authorized_keys/$1"
     account_fields "$1" || exit 0
-    kill_account
-    # Processes can take a moment to die; userdel refuses while they run.
+    kill_until_gone
+    egress_remove
+    limits_remove
+    take_accounts_lock
+    # No process of it is alive now; userdel would still refuse while their zombies wait for
+    # their parent (PID 1 on some hosts reaps slowly), hence --force.
     for _ in 1 2 3 4 5 6 7 8 9 10; do
-      flock "$accounts_lock" userdel --remove -- "$1" 2>/dev/null && break
+      userdel --force --remove -- "$1" 2>/dev/null && break
       kill_account
       sleep 0.2
     done
+    flock -u 7
+    rm -rf "/var/lib/graft/claims/$1"
     getent passwd "$1" >/dev/null && die "could not remove account $1"
     ! getent group "$1" >/dev/null || groupdel "$1" 2>/dev/null || true
     # What it left where every account can write goes with it.
@@ -301,5 +350,7 @@ case "$cmd" in
     rm -rf -- "/var/lib/graft/$1"
     sweep_leftovers wait
     ;;
-  *) die "usage: agent-account.sh create|provision|put|as-agent|authorize|remove|sshd-keys|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove ..." ;;
+  cgroups) cgroup_mechanism ;;
+  pool-*) pool_command "$cmd" "$@" ;;
+  *) die "usage: agent-account.sh create|provision|put|as-agent|authorize|remove|sshd-keys|cgroups|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove|pool-fill|pool-claim|pool-revoke|pool-delete|pool-list ..." ;;
 esac

@@ -23,6 +23,11 @@ export interface JsonEnvelope<T> {
  */
 export abstract class GraftCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true;
+  /**
+   * Event codes whose news is the command's own result line on stdout: shown on stderr only
+   * with --verbose (still in the session log and audit), so a terminal does not say it twice.
+   */
+  static resultEvents: ReadonlySet<string> = new Set();
 
   static override baseFlags = {
     verbose: Flags.boolean({ char: 'v', description: 'Show debug progress on stderr.', env: 'GRAFT_VERBOSE' }),
@@ -50,7 +55,8 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
     this.events.on((raw) => {
       const event = this.redact(raw);
       if (event.level === 'warn') this.warnings.push(event.message);
-      logEvent(this.logger!, event);
+      const shownAsResult = (this.ctor as unknown as typeof GraftCommand).resultEvents.has(event.code);
+      logEvent(this.logger!, shownAsResult && event.level === 'info' ? { ...event, level: 'debug' } : event);
     });
   }
 

@@ -1,4 +1,5 @@
 import { driveRun } from '../core/controller/drive-run.js';
+import { costByTask } from '../core/gateway/cost-report.js';
 import type { ControllerResult } from '../core/controller/controller.js';
 import { ExitCode } from '../core/errors.js';
 import type { TaskRecord } from '../core/graph/task-record.js';
@@ -7,6 +8,7 @@ import type { ProvisionerFactory } from '../core/session/bring-up.js';
 import { RunStore } from '../core/state/run-store.js';
 import type { SessionRow } from '../core/state/store.js';
 import { LiveProgress, renderTaskTable } from './run-progress.js';
+import { startCompanions, type CompanionOptions } from '../core/dashboard/run-companions.js';
 
 export interface DriveSummary {
   session: string;
@@ -24,7 +26,7 @@ export interface DriveOutput {
 }
 
 /** What `run` and `resume` share: signals that detach, the progress display, the final table and exit code. */
-export function driveController(cli: DriveOutput, runtime: GraftRuntime, provisioners: ProvisionerFactory) {
+export function driveController(cli: DriveOutput, runtime: GraftRuntime, provisioners: ProvisionerFactory, companions: CompanionOptions) {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
@@ -43,12 +45,20 @@ export function driveController(cli: DriveOutput, runtime: GraftRuntime, provisi
         cli.muteConsole();
         live = new LiveProgress(runtime.events, runs.listTasks(session.id));
       }
-      const outcome = await driveRun(runtime, session, { signal: stop.signal, provisioners });
+      const beside = await startCompanions(runtime, session, companions);
+      // The sign-in URL holds a token: it goes to the terminal only, never to a log or an event.
+      if (beside.dashboard) process.stderr.write(`dashboard: ${beside.dashboard.signInUrl()}\n${beside.dashboard.caFile ? `  (HTTPS: trust the session CA ${beside.dashboard.caFile})\n` : ''}`);
+      let outcome: ControllerResult;
+      try {
+        outcome = await driveRun(runtime, session, { signal: stop.signal, provisioners });
+      } finally {
+        await beside.stop();
+      }
       live?.stop();
       live = undefined;
       const tasks = runs.listTasks(session.id);
       const branches = tasks.filter((t) => t.branch).map((t) => t.branch!);
-      cli.log(renderTaskTable(tasks));
+      cli.log(renderTaskTable(tasks, costByTask(runtime.store, session.id)));
       if (outcome === 'detached') {
         cli.log(`\ncontroller stopped; tasks keep running. Continue: graft resume --session ${session.id}   Stop everything: graft down --session ${session.id}`);
         cli.setExitCode(ExitCode.interrupted);

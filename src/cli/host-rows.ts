@@ -13,6 +13,8 @@ export interface HostView {
   groups: string[];
   labels: string[];
   isolation: string;
+  /** How the host enforces agents' resource limits (`cgroup-v1`, `cgroup-v2`, `none`), once graft has asked it (at its first agent). */
+  limits?: string;
   /** Pinned host keys, OpenSSH format: what a known_hosts file would hold. */
   hostKeys: string[];
   hostKeyFingerprints: string[];
@@ -30,6 +32,7 @@ export function hostView(host: HostRecord): HostView {
     groups: host.groups,
     labels: host.labels,
     isolation: host.isolation,
+    ...(host.meta.limits ? { limits: host.meta.limits } : {}),
     hostKeys: host.hostKeys,
     hostKeyFingerprints: host.hostKeys.map((k) => fingerprintSha256(k)),
     ...(host.meta.error ? { error: host.meta.error } : {}),
@@ -38,7 +41,7 @@ export function hostView(host: HostRecord): HostView {
 
 export function renderHosts(hosts: HostView[]): string {
   return renderTable(
-    ['name', 'address', 'user', 'state', 'slots', 'labels', 'isolation', 'host key'],
-    hosts.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.state, String(h.slots), h.labels.join(',') || '-', h.isolation, h.hostKeyFingerprints[0] ?? '-']),
+    ['name', 'address', 'user', 'state', 'slots', 'labels', 'isolation', 'limits', 'host key'],
+    hosts.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.state, String(h.slots), h.labels.join(',') || '-', h.isolation, h.limits ?? '-', h.hostKeyFingerprints[0] ?? '-']),
   );
 }

@@ -1,6 +1,9 @@
 import { logUpdateStderr } from 'log-update';
 import type { EventBus, GraftEvent } from '../core/events.js';
 import type { TaskRecord } from '../core/graph/task-record.js';
+import { formatUsd } from '../core/gateway/money.js';
+import type { CostTotals } from '../core/gateway/cost-report.js';
+import { costCell } from './cost-rows.js';
 import { renderTable } from './table.js';
 
 interface TaskView {
@@ -19,6 +22,8 @@ interface TaskView {
 export class LiveProgress {
   private readonly tasks = new Map<string, TaskView>();
   private readonly warnings: string[] = [];
+  /** Dollars per task from the gateway's usage events (null: a model without a price). */
+  private readonly costs = new Map<string, { usd: number; unknown: boolean }>();
   private readonly started = Date.now();
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -33,18 +38,27 @@ export class LiveProgress {
     if (event.code === 'task.changed' && event.data) {
       const d = event.data as unknown as TaskView & { task: string };
       this.tasks.set(d.task, { state: d.state, host: d.host, attempt: d.attempt, startedAt: d.startedAt, endedAt: d.endedAt });
-    } else if (event.level === 'warn' || event.level === 'error') {
+    } else if (event.code === 'gateway.usage' && event.data) {
+      const d = event.data as { task: string; costUsd: number | null };
+      const cost = this.costs.get(d.task) ?? { usd: 0, unknown: false };
+      this.costs.set(d.task, d.costUsd === null ? { ...cost, unknown: true } : { ...cost, usd: cost.usd + d.costUsd });
+    }
+    if (event.code !== 'task.changed' && (event.level === 'warn' || event.level === 'error')) {
       this.warnings.push(event.message);
     }
   }
 
   private draw(): void {
     const now = Date.now();
-    const rows = [...this.tasks].map(([name, t]) => [name, t.state, t.host ?? '-', String(t.attempt || '-'), elapsed(t, now)]);
+    const cost = (name: string) => {
+      const c = this.costs.get(name);
+      return !c ? '-' : c.unknown ? (c.usd > 0 ? `${formatUsd(c.usd)} + unknown` : 'unknown') : formatUsd(c.usd);
+    };
+    const rows = [...this.tasks].map(([name, t]) => [name, t.state, t.host ?? '-', String(t.attempt || '-'), elapsed(t, now), cost(name)]);
     const counts = new Map<string, number>();
     for (const t of this.tasks.values()) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
     const summary = [...counts].map(([state, n]) => `${n} ${state}`).join(' · ');
-    const lines = [renderTable(['TASK', 'STATE', 'HOST', 'ATTEMPT', 'ELAPSED'], rows), '', `${summary} — ${Math.round((now - this.started) / 1000)} s`];
+    const lines = [renderTable(['TASK', 'STATE', 'HOST', 'ATTEMPT', 'ELAPSED', 'COST'], rows), '', `${summary} — ${Math.round((now - this.started) / 1000)} s`];
     for (const w of this.warnings.slice(-3)) lines.push(`warning: ${w}`);
     logUpdateStderr(lines.join('\n'));
   }
@@ -63,10 +77,10 @@ function elapsed(t: TaskView, now: number): string {
   return `${Math.max(0, Math.round((end - Date.parse(t.startedAt)) / 100) / 10)} s`;
 }
 
-/** The table printed when a run ends (or is shown by `graft status`). */
-export function renderTaskTable(tasks: TaskRecord[], now = Date.now()): string {
+/** The table printed when a run ends (or is shown by `graft status`), with each task's model cost. */
+export function renderTaskTable(tasks: TaskRecord[], costs: Map<string, CostTotals> = new Map(), now = Date.now()): string {
   return renderTable(
-    ['TASK', 'STATE', 'HOST', 'ATTEMPT', 'DURATION', 'BRANCH'],
-    tasks.map((t) => [t.name, t.state, t.host ?? '-', String(t.attempt || '-'), elapsed(t, now), t.branch ?? '-']),
+    ['TASK', 'STATE', 'HOST', 'ATTEMPT', 'DURATION', 'COST', 'BRANCH'],
+    tasks.map((t) => [t.name, t.reason ? `${t.state} (${t.reason})` : t.state, t.host ?? '-', String(t.attempt || '-'), elapsed(t, now), costCell(costs.get(t.name)), t.branch ?? '-']),
   );
 }

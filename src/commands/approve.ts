@@ -3,8 +3,7 @@ import { userInfo } from 'node:os';
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
-import { NotFoundError, UsageError } from '../core/errors.js';
-import { decide, waitingGate } from '../core/graph/scheduler.js';
+import { recordApproval } from '../core/controller/human-decisions.js';
 import type { ApprovalRecord, TaskRecord } from '../core/graph/task-record.js';
 
 export default class Approve extends GraftCommand<typeof Approve> {
@@ -26,23 +25,8 @@ export default class Approve extends GraftCommand<typeof Approve> {
   async run(): Promise<{ session: string; task: TaskRecord; approval: ApprovalRecord }> {
     const runtime = this.runtime();
     const { session, run, runs } = requireRun(runtime.store, this.flags.session);
-    const name = this.args.task;
-    const spec = Object.hasOwn(run.graph.tasks, name) ? run.graph.tasks[name] : undefined;
-    if (!spec) throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
-    let approval: ApprovalRecord | undefined;
-    let seen: TaskRecord | undefined;
-    const task = runs.updateTask(session.id, name, (record) => {
-      seen = record;
-      const gate = waitingGate(record);
-      if (!gate) return undefined;
-      approval = { decision: this.flags.reject ? 'rejected' : 'approved', by: this.flags.by ?? userInfo().username, at: new Date().toISOString(), gate, ...(this.flags.reason ? { reason: this.flags.reason } : {}) };
-      return decide(spec, record, approval);
-    });
-    if (!task || !approval) {
-      throw new UsageError(`${name} is not waiting for approval (it is ${seen?.state ?? 'unknown'})`, [spec.approval ? `It has an approval: ${spec.approval} gate; approve it when graft status shows it waiting.` : `${name} has no approval gate in the graph.`]);
-    }
     this.logToSession(session.id);
-    runtime.events.emit({ code: 'approval.recorded', level: 'info', message: `${name}: ${approval.decision} by ${approval.by} (${approval.gate} gate)${approval.reason ? `: ${approval.reason}` : ''}`, session: session.id, data: { task: name, ...approval } });
+    const { task, approval } = recordApproval(runtime, run, runs, { task: this.args.task, reject: this.flags.reject, reason: this.flags.reason, by: this.flags.by ?? userInfo().username, via: 'cli' });
     return { session: session.id, task, approval };
   }
 }

@@ -3,7 +3,8 @@ import { userInfo } from 'node:os';
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
-import { NotFoundError, UsageError } from '../core/errors.js';
+import { answerQuestion } from '../core/controller/human-decisions.js';
+import { NotFoundError } from '../core/errors.js';
 import { broadcastRecipient, MessageStore, type StoredMessage } from '../core/state/message-store.js';
 
 export default class Message extends GraftCommand<typeof Message> {
@@ -32,18 +33,10 @@ export default class Message extends GraftCommand<typeof Message> {
     const to = this.args.to;
     if (to !== broadcastRecipient && !Object.hasOwn(run.graph.tasks, to)) throw new NotFoundError(`session ${session.id} has no task ${to}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}, or all`]);
     const who = this.flags.by ?? userInfo().username;
-    const store = MessageStore.of(runtime.store);
-    let message: StoredMessage;
-    if (this.flags.answer) {
-      const question = store.question(session.id, this.flags.answer);
-      if (!question || question.sender !== to) throw new NotFoundError(`${to} asked no question ${this.flags.answer}`, ['See the open questions with: graft inbox']);
-      if (question.answer) throw new UsageError(`question ${question.id} was already answered by ${question.answer.sender}`);
-      message = store.answer(session.id, question.id, { who, body: this.args.text });
-    } else {
-      message = store.send(session.id, { from: `human:${who}`, to, body: this.args.text });
-    }
     this.logToSession(session.id);
-    runtime.events.emit({ code: 'message.sent', level: 'info', message: `${this.flags.answer ? `answer to question ${this.flags.answer}` : 'message'} from ${who} to ${to} (${this.args.text.length} characters)`, session: session.id, data: { id: message.id, to } });
+    if (this.flags.answer) return { session: session.id, message: answerQuestion(runtime, session.id, { questionId: this.flags.answer, task: to, who, body: this.args.text, via: 'cli' }) };
+    const message = MessageStore.of(runtime.store).send(session.id, { from: `human:${who}`, to, body: this.args.text });
+    runtime.events.emit({ code: 'message.sent', level: 'info', message: `message from ${who} to ${to} (${this.args.text.length} characters)`, session: session.id, data: { id: message.id, to } });
     return { session: session.id, message };
   }
 }

@@ -1,4 +1,5 @@
 import { GraftCommand } from '../cli/base-command.js';
+import { companionFlags, companionOptions } from '../cli/companion-flags.js';
 import { driveController, type DriveSummary } from '../cli/drive-controller.js';
 import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
@@ -12,7 +13,7 @@ export default class Resume extends GraftCommand<typeof Resume> {
     { description: 'A named session, passing approval gates automatically from now on', command: '<%= config.bin %> resume --session k3f9x2qa' },
   ];
 
-  static override flags = { session: sessionFlag };
+  static override flags = { session: sessionFlag, ...companionFlags };
 
   protected override logJson(json: unknown): void {
     process.stdout.write(JSON.stringify(json) + '\n');
@@ -23,7 +24,7 @@ export default class Resume extends GraftCommand<typeof Resume> {
     const { session } = requireRun(runtime.store, this.flags.session);
     this.logToSession(session.id);
     runtime.events.emit({ code: 'run.resumed', level: 'info', message: `resuming the run of session ${session.id}`, session: session.id });
-    const drive = driveController(this.driveOutput(), runtime, defaultProvisioners(runtime.pool, runtime.layout.knownHosts));
+    const drive = driveController(this.driveOutput(), runtime, defaultProvisioners(runtime.pool, runtime.layout.knownHosts), companionOptions(this.flags));
     try {
       return await drive.run(session);
     } finally {

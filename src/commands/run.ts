@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GraftCommand } from '../cli/base-command.js';
+import { companionFlags, companionOptions } from '../cli/companion-flags.js';
 import { driveController, type DriveSummary } from '../cli/drive-controller.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, GraftError } from '../core/errors.js';
@@ -29,6 +30,7 @@ Run it inside the git repository the agents work on; the branches come back ther
     detach: Flags.boolean({ char: 'd', description: 'Run the controller in the background and return once the session exists.' }),
     'auto-approve': Flags.boolean({ description: 'Pass every approval gate without a human (recorded as approved by auto-approve).', env: 'GRAFT_AUTO_APPROVE' }),
     ttl: Flags.string({ description: 'How long the session lives: agent keys and certificates expire then.', default: '12h', env: 'GRAFT_TTL' }),
+    ...companionFlags,
   };
 
   /** One line per event and one for the result, so the stream can be read line by line. */
@@ -46,7 +48,7 @@ Run it inside the git repository the agents work on; the branches come back ther
     }
     const runtime = this.runtime();
     const provisioners = defaultProvisioners(runtime.pool, runtime.layout.knownHosts);
-    const drive = driveController(this.driveOutput(), runtime, provisioners);
+    const drive = driveController(this.driveOutput(), runtime, provisioners, companionOptions(this.flags));
     try {
       const { session } = await startRun(runtime, { graphFile: file, repoDir: process.cwd(), autoApprove: this.flags['auto-approve'], ttlMs }, provisioners, (id) => {
         this.logToSession(id);

@@ -5,6 +5,8 @@ import { controllerAlive } from '../core/session/graft-process.js';
 import { requireRun } from '../core/controller/require-run.js';
 import type { TaskRecord } from '../core/graph/task-record.js';
 import type { RunStatus } from '../core/state/run-store.js';
+import { costByTask, costReport, type CostTotals } from '../core/gateway/cost-report.js';
+import { costCell } from '../cli/cost-rows.js';
 
 export interface StatusResult {
   session: string;
@@ -12,7 +14,10 @@ export interface StatusResult {
   run: RunStatus;
   controller: { pid: number; alive: boolean } | null;
   counts: Record<string, number>;
-  tasks: TaskRecord[];
+  /** Each task's record, with what it spent through the model gateway (`cost`, absent when it made no request). */
+  tasks: (TaskRecord & { cost?: CostTotals })[];
+  /** The whole run's model cost (graft cost has it per agent and model). */
+  cost: CostTotals;
 }
 
 export default class Status extends GraftCommand<typeof Status> {
@@ -22,17 +27,25 @@ export default class Status extends GraftCommand<typeof Status> {
   static override flags = { session: sessionFlag };
 
   async run(): Promise<StatusResult> {
-    const { session, run, runs } = requireRun(this.runtime().store, this.flags.session);
+    const store = this.runtime().store;
+    const { session, run, runs } = requireRun(store, this.flags.session);
     const tasks = runs.listTasks(session.id);
+    const costs = costByTask(store, session.id);
     const counts: Record<string, number> = {};
     for (const t of tasks) counts[t.state] = (counts[t.state] ?? 0) + 1;
     const controller = run.controllerPid ? { pid: run.controllerPid, alive: controllerAlive(run.controllerPid) } : null;
     const running = run.status === 'running' || run.status === 'provisioning';
     const who = controller?.alive ? `controller pid ${controller.pid}` : running ? 'no controller: graft resume to continue' : 'finished';
     this.log(`session ${session.id} — run ${run.status} (${who}) — ${run.graph.file}\n`);
-    this.log(renderTaskTable(tasks));
+    this.log(renderTaskTable(tasks, costs));
+    const total = costReport(store, session.id).total;
+    if (total.requests > 0) this.log(`\nmodel cost: ${costCell(total)} over ${total.requests} request(s) (graft cost for the detail)`);
+    const overBudget = tasks.filter((t) => t.reason === 'budget-exceeded');
+    if (overBudget.length > 0) this.log(`\nstopped by a budget: ${overBudget.map((t) => `${t.name} (${t.error ?? 'budget-exceeded'})`).join('; ')}`);
+    const limited = tasks.filter((t) => t.state === 'failed' && (t.reason === 'oom' || t.reason === 'pids-limit'));
+    if (limited.length > 0) this.log(`\nstopped by a resource limit: ${limited.map((t) => `${t.name} (${t.error ?? t.reason})`).join('; ')}`);
     const waiting = tasks.filter((t) => t.state === 'awaiting-approval' || t.state === 'awaiting-result-approval').map((t) => t.name);
     if (waiting.length > 0) this.log(`\nwaiting for approval: ${waiting.join(', ')} (graft approve TASK, or --reject --reason "...")`);
-    return { session: session.id, graph: run.graph.file, run: run.status, controller, counts, tasks };
+    return { session: session.id, graph: run.graph.file, run: run.status, controller, counts, tasks: tasks.map((t) => (costs.has(t.name) ? { ...t, cost: costs.get(t.name)! } : t)), cost: total };
   }
 }

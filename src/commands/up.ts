@@ -33,6 +33,7 @@ export default class Up extends GraftCommand<typeof Up> {
     label: Flags.string({ char: 'l', description: 'Label for every host (repeatable or comma-separated; local provisioner).', multiple: true, delimiter: ',', env: 'GRAFT_LABELS' }),
     ttl: Flags.string({ description: 'How long the session lives: agent keys and certificates expire then, and cloud VMs power off.', default: '12h', env: 'GRAFT_TTL' }),
     inventory: Flags.string({ char: 'i', description: 'Ansible-style inventory (YAML or INI); implies --provisioner static.', env: 'GRAFT_INVENTORY' }),
+    tofu: Flags.boolean({ description: 'Inventory hosts whose key is in neither the inventory nor a known_hosts file: trust the key they present now (with a warning) and pin it in GRAFT_HOME/known_hosts.', default: false, env: 'GRAFT_TOFU' }),
     ...cloudFlags,
   };
 
@@ -40,11 +41,12 @@ export default class Up extends GraftCommand<typeof Up> {
     const { flags } = this;
     const provisioner = flags.provisioner ?? (flags.inventory ? 'static' : 'local');
     if (provisioner === 'static' && !flags.inventory) throw new UsageError('--provisioner static needs --inventory FILE');
+    if (flags.tofu && provisioner !== 'static') throw new UsageError('--tofu is for inventory hosts: graft pins the keys of hosts it creates itself', ['Use it with --inventory FILE.']);
     const ttlMs = parseDuration('ttl', flags.ttl);
     const settings = cloudSettings(provisioner, flags);
     const common = { hosts: flags.hosts, slots: flags.slots, labels: checkLabels(flags.label ?? []), ttlMs };
     const request: UpRequest =
-      provisioner === 'static' ? { provisioner, inventory: flags.inventory!, ttlMs } : provisioner === 'ec2' || provisioner === 'gce' ? { provisioner, settings, ...common } : { provisioner: 'local', ...common };
+      provisioner === 'static' ? { provisioner, inventory: flags.inventory!, ttlMs, ...(flags.tofu ? { tofu: true } : {}) } : provisioner === 'ec2' || provisioner === 'gce' ? { provisioner, settings, ...common } : { provisioner: 'local', ...common };
     const runtime = this.runtime();
     const result = await bringUp(runtime, request, defaultProvisioners(runtime.pool, runtime.layout.knownHosts), (id) => this.logToSession(id));
     const hosts = result.hosts.map(hostView);

@@ -30,7 +30,9 @@ export function closestName(input: string, candidates: readonly string[], aliase
   const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
   let best: { name: string; distance: number } | undefined;
   for (const name of candidates) {
-    if (name === input) continue;
+    // The distance is at least the difference in length: skip the table for names that far
+    // apart (a megabyte-long name in a hostile file would otherwise build a megabyte-row table).
+    if (name === input || Math.abs(name.length - word.length) > limit) continue;
     const distance = editDistance(word, name.toLowerCase());
     if (distance <= limit && (!best || distance < best.distance)) best = { name, distance };
   }

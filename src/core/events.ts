@@ -43,6 +43,18 @@ export const EventCodes = [
   'gc.deleted',
   'task.stranded-recovered',
   'session.resumed',
+  'gateway.started',
+  'gateway.stopped',
+  'gateway.refused',
+  'gateway.budget-exceeded',
+  'gateway.usage',
+  'budget.changed',
+  'pool.filled',
+  'pool.deleted',
+  'dashboard.started',
+  'notify.failed',
+  'task.attached',
+  'task.detached',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 

@@ -160,6 +160,22 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     expect(next).to.not.equal(uid);
   });
 
+  it("given provision calls for one agent at once (a killed controller's call still running on the host when resume makes the agent again), then every call succeeds with the same account", async () => {
+    w = await start();
+    expect((await w.world.run(['agent', 'create', 'first', '--on', 'local-01'])).code).to.equal(0);
+    const account = `graft-${w.session}-twin`;
+    const calls = Array.from({ length: 4 }, (_, i) => `(printf 'restrict ssh-ed25519 AAAA twin\\n' | sudo -n sh "$tool" provision ${account} > /tmp/graft-twin-${i}.out 2>&1; echo "call ${i}: $?"; cat /tmp/graft-twin-${i}.out; rm -f /tmp/graft-twin-${i}.out) &`);
+    const script = `tool=$(ls .graft/bin/agent-account-*.sh); ${calls.join(' ')} wait`;
+    const provisioned = await w.world.run(['exec', '--on', 'local-01', '--lines', '200', '--json', '--', script]);
+    const out = (provisioned.json!.result.hosts[0].stdout as string[]).join('\n');
+    expect(out.match(/^call \d: \d+$/gm)?.sort(), out).to.deep.equal(['call 0: 0', 'call 1: 0', 'call 2: 0', 'call 3: 0']);
+    expect(out).to.not.match(/already exists/);
+    expect(accountExists(account)).to.equal(true);
+    const entries = (await run('getent', ['passwd'])).stdout.split('\n').filter((line) => line.startsWith(`${account}:`));
+    expect(entries).to.have.length(1);
+    await run('userdel', ['-r', account]);
+  });
+
   it('given agent rm, then its key is refused and its account is gone; repeating rm is harmless', async () => {
     w = await start();
     expect((await w.world.run(['agent', 'create', 'eps', '--on', 'local-01'])).code).to.equal(0);

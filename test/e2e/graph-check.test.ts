@@ -60,7 +60,7 @@ describe('e2e: graft graph check', function () {
     expect(result.tasks.map((t: { name: string; criticalPath: number }) => `${t.name}:${t.criticalPath}`)).to.deep.equal(['plan:4', 'implement-ui:3', 'implement-api:3', 'test:2', 'review:1']);
     expect(result.tasks[2]).to.deep.include({ agent: 'coder', harness: 'claude', retries: 2, timeoutMs: 1_800_000, secrets: ['GITHUB_TOKEN'] });
     const coder = result.agents.find((a: { name: string }) => a.name === 'coder');
-    expect(coder).to.deep.equal({ name: 'coder', harness: 'claude', model: 'claude-sonnet-4-5', instructionsFile: join(dir, 'prompts', 'coder.md'), args: [], secrets: ['GITHUB_TOKEN'] });
+    expect(coder).to.deep.equal({ name: 'coder', harness: 'claude', model: 'claude-sonnet-4-5', instructionsFile: join(dir, 'prompts', 'coder.md'), args: [], secrets: ['GITHUB_TOKEN'], gateway: true, telemetry: false });
     expect(result.hosts).to.deep.equal({ provisioner: 'local', count: 2, slots: 4, labels: [] });
     expect(run.json!.warnings).to.deep.equal([`${join(dir, 'feature.yaml')}: agents.spare is not used by any task`]);
   });

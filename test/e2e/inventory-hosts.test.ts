@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -7,6 +8,11 @@ import { isSshdRunning } from '../../src/core/provisioners/local/sshd-server.js'
 import { generateEd25519KeyPair, writePrivateKeyFile } from '../../src/core/ssh/index.js';
 import { GraftWorld } from '../helpers/cli.js';
 import { useSshdFleet } from '../helpers/sshd.js';
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  if (!condition()) throw new Error('condition not met within 10 s');
+}
 
 describe('e2e: inventory (static) hosts over real sshd', function () {
   this.timeout(120_000);
@@ -40,7 +46,7 @@ describe('e2e: inventory (static) hosts over real sshd', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   beforeEach(() => {
-    world = new GraftWorld();
+    world = new GraftWorld({ HOME: dir });
   });
   afterEach(async () => world.dispose());
 
@@ -98,6 +104,42 @@ describe('e2e: inventory (static) hosts over real sshd', function () {
     expect(up.stderr).to.include(file);
     const sessions = await world.run(['sessions', '--all', '--json']);
     expect(sessions.json!.result.sessions).to.deep.equal([]);
+  });
+
+  it('given hosts whose keys are written nowhere, when up runs with --tofu, then each key presented is trusted with a warning and pinned', async () => {
+    const file = inventory(() => ({}));
+    const up = await world.run(['up', '--inventory', file, '--tofu', '--json']);
+    expect(up.code, up.stdout + up.stderr).to.equal(0);
+    const pinned = up.json!.result.hosts.map((h: { name: string; hostKeys: string[] }) => `${h.name}:${h.hostKeys.length}`);
+    expect(pinned).to.have.members(['web01:1', 'web02:1', 'db01:1']);
+    expect(up.json!.warnings.filter((w: string) => /trusted its host key on first use/.test(w))).to.have.length(3);
+    expect((await world.run(['up', '--tofu', '--hosts', '1'])).code).to.equal(2);
+  });
+
+  it('given no key file and a real ssh-agent holding the admin key, when up and exec run, then the admin login uses the agent; without SSH_AUTH_SOCK it is an SSH_AUTH failure (exit 5)', async () => {
+    const socket = join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    try {
+      await waitFor(() => existsSync(socket));
+      execFileSync('ssh-add', ['-q', keyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'pipe' });
+      const file = inventory((i) => ({ graft_host_key: hosts.fleet.hosts[i]!.sshd.hostPublicKey }));
+      const doc = readFileSync(file, 'utf8').replace(/^\s*ansible_ssh_private_key_file: admin_key\n/m, '');
+      writeFileSync(file, doc);
+      const up = await world.run(['up', '--inventory', file, '--json'], { env: { SSH_AUTH_SOCK: socket } });
+      expect(up.code, up.stdout + up.stderr).to.equal(0);
+      const listed = await world.run(['inventory', 'check', file, '--json']);
+      expect(listed.json!.result.hosts.map((h: { identityFile?: string }) => h.identityFile ?? null)).to.deep.equal([null, null, null]);
+      const exec = await world.run(['exec', '--on', 'db01', '--json', '--', 'echo', 'via-agent'], { env: { SSH_AUTH_SOCK: socket } });
+      expect(exec.code, exec.stderr).to.equal(0);
+      expect(exec.json!.result.hosts[0].stdout).to.deep.equal(['via-agent']);
+      expect((await world.run(['down'], { env: { SSH_AUTH_SOCK: socket } })).code).to.equal(0);
+
+      const without = await world.run(['up', '--inventory', file, '--json'], { env: { SSH_AUTH_SOCK: '' } });
+      expect(without.code, without.stdout + without.stderr).to.equal(5);
+      expect(without.stdout + without.stderr).to.match(/No private key or ssh-agent is configured/);
+    } finally {
+      agent.kill();
+    }
   });
 
   it('given a malformed inventory, when checked, then every problem is listed as file: path: message with exit code 3', async () => {

@@ -58,6 +58,27 @@ describe('e2e: session lifecycle with local hosts', function () {
     expect(log.map((e) => e.code)).to.include.members(['exec.started', 'exec.host.done', 'session.ended']);
   });
 
+  it('given two open sessions, when down --all runs, then both are torn down, and down says "is down" once (on stdout)', async () => {
+    const sessions: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const up = await world.run(['up', '--hosts', '1', '--json']);
+      expect(up.code, up.stderr).to.equal(0);
+      sessions.push(up.json!.result.session);
+    }
+    const down = await world.run(['down', '--all']);
+    expect(down.code, down.stderr).to.equal(0);
+    for (const id of sessions) {
+      expect(down.stdout.match(new RegExp(`session ${id} is down`, 'g')) ?? [], down.stdout).to.have.length(1);
+      expect(down.stderr).not.to.contain(`session ${id} is down`);
+    }
+    expect(world.sshdPids()).to.deep.equal([]);
+    const audit = readFileSync(join(world.home, 'sessions', sessions[0]!, 'audit.jsonl'), 'utf8');
+    expect(audit).to.contain('"session.ended"');
+    const again = await world.run(['down', '--all', '--json']);
+    expect(again.code).to.equal(0);
+    expect(again.json!.result.sessions).to.deep.equal([]);
+  });
+
   it('given one host whose command hangs, when exec runs with a timeout, then the others finish and only that host times out', async () => {
     expect((await world.run(['up', '--hosts', '3'])).code).to.equal(0);
     // The host on 127.x.y.1 sleeps far past the timeout; the others answer at once.

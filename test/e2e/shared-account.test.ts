@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GraftWorld } from '../helpers/cli.js';
 import { TEST_ACCOUNT, useSshdFleet } from '../helpers/sshd.js';
+import { git as gitIn } from '../helpers/git-repo.js';
 
 /**
  * An inventory host where graft logs in as an ordinary account with neither root nor sudo:
@@ -68,7 +69,7 @@ describe('e2e: agents on a host without root or sudo (isolation: shared-account)
 
   it('given such a host, when an agent works in a worktree, then it is made, pushed to and pulled back over the login account', async () => {
     const repo = join(dir, 'repo');
-    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+    const git = (...args: string[]) => gitIn(repo, ...args);
     execFileSync('git', ['init', '-q', '-b', 'main', repo]);
     writeFileSync(join(repo, 'a.txt'), 'one\n');
     git('add', '-A');
@@ -81,7 +82,7 @@ describe('e2e: agents on a host without root or sudo (isolation: shared-account)
     const push = await world.run(['sync', 'push', 'wt', '--json']);
     expect(push.code, push.stderr).to.equal(0);
     expect(push.json!.result.fastForwarded).to.equal(true);
-    const work = await world.run(['agent', 'exec', 'wt', '--json', '--', 'cd work && cat a.txt && echo three >> a.txt && git commit -qam third && git log --format=%s -1']);
+    const work = await world.run(['agent', 'exec', 'wt', '--json', '--', 'cat a.txt && echo three >> a.txt && git commit -qam third && git log --format=%s -1']);
     expect(work.json!.result.stdout).to.equal('one\ntwo\nthird\n');
     const pull = await world.run(['sync', 'pull', 'wt', '--json']);
     expect(pull.code, pull.stderr).to.equal(0);

@@ -1,17 +1,13 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { GraftWorld } from '../helpers/cli.js';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
-}
+import { git } from '../helpers/git-repo.js';
 
 /** A repository with awkward paths and a binary file, two commits on main. */
-function makeRepo(root: string): string {
+function makeAwkwardRepo(root: string): string {
   const repo = join(root, 'repo');
   mkdirSync(join(repo, 'dir with space'), { recursive: true });
   git(root, 'init', '-q', '-b', 'main', repo);
@@ -42,7 +38,7 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
 
   beforeEach(async () => {
     root = mkdtempSync(join(tmpdir(), 'graft-wt-'));
-    repo = makeRepo(root);
+    repo = makeAwkwardRepo(root);
     world = new GraftWorld();
     const up = await world.run(['up', '--hosts', '1', '--slots', '12', '--json']);
     expect(up.code, up.stderr).to.equal(0);
@@ -57,19 +53,23 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     const create = await world.run(['agent', 'create', 'impl', '--from', 'main', '--repo', repo, '--json']);
     expect(create.code, create.stdout + create.stderr).to.equal(0);
     expect(create.json!.result.agent.workspace.branch).to.equal(`graft/${session}/impl`);
-    const onHost = await agentExec('impl', 'cd work && git rev-parse --abbrev-ref HEAD && git rev-parse HEAD && stat -c %U .');
+    // agent exec runs in the agent's worktree by default; --cwd . is its home.
+    const onHost = await agentExec('impl', 'git rev-parse --abbrev-ref HEAD && git rev-parse HEAD && stat -c %U .');
+    const home = await world.run(['agent', 'exec', 'impl', '--cwd', '.', '--json', '--', 'test -d work && test -d .graft && pwd']);
+    expect(home.code, home.stderr).to.equal(0);
+    expect(home.json!.result.stdout.trim()).not.to.match(/\/work$/);
     expect(onHost.stdout.trim().split('\n')).to.deep.equal([`graft/${session}/impl`, git(repo, 'rev-parse', 'main'), `graft-${session}-impl`]);
 
-    await agentExec('impl', "cd work && printf 'three\\n' >> a.txt && git commit -qam 'agent work' && printf 'dirty\\n' > 'dir with space/ünïcödé file.txt' && echo untracked > fresh.txt");
+    await agentExec('impl', "printf 'three\\n' >> a.txt && git commit -qam 'agent work' && printf 'dirty\\n' > 'dir with space/ünïcödé file.txt' && echo untracked > fresh.txt");
     const pull = await world.run(['sync', 'pull', 'impl', '--json']);
     expect(pull.code, pull.stderr).to.equal(0);
     expect(pull.json!.result.snapshot).to.equal(true);
     // The snapshot stores only what changed: the 60-odd unchanged files are not copied into the agent's repository.
-    const loose = Number((await agentExec('impl', 'git -C work count-objects -v | sed -n "s/^count: //p"')).stdout.trim());
+    const loose = Number((await agentExec('impl', 'git count-objects -v | sed -n "s/^count: //p"')).stdout.trim());
     expect(loose).to.be.lessThan(30);
 
     const branch = `graft/${session}/impl`;
-    const hostTree = (await agentExec('impl', 'cd work && git add -A && git write-tree && git fsck --no-dangling 2>&1 | grep -c . || true')).stdout.trim().split('\n');
+    const hostTree = (await agentExec('impl', 'git add -A && git write-tree && git fsck --no-dangling 2>&1 | grep -c . || true')).stdout.trim().split('\n');
     expect(git(repo, 'rev-parse', `${branch}^{tree}`)).to.equal(hostTree[0]);
     expect(hostTree[1]).to.equal('0');
     git(repo, 'fsck', '--no-dangling');
@@ -95,7 +95,7 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect(push.code, push.stderr).to.equal(0);
     expect(push.json!.result.objects, 'a commit, its root tree and one blob').to.equal(3);
     expect(push.json!.result.fastForwarded).to.equal(true);
-    expect((await agentExec('impl', 'cd work && cat a.txt; test -e scratch.txt || echo no-scratch')).stdout).to.equal('one\ntwo\nthree\nno-scratch\n');
+    expect((await agentExec('impl', 'cat a.txt; test -e scratch.txt || echo no-scratch')).stdout).to.equal('one\ntwo\nthree\nno-scratch\n');
     const again = await world.run(['sync', 'push', 'impl', '--json']);
     expect(again.json!.result.objects).to.equal(0);
     // The host tool gone from the host (a newer graft's, or cleaned away): the push still lands.
@@ -105,7 +105,7 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     const afterLoss = await world.run(['sync', 'push', 'impl', '--json']);
     expect(afterLoss.code, afterLoss.stderr).to.equal(0);
     expect(afterLoss.json!.result.fastForwarded).to.equal(true);
-    expect((await agentExec('impl', 'cd work && cat a.txt && stat -c %U .git/ORIG_HEAD')).stdout).to.equal(`one\ntwo\nthree\nfour\ngraft-${session}-impl\n`);
+    expect((await agentExec('impl', 'cat a.txt && stat -c %U .git/ORIG_HEAD')).stdout).to.equal(`one\ntwo\nthree\nfour\ngraft-${session}-impl\n`);
   });
 
   it('given ten agents on one host from the same base, then the objects cross once and each has its own worktree', async () => {
@@ -117,14 +117,14 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     }
     expect(sent[0]).to.be.greaterThan(0);
     expect(sent.slice(1)).to.deep.equal(Array(9).fill(0));
-    const alternates = await agentExec('a5', 'cat work/.git/objects/info/alternates; git -C work count-objects -v | grep ^count:');
+    const alternates = await agentExec('a5', 'cat .git/objects/info/alternates; git count-objects -v | grep ^count:');
     expect(alternates.stdout).to.match(new RegExp(`^/var/lib/graft/${session}/`));
     expect(alternates.stdout).to.match(/count: 0/);
   });
 
   it("given two agents, then neither can write the other's worktree, and neither can write the shared cache", async () => {
     for (const name of ['left', 'right']) expect((await world.run(['agent', 'create', name, '--from', 'main', '--repo', repo])).code).to.equal(0);
-    const attempts = [`touch /home/graft-${session}-right/work/x`, 'touch "$(cat work/.git/objects/info/alternates)/x"', 'git -C work push -q origin HEAD:refs/heads/evil'];
+    const attempts = [`touch /home/graft-${session}-right/work/x`, 'touch "$(cat .git/objects/info/alternates)/x"', 'git push -q origin HEAD:refs/heads/evil'];
     for (const attempt of attempts) {
       const r = await agentExec('left', attempt);
       expect(r.code, attempt).to.equal(1);
@@ -135,7 +135,7 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
   it('given two agents that changed the same lines, when a third starts from both, then the conflict names the file and both branches', async () => {
     for (const [name, text] of [['api', 'api version\n'], ['ui', 'ui version\n']] as const) {
       expect((await world.run(['agent', 'create', name, '--from', 'main', '--repo', repo])).code).to.equal(0);
-      await agentExec(name, `cd work && printf '${text}' > a.txt && git commit -qam '${name}'`);
+      await agentExec(name, `printf '${text}' > a.txt && git commit -qam '${name}'`);
       expect((await world.run(['sync', 'pull', name])).code).to.equal(0);
     }
     const merged = await world.run(['agent', 'create', 'test', '--from', `graft/${session}/api,graft/${session}/ui`, '--repo', repo, '--json']);
@@ -149,11 +149,11 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
   it('given bases that merge cleanly, when an agent starts from both, then its branch starts at their merge', async () => {
     for (const [name, file] of [['api', 'api.txt'], ['ui', 'ui.txt']] as const) {
       expect((await world.run(['agent', 'create', name, '--from', 'main', '--repo', repo])).code).to.equal(0);
-      await agentExec(name, `cd work && echo ${name} > ${file} && git add ${file} && git commit -qm ${name}`);
+      await agentExec(name, `echo ${name} > ${file} && git add ${file} && git commit -qm ${name}`);
       expect((await world.run(['sync', 'pull', name])).code).to.equal(0);
     }
     expect((await world.run(['agent', 'create', 'test', '--from', `graft/${session}/api,graft/${session}/ui`, '--repo', repo])).code).to.equal(0);
-    expect((await agentExec('test', 'cd work && cat api.txt ui.txt && git log --format=%p -1 | wc -w')).stdout.trim().split('\n')).to.deep.equal(['api', 'ui', '2']);
+    expect((await agentExec('test', 'cat api.txt ui.txt && git log --format=%p -1 | wc -w')).stdout.trim().split('\n')).to.deep.equal(['api', 'ui', '2']);
   });
 
   it('given a local branch the user moved, when the agent is pulled, then graft refuses to rewrite it', async () => {
@@ -167,7 +167,7 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     git(repo, 'commit', '-qm', 'mine');
     git(repo, 'switch', '-q', 'main');
     const mine = git(repo, 'rev-parse', branch);
-    await agentExec('impl', 'cd work && echo more >> a.txt && git commit -qam more');
+    await agentExec('impl', 'echo more >> a.txt && git commit -qam more');
     const pull = await world.run(['sync', 'pull', 'impl']);
     expect(pull.code).to.equal(2);
     expect(pull.stderr).to.match(/was changed here since graft last set it/);
@@ -180,7 +180,7 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     const branch = `graft/${session}/impl`;
     const pulled = git(repo, 'rev-parse', branch);
     git(repo, 'worktree', 'add', '-q', join(root, 'review'), branch);
-    await agentExec('impl', 'cd work && echo more >> a.txt && git commit -qam more');
+    await agentExec('impl', 'echo more >> a.txt && git commit -qam more');
     const pull = await world.run(['sync', 'pull', 'impl']);
     expect(pull.code, pull.stderr).to.equal(2);
     expect(pull.stderr).to.match(/is checked out here/);
@@ -200,7 +200,7 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     git(repo, 'commit', '-qm', 'submodule and lfs pointer');
     const created = await world.run(['agent', 'create', 'sub', '--from', 'main', '--repo', repo]);
     expect(created.code, created.stderr).to.equal(0);
-    const seen = await agentExec('sub', 'cd work && git ls-files -s vendor/lib | cut -c1-6 && head -1 model.bin && echo change >> a.txt && git commit -qam work');
+    const seen = await agentExec('sub', 'git ls-files -s vendor/lib | cut -c1-6 && head -1 model.bin && echo change >> a.txt && git commit -qam work');
     expect(seen.stdout.trim().split('\n')).to.deep.equal(['160000', 'version https://git-lfs.github.com/spec/v1']);
     expect((await world.run(['sync', 'pull', 'sub'])).code).to.equal(0);
     expect(git(repo, 'ls-tree', `graft/${session}/sub`, 'vendor/lib')).to.match(/^160000 commit 1{40}\tvendor\/lib$/);
@@ -228,7 +228,7 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect((await world.run(['agent', 'ls', '--all', '--json'])).json!.result.agents).to.deep.equal([]);
     // With the flag, the uncommitted change goes as a snapshot commit and the working tree stays as it was.
     expect((await world.run(['agent', 'create', 'x', '--repo', repo, '--from', 'main', '--include-uncommitted'])).code).to.equal(0);
-    expect((await agentExec('x', 'cat work/a.txt')).stdout).to.equal('uncommitted\n');
+    expect((await agentExec('x', 'cat a.txt')).stdout).to.equal('uncommitted\n');
     expect(git(repo, 'status', '--porcelain')).to.equal('M a.txt');
     // A detached HEAD is an ordinary commit-ish.
     git(repo, 'stash', '-q');

@@ -2,29 +2,20 @@
  * What the reliability suite's `graft run` tests share: a throwaway git repository to run in,
  * graph files written from objects, and the built CLI run with that repository as its cwd.
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { CliRun, GraftWorld } from '../helpers/cli.js';
+import { git, makeRepo } from '../helpers/git-repo.js';
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
-
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: gitEnv }).trim();
-}
+export { git };
 
 /** A temp directory (0755, so agents' own accounts can reach what tests put there) holding a repository `repo` with one commit on main. */
 export function makeRunRoot(prefix: string): { root: string; repo: string } {
   const root = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(root, 0o755);
-  const repo = join(root, 'repo');
-  git(root, 'init', '-q', '-b', 'main', repo);
-  writeFileSync(join(repo, 'README'), 'project\n');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-qm', 'first');
-  return { root, repo };
+  return { root, repo: makeRepo(root) };
 }
 
 /** Writes a graph file (YAML from an object, so every string is quoted as YAML needs) and returns its path. */

@@ -1,16 +1,12 @@
-import { expect } from 'chai';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { GraftWorld } from '../helpers/cli.js';
-import { runBounded } from './helpers/bounded-run.js';
-import { git, makeRepo } from '../helpers/git-repo.js';
-import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
+import { makeRepo } from '../helpers/git-repo.js';
+import { printFaultSummaryAtEnd } from './helpers/fault-summary.js';
+import { runRing } from './helpers/ring-load.js';
 
 const agents = Number(process.env.RELIABILITY_AGENTS ?? 100);
-const perAgent = 5;
-
 
 printFaultSummaryAtEnd();
 
@@ -32,43 +28,6 @@ describe(`reliability: ${agents} agents at once on 10 local hosts, messages flow
   });
 
   it('given a ring of agents each messaging the next, when they all run, then every message arrives exactly once, no task is stuck and the controller stays small', async () => {
-    // Task i sends five numbered messages to task i+1, then waits for the five of task i-1 and commits what it got.
-    const command = [
-      'i=${GRAFT_TASK#t}',
-      `next=t$(( (i + 1) % ${agents} ))`,
-      `k=1; while [ $k -le ${perAgent} ]; do graft-agent msg "$next" "from $GRAFT_TASK #$k" || exit 1; k=$((k + 1)); done`,
-      'graft-agent status "sent; waiting for my messages"',
-      ': > RECEIVED',
-      `for try in $(seq 1 1200); do graft-agent inbox | sed '/^--- /d;/^(/d;/^$/d' >> RECEIVED; [ "$(wc -l < RECEIVED)" -ge ${perAgent} ] && break; sleep 0.5; done`,
-      'git add RECEIVED && git commit -qm received',
-      'graft-agent done "got $(wc -l < RECEIVED) messages"',
-    ].join('\n');
-    const tasks: Record<string, Record<string, unknown>> = {};
-    for (let i = 0; i < agents; i++) tasks[`t${i}`] = { agent: 'ring', timeout: '4m' };
-    const file = join(root, 'ring.yaml');
-    writeFileSync(file, stringify({ base: 'main', hosts: { provisioner: 'local', count: 10, slots: Math.ceil(agents / 10) }, agents: { ring: { harness: 'shell', command } }, tasks }));
-
-    const run = await runBounded(world, ['run', file, '--json'], { cwd: repo, boundMs: 840_000, sampleMemory: true });
-    expect(run.hung, 'the run ended within its bound').to.equal(false);
-    expect(run.code, run.stdout.slice(-3000)).to.equal(0);
-    const envelope = run.json;
-    const peakMb = run.peakMb ?? 0;
-    const session = envelope.result.session as string;
-
-    let lost = 0;
-    let duplicated = 0;
-    for (let i = 0; i < agents; i++) {
-      const got = git(repo, 'show', `graft/${session}/t${i}:RECEIVED`).split('\n').filter(Boolean);
-      const from = `t${(i - 1 + agents) % agents}`;
-      const expected = Array.from({ length: perAgent }, (_, k) => `from ${from} #${k + 1}`);
-      lost += expected.filter((m) => !got.includes(m)).length;
-      duplicated += got.length - new Set(got).size;
-    }
-    const stuck = envelope.result.tasks.filter((t: { state: string }) => t.state !== 'succeeded').length;
-    recordFault({ area: 'load', fault: `${agents} concurrent agents, ring of messages`, injected: agents * perAgent, survived: agents * perAgent - lost - duplicated, lost, lostUnit: 'messages', note: `stuck tasks: ${stuck}; duplicated: ${duplicated}; controller peak RSS ${peakMb} MB` });
-    expect(stuck, 'tasks that did not succeed').to.equal(0);
-    expect(lost, 'messages lost').to.equal(0);
-    expect(duplicated, 'messages delivered twice').to.equal(0);
-    expect(peakMb, 'controller peak memory (MB)').to.be.below(300);
+    await runRing(world, root, repo, agents, '');
   });
 });

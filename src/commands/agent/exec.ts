@@ -9,8 +9,8 @@ import { requireSession } from '../../core/session/resolve-session.js';
 
 export default class AgentExec extends GraftCommand<typeof AgentExec> {
   static override summary = "Run a command as an agent, over the agent's own key.";
-  static override description = "Runs the words after -- as the agent's own account (or in its directory, for shared-account agents), in its home, with its granted secrets in the environment, over a connection authenticated by the agent's own per-run key. Output streams as it comes; the exit code is the command's.";
-  static override examples = ['<%= config.bin %> agent exec reviewer -- id', "<%= config.bin %> agent exec reviewer -- 'ls -la ~/.graft/identity'"];
+  static override description = "Runs the words after -- as the agent's own account (or in its directory, for shared-account agents), in its worktree when it has one (else its home; --cwd chooses), with its granted secrets in the environment, over a connection authenticated by the agent's own per-run key. Output streams as it comes; the exit code is the command's.";
+  static override examples = ['<%= config.bin %> agent exec reviewer -- git status', "<%= config.bin %> agent exec reviewer --cwd . -- 'ls -la .graft/identity'"];
 
   static override strict = false;
   static override args = {
@@ -20,6 +20,7 @@ export default class AgentExec extends GraftCommand<typeof AgentExec> {
   static override flags = {
     session: sessionFlag,
     timeout: Flags.string({ char: 't', description: 'Limit for connecting and running, e.g. 30s, 5m.', default: '1h', env: 'GRAFT_TIMEOUT' }),
+    cwd: Flags.string({ description: "Directory to run in, relative to the agent's home (or absolute). Default: its worktree, else its home.", env: 'GRAFT_AGENT_CWD' }),
   };
 
   async run(): Promise<{ agent: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string }> {
@@ -32,7 +33,7 @@ export default class AgentExec extends GraftCommand<typeof AgentExec> {
     await learnAgentSecrets(runtime.pool, session.id, agent, host, runtime.redactor);
     const stream = !this.jsonEnabled();
     this.events.emit({ code: 'exec.started', level: 'debug', message: `agent ${agent.name} runs: ${command}`, session: session.id, host: host.name });
-    const result = await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, command), {
+    const result = await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, command, this.flags.cwd ?? agent.workspace?.workdir), {
       timeoutMs: parseDuration('timeout', this.flags.timeout),
       onStdout: stream ? (chunk) => process.stdout.write(this.redact(chunk.toString('utf8'))) : undefined,
       onStderr: stream ? (chunk) => process.stderr.write(this.redact(chunk.toString('utf8'))) : undefined,

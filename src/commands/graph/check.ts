@@ -36,6 +36,12 @@ export default class GraphCheck extends GraftCommand<typeof GraphCheck> {
     for (const name of Object.keys(graph.agents).filter((a) => !used.has(a))) {
       this.events.emit({ code: 'warning', level: 'warn', message: `${this.args.file}: agents.${name} is not used by any task` });
     }
+    for (const [name, task] of Object.entries(graph.tasks)) {
+      const agent = graph.agents[task.agent]!;
+      if (agent.harness !== 'shell' && agent.gateway === false) {
+        this.events.emit({ code: 'warning', level: 'warn', message: `${this.args.file}: task ${name} is unmetered: its agent ${agent.name} has gateway: false, so its vendor key goes to the host and graft counts no tokens, enforces no budget or model list for it` });
+      }
+    }
     const tasks = graphTaskViews(graph);
     this.log(renderGraphTasks(tasks));
     this.log(`\n${this.args.file}: ${tasks.length} task(s), ${Object.keys(graph.agents).length} agent(s) on ${describeHosts(graph.hosts)}, base ${graph.base}: OK`);

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { GraftCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/table.js';
 import { loadStaticHostSpecs, type StaticHostSpec } from '../../core/inventory/index.js';
+import type { JumpHost } from '../../core/provisioners/provisioner.js';
 import { fingerprintSha256 } from '../../core/ssh/index.js';
 
 export interface InventoryCheckResult {
@@ -34,11 +35,18 @@ export default class InventoryCheck extends GraftCommand<typeof InventoryCheck> 
     const hosts = specs.map(({ hostKeys, ...spec }) => ({ ...spec, hostKeyFingerprints: hostKeys.map((k) => fingerprintSha256(k)) }));
     this.log(
       renderTable(
-        ['host', 'address', 'user', 'key file', 'slots', 'labels', 'isolation', 'host key'],
-        hosts.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.identityFile ?? '(ssh-agent)', String(h.slots), h.labels.join(',') || '-', h.isolation, h.hostKeyFingerprints[0] ?? (h.hostKeyPolicy === 'tofu' ? 'tofu' : '-')]),
+        ['host', 'address', 'user', 'key file', 'via', 'slots', 'labels', 'isolation', 'host key'],
+        hosts.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.identityFile ?? '(ssh-agent)', jumpChain(h.jump), String(h.slots), h.labels.join(',') || '-', h.isolation, h.hostKeyFingerprints[0] ?? (h.hostKeyPolicy === 'tofu' ? 'tofu' : '-')]),
       ),
     );
     this.log(`\n${inventory.file}: ${hosts.length} host(s) in ${Object.keys(inventory.groups).length} group(s), ${inventory.format.toUpperCase()}: OK`);
     return { file: inventory.file, format: inventory.format, groups: Object.keys(inventory.groups).sort(), hosts };
   }
+}
+
+/** The jump hosts, first hop first, as ProxyJump writes them; `-` for none. */
+function jumpChain(jump: JumpHost | undefined): string {
+  const hops: string[] = [];
+  for (let hop = jump; hop; hop = hop.jump) hops.unshift(`${hop.user}@${hop.address}:${hop.port}`);
+  return hops.join(',') || '-';
 }

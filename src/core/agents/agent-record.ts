@@ -29,6 +29,8 @@ export interface AgentRecord {
   secrets: string[];
   createdAt: string;
   error?: string;
+  /** Its account came from the host's warm pool (`graft-<session>-<uid>`): revoked at once, deleted in a batch later. */
+  pooled?: boolean;
   /** Its git worktree, when it was created with --from. */
   workspace?: AgentWorkspace;
 }

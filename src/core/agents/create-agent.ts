@@ -11,11 +11,14 @@ import { generateEd25519KeyPair, writeKeyPairFiles } from '../ssh/index.js';
 import type { SessionRow } from '../state/store.js';
 import { agentAccountName, checkAgentName, sharedAgentMarker } from './agent-names.js';
 import { placeAgent } from './agent-placement.js';
+import type { HostRecord } from '../provisioners/provisioner.js';
 import type { AgentRecord, AgentWorkspace } from './agent-record.js';
 import { createAgentWorktree, fillHostCache, prepareWorktree, type WorktreeRequest } from '../workspace/agent-worktree.js';
 import type { TransferStats } from '../workspace/host-cache.js';
 import { authorizedKeyLine } from './authorized-key.js';
-import { HostAdmin, type AgentFile } from './host-admin.js';
+import type { AccountPool } from './account-pool.js';
+import { HostAdmin, type AgentFile, type Guardrails } from './host-admin.js';
+import { PoolStore } from '../state/pool-store.js';
 import { removeAgentFromHost } from './remove-agent.js';
 import { ensureSessionAuthority } from './session-identity.js';
 
@@ -31,6 +34,10 @@ export interface CreateAgentRequest {
   jwtAudience?: string;
   /** Give it a git worktree on branch graft/<session>/<name>, from these commit-ishes of `repo`. */
   worktree?: WorktreeRequest;
+  /** Take its account from this warm pool (hosts with per-agent accounts) instead of making one now. */
+  pool?: AccountPool;
+  /** Network rules and resource limits for its account, made before its key is authorized (hosts with per-agent accounts); absent: none. */
+  guardrails?: Guardrails;
 }
 
 /**
@@ -91,6 +98,9 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   runtime.events.emit({ code: 'agent.creating', level: 'debug', message: `creating agent ${name} on ${host.name}`, session: session.id, host: host.name });
 
   const admin = new HostAdmin(runtime.pool, host, runtime.env);
+  // A pool account is claimed (in the state store) while the key and certificate are made.
+  const claiming = shared ? undefined : request.pool?.claim(host, name);
+  claiming?.catch(() => undefined);
   // The repository's objects travel to the host while its account is being made.
   const filled = worktree && fillHostCache(runtime, session.id, host, worktree, name);
   filled?.catch(() => undefined);
@@ -143,8 +153,18 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
       for (const file of agentFiles) await admin.putAgentFile(agent, file.path, file.content);
     } else {
       await admin.ensureAgentKeyLookup();
-      // Account, key line and files in one call: a task's agent costs one round trip, not six.
-      agent.home = await admin.provision(agent.account, keyLine, agentFiles);
+      // How the host would enforce limits, learnt once per host for `graft hosts`.
+      if (!host.meta.limits) await recordCgroupMechanism(runtime, session.id, host, admin);
+      if (claiming) {
+        // The record names the account before the host hears of the claim, so whatever happens
+        // next, revocation finds it.
+        Object.assign(agent, { account: (await claiming).account, pooled: true });
+        runtime.store.putAgent(session.id, agent);
+        agent.home = await admin.claimPooled(agent.account, keyLine, agentFiles, request.guardrails);
+      } else {
+        // Account, key line and files in one call: a task's agent costs one round trip, not six.
+        agent.home = await admin.provision(agent.account, keyLine, agentFiles, request.guardrails);
+      }
       startWorktree();
     }
     lap('account');
@@ -166,8 +186,22 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     runtime.events.emit({ code: 'agent.failed', level: 'debug', message: `agent ${name} failed on ${host.name}: ${agent.error}`, session: session.id, host: host.name });
     // A directory still being made, or a worktree, when something here failed: removed once done.
     await Promise.allSettled([sharedDir, worktreeMade]);
-    await removeAgentFromHost(admin, session.id, agent).catch(() => undefined);
+    // A pool account claimed for it but never given to it is spent all the same: never claimed twice.
+    await claiming?.then((row) => agent.pooled || new PoolStore(runtime.store).mark(session.id, host.name, [row.account], 'spent'), () => undefined);
+    await removeAgentFromHost(admin, session.id, agent).then(
+      () => agent.pooled && new PoolStore(runtime.store).mark(session.id, host.name, [agent.account], 'spent'),
+      () => undefined,
+    );
     await rm(join(files.dir, 'agents', name), { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Asks the host how it would enforce resource limits and keeps the answer in its record's meta. */
+async function recordCgroupMechanism(runtime: GraftRuntime, sessionId: string, host: HostRecord, admin: HostAdmin): Promise<void> {
+  const mechanism = await admin.cgroupMechanism();
+  // Read again: a tunnel may have recorded its port meanwhile.
+  const latest = runtime.store.listHosts(sessionId).find((h) => h.name === host.name) ?? host;
+  runtime.store.putHost(sessionId, { ...latest, meta: { ...latest.meta, limits: mechanism } });
+  host.meta.limits = mechanism;
 }

@@ -1,22 +1,45 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { GraftError, ExitCode } from '../errors.js';
+import { BugError, GraftError, ExitCode, SshError } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import type { AgentRecord } from './agent-record.js';
 import { isIpAddress } from './authorized-key.js';
+import { egressArgument, type EgressRules } from './egress.js';
+import { limitsArgument, type ResourceLimits } from './limits.js';
 import { assetPath } from '../package-assets.js';
 import { adminEndpoint } from '../session/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import { oncePerPool, type SshPool } from '../ssh/index.js';
 import type { ExecResult } from '../ssh/types.js';
 
+/** How long a subcommand may run once the host has started it. */
 const timeoutMs = 60_000;
+/**
+ * How long a subcommand that queues for the host's account lock may wait for it. A slow or busy
+ * host slows the run rather than failing it; a dead one is noticed sooner, by its keepalives.
+ */
+const queueBoundMs = 15 * 60_000;
+/** What the host tool prints once it holds the account lock: the deadline counts from there. */
+const startedLine = 'graft-host: started';
+/** Subcommands that queue for the account lock or the network rules' lock (see provisioners/host/agent-account.sh). */
+const queueing = new Set(['create', 'provision', 'remove', 'pool-fill', 'pool-delete', 'pool-claim', 'pool-revoke']);
+/** The parts of the host tool that agent-account.sh includes, each where its include line stands. */
+const includedParts = ['egress.sh', 'limits.sh', 'account-pool.sh'];
 
 let script: { content: Buffer; remotePath: string } | undefined;
-/** The tool's bytes and its content-addressed path on hosts: a new graft never runs an old copy, and a copy is never rewritten in place. */
+/**
+ * The tool's bytes (agent-account.sh with its parts included) and its content-addressed path on
+ * hosts: a new graft never runs an old copy, and a copy is never rewritten in place.
+ */
 function hostScript(): { content: Buffer; remotePath: string } {
   if (!script) {
-    const content = readFileSync(assetPath('provisioners', 'host', 'agent-account.sh'));
+    let text = readFileSync(assetPath('provisioners', 'host', 'agent-account.sh'), 'utf8');
+    for (const part of includedParts) {
+      const includeLine = `# graft: include ${part}\n`;
+      if (!text.includes(includeLine)) throw new BugError(`provisioners/host/agent-account.sh lost its include line for ${part}`);
+      text = text.replace(includeLine, () => readFileSync(assetPath('provisioners', 'host', part), 'utf8'));
+    }
+    const content = Buffer.from(text);
     script = { content, remotePath: `.graft/bin/agent-account-${createHash('sha256').update(content).digest('hex').slice(0, 12)}.sh` };
   }
   return script;
@@ -31,6 +54,27 @@ const addresses = new WeakMap<SshPool, Map<string, Promise<string>>>();
 export interface AgentFile {
   path: string;
   content: string;
+}
+
+/** What the host enforces for an agent's account: where it may connect, and what it may use. */
+export interface Guardrails {
+  egress?: EgressRules;
+  limits?: ResourceLimits;
+}
+
+/** The host tool's optional EGRESS and LIMITS arguments ('' for one that is not set). */
+function guardrailArguments({ egress, limits }: Guardrails): string[] {
+  const limitsArg = limitsArgument(limits);
+  const egressArg = egressArgument(egress)[0] ?? '';
+  return limitsArg ? [egressArg, limitsArg] : egressArg ? [egressArg] : [];
+}
+
+/** The host tool's input for an agent: its key line, then one line per file, "PATH BASE64". */
+function agentInput(keyLine: string, files: AgentFile[]): string {
+  // A path is graft's own, never blank or spaced.
+  const odd = files.find((f) => !/^[A-Za-z0-9._/-]+$/.test(f.path));
+  if (odd) throw new GraftError(`cannot write agent file ${JSON.stringify(odd.path)}: graft's agent files are named with letters, digits, '.', '_', '-' and '/'`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.usage });
+  return `${keyLine}\n${files.map((f) => `${f.path} ${Buffer.from(f.content, 'utf8').toString('base64')}\n`).join('')}`;
 }
 
 export class HostAdmin {
@@ -61,7 +105,8 @@ export class HostAdmin {
     await this.ensureTool();
     const command = this.commandLine(args, privileged);
     const sudo = privileged && this.host.user !== 'root';
-    const result: ExecResult = await this.pool.exec(endpoint, command, { timeoutMs, stdin: stdin ?? '' });
+    const result: ExecResult = queueing.has(args[0]!) ? await this.execQueued(args[0]!, command, stdin ?? '') : await this.pool.exec(endpoint, command, { timeoutMs, stdin: stdin ?? '' });
+    result.stdout = result.stdout.split('\n').filter((line) => line !== startedLine).join('\n');
     if (result.exitCode !== 0) {
       throw new GraftError(`${this.host.name}: ${args[0]} ${args[1] ?? ''} failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, {
         code: 'HOST_ADMIN_FAILED',
@@ -73,15 +118,70 @@ export class HostAdmin {
   }
 
   /**
+   * Runs a subcommand that waits for the host's account lock: its deadline starts when the host
+   * tool says it holds the lock, so a queue of other agents' accounts (or a host slowed by load)
+   * makes it later, not failed. The wait itself is bounded only loosely.
+   */
+  private execQueued(subcommand: string, command: string, stdin: string): Promise<ExecResult> {
+    const abort = new AbortController();
+    const expire = (ms: number, message: string) => setTimeout(() => abort.abort(new SshError(message, 'SSH_TIMEOUT')), ms);
+    let timer = expire(queueBoundMs, `${this.host.name}: ${subcommand} waited ${queueBoundMs / 60_000} min for the host's account lock without getting it`);
+    let heard = '';
+    const onStdout = (chunk: Buffer) => {
+      if (heard === startedLine) return;
+      heard = (heard + chunk.toString('utf8')).slice(-200);
+      if (!heard.includes(`${startedLine}\n`)) return;
+      heard = startedLine;
+      clearTimeout(timer);
+      timer = expire(timeoutMs, `${this.host.name}: ${subcommand} timed out after ${timeoutMs} ms, counted from when the host started it (after its turn at the account lock)`);
+    };
+    return this.pool.exec(adminEndpoint(this.host, this.env), command, { stdin, signal: abort.signal, onStdout }).finally(() => clearTimeout(timer));
+  }
+
+  /**
    * Makes a per-account agent in one call: its account, its key line in the root-owned key file,
    * and its files (0600, written as the account). Returns its home.
    */
-  provision(account: string, keyLine: string, files: AgentFile[]): Promise<string> {
-    // One line per file, "PATH BASE64": a path is graft's own, never blank or spaced.
-    const odd = files.find((f) => !/^[A-Za-z0-9._/-]+$/.test(f.path));
-    if (odd) throw new GraftError(`cannot write agent file ${JSON.stringify(odd.path)}: graft's agent files are named with letters, digits, '.', '_', '-' and '/'`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.usage });
-    const lines = files.map((f) => `${f.path} ${Buffer.from(f.content, 'utf8').toString('base64')}\n`);
-    return this.run(['provision', account], `${keyLine}\n${lines.join('')}`);
+  provision(account: string, keyLine: string, files: AgentFile[], guardrails: Guardrails = {}): Promise<string> {
+    return this.run(['provision', account, ...guardrailArguments(guardrails)], agentInput(keyLine, files));
+  }
+
+  /**
+   * Makes `count` keyless accounts for the session's pool under one lock on /etc/passwd
+   * (`graft-<session>-<uid>`, each with an empty 0700 home).
+   */
+  async fillPool(sessionId: string, count: number): Promise<{ account: string; home: string }[]> {
+    const out = await this.run(['pool-fill', sessionId, String(count)]);
+    return out.split('\n').filter((l) => l.startsWith('account ')).map((l) => {
+      const [, account = '', home = ''] = l.split(' ');
+      return { account, home };
+    });
+  }
+
+  /** Gives a pool account to an agent: its key line and files. The host refuses a second claim of it. Returns its home. */
+  claimPooled(account: string, keyLine: string, files: AgentFile[], guardrails: Guardrails = {}): Promise<string> {
+    return this.run(['pool-claim', account, ...guardrailArguments(guardrails)], agentInput(keyLine, files));
+  }
+
+  /** Removes a pool account's key, secrets and identity and kills its processes; the account waits for `deletePooled`. */
+  async revokePooled(account: string): Promise<void> {
+    await this.run(['pool-revoke', account]);
+  }
+
+  /** Deletes pool accounts (revoked or never claimed) in one batch, or with 'all' every one of the session. Returns those deleted. */
+  async deletePooled(sessionId: string, accounts: string[] | 'all'): Promise<string[]> {
+    if (accounts !== 'all' && accounts.length === 0) return [];
+    const out = await this.run(accounts === 'all' ? ['pool-delete', sessionId, '--all'] : ['pool-delete', sessionId], accounts === 'all' ? '' : `${accounts.join('\n')}\n`);
+    return out.split('\n').filter((l) => l.startsWith('deleted ')).map((l) => l.slice('deleted '.length));
+  }
+
+  /** The session's pool accounts on the host, found by looking: never claimed, claimed (holding a key) or revoked. */
+  async listPool(sessionId: string): Promise<{ account: string; state: 'ready' | 'claimed' | 'revoked' }[]> {
+    const out = await this.run(['pool-list', sessionId]);
+    return out.split('\n').filter(Boolean).map((l) => {
+      const [account = '', state = ''] = l.split(' ');
+      return { account, state: state as 'ready' | 'claimed' | 'revoked' };
+    });
   }
 
   private get key(): string {
@@ -125,6 +225,11 @@ export class HostAdmin {
   async putAgentFile(agent: AgentRecord, path: string, content: string): Promise<void> {
     if (agent.isolation === 'shared-account') await this.run(['shared-put', agent.home, path, '0600'], content, false);
     else await this.run(['put', agent.account, path, '0600'], content);
+  }
+
+  /** How the host would enforce resource limits: `cgroup-v1`, `cgroup-v2` (not used yet) or `none`. */
+  async cgroupMechanism(): Promise<string> {
+    return this.run(['cgroups']);
   }
 
   /** The controller's address as this host sees it: what `from=` must name. */

@@ -3,6 +3,7 @@ import { failpoint } from '../failpoints.js';
 import { dirname } from 'node:path';
 import { ExitCode, GraftError, SshError } from '../errors.js';
 import type { GraftRuntime } from '../runtime.js';
+import { PoolStore } from '../state/pool-store.js';
 import type { SessionRow } from '../state/store.js';
 import { sharedAgentMarker } from './agent-names.js';
 import type { AgentRecord } from './agent-record.js';
@@ -12,6 +13,9 @@ import { HostAdmin } from './host-admin.js';
 export async function removeAgentFromHost(admin: HostAdmin, sessionId: string, agent: AgentRecord): Promise<void> {
   if (agent.isolation === 'shared-account') {
     await admin.run(['shared-remove', agent.home, admin.host.meta.agentKeysFile ?? '.ssh/authorized_keys', sharedAgentMarker(sessionId, agent.name)], undefined, false);
+  } else if (agent.pooled) {
+    // Key, secrets and processes now; the account and home in a later batch (see account-pool.ts).
+    await admin.revokePooled(agent.account);
   } else {
     await admin.run(['remove', agent.account]);
   }
@@ -40,8 +44,9 @@ export async function removeAgent(runtime: GraftRuntime, session: SessionRow, ag
       actions: [`Try again when the host is reachable: graft agent rm ${agent.name}`],
     });
   }
+  if (agent.pooled) new PoolStore(runtime.store).mark(session.id, agent.host, [agent.account], 'spent');
   await rm(dirname(agent.keyFile), { recursive: true, force: true });
   runtime.store.putAgent(session.id, { ...agent, state: 'removed' });
-  runtime.events.emit({ code: 'agent.removed', level: 'info', message: `agent ${agent.name} revoked: key removed, ${agent.isolation === 'accounts' ? `account ${agent.account} deleted` : 'directory deleted'} on ${agent.host}`, session: session.id, host: agent.host, data: { agent: agent.name, account: agent.account } });
+  runtime.events.emit({ code: 'agent.removed', level: 'info', message: `agent ${agent.name} revoked: key removed, ${agent.pooled ? `processes of ${agent.account} killed (the account is deleted in a later batch)` : agent.isolation === 'accounts' ? `account ${agent.account} deleted` : 'directory deleted'} on ${agent.host}`, session: session.id, host: agent.host, data: { agent: agent.name, account: agent.account } });
   return true;
 }

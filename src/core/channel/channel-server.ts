@@ -6,8 +6,9 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { BugError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { EventSink } from '../events.js';
+import { listenOnLoopback } from '../loopback-listen.js';
 import { issueServerCertificate, type SessionAuthority } from '../identity/index.js';
 import { maxMessageBodyLength, type MessageStore, type StoredMessage } from '../state/message-store.js';
 import { AnswerWaits } from './answer-waits.js';
@@ -173,7 +174,7 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
   // A handshake that failed outright (not TLS, no common cipher) never reaches a route; record it here.
   server.on('tlsClientError', (error) => events?.emit({ code: 'channel.refused', level: 'warn', message: `agent channel refused a TLS client: ${error.message}`, session: sessionId, data: { reason: 'TLS' } }));
 
-  const port = await listen(server, options.port ?? 0);
+  const port = await listenOnLoopback(server, options.port ?? 0, 'the agent channel');
   events?.emit({ code: 'channel.started', level: 'debug', message: `agent channel listening on 127.0.0.1:${port}`, session: sessionId, data: { port } });
   let closing: Promise<void> | undefined;
   return {
@@ -187,17 +188,4 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
       return closing;
     },
   };
-}
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') reject(new UsageError(`cannot start the agent channel: port ${port} on 127.0.0.1 is in use`, ['Choose another port, or 0 for any free one.']));
-      else reject(new BugError(`cannot start the agent channel on 127.0.0.1:${port}: ${error.message}`, error));
-    });
-    server.listen(port, '127.0.0.1', () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
-    });
-  });
 }

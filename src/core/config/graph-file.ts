@@ -48,8 +48,25 @@ export async function loadGraphFile(file: string): Promise<GraphSpec> {
   const base = dirname(absolute);
   const instructions = await readInstructions(value.agents, base, at, problems);
   await checkInventoryPath(value.hosts, base, at, problems);
+  if (parsed.success) for (const p of gatewayProblems(parsed.data)) problems.push(at(p.path, p.message));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(inFileOrder(problems), HINTS);
   return toGraphSpec(parsed.data, absolute, base, instructions);
+}
+
+/**
+ * A subscription token (Claude's CLAUDE_CODE_OAUTH_TOKEN) authenticates the CLI itself and cannot
+ * be forwarded by the gateway: an agent that has only that must opt out of the gateway.
+ */
+function gatewayProblems(data: GraphFile): { path: DocPath; message: string }[] {
+  const problems: { path: DocPath; message: string }[] = [];
+  for (const [name, agent] of Object.entries(data.agents)) {
+    if (agent.harness !== 'claude' || !agent.gateway) continue;
+    const granted = new Set([...agent.secrets, ...Object.values(data.tasks).filter((t) => t.agent === name).flatMap((t) => t.secrets)]);
+    if (granted.has('CLAUDE_CODE_OAUTH_TOKEN') && !granted.has('ANTHROPIC_API_KEY')) {
+      problems.push({ path: ['agents', name, 'secrets'], message: `agent ${name} authenticates with CLAUDE_CODE_OAUTH_TOKEN, a subscription token the model gateway cannot forward: grant ANTHROPIC_API_KEY instead, or set gateway: false on it (its tasks are then unmetered)` });
+    }
+  }
+  return problems;
 }
 
 /** One problem per zod issue; unknown keys one per key, at the key's own line. */
@@ -109,11 +126,14 @@ function toGraphSpec(data: GraphFile, file: string, base: string, instructions: 
       ...(agent.harness === 'shell' && agent.command !== undefined ? { command: agent.command } : {}),
       args: agent.args,
       secrets: agent.secrets,
+      ...(agent.network !== undefined ? { network: agent.network } : {}),
+      ...(agent.limits !== undefined ? { limits: agent.limits } : {}),
+      ...(agent.harness !== 'shell' ? { gateway: agent.gateway, telemetry: agent.telemetry, ...(agent.models ? { models: agent.models } : {}), ...(agent.budget !== undefined ? { budgetMicroUsd: agent.budget } : {}) } : {}),
     };
   }
   const tasks: Record<string, TaskSpec> = {};
-  for (const [name, { timeout, ...task }] of Object.entries(data.tasks)) {
-    tasks[name] = { name, ...task, ...(timeout !== undefined ? { timeoutMs: timeout } : {}) };
+  for (const [name, { timeout, budget, network, limits, ...task }] of Object.entries(data.tasks)) {
+    tasks[name] = { name, ...task, ...(timeout !== undefined ? { timeoutMs: timeout } : {}), ...(budget !== undefined ? { budgetMicroUsd: budget } : {}), ...(network !== undefined ? { network } : {}), ...(limits !== undefined ? { limits } : {}) };
   }
-  return { file, base: data.base, hosts, agents, tasks };
+  return { file, base: data.base, hosts, agents, tasks, ...(data.budget !== undefined ? { budgetMicroUsd: data.budget } : {}), ...(data.gateway ? { gateway: data.gateway } : {}), ...(data.notify.length > 0 ? { notify: data.notify } : {}) };
 }

@@ -13,8 +13,12 @@ import { didYouMean } from '../did-you-mean.js';
 import { durationMs } from '../duration.js';
 import type { HarnessName } from '../graph/model.js';
 import { parseHostPattern } from '../inventory/selector.js';
+import { parseBudget } from '../gateway/money.js';
+import { networkModes, parseAllowEntry, type AllowEntry, type NetworkPolicy } from '../agents/egress.js';
+import { parseMemory } from '../agents/limits.js';
 import { secretNamePattern } from '../secrets/secret-source.js';
 import { newSessionId } from '../session/session-id.js';
+import { notifyTargetSchema } from '../notify/notify-target.js';
 
 /** Task names end up in `graft-<session>-<task>` Unix accounts, which Linux caps at 32 characters. */
 export const maxTaskNameLength = maxAccountLength - agentAccountName(newSessionId(), '').length;
@@ -103,10 +107,65 @@ const hostPattern = text('a host selector, e.g. "gpu" or "web:&linux"').superRef
 /** A commit-ish; a leading `-` would reach git as an option. */
 const gitRef = text('a commit-ish such as main, HEAD or a commit id').regex(/^(?!-)[^\s\p{Cc}]+$/u, expected('a commit-ish such as main, HEAD or a commit id (no spaces, not starting with "-")'));
 
-const agentCommon = { args, secrets: secretNames };
+/** `network:` on an agent or a task (agents/egress.ts): a mode, or an allow-list on top of graft's own services. */
+const networkWhat = 'none, gateway, open, or an allow-list such as [10.0.0.0/8, "registry.npmjs.org:443"]';
+const network = z.union([z.string(), z.array(z.unknown())], expected(networkWhat)).transform((v, ctx): NetworkPolicy => {
+  if (typeof v === 'string') {
+    if ((networkModes as readonly string[]).includes(v)) return v as NetworkPolicy;
+    ctx.addIssue({ code: 'custom', message: `expected ${networkWhat}, got ${describeValue(v)}${didYouMean(v, networkModes)}` });
+    return 'none';
+  }
+  if (v.length === 0) ctx.addIssue({ code: 'custom', message: 'an empty allow-list: write network: gateway for graft\'s own services only, or none for nothing at all' });
+  const allow: AllowEntry[] = [];
+  v.forEach((text, i) => {
+    if (typeof text !== 'string') return ctx.addIssue({ code: 'custom', path: [i], message: `expected an allow-list entry as a string, got ${describeValue(text)}` });
+    const entry = parseAllowEntry(text);
+    if (typeof entry === 'string') ctx.addIssue({ code: 'custom', path: [i], message: entry });
+    else allow.push(entry);
+  });
+  return { allow };
+});
+
+/** `limits:` on an agent or a task (agents/limits.ts): CPU cores, memory, processes, enforced by the host's cgroups. */
+const limits = strictEntry('limits (cpu, memory, pids)', {
+  cpu: z.number(expected('a number of CPU cores such as 2 or 0.5')).min(0.01, expected('at least 0.01 CPU cores')).max(1024, expected('at most 1024 CPU cores')).optional(),
+  memory: z.union([z.string(), z.number()], expected('an amount of memory such as 512M or 4G')).transform((v, ctx) => {
+    const bytes = parseMemory(v);
+    if (bytes === undefined) ctx.addIssue({ code: 'custom', message: `expected an amount of memory such as 512M or 4G (K, M, G, T: powers of 1024; at least 4M), got ${describeValue(v)}` });
+    return bytes ?? 0;
+  }).optional(),
+  pids: wholeNumber('a number of processes from 16 to 1000000', 16, 1_000_000).optional(),
+});
+
+const agentCommon = { args, secrets: secretNames, network: network.optional(), limits: limits.optional() };
+
+/** `"$2"`, `"$0.50"` or a number of dollars, kept in micro-dollars. */
+const budget = z.union([z.string(), z.number()], expected('a budget in dollars such as "$2" or "$0.50"')).transform((v, ctx) => {
+  const micros = parseBudget(v);
+  if (micros === undefined) ctx.addIssue({ code: 'custom', message: `expected a budget in dollars such as "$2" or "$0.50" (more than zero, at most 6 decimals), got ${describeValue(v)}` });
+  return micros ?? 0;
+});
+const modelGlobs = z.array(text('a model name or glob, e.g. claude-haiku-*'), expected('a list of model names or globs, e.g. [claude-haiku-*, claude-sonnet-*]')).min(1, 'list at least one model, or leave models out for the default');
+const upstreamUrl = text('an http(s) URL').refine((v) => /^https?:\/\/[^\s/]+/.test(v), expected('an http(s) URL such as https://api.anthropic.com'));
 const forLlmOnly = (key: string) => `${JSON.stringify(key)} is for the claude, gemini and codex harnesses; a shell agent runs its command`;
-const shellAgent = strictEntry('a shell agent', { harness: z.literal('shell'), command: text('a shell command').optional(), ...agentCommon }, { model: forLlmOnly('model'), instructions: forLlmOnly('instructions') });
-const llmAgent = strictEntry('an agent', { harness: z.enum(llmHarnesses), model: text('a model name').optional(), instructions: text('a path to an instructions file').optional(), ...agentCommon }, {
+const shellAgent = strictEntry('a shell agent', { harness: z.literal('shell'), command: text('a shell command').optional(), ...agentCommon }, {
+  model: forLlmOnly('model'),
+  instructions: forLlmOnly('instructions'),
+  models: forLlmOnly('models'),
+  gateway: forLlmOnly('gateway'),
+  budget: '"budget" is for the claude, gemini and codex harnesses (the model gateway meters them); a shell agent calls no model through graft',
+  telemetry: forLlmOnly('telemetry'),
+});
+const llmAgent = strictEntry('an agent', {
+  harness: z.enum(llmHarnesses),
+  model: text('a model name').optional(),
+  instructions: text('a path to an instructions file').optional(),
+  models: modelGlobs.optional(),
+  gateway: z.boolean(expected('true (through the model gateway, the default) or false (the vendor key goes to the host)')).default(true),
+  budget: budget.optional(),
+  telemetry: z.boolean(expected("true (leave the CLI's own telemetry on) or false (the default)")).default(false),
+  ...agentCommon,
+}, {
   command: '"command" is for shell agents; claude, gemini and codex agents take a prompt on each task',
 });
 
@@ -131,6 +190,9 @@ const taskSchema = strictEntry(
     timeout: duration.optional(),
     approval: z.enum(['before', 'after'], expected('"before" (a human approves the start) or "after" (a human approves the result)')).optional(),
     secrets: secretNames,
+    budget: budget.optional(),
+    network: network.optional(),
+    limits: limits.optional(),
   },
   {},
   { depends_on: 'needs', 'depends-on': 'needs', dependencies: 'needs', after: 'needs', retry: 'retries', host: 'on', hosts: 'on', secret: 'secrets', approve: 'approval' },
@@ -193,6 +255,9 @@ export const graphFileSchema = strictEntry('the graph file', {
   hosts: hostsSchema,
   agents: namedEntries('agent', agentSchema, 'a mapping of agent names to agents (harness, model ...)'),
   tasks: namedEntries('task', taskSchema, 'a mapping of task names to tasks (agent, prompt, needs ...)'),
+  budget: budget.optional(),
+  gateway: strictEntry('the gateway section (upstream base URLs per vendor)', { anthropic: upstreamUrl.optional(), openai: upstreamUrl.optional(), gemini: upstreamUrl.optional() }).optional(),
+  notify: oneOrMany(notifyTargetSchema, 'a list of webhook URLs or { url, events, format } entries').default([]),
 });
 
 export type GraphFile = z.infer<typeof graphFileSchema>;

@@ -5,34 +5,30 @@
  * the controller reads when the attempt's process ends.
  */
 import { dirname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureSessionAuthority } from '../agents/session-identity.js';
-import { installAgentHelper, openChannelTunnel, startChannel, writeChannelUrl, type ChannelServer, type ChannelTunnel } from '../channel/index.js';
+import { installAgentHelper, startChannel, writeChannelUrl, type ChannelServer } from '../channel/index.js';
 import { UsageError } from '../errors.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
-import { adminEndpoint } from '../session/endpoints.js';
 import { MessageStore } from '../state/message-store.js';
 import type { RunGraph, RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
-
-interface HostLink {
-  tunnel: ChannelTunnel;
-  helperDir: string;
-}
+import { HostTunnels } from './host-tunnels.js';
 
 export class ChannelLink {
-  private readonly links = new Map<string, HostLink>();
-  private closed = false;
-  /** Ends relink waits at once when the link closes: the process must not outlive its run waiting on a timer. */
-  private readonly closing = new AbortController();
+  /** Where the helper is on each host linked so far. */
+  private readonly helperDirs = new Map<string, string>();
+  private readonly tunnels: HostTunnels;
 
   private constructor(
     private readonly runtime: GraftRuntime,
     private readonly session: SessionRow,
     private readonly runs: RunStore,
     private readonly server: ChannelServer,
-  ) {}
+  ) {
+    // Agents already running on a host whose tunnel came back elsewhere (a resumed run) read the new address from their URL file.
+    this.tunnels = new HostTunnels(runtime, session, server.port, 'channelPort', (host, tunnel) => this.repointAgents(host, tunnel.url));
+  }
 
   /** Starts the server and links every host of the session that is up and answers. */
   static async open(runtime: GraftRuntime, session: SessionRow, runs: RunStore, graph: RunGraph): Promise<ChannelLink> {
@@ -68,46 +64,16 @@ export class ChannelLink {
       if (outcome.status === 'fulfilled') return;
       const host = hosts[i]!;
       runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: the agent channel cannot reach it yet (${(outcome.reason as Error).message}); trying again`, session: session.id, host: host.name });
-      void link.relink(host.name);
+      void link.tunnels.retry(host.name, (h) => link.linkHost(h));
     });
     return link;
   }
 
   /** Installs the helper and opens (or reopens, on the same port if it can) the host's tunnel. */
-  private async linkHost(host: HostRecord): Promise<HostLink> {
+  private async linkHost(host: HostRecord): Promise<void> {
     const helper = await installAgentHelper(this.runtime.pool, host, this.session.id, this.runtime.env);
-    const preferred = Number(host.meta.channelPort) || undefined;
-    const tunnel = await openChannelTunnel(this.runtime.pool, adminEndpoint(host, this.runtime.env), this.server.port, preferred);
-    if (String(tunnel.remotePort) !== host.meta.channelPort) {
-      this.runtime.store.putHost(this.session.id, { ...host, meta: { ...host.meta, channelPort: String(tunnel.remotePort) } });
-      // Agents already running there (a resumed run) read the new address from their URL file.
-      if (preferred) await this.repointAgents(host, tunnel.url);
-    }
-    const link = { tunnel, helperDir: dirname(helper) };
-    this.links.set(host.name, link);
-    void tunnel.ended.then(({ lost }) => (lost && !this.closed ? this.relink(host.name) : undefined));
-    return link;
-  }
-
-  /** A tunnel dropped with its connection: reopen it when the host answers again, until the link closes. */
-  private async relink(hostName: string): Promise<void> {
-    for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
-      try {
-        await sleep(wait, undefined, { signal: this.closing.signal });
-      } catch {
-        return;
-      }
-      // The store closes with the run: nothing may touch it once the link is closed.
-      if (this.closed) return;
-      const host = this.runtime.store.listHosts(this.session.id).find((h) => h.name === hostName);
-      if (!host || host.state !== 'up') return;
-      try {
-        await this.linkHost(host);
-        return;
-      } catch {
-        // Still unreachable: try again later.
-      }
-    }
+    this.helperDirs.set(host.name, dirname(helper));
+    await this.tunnels.tunnel(host);
   }
 
   private async repointAgents(host: HostRecord, url: string): Promise<void> {
@@ -120,20 +86,24 @@ export class ChannelLink {
 
   /** Where `graft-agent` is on a host, for the task's PATH. */
   helperDir(host: string): string[] {
-    const link = this.links.get(host);
-    return link ? [link.helperDir] : [];
+    const dir = this.helperDirs.get(host);
+    return dir ? [dir] : [];
   }
 
   /** The URL of a host's tunnel end, linking the host first if it is not yet; a new task's launcher writes it into its agent's URL file. */
   async url(host: HostRecord): Promise<string> {
-    const link = this.links.get(host.name) ?? (await this.linkHost(host));
-    return link.tunnel.url;
+    if (!this.helperDirs.has(host.name)) await this.linkHost(host);
+    return (await this.tunnels.tunnel(host)).url;
+  }
+
+  /** The loopback port of a host's tunnel end, linking the host first if it is not yet: an agent's network rules let it through. */
+  async port(host: HostRecord): Promise<number> {
+    if (!this.helperDirs.has(host.name)) await this.linkHost(host);
+    return (await this.tunnels.tunnel(host)).remotePort;
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.closing.abort();
-    await Promise.allSettled([...this.links.values()].map((l) => l.tunnel.close()));
+    await this.tunnels.close();
     await this.server.close();
   }
 }

@@ -9,11 +9,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { failpoint } from '../failpoints.js';
 import { join } from 'node:path';
 import { learnAgentSecrets } from '../agents/agent-access.js';
+import { AccountPool } from '../agents/account-pool.js';
 import { createAgent } from '../agents/create-agent.js';
 import type { AgentRecord } from '../agents/agent-record.js';
+import { describeNetwork, egressRules, type EgressRules } from '../agents/egress.js';
+import { describeLimitHit, mergeLimits, type ResourceLimits } from '../agents/limits.js';
 import { removeAgent } from '../agents/remove-agent.js';
-import { ExitCode, GraftError, SshError } from '../errors.js';
-import { harnessFor } from '../harnesses/index.js';
+import { ExitCode, GraftError, SshError, UsageError } from '../errors.js';
+import { harnessFor, type HarnessSettings } from '../harnesses/index.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
 import { adminEndpoint } from '../session/endpoints.js';
@@ -22,9 +25,11 @@ import type { SessionRow } from '../state/store.js';
 import { agentBranch } from '../workspace/agent-worktree.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
 import { criticalPathLengths, eligibleHosts } from '../graph/validate.js';
-import type { TaskSpec } from '../graph/model.js';
+import type { AgentSpec, TaskSpec } from '../graph/model.js';
 import { attemptFailed, cancelAll, decide, defaultRetryPolicy, outcome, place, settle, starting, stranded, succeeded, waitingGate, type RetryPolicy, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
 import type { TaskRecord } from '../graph/task-record.js';
+import type { GatewayAccess } from '../harnesses/harness.js';
+import { gatewayHeldSecrets, usesGateway, type GatewayLink } from './gateway-link.js';
 import { StrandedWatch } from './stranded-attempts.js';
 import { fetchTaskLog } from './task-log.js';
 import { killTaskProcess, launcherScript, MissingCommandError, reattachScript, runTaskProcess, type ProcessEnd } from './task-process.js';
@@ -39,6 +44,12 @@ export interface ControllerOptions {
   taskPath?: (host: string) => string[];
   /** The agent channel's URL on a host, written into the agent's URL file as its task starts. */
   channelUrl?: (host: HostRecord) => Promise<string>;
+  /** The loopback ports of graft's services (channel, gateway) on a host that an agent made from the template uses: its network rules let it reach them. */
+  servicePorts?: (host: HostRecord, agent: AgentSpec) => Promise<number[]>;
+  /** GRAFT_AGENT_PATH and the vendor API base URLs, read from the controller's environment. */
+  harnessSettings?: HarnessSettings;
+  /** The session's model gateway, when some agent uses it (controller/gateway-link.ts). */
+  gateway?: Pick<GatewayLink, 'access' | 'revoke' | 'spent'>;
 }
 
 export type ControllerResult = RunOutcome | 'detached';
@@ -55,6 +66,8 @@ export class Controller {
   private wake: () => void = () => undefined;
   private readonly watchAbort = new AbortController();
   private readonly stranded: StrandedWatch;
+  /** Hosts' warm pools of agent accounts (hosts with per-agent accounts). */
+  private readonly accounts: AccountPool;
 
   constructor(
     private readonly runtime: GraftRuntime,
@@ -66,6 +79,7 @@ export class Controller {
     if (!run) throw new GraftError(`session ${session.id} has no graph run`, { code: 'NO_RUN', exitCode: ExitCode.notFound, actions: ['Start one with: graft run GRAPH.yaml'] });
     this.graph = run.graph;
     this.priority = criticalPathLengths(this.graph);
+    this.accounts = new AccountPool(runtime, session.id);
     // A lost host that answers again has its stranded attempts wound up, and takes tasks again.
     this.stranded = new StrandedWatch(runtime, session, this.runs, (host) => this.unhealthy.delete(host));
     options.signal?.addEventListener('abort', () => {
@@ -83,6 +97,7 @@ export class Controller {
       if (this.options.signal?.aborted) {
         await Promise.allSettled(this.inflight.values());
         await this.stranded.stop();
+        await this.accounts.stop();
         this.emitRun('run.detached', `controller stopped; ${this.countActive()} task(s) keep running on their hosts. Continue with: graft resume --session ${this.session.id}`);
         return 'detached';
       }
@@ -92,6 +107,7 @@ export class Controller {
       const result = outcome(this.tasks().values());
       if (result !== 'running' && this.inflight.size === 0) {
         await this.stranded.stop();
+        await this.accounts.stop();
         this.runs.setRunStatus(this.session.id, result);
         this.emitRun('run.finished', `run ${result}`, { outcome: result, tasks: this.runs.listTasks(this.session.id) });
         return result;
@@ -134,6 +150,17 @@ export class Controller {
       if (this.write([{ from: 'ready', record: next }], tasks).length === 0) continue;
       this.track(next.name, () => this.attempt(next));
     }
+    this.sizePools(tasks);
+  }
+
+  /**
+   * Each host with per-agent accounts keeps ready accounts for the tasks still to start: its
+   * share of them, at least a slot's worth while any is left, at most two rounds of its slots.
+   */
+  private sizePools(tasks: Map<string, TaskRecord>): void {
+    const waiting = [...tasks.values()].filter((r) => r.state === 'pending' || r.state === 'ready' || r.state === 'awaiting-approval').length;
+    const hosts = this.runtime.store.listHosts(this.session.id).filter((h) => h.state === 'up' && h.isolation === 'accounts' && !this.unhealthy.has(h.name));
+    for (const host of hosts) this.accounts.setTarget(host, waiting === 0 ? 0 : Math.min(2 * host.slots, Math.ceil(waiting / hosts.length)));
   }
 
   /**
@@ -239,18 +266,26 @@ export class Controller {
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     try {
+      // An attempt whose budget is already spent would be refused its first request: it does not start.
+      const spent = record.state === 'starting' ? this.options.gateway?.spent(record.name) : undefined;
+      if (spent) return await this.failForBudget(record.name, spent);
       agent = await this.ensureAgent(record, spec, host);
       if (!agent) return;
-      const script = record.state === 'running' ? reattachScript() : this.launcher(record, spec, agent, await this.options.channelUrl?.(host));
-      if (spec.timeoutMs) {
-        const left = spec.timeoutMs - (Date.now() - Date.parse(record.startedAt ?? new Date().toISOString()));
+      const gateway = record.state === 'running' ? undefined : await this.options.gateway?.access(record, host);
+      const script = record.state === 'running' ? reattachScript() : this.launcher(record, spec, agent, await this.options.channelUrl?.(host), gateway);
+      // The timeout counts from when the process started: a slow host may take long to make the
+      // agent, and that time is not the task's.
+      const since = record.state === 'running' ? Date.parse(record.runningAt ?? record.startedAt ?? new Date().toISOString()) : undefined;
+      const arm = (started: number) => {
+        if (!spec.timeoutMs || timer) return;
         timer = setTimeout(() => {
           timedOut = true;
           const pid = this.runs.getTask(this.session.id, record.name)?.pid;
           if (pid) killTaskProcess(this.runtime.pool, this.session.id, agent!, host, pid).catch(() => undefined);
-        }, Math.max(0, left));
-      }
-      const end = await this.watch(record, agent, host, script);
+        }, Math.max(0, spec.timeoutMs - (Date.now() - started)));
+      };
+      if (since !== undefined) arm(since);
+      const end = await this.watch(record, agent, host, script, () => arm(Date.now()));
       if (end === 'detached') return;
       clearTimeout(timer);
       await this.finish(record.name, agent, host, end, timedOut ? `timed out after ${Math.round(spec.timeoutMs! / 1000)} s; its process group was killed` : undefined);
@@ -291,13 +326,18 @@ export class Controller {
     if (existing && existing.state !== 'removed') await removeAgent(this.runtime, this.session, existing).catch(() => undefined);
     const agentSpec = this.graph.agents[spec.agent]!;
     const from = spec.needs.length === 0 ? [this.graph.baseCommit] : spec.needs.map((n) => this.runs.getTask(this.session.id, n)!.tip!);
+    // A vendor key the gateway holds for the agent never goes to its host.
+    const held = new Set(gatewayHeldSecrets(agentSpec));
     const { agent } = await createAgent(this.runtime, this.session, {
       name,
       on: host.name,
-      secrets: [...new Set([...agentSpec.secrets, ...spec.secrets])],
+      secrets: [...new Set([...agentSpec.secrets, ...spec.secrets])].filter((s) => !held.has(s)),
       secretsFile: this.runtime.env.GRAFT_SECRETS_FILE,
-      interactive: false,
+      // Its key allows a terminal so a person can join the task's tmux session (graft attach).
+      interactive: true,
       worktree: { repo: this.graph.repo, from, uncommitted: 'ignore' },
+      pool: this.accounts,
+      guardrails: { egress: await this.egressFor(agentSpec, spec, host), limits: this.limitsFor(agentSpec, spec, host) },
     });
     // A retry's branch replaces the earlier attempt's, which graft set: say so, so the pull may move it.
     const previousTip = this.runs.getTask(this.session.id, record.name)?.tip;
@@ -308,7 +348,35 @@ export class Controller {
     return agent;
   }
 
-  private launcher(record: TaskRecord, spec: TaskSpec, agent: AgentRecord, channelUrl: string | undefined): string {
+  /**
+   * The network rules of a task's agent: the task's `network`, else its template's, else
+   * `gateway` (`open` for an LLM agent that holds its vendor key: it calls the vendor itself).
+   * Agents that share the login account have no uid of their own to key rules on.
+   */
+  private async egressFor(agentSpec: AgentSpec, spec: TaskSpec, host: HostRecord): Promise<EgressRules | undefined> {
+    const policy = spec.network ?? agentSpec.network ?? (agentSpec.harness !== 'shell' && !usesGateway(agentSpec) ? 'open' : 'gateway');
+    if (host.isolation === 'shared-account') {
+      if (policy === 'open' || (spec.network ?? agentSpec.network) === undefined) return undefined;
+      throw new UsageError(`${spec.name}: network: ${describeNetwork(policy)} cannot be enforced on ${host.name}: its agents share the login account ${host.user} (no root or sudo), and the rules are keyed by an agent's own uid`, [
+        `Give graft root or sudo on ${host.name}, or set network: open on task ${spec.name} or agent ${spec.agent}.`,
+      ]);
+    }
+    if (policy === 'open' || policy === 'none') return policy;
+    return egressRules(policy, (await this.options.servicePorts?.(host, agentSpec)) ?? []);
+  }
+
+  /** The resource limits of a task's agent: its template's, key by key replaced by the task's. */
+  private limitsFor(agentSpec: AgentSpec, spec: TaskSpec, host: HostRecord): ResourceLimits | undefined {
+    const limits = mergeLimits(agentSpec.limits, spec.limits);
+    if (limits && host.isolation === 'shared-account') {
+      throw new UsageError(`${spec.name}: limits cannot be enforced on ${host.name}: its agents share the login account ${host.user} (no root or sudo), and graft keys an agent's cgroups by its own account`, [
+        `Give graft root or sudo on ${host.name}, or drop limits from task ${spec.name} and agent ${spec.agent}.`,
+      ]);
+    }
+    return limits;
+  }
+
+  private launcher(record: TaskRecord, spec: TaskSpec, agent: AgentRecord, channelUrl: string | undefined, gateway: GatewayAccess | undefined): string {
     const agentSpec = this.graph.agents[spec.agent]!;
     const upstream = spec.needs.map((n) => {
       const r = this.runs.getTask(this.session.id, n)!;
@@ -323,8 +391,11 @@ export class Controller {
       branch: agent.workspace!.branch,
       workdir: agent.workspace!.workdir,
       upstream,
+      apiBaseUrl: this.options.harnessSettings?.apiBaseUrls[agentSpec.harness],
+      ...(gateway ? { gateway } : {}),
     });
-    const missing = invocation.credentials.length > 0 && !invocation.credentials.some((c) => agent.secrets.includes(c));
+    const granted = [...agent.secrets, ...(usesGateway(agentSpec) ? [...agentSpec.secrets, ...spec.secrets] : [])];
+    const missing = invocation.credentials.length > 0 && !invocation.credentials.some((c) => granted.includes(c));
     if (missing) {
       this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: the ${agentSpec.harness} harness authenticates with ${invocation.credentials.join(' or ')}, and none is granted to agent ${spec.agent}: add it to its secrets`, session: this.session.id });
     }
@@ -332,9 +403,9 @@ export class Controller {
       invocation,
       workdir: agent.workspace!.workdir,
       harness: agentSpec.harness,
-      path: this.options.taskPath?.(agent.host) ?? [],
+      path: [...(this.options.taskPath?.(agent.host) ?? []), ...(this.options.harnessSettings?.agentPath ?? [])],
       channelUrl,
-      env: { GRAFT_SESSION: this.session.id, GRAFT_TASK: record.name, GRAFT_AGENT: agent.name, GRAFT_BRANCH: agent.workspace!.branch, GRAFT_WORKDIR: agent.workspace!.workdir, GRAFT_ATTEMPT: String(record.attempt) },
+      env: { GRAFT_SESSION: this.session.id, GRAFT_TASK: record.name, GRAFT_AGENT: agent.name, GRAFT_BRANCH: agent.workspace!.branch, GRAFT_WORKDIR: agent.workspace!.workdir, GRAFT_ATTEMPT: String(record.attempt), ...invocation.env },
     });
   }
 
@@ -342,14 +413,16 @@ export class Controller {
    * Watches the process to its end. A connection lost while it runs is not a failure yet: the
    * host gets a grace period to answer again, and the process is re-attached to if it does.
    */
-  private async watch(record: TaskRecord, agent: AgentRecord, host: HostRecord, script: string): Promise<ProcessEnd | 'detached'> {
+  private async watch(record: TaskRecord, agent: AgentRecord, host: HostRecord, script: string, onRunning: () => void): Promise<ProcessEnd | 'detached'> {
     let current = script;
     for (;;) {
       try {
-        return await runTaskProcess(this.runtime.pool, this.session.id, agent, host, current, (pid) => {
+        const onPid = (pid: number) => {
           failpoint('task.launched');
           this.markRunning(record.name, pid);
-        }, this.watchAbort.signal);
+          onRunning();
+        };
+        return await runTaskProcess(this.runtime.pool, this.session.id, agent, host, current, onPid, this.watchAbort.signal);
       } catch (error) {
         if (this.options.signal?.aborted) return 'detached';
         if (!(error instanceof SshError) || !(await this.hostAnswersAgain(host))) throw error;
@@ -361,7 +434,7 @@ export class Controller {
   private markRunning(name: string, pid: number): void {
     const record = this.runs.getTask(this.session.id, name);
     if (!record || (record.state === 'running' && record.pid === pid)) return;
-    this.write([{ from: record.state, record: { ...record, state: 'running', pid } }]);
+    this.write([{ from: record.state, record: { ...record, state: 'running', pid, runningAt: new Date().toISOString() } }]);
   }
 
   /** Polls the host's admin login until it answers or the grace period ends. */
@@ -398,12 +471,18 @@ export class Controller {
     const fresh = this.runs.getTask(this.session.id, name)!;
     const outcomeFields = { exitCode: end.exitCode, branch: result.branch, tip: result.tip, summary: fresh.summary };
     const reported = fresh.reported;
-    const ok = !timeout && !end.vanished && (reported === 'done' || (reported === undefined && end.exitCode === 0));
+    const budget = fresh.budgetExceeded;
+    const ok = !budget && !timeout && !end.vanished && (reported === 'done' || (reported === undefined && end.exitCode === 0));
     const now = Date.now();
+    // A limit the processes hit is why the attempt failed, whatever the harness made of it.
+    const limit = !ok && !budget && !timeout ? end.limit : undefined;
+    const limits = limit && mergeLimits(this.graph.agents[this.spec(name).agent]?.limits, this.spec(name).limits);
+    const error = budget ? `budget-exceeded: ${budget}` : (timeout ?? (limit ? describeLimitHit(limit, limits) : reported === 'fail' ? `the agent reported failure: ${fresh.summary ?? ''}` : end.vanished ? 'its process disappeared without an exit status' : `exit ${end.exitCode}`));
+    // A spent budget is final: no retry may spend more.
     const next = ok
       ? succeeded(this.spec(name), fresh, new Date(now).toISOString(), outcomeFields)
-      : attemptFailed(this.spec(name), { ...fresh, ...outcomeFields }, { now, error: timeout ?? (reported === 'fail' ? `the agent reported failure: ${fresh.summary ?? ''}` : end.vanished ? 'its process disappeared without an exit status' : `exit ${end.exitCode}`), exitCode: end.exitCode }, this.retryPolicy());
-    this.write([{ from: fresh.state, record: { ...next, reported: undefined } }]);
+      : attemptFailed(budget ? { ...this.spec(name), retries: 0 } : this.spec(name), { ...fresh, ...outcomeFields }, { now, error, exitCode: end.exitCode }, this.retryPolicy());
+    this.write([{ from: fresh.state, record: { ...next, reported: undefined, budgetExceeded: undefined, ...(budget ? { reason: 'budget-exceeded' as const } : limit ? { reason: limit } : {}) } }]);
     failpoint('task.result-recorded');
     // What waited on this result starts now, while its agent is being revoked.
     this.wake();
@@ -426,7 +505,26 @@ export class Controller {
     if (agent && !hostLost) await this.revoke(agent);
   }
 
+  /** A budget of the task was already spent when its attempt was to start: it fails at once, for good. */
+  private async failForBudget(name: string, why: string): Promise<void> {
+    const record = this.runs.getTask(this.session.id, name);
+    if (!record || record.state !== 'starting') return;
+    const next = attemptFailed({ ...this.spec(name), retries: 0 }, record, { now: Date.now(), error: `budget-exceeded: ${why}` }, this.retryPolicy());
+    this.write([{ from: record.state, record: { ...next, state: 'failed', reason: 'budget-exceeded' } }]);
+  }
+
+  /** The gateway refused the task a request for a spent budget: its process group is stopped, and the attempt ends as failed (finish). */
+  stopForBudget(name: string): void {
+    const record = this.runs.getTask(this.session.id, name);
+    const agent = record?.agent ? this.runtime.store.getAgent(this.session.id, record.agent) : undefined;
+    if (!record?.pid || !agent || agent.state !== 'ready' || !record.host) return;
+    killTaskProcess(this.runtime.pool, this.session.id, agent, this.host(record.host), record.pid).catch((error: Error) =>
+      this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${name}: could not stop it after its budget was spent: ${error.message}`, session: this.session.id, host: record.host }),
+    );
+  }
+
   private async revoke(agent: AgentRecord): Promise<void> {
+    this.options.gateway?.revoke(agent.name);
     const current = this.runtime.store.getAgent(this.session.id, agent.name) ?? agent;
     await removeAgent(this.runtime, this.session, current).catch((error: Error) =>
       this.runtime.events.emit({ code: 'warning', level: 'warn', message: error.message, session: this.session.id, host: agent.host }),

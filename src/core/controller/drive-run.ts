@@ -1,11 +1,13 @@
 import { learnAgentSecrets } from '../agents/agent-access.js';
 import { ExitCode, GraftError, UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import { harnessSettings } from '../harnesses/index.js';
 import type { GraftRuntime } from '../runtime.js';
 import { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { ChannelLink } from './channel-link.js';
 import { Controller, type ControllerResult } from './controller.js';
+import { GatewayLink, usesGateway } from './gateway-link.js';
 import { controllerAlive } from '../session/graft-process.js';
 import type { ProvisionerFactory } from '../session/bring-up.js';
 import { finishStart } from './start-run.js';
@@ -31,21 +33,30 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
     throw new UsageError(`session ${session.id} already has a controller running (pid ${holder})`, ['Watch it with: graft status', `Stop it with: kill ${holder}`]);
   }
   let link: ChannelLink | undefined;
+  let gateway: GatewayLink | undefined;
   try {
     // A controller killed while the hosts came up left the start to finish.
     const live = session.status === 'creating' ? await finishStart(runtime, session, run.graph, options.provisioners) : session;
     await learnLiveSecrets(runtime, live);
     link = await ChannelLink.open(runtime, live, runs, run.graph);
     const channel = link;
+    // The gateway hears of a spent budget; the controller (made next, with the gateway) stops the task.
+    let stopForBudget = (_task: string): void => undefined;
+    gateway = await GatewayLink.open(runtime, live, runs, run.graph, { budgetExceeded: (task) => stopForBudget(task) });
     const controller = new Controller(runtime, live, {
       signal: options.signal,
       taskPath: (host) => channel.helperDir(host),
       channelUrl: (host) => channel.url(host),
+      servicePorts: async (host, agent) => [await channel.port(host), ...(usesGateway(agent) ? [await gateway!.port(host)] : [])],
+      harnessSettings: harnessSettings(runtime.env),
+      gateway,
       retryPolicy: runtime.env.GRAFT_RETRY_BACKOFF ? { backoffBaseMs: parseDuration('GRAFT_RETRY_BACKOFF', runtime.env.GRAFT_RETRY_BACKOFF), backoffMaxMs: 60_000 } : undefined,
       hostGraceMs: runtime.env.GRAFT_HOST_GRACE ? parseDuration('GRAFT_HOST_GRACE', runtime.env.GRAFT_HOST_GRACE) : undefined,
     });
+    stopForBudget = (task) => controller.stopForBudget(task);
     return await controller.run();
   } finally {
+    await gateway?.close();
     await link?.close();
     runs.releaseController(session.id, process.pid);
   }

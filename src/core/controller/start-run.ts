@@ -3,6 +3,7 @@ import { loadGraphFile } from '../config/graph-file.js';
 import type { GraphSpec } from '../graph/model.js';
 import { initialRecords } from '../graph/scheduler.js';
 import { placementProblems } from '../graph/validate.js';
+import { harnessSettings } from '../harnesses/index.js';
 import type { GraftRuntime } from '../runtime.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { bringUp, finishBringUp, type ProvisionerFactory, type UpRequest } from '../session/bring-up.js';
@@ -26,6 +27,8 @@ export interface RunRequest {
  */
 export async function startRun(runtime: GraftRuntime, request: RunRequest, factory: ProvisionerFactory, onSession?: (id: string) => void): Promise<{ session: SessionRow; graph: GraphSpec }> {
   const graph = await loadGraphFile(request.graphFile);
+  // The agent settings are read again by the controller; here a bad one fails before any host exists.
+  harnessSettings(runtime.env);
   const repo = await openLocalRepo(request.repoDir);
   const baseCommit = await resolveCommit(repo, graph.base);
   const runs = new RunStore(runtime.store);

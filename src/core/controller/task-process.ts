@@ -1,12 +1,19 @@
 /**
- * A task's process on its host: launched as the agent, in its own session (setsid) so it outlives
- * the controller's connection and its whole process group can be killed; its output goes to a file
+ * A task's process on its host: launched as the agent, in its own session so it outlives the
+ * controller's connection and its whole process group can be killed; its output goes to a file
  * in the agent's home, its exit status to another, both written by a wrapper on the host. The
  * controller watches over one SSH exec per task; a resumed controller re-attaches by pid.
+ *
+ * Where the host has tmux, that session is the pane of a detached tmux session on a socket of the
+ * agent's own (`graft attach` joins it): the pane's process leads its own session and process
+ * group just as setsid's would, its output still goes straight to the same file (the terminal
+ * shows that file), and its stdin is the terminal a person may type into. Without tmux the task
+ * starts under setsid as before, with no terminal.
  */
 import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
 import type { AgentRecord } from '../agents/agent-record.js';
 import type { HarnessInvocation } from '../harnesses/harness.js';
+import { limitHits, type LimitHit } from '../agents/limits.js';
 import type { HostRecord } from '../provisioners/provisioner.js';
 import { channelUrlFile } from '../channel/agent-helper.js';
 import { shellQuote } from '../shell-quote.js';
@@ -14,6 +21,8 @@ import type { SshPool } from '../ssh/index.js';
 
 /** The task's directory under the agent's home. */
 export const taskDir = '.graft/task';
+/** The task's tmux socket, in its 0700 task directory; the tmux session on it is named `task`. */
+export const terminalSocket = `${taskDir}/tmux.sock`;
 
 export interface LaunchRequest {
   invocation: HarnessInvocation;
@@ -34,10 +43,22 @@ export interface ProcessEnd {
   exitCode: number | null;
   /** The process group was gone without an exit status (killed from outside, host rebooted). */
   vanished: boolean;
+  /** A resource limit of the agent's cgroups that its processes hit (agents/limits.ts). */
+  limit?: LimitHit;
 }
+
+/** The agent's cgroups (one directory a line), written by the host tool when it has limits. */
+const cgroupList = '"$HOME"/.graft/cgroup';
 
 /** Exit status the launcher uses when a required command is missing; no task process started. */
 export const missingCommandExit = 127;
+
+/** The most the terminal shows of the log per poll; the rest of a flood is skipped there (not in the log). */
+const viewerChunk = 64 * 1024;
+/** How often the terminal looks at the log while someone is attached. */
+const viewerPollSeconds = 0.3;
+/** In the task directory: `attached.<pid>` while the shell of a `graft attach` with that pid lives. */
+export const attachMarkerName = 'attached.';
 
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
@@ -51,13 +72,56 @@ export function launcherScript(request: LaunchRequest): string {
   const q = shellQuote;
   const files = request.invocation.files.map((f) => `printf '%s' '${base64(f.content)}' | base64 -d > "$d"/${q(f.name)}`);
   // Sourced by the wrapper with `set -a`: every value quoted, PATH extended, nothing evaluated.
-  const env = [...Object.entries(request.env).map(([k, v]) => `${k}=${q(v)}`), `PATH=${request.path.map((p) => q(p)).join(':')}:"$PATH"`].join('\n') + '\n';
+  const taskPath = `PATH=${request.path.map((p) => q(p)).join(':')}:"$PATH"`;
+  const env = [...Object.entries(request.env).map(([k, v]) => `${k}=${q(v)}`), taskPath].join('\n') + '\n';
   const wrapper = [
     'd="$1"',
     'set -a; . "$d"/env; set +a',
+    // Into the agent's cgroups before anything of the task runs; never run without them.
+    `if [ -f ${cgroupList} ]; then while read -r c; do echo $$ > "$c"/cgroup.procs || { echo "graft: cannot join the agent's cgroup $c" >&2; echo 125 > "$d"/exit; exit 125; }; done < ${cgroupList}; fi`,
     `sh "$d"/run.sh`,
     'status=$?',
     'echo "$status" > "$d"/exit.tmp && mv "$d"/exit.tmp "$d"/exit',
+  ].join('\n');
+  // The pane's process: the wrapper with the terminal as stdin and the log as stdout, as fast as
+  // without tmux. The terminal shows what the log gains, at most 64 KiB a round: a pane takes
+  // output at only a few MB/s, and a flood must neither slow the task nor keep tmux busy. It
+  // looks only while someone is attached (`graft attach` leaves ~/.graft/task/attached.PID for as long as
+  // its shell lives, and wakes the viewer with USR1): every look forks, and a hundred tasks
+  // looking a few times a second, unwatched, kept two cores busy. Attaching shows the last
+  // 64 KiB at once, then follows.
+  // The exit file is written before this process ends; the watch reads it once it is gone.
+  // While it runs it holds a lock on "$d"/alive (never passed to the task or the viewer), so the
+  // watch, which is not its parent, sleeps in flock until it ends instead of polling its pid.
+  const terminal = [
+    'd="$1"',
+    'f="$d"/output.log',
+    ': > "$f"',
+    'exec 9>"$d"/alive',
+    'if command -v flock >/dev/null 2>&1 && flock 9; then : > "$d"/alive.held; fi',
+    '(',
+    '  shown=0 nap=',
+    '  trap \'kill "$nap" 2>/dev/null; exit 0\' TERM',
+    '  trap : USR1',
+    '  while :; do',
+    '    size=$(wc -c < "$f")',
+    '    if [ "$size" -gt "$shown" ]; then',
+    `      if [ $((size - shown)) -gt ${viewerChunk} ]; then printf '\n[graft: %s bytes not shown here; graft logs has them]\n' $((size - shown - ${viewerChunk})); shown=$((size - ${viewerChunk})); fi`,
+    '      tail -c +$((shown + 1)) "$f" | head -c $((size - shown))',
+    '      shown=$size',
+    '    fi',
+    '    watched=',
+    `    for m in "$d"/${attachMarkerName}*; do`,
+    '      [ -e "$m" ] || continue',
+    `      if kill -0 "\${m##*.}" 2>/dev/null; then watched=1; else rm -f "$m"; fi`,
+    '    done',
+    `    if [ -n "$watched" ]; then sleep ${viewerPollSeconds}; else sleep 86400 & nap=$!; wait "$nap"; kill "$nap" 2>/dev/null; fi`,
+    '  done',
+    ') 9>&- &',
+    'viewer=$!',
+    'echo "$viewer" > "$d"/viewer.pid',
+    'sh "$d"/wrapper.sh "$d" >> "$f" 2>&1 9>&-',
+    'kill "$viewer" 2>/dev/null',
   ].join('\n');
   return [
     'set -e',
@@ -66,18 +130,27 @@ export function launcherScript(request: LaunchRequest): string {
     'mkdir -p "$d"',
     'if [ -f "$d"/pid ]; then pid=$(cat "$d"/pid); echo "pid $pid"; else',
     ...request.invocation.requires.map(
-      (c) => `  command -v ${q(c)} >/dev/null 2>&1 || { echo ${q(`graft: ${c} is not installed on this host (the ${request.harness} harness needs it)`)} >&2; exit ${missingCommandExit}; }`,
+      // Looked up on the PATH the task will have (GRAFT_AGENT_PATH included), in a subshell so it does not grow twice.
+      (c) => `  (${taskPath}; command -v ${q(c)}) >/dev/null 2>&1 || { echo ${q(`graft: ${c} is not installed on this host (the ${request.harness} harness needs it)`)} >&2; exit ${missingCommandExit}; }`,
     ),
     ...files.map((line) => `  ${line}`),
     `  printf '%s' '${base64(request.invocation.script)}' | base64 -d > "$d"/run.sh`,
     `  printf '%s' '${base64(wrapper)}' | base64 -d > "$d"/wrapper.sh`,
+    `  printf '%s' '${base64(terminal)}' | base64 -d > "$d"/terminal.sh`,
     `  printf '%s' '${base64(env)}' | base64 -d > "$d"/env`,
     ...(request.channelUrl ? [`  printf '%s\\n' ${q(request.channelUrl)} > "$HOME"/${channelUrlFile}`] : []),
     `  cd ${q(request.workdir)}`,
+    // No tmux.conf (the host's or the account's) shapes it; the command runs without a shell
+    // (several words); -P prints the pane's pid at once, even for a process that ends at once.
+    // A tmux that cannot start (e.g. a socket path too long) leaves the task to setsid.
+    `  if command -v tmux >/dev/null 2>&1 && rm -f "$d"/alive.held && pid=$(tmux -f /dev/null -S "$HOME"/${terminalSocket} new-session -d -s task -x 160 -y 48 -c "$PWD" -P -F '#{pane_pid}' sh "$d"/terminal.sh "$d") && [ -n "$pid" ]; then`,
+    '    :',
+    '  else',
     // Not a group leader in a non-interactive shell, so setsid does not fork: $! is the new
     // session's leader, and its pid is the process group to kill.
-    '  setsid sh "$d"/wrapper.sh "$d" </dev/null >"$d"/output.log 2>&1 &',
-    '  pid=$!',
+    '    setsid sh "$d"/wrapper.sh "$d" </dev/null >"$d"/output.log 2>&1 &',
+    '    pid=$!',
+    '  fi',
     '  echo "$pid" > "$d"/pid.tmp && mv "$d"/pid.tmp "$d"/pid',
     '  echo "pid $pid"',
     'fi',
@@ -89,9 +162,18 @@ export function launcherScript(request: LaunchRequest): string {
 /** Waits (as the agent) until the process is gone, then prints `exit <status>` or `exit vanished`. */
 function watchLoop(): string {
   return [
-    // A child of this shell is waited for at once; an adopted one (after resume) is polled.
+    // A child of this shell is waited for at once; a tmux pane is waited for on its lock, then
+    // polled for the moment until tmux reaps it; one without the lock (no flock) is polled.
     'wait "$pid" 2>/dev/null',
-    'while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done',
+    'while kill -0 "$pid" 2>/dev/null; do',
+    '  if [ -f "$d"/alive.held ]; then flock "$d"/alive true 2>/dev/null; fi',
+    '  sleep 0.2',
+    'done',
+    // Which limit the processes hit, read as the agent from its cgroups (this shell is outside them).
+    `if [ -f ${cgroupList} ]; then while read -r c; do`,
+    '  case "$(cat "$c"/pids.events 2>/dev/null)" in "max "[1-9]*) echo "limit pids-limit" ;; esac',
+    `  sed -n 's/^oom_kill [1-9][0-9]*$/limit oom/p' "$c"/memory.oom_control 2>/dev/null`,
+    `done < ${cgroupList}; fi`,
     'if [ -f "$d"/exit ]; then echo "exit $(cat "$d"/exit)"; else echo "exit vanished"; fi',
   ].join('\n');
 }
@@ -100,6 +182,7 @@ function watchLoop(): string {
 export async function runTaskProcess(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, script: string, onPid: (pid: number) => void, signal?: AbortSignal): Promise<ProcessEnd> {
   let buffered = '';
   let end: ProcessEnd | undefined;
+  let limit: LimitHit | undefined;
   const result = await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, 'sh -s'), {
     stdin: script,
     signal,
@@ -111,11 +194,12 @@ export async function runTaskProcess(pool: SshPool, sessionId: string, agent: Ag
         buffered = buffered.slice(newline + 1);
         const [word, value] = line.split(' ');
         if (word === 'pid' && value) onPid(Number(value));
+        if (word === 'limit' && (limitHits as readonly string[]).includes(value ?? '')) limit ??= value as LimitHit;
         if (word === 'exit') end = value === 'vanished' ? { exitCode: null, vanished: true } : { exitCode: Number(value), vanished: false };
       }
     },
   });
-  if (end) return end;
+  if (end) return limit ? { ...end, limit } : end;
   if (result.exitCode === missingCommandExit) throw new MissingCommandError(result.stderr.trim());
   throw new Error(`the task's launcher ended without a result (exit ${result.exitCode ?? result.signal}): ${result.stderr.trim().slice(-500)}`);
 }

@@ -3,6 +3,9 @@
  * filled and paths resolved. Pure data; the loader (config/graph-file.ts) builds it, the
  * scheduler (graph/scheduler.ts) reads it, the controller persists it with the session.
  */
+import type { NetworkPolicy } from '../agents/egress.js';
+import type { ResourceLimits } from '../agents/limits.js';
+import type { NotifyTarget } from '../notify/notify-target.js';
 
 export type HarnessName = 'shell' | 'claude' | 'gemini' | 'codex';
 
@@ -24,6 +27,18 @@ export interface AgentSpec {
   args: string[];
   /** Secret names (UPPER_SNAKE_CASE) granted to every agent made from this template. */
   secrets: string[];
+  /** Where its agents may connect (agents/egress.ts); absent: `gateway`, or `open` for an LLM agent with `gateway: false`. */
+  network?: NetworkPolicy;
+  /** CPU, memory and process limits of its agents (agents/limits.ts); absent: none. */
+  limits?: ResourceLimits;
+  /** LLM harnesses: reach the vendor through the session's model gateway (the default), or, when false, hold the vendor key on the host. */
+  gateway?: boolean;
+  /** Model globs the gateway lets it call; absent: its `model` plus its CLI's helper models. */
+  models?: string[];
+  /** Spending limit over every task run by this template, in micro-dollars. */
+  budgetMicroUsd?: number;
+  /** Leave the CLI's own telemetry on (graft turns it off by default). */
+  telemetry?: boolean;
 }
 
 export type ApprovalGate = 'before' | 'after';
@@ -49,6 +64,12 @@ export interface TaskSpec {
   approval?: ApprovalGate;
   /** Extra secrets for this task on top of its agent's. */
   secrets: string[];
+  /** Spending limit over all its attempts, in micro-dollars. */
+  budgetMicroUsd?: number;
+  /** Replaces its agent's `network` for this task. */
+  network?: NetworkPolicy;
+  /** Replace its agent's limits, key by key, for this task. */
+  limits?: ResourceLimits;
 }
 
 /**
@@ -71,6 +92,12 @@ export interface GraphSpec {
   agents: Record<string, AgentSpec>;
   /** In file order. */
   tasks: Record<string, TaskSpec>;
+  /** Spending limit of the whole run, in micro-dollars. */
+  budgetMicroUsd?: number;
+  /** Upstream base URLs of the model gateway, per vendor (the graph's `gateway:` section). */
+  gateway?: Partial<Record<'anthropic' | 'openai' | 'gemini', string>>;
+  /** Webhooks told when the run ends, a gate waits or an agent asks (docs/dashboard.md). */
+  notify?: NotifyTarget[];
 }
 
 /** Where one task is in its life. Terminal: succeeded, failed, blocked, cancelled. */

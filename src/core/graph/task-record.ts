@@ -40,6 +40,8 @@ export interface TaskRecord {
   /** Process group leader of the current attempt on its host. */
   pid?: number;
   startedAt?: string;
+  /** When the current attempt's process started (its `timeout` counts from here, not from placement). */
+  runningAt?: string;
   endedAt?: string;
   /** A retry waits until then (ISO). */
   notBefore?: string;
@@ -51,6 +53,10 @@ export interface TaskRecord {
   summary?: string;
   /** What the agent said of the attempt through its channel (`graft-agent done|fail`), until the attempt is settled. */
   reported?: 'done' | 'fail';
+  /** The model gateway refused the current attempt a request: a budget of it is spent (why, in words). Settled when the attempt ends. */
+  budgetExceeded?: string;
+  /** Why the task failed, when it is one graft names: `budget-exceeded` (no retry spends more), `oom` or `pids-limit` (a resource limit of its agent). */
+  reason?: 'budget-exceeded' | 'oom' | 'pids-limit';
   /** The last status line the agent sent. */
   status?: string;
   error?: string;

@@ -1,5 +1,6 @@
 import type { Harness } from './harness.js';
-import { cliInvocation, modelFlag } from './cli-invocation.js';
+import { cliInvocation, envDefaults, modelFlag } from './cli-invocation.js';
+import { claudeEnvironment } from './cli-environment.js';
 
 /**
  * Claude Code in print mode: `claude -p` reads the prompt from stdin, works in the worktree and
@@ -10,10 +11,16 @@ import { cliInvocation, modelFlag } from './cli-invocation.js';
  */
 export const claudeHarness: Harness = {
   name: 'claude',
+  apiBaseUrlSetting: 'GRAFT_ANTHROPIC_BASE_URL',
   invoke: (task) =>
     cliInvocation(task, {
       binary: 'claude',
       argv: ['-p', '--permission-mode', 'bypassPermissions', ...modelFlag('--model', task.agent.model), ...task.agent.args],
+      // Claude Code's documented opt-outs unless the agent has `telemetry: true`: no telemetry, error
+      // reports, update checks or other traffic than the API itself (e.g. its `HEAD /api/hello`
+      // probe). A granted secret of the same name wins.
+      setup: task.agent.telemetry ? [] : envDefaults({ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', DISABLE_AUTOUPDATER: '1' }),
       credentials: ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN'],
+      env: claudeEnvironment(task),
     }),
 };

@@ -1,3 +1,4 @@
+import { BugError } from '../errors.js';
 import { shellQuote } from '../shell-quote.js';
 import { agentPrompt } from './agent-prompt.js';
 import type { HarnessInvocation, HarnessTask } from './harness.js';
@@ -10,8 +11,12 @@ export interface AgentCli {
   argv: string[];
   /** Fixed script lines run before the CLI (graft's own text, never task input). */
   setup?: string[];
+  /** Task files besides the prompt (graft's own content, e.g. a CLI's settings). */
+  files?: HarnessInvocation['files'];
   /** Secret names the CLI authenticates with; one of them suffices. */
   credentials: string[];
+  /** Environment set by graft (see HarnessInvocation.env). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -25,12 +30,29 @@ export function cliInvocation(task: HarnessTask, cli: AgentCli): HarnessInvocati
   return {
     script: [...exportPromptFile(), ...(cli.setup ?? []), `exec ${command} < "$GRAFT_PROMPT_FILE"`, ''].join('\n'),
     requires: [cli.binary, 'git'],
-    files: [{ name: promptFileName, content: agentPrompt(task) }],
+    files: [{ name: promptFileName, content: agentPrompt(task) }, ...(cli.files ?? [])],
     credentials: cli.credentials,
+    ...(cli.env && Object.keys(cli.env).length > 0 ? { env: cli.env } : {}),
   };
 }
 
 /** `[flag, model]`, or nothing so the CLI uses its own default model. */
 export function modelFlag(flag: string, model: string | undefined): string[] {
   return model ? [flag, model] : [];
+}
+
+/**
+ * Script lines that give each variable a value unless the agent's environment already has one
+ * (a granted secret of that name overrides it). Values are graft's constants; `$HOME` expands.
+ */
+export function envDefaults(values: Record<string, string>): string[] {
+  return Object.entries(values).flatMap(([name, value]) => {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name) || /["`\\]|\$\(/.test(value)) throw new BugError(`default ${name}=${value} is not a plain variable and value`);
+    return [`: "\${${name}:=${value}}"`, `export ${name}`];
+  });
+}
+
+/** Script lines that set each variable, its value quoted as one word (a setting's value, never task input). */
+export function envExports(values: Record<string, string | undefined>): string[] {
+  return Object.entries(values).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${shellQuote(value)}`, `export ${name}`]));
 }

@@ -86,10 +86,13 @@ export const graftHostVarsSchema = z
     ansible_ssh_private_key_file: nonEmptyString('a path to a private key file'),
     ansible_private_key_file: nonEmptyString('a path to a private key file'),
     ansible_become: ansibleBoolean,
+    ansible_ssh_common_args: z.string({ error: got('expected ssh command-line options as a string') }),
+    ansible_ssh_extra_args: z.string({ error: got('expected ssh command-line options as a string') }),
     graft_slots: wholeNumber('a whole number ≥ 1', 1, 10_000),
     graft_labels: labels,
     graft_host_key: hostKeys,
     graft_known_hosts: nonEmptyString('a path to a known_hosts file'),
+    graft_jump: nonEmptyString('jump hosts as [user@]host[:port], comma-separated (ProxyJump syntax)'),
     graft_host_key_policy: z.enum(['pinned', 'tofu'], { error: got('expected "pinned" or "tofu"') }),
     graft_isolation: z.enum(['accounts', 'shared-account'], { error: got('expected "accounts" or "shared-account"') }),
   })

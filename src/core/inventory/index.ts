@@ -18,5 +18,7 @@ export {
   type StaticHostSpec,
 } from './graft-host.js';
 export { graftHostVarsSchema, parseHostKeyLine, type GraftHostVars } from './graft-vars.js';
-export { hostFieldMatches, knownHostKeys, knownHostsName } from './known-hosts.js';
+export { addKnownHostHint, hostFieldMatches, knownHostEntries, knownHostKeys, knownHostsName, type KnownHostMatch } from './known-hosts.js';
+export { OpenSshFiles, expandSshPath, type OpenSshFileSource, type SshConfigHost, type KnownHostLookup } from './openssh-files.js';
+export { parseProxyJump, proxyJumpFromSshArgs, type JumpHop } from './jump-spec.js';
 export { checkLabels, parseHostPattern, selectHosts, type PatternTerm, type SelectableHost } from './selector.js';

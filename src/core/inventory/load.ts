@@ -69,14 +69,14 @@ export function loadInventory(file: string, readTextFile?: (path: string) => str
 /**
  * Loads an inventory and validates it for use as static hosts, reporting parse
  * problems, variable problems and (unless `requirePins` is false) hosts without a
- * pinned host key all together.
+ * pinned host key all together; with `trustOnFirstUse`, such hosts are trusted on first use instead.
  */
-export function loadStaticHostSpecs(file: string, options: { env?: HostSpecEnvironment; requirePins?: boolean } = {}): { inventory: Inventory; specs: StaticHostSpec[] } {
+export function loadStaticHostSpecs(file: string, options: { env?: HostSpecEnvironment; requirePins?: boolean; trustOnFirstUse?: boolean } = {}): { inventory: Inventory; specs: StaticHostSpec[] } {
   const env = options.env ?? localHostSpecEnvironment();
   const { inventory, problems } = readInventoryFile(file, env.readTextFile);
   let specs: StaticHostSpec[] = [];
   try {
-    specs = toStaticHostSpecs(inventory, env);
+    specs = toStaticHostSpecs(inventory, env, { trustOnFirstUse: options.trustOnFirstUse });
     if (options.requirePins !== false) problems.push(...checkHostKeyPins(inventory, specs));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -28,7 +28,7 @@ export function defaultProvisioners(pool: SshPool, knownHostsFile: string, optio
         const [{ StaticProvisioner }, { TofuPins }] = await Promise.all([import('./static-provisioner.js'), import('./tofu-pins.js')]);
         const provisioner = new StaticProvisioner(pool, new TofuPins(knownHostsFile));
         const inventory = session.spec.inventory;
-        return typeof inventory === 'string' ? { provisioner, requests: provisioner.load(inventory) } : { provisioner };
+        return typeof inventory === 'string' ? { provisioner, requests: provisioner.load(inventory, { trustOnFirstUse: session.spec.tofu === true }) } : { provisioner };
       }
       default:
         throw new UsageError(`the ${name} provisioner is not available in this version of graft`, ['Use --provisioner local, or --inventory FILE for your own machines.']);

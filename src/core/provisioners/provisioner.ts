@@ -25,10 +25,26 @@ export interface HostRecord {
   hostKeys: string[];
   /** Private key file for the admin login; absent when an ssh-agent is used. */
   identityFile?: string;
+  /** The jump host (bastion) the host is reached through, admin and agent connections alike. */
+  jump?: JumpHost;
   /** Provider's own handle: a pid for local hosts, an instance id for clouds. */
   providerId?: string;
   /** Provisioner-specific facts (local: the host's directory). */
   meta: Record<string, string>;
+}
+
+/**
+ * A jump host: where it is, whom graft logs in as there (with `identityFile`, or the ssh-agent
+ * when it names none), its pinned keys, and the jump before it for a chain of bastions.
+ */
+export interface JumpHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  hostKeys: string[];
+  identityFile?: string;
+  jump?: JumpHost;
 }
 
 /** What a provisioner needs to know about the session it works for. */

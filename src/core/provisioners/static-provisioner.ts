@@ -23,9 +23,12 @@ export class StaticProvisioner implements Provisioner {
     private readonly tofu: TofuPins,
   ) {}
 
-  /** Reads and validates the inventory; every problem of the file is reported at once. */
-  load(file: string): HostRequest[] {
-    const { specs } = loadStaticHostSpecs(file);
+  /**
+   * Reads and validates the inventory; every problem of the file is reported at once. With
+   * `trustOnFirstUse` (`up --tofu`), hosts whose key is written nowhere are trusted on first use.
+   */
+  load(file: string, options: { trustOnFirstUse?: boolean } = {}): HostRequest[] {
+    const { specs } = loadStaticHostSpecs(file, options);
     for (const spec of specs) this.specs.set(spec.name, spec);
     return specs.map((s) => ({ name: s.name, slots: s.slots, groups: s.groups, labels: s.labels }));
   }
@@ -48,6 +51,7 @@ export class StaticProvisioner implements Provisioner {
       isolation: spec.isolation,
       hostKeys: spec.hostKeys,
       identityFile: spec.identityFile,
+      ...(spec.jump ? { jump: spec.jump } : {}),
       meta: { hostKeyPolicy: spec.hostKeyPolicy },
     };
     session.recordHost(host);

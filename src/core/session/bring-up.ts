@@ -8,7 +8,8 @@ import { newSessionId } from './session-id.js';
 /** What `graft up` asks for. */
 export type UpRequest = { ttlMs: number } & (
   | { provisioner: 'local'; hosts: number; slots: number; labels: string[] }
-  | { provisioner: 'static'; inventory: string }
+  /** `tofu`: trust hosts whose key is written nowhere on first use (`up --tofu`). */
+  | { provisioner: 'static'; inventory: string; tofu?: boolean }
   /** Cloud VMs; `settings` as ec2-settings.ts / gce-settings.ts read them (region, instanceType, ... / project, zones, ...). */
   | { provisioner: 'ec2' | 'gce'; hosts: number; slots: number; labels: string[]; settings: Record<string, string> }
 );

@@ -6,6 +6,7 @@ import { ProviderError, UsageError } from '../errors.js';
 import { reportsLeftovers, type HostRecord } from '../provisioners/provisioner.js';
 import { sessionContext, sessionFiles, type GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
+import { drainHostPool } from '../agents/account-pool.js';
 import { removeAgent } from '../agents/remove-agent.js';
 import { removeHostCaches } from '../workspace/host-cache.js';
 import type { ProvisionerFactory } from './bring-up.js';
@@ -35,13 +36,14 @@ export async function tearDown(runtime: GraftRuntime, session: SessionRow, facto
   const intent = runtime.store.beginIntent(session.id, 'down', session.id);
   const hosts = mergeHosts(known, present);
   await revokeAgents(runtime, session, hosts);
+  const poolsLeft = await drainPools(runtime, session, hosts);
   await removeCaches(runtime, session, hosts);
   const targets = hosts.filter((h) => h.state !== 'destroyed');
   await provisioner.destroy(context, targets);
 
   // Verify by looking again: hosts, and whatever else the provisioner can name (accounts, files).
   const leftHosts = (await provisioner.list(context, [])).filter((h) => h.state !== 'destroyed');
-  const left = [...leftHosts.map((h) => `${h.name} (${h.providerId ?? 'no id'})`), ...(reportsLeftovers(provisioner) ? await provisioner.leftovers(context) : [])];
+  const left = [...leftHosts.map((h) => `${h.name} (${h.providerId ?? 'no id'})`), ...poolsLeft, ...(reportsLeftovers(provisioner) ? await provisioner.leftovers(context) : [])];
   if (left.length > 0) {
     runtime.store.finishIntent(intent, 'failed', `left: ${left.join(', ')}`);
     throw new ProviderError(`session ${session.id}: ${left.length} thing(s) still present after teardown: ${left.join(', ')}`, {
@@ -102,6 +104,28 @@ async function revokeAgents(runtime: GraftRuntime, session: SessionRow, hosts: H
       actions: [`Run again when those hosts are reachable: graft down --session ${session.id}`],
     });
   }
+}
+
+/**
+ * Deletes the session's pool accounts (never claimed, or revoked and awaiting their batch) on
+ * every host that outlives the session or shares this machine, and returns what is still there.
+ * A cloud VM's accounts go with the VM. Local hosts share one machine, so one of them answers
+ * for all.
+ */
+async function drainPools(runtime: GraftRuntime, session: SessionRow, hosts: HostRecord[]): Promise<string[]> {
+  const accountHosts = hosts.filter((h) => h.state === 'up' && h.isolation === 'accounts' && h.provisioner !== 'ec2' && h.provisioner !== 'gce');
+  const local = accountHosts.filter((h) => h.provisioner === 'local');
+  const targets = [...accountHosts.filter((h) => h.provisioner !== 'local').map((h) => ({ host: h, sharing: [h.name] })), ...local.slice(0, 1).map((h) => ({ host: h, sharing: local.map((l) => l.name) }))];
+  const left = await Promise.all(
+    targets.map(({ host, sharing }) =>
+      drainHostPool(runtime, session.id, host, sharing).catch((error: Error) => {
+        runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: could not delete the session's pool accounts: ${error.message}`, session: session.id, host: host.name });
+        // Local hosts' accounts are swept by their provisioner, and its leftovers check proves it.
+        return host.provisioner === 'local' ? [] : [`pool accounts on ${host.name} (${error.message})`];
+      }),
+    ),
+  );
+  return left.flat();
 }
 
 /** After a verified teardown: the session's private keys (admin, CA, JWT, agents') serve no one any more. */

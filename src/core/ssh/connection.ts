@@ -2,7 +2,8 @@
  * One SSH connection to one account on one host, reused for every exec, SFTP
  * transfer and forward to it. Connecting verifies the pinned host key, always.
  */
-import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTcp } from 'node:net';
+import type { Duplex } from 'node:stream';
 import pLimit from 'p-limit';
 import { Client, type ConnectConfig } from 'ssh2';
 import { ConfigError, SshError } from '../errors.js';
@@ -32,6 +33,8 @@ export interface ConnectionEnd {
 
 const NETWORK_UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 const CLOSE_GRACE_MS = 1000;
+/** See SshConnectionOptions.connectTimeoutMs. */
+export const defaultConnectTimeoutMs = 10_000;
 /** Commands at once per connection; see SshConnection.sessions. */
 export const maxConcurrentCommands = 8;
 /** Tries of a command whose channel sshd refused to open (about 4 s in all). */
@@ -85,11 +88,13 @@ export class SshConnection {
    * or the host presents an unpinned key, and with SshError SSH_UNREACHABLE, SSH_TIMEOUT, SSH_AUTH
    * or SSH_DISCONNECTED otherwise; never later than `connectTimeoutMs`. An unusable private key is
    * a ConfigError naming its file, raised before dialing. When `signal` aborts, the dial stops
-   * at once (socket destroyed) and rejects with the signal's reason.
+   * at once (socket destroyed) and rejects with the signal's reason. `through` is a stream to
+   * speak SSH over instead of a TCP connection of its own: a channel opened by `forwardOut` on
+   * the connection to the endpoint's jump host.
    */
-  static async open(endpoint: SshEndpoint, options: SshConnectionOptions = {}, signal?: AbortSignal): Promise<SshConnection> {
+  static async open(endpoint: SshEndpoint, options: SshConnectionOptions = {}, signal?: AbortSignal, through?: Duplex): Promise<SshConnection> {
     const check = createHostKeyCheck(endpoint);
-    const client = await dial(endpoint, check, options, signal);
+    const client = await dial(endpoint, check, options, signal, through);
     return new SshConnection(endpoint, client);
   }
 
@@ -138,6 +143,49 @@ export class SshConnection {
     return this.forwards.open(remoteHost, remotePort, onConnection);
   }
 
+  /**
+   * Opens a TCP connection from the host to `host:port` (`ssh -W`, a direct-tcpip channel), for
+   * reaching a host behind this one. Rejects with SSH_UNREACHABLE when the host cannot connect
+   * there or its sshd forbids forwarding (AllowTcpForwarding), with SSH_TIMEOUT after `timeoutMs`,
+   * with the signal's reason when it aborts; `target` names what is being reached, for messages.
+   */
+  forwardOut(host: string, port: number, target: string, timeoutMs: number, signal?: AbortSignal): Promise<Duplex> {
+    return new Promise<Duplex>((resolve, reject) => {
+      let settled = false;
+      const settle = (error: unknown, stream?: Duplex): void => {
+        if (settled) {
+          // Too late: the caller gave up; a channel that opens now is closed at once.
+          stream?.destroy();
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (stream) resolve(stream);
+        else reject(error);
+      };
+      const onAbort = (): void => settle(signal ? abortReason(signal) : new Error('aborted'));
+      const timer = setTimeout(
+        () => settle(new SshError(`Timed out after ${timeoutMs} ms reaching ${target} through the jump host ${this.describe}`, 'SSH_TIMEOUT', {
+          actions: [`Check that ${host} port ${port} answers from the jump host.`],
+        })),
+        timeoutMs,
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const refused = (error: Error): SshError =>
+        new SshError(`Cannot reach ${target} through the jump host ${this.describe}: ${error.message}`, 'SSH_UNREACHABLE', {
+          cause: error,
+          actions: [`Check that ${host} port ${port} answers from the jump host, and that its sshd allows forwarding (AllowTcpForwarding yes).`],
+        });
+      try {
+        this.client.forwardOut('127.0.0.1', 0, host, port, (error, stream) => settle(error ? refused(error) : undefined, error ? undefined : stream));
+      } catch (error) {
+        // ssh2 throws at once when the connection is already gone.
+        settle(refused(error as Error));
+      }
+    });
+  }
+
   /** Closes the connection; running commands end with SSH_DISCONNECTED. Idempotent. */
   async close(): Promise<void> {
     if (this.closing || !this.open) {
@@ -173,16 +221,16 @@ export class SshConnection {
  * Everything that can be refused without the network (no key, an unusable key) is refused
  * before the socket and the timer exist, so a bad key costs nothing and leaves nothing behind.
  */
-async function dial(endpoint: SshEndpoint, check: HostKeyCheck, options: SshConnectionOptions, signal?: AbortSignal): Promise<Client> {
-  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+async function dial(endpoint: SshEndpoint, check: HostKeyCheck, options: SshConnectionOptions, signal?: AbortSignal, through?: Duplex): Promise<Client> {
+  const timeoutMs = options.connectTimeoutMs ?? defaultConnectTimeoutMs;
   const describe = describeEndpoint(endpoint);
   const auth = await authConfig(endpoint);
   if (signal?.aborted) throw abortReason(signal);
   return new Promise<Client>((resolve, reject) => {
     let settled = false;
     // Our own socket so that Nagle is off from the first byte: without it each exec costs ~40 ms more.
-    const socket: Socket = connectTcp({ host: endpoint.host, port: endpoint.port });
-    socket.setNoDelay(true);
+    // Through a jump host, the jump's own socket already has it off.
+    const socket: Duplex = through ?? connectTcp({ host: endpoint.host, port: endpoint.port }).setNoDelay(true);
     const client = new Client();
     const fail = (error: unknown): void => {
       if (settled) return;

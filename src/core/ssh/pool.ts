@@ -1,10 +1,13 @@
 /**
- * The connections of a graft process, one per (account, host, port), shared by
+ * The connections of a graft process, one per (account, host, port, jump), shared by
  * everything that talks to that account. Concurrent callers share one dial;
  * a dropped connection is replaced on next use; a failed dial is not remembered.
+ * A host behind a jump host is reached through the jump's pooled connection, so the
+ * admin login and every agent of that host share one connection to the bastion.
  */
 import { SshError } from '../errors.js';
-import { SshConnection, type SshConnectionOptions } from './connection.js';
+import { defaultConnectTimeoutMs, SshConnection, type SshConnectionOptions } from './connection.js';
+import { describeEndpoint } from './host-keys.js';
 import type { ExecOptions, ExecResult, SshEndpoint } from './types.js';
 
 /** Pool-wide connection settings; see SshConnectionOptions for the defaults. */
@@ -79,7 +82,7 @@ export class SshPool {
   private dial(key: string, endpoint: SshEndpoint): PoolEntry {
     this.dials += 1;
     const controller = new AbortController();
-    const entry: PoolEntry = { connecting: SshConnection.open(endpoint, this.options, controller.signal), controller, waiters: 0, settled: false };
+    const entry: PoolEntry = { connecting: this.open(endpoint, controller.signal), controller, waiters: 0, settled: false };
     this.entries.set(key, entry);
     entry.connecting.then(
       (connection) => {
@@ -94,6 +97,19 @@ export class SshPool {
       },
     );
     return entry;
+  }
+
+  /** Dials directly, or through a channel of the jump host's pooled connection. */
+  private async open(endpoint: SshEndpoint, signal: AbortSignal): Promise<SshConnection> {
+    if (!endpoint.jump) return SshConnection.open(endpoint, this.options, signal);
+    const jump = await this.connection(endpoint.jump, { signal });
+    const channel = await jump.forwardOut(endpoint.host, endpoint.port, describeEndpoint(endpoint), this.options.connectTimeoutMs ?? defaultConnectTimeoutMs, signal);
+    try {
+      return await SshConnection.open(endpoint, this.options, signal, channel);
+    } catch (error) {
+      channel.destroy();
+      throw error;
+    }
   }
 
   /** Waits for the entry's dial, released early when `signal` aborts; the last waiter to leave aborts the dial. */
@@ -129,6 +145,8 @@ export class SshPool {
   }
 }
 
+/** `user@host:port`, and the jump chain after it: the same address behind two bastions is two hosts. */
 function poolKey(endpoint: SshEndpoint): string {
-  return `${endpoint.username}@${endpoint.host}:${endpoint.port}`;
+  const key = `${endpoint.username}@${endpoint.host}:${endpoint.port}`;
+  return endpoint.jump ? `${key} via ${poolKey(endpoint.jump)}` : key;
 }

@@ -22,6 +22,12 @@ export interface SshEndpoint {
   passphrase?: string;
   /** Path of an ssh-agent socket, used when no private key is given. */
   agent?: string;
+  /**
+   * The jump host (bastion) this endpoint is reached through, `ssh -J` style: graft logs in to it
+   * (its own host keys pinned, its own login) and opens a direct-tcpip channel to `host:port`
+   * from there. A jump may have a jump of its own, for a chain of bastions.
+   */
+  jump?: SshEndpoint;
 }
 
 export interface ExecOptions {

@@ -81,4 +81,65 @@ export const migrations: string[] = [
      read_at TEXT NOT NULL,
      PRIMARY KEY (message_id, reader)
    ) WITHOUT ROWID;`,
+  // The model gateway (docs/gateway.md). A gateway token is stored as its SHA-256 only; its row
+  // binds it to one attempt of one task and agent. model_usage holds one row per request, written
+  // as the request starts and completed when its response ends, so a crash loses no finished
+  // request's count. Costs are exact integers in pico-dollars; NULL means the model had no price.
+  // budgets holds what `graft extend --budget` set, over the graph's own budgets.
+  `CREATE TABLE gateway_tokens (
+     token_hash TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     task TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     agent TEXT NOT NULL,
+     identity TEXT NOT NULL,
+     vendor TEXT NOT NULL,
+     issued_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX gateway_tokens_identity ON gateway_tokens(session_id, identity);
+   CREATE TABLE model_usage (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     task TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     agent TEXT NOT NULL,
+     identity TEXT NOT NULL,
+     vendor TEXT NOT NULL,
+     model TEXT NOT NULL,
+     status INTEGER,
+     input_tokens INTEGER NOT NULL DEFAULT 0,
+     output_tokens INTEGER NOT NULL DEFAULT 0,
+     cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+     cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+     cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,
+     cost_pico INTEGER,
+     started_at TEXT NOT NULL,
+     ended_at TEXT
+   );
+   CREATE INDEX model_usage_task ON model_usage(session_id, task);
+   CREATE INDEX model_usage_agent ON model_usage(session_id, agent);
+   CREATE TABLE budgets (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     scope TEXT NOT NULL CHECK (scope IN ('graph', 'agent', 'task')),
+     name TEXT NOT NULL,
+     micro_usd INTEGER NOT NULL,
+     set_at TEXT NOT NULL,
+     set_by TEXT,
+     PRIMARY KEY (session_id, scope, name)
+   );`,
+  // The warm account pool: accounts made ahead on each host, and who claimed each. A claim is
+  // written here before the host hears of it, so no account is ever given to two agents.
+  `CREATE TABLE pool_accounts (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     host TEXT NOT NULL,
+     account TEXT NOT NULL,
+     home TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('ready', 'claimed', 'spent', 'deleted')),
+     agent TEXT,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, host, account)
+   );
+   CREATE INDEX pool_accounts_state ON pool_accounts(session_id, host, state);`,
 ];

@@ -27,11 +27,12 @@ describe('cloud-init templates (provisioners/cloud-init)', function () {
     boot = undefined;
   });
 
-  it('given a rendered user-data, then it is a #cloud-config YAML document of write_files and runcmd, with the values in place and the scripts whole', () => {
+  it('given a rendered user-data, then it is a #cloud-config YAML document of packages (nftables), write_files and runcmd, with the values in place and the scripts whole', () => {
     const text = userData();
     expect(text.split('\n')[0]).to.equal('#cloud-config');
-    const document = parse(text) as { write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] };
-    expect(Object.keys(document)).to.deep.equal(['write_files', 'runcmd']);
+    const document = parse(text) as { packages: string[]; write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] };
+    expect(Object.keys(document)).to.deep.equal(['packages', 'write_files', 'runcmd']);
+    expect(document.packages).to.deep.equal(['nftables']);
     const files = Object.fromEntries(document.write_files.map((f) => [f.path, f]));
     expect(files['/etc/graft/boot.env']!.content).to.include(`GRAFT_ADMIN_KEY='${admin.publicKey}'`).and.include(`GRAFT_EXPIRES_AT=${Math.floor(expires.getTime() / 1000)}`);
     expect(files['/usr/local/lib/graft/graft-boot.sh']!.content).to.equal(readFileSync(join(cloudInitDir, 'graft-boot.sh'), 'utf8'));

@@ -28,7 +28,7 @@ interface AnsibleList {
 }
 type GroupShape = Record<string, { hosts: string[]; children: string[] }>;
 
-const testEnv: HostSpecEnvironment = { readTextFile: (p) => readFileSync(p, 'utf8'), homeDir: '/home/tester', currentUser: 'tester' };
+const testEnv: HostSpecEnvironment = { readTextFile: (p) => readFileSync(p, 'utf8'), homeDir: '/home/tester', currentUser: 'tester', globalKnownHostsFiles: [] };
 
 function ansibleGroups(list: AnsibleList): GroupShape {
   const out: GroupShape = {};

@@ -7,6 +7,7 @@ import { loadGraphFile } from '../../../src/core/config/graph-file.js';
 import { inventoryPlacementProblems } from '../../../src/core/config/graph-hosts.js';
 import { ConfigError, type ConfigProblem } from '../../../src/core/errors.js';
 import { loadStaticHostSpecs } from '../../../src/core/inventory/index.js';
+import { hermeticHostSpecEnvironment } from '../../helpers/ssh-home.js';
 import type { LoaderKind } from './cases.js';
 
 export interface LoadRequest {
@@ -25,7 +26,7 @@ type LoadResult =
 /** What `graft graph check` and `graft inventory check` do before printing. */
 async function load(request: LoadRequest): Promise<void> {
   if (request.kind === 'inventory') {
-    loadStaticHostSpecs(request.file);
+    loadStaticHostSpecs(request.file, { env: hermeticHostSpecEnvironment() });
     return;
   }
   const graph = await loadGraphFile(request.file);

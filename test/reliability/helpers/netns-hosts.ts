@@ -3,6 +3,8 @@
  * veth pair (10.231.x.y/30), with a real OpenSSH sshd bound inside it and a login account of its
  * own (so hosts share no home). Faults are what happens to real machines: the host dies (every
  * process in its namespace killed), its link goes down, sshd comes back with the same host key.
+ * A host may instead sit behind another (a bastion): its link joins the two namespaces only, and
+ * this machine's route to it is `unreachable`, so it can be reached through the bastion alone.
  *
  * Root only. Everything made here is removed by `destroy()`, by the mocha `after` hook of
  * `useNetnsHosts`, and synchronously on process exit; namespaces and accounts left by a test
@@ -26,6 +28,8 @@ export interface NetnsHost {
   /** Inventory name. */
   name: string;
   namespace: string;
+  /** For a host only reachable through another (a bastion), that host: this machine has no link to it. */
+  behind?: NetnsHost;
   /** The host's address (inside the namespace) and this machine's end of the link. */
   address: string;
   gateway: string;
@@ -62,9 +66,16 @@ interface Made {
   namespaces: { namespace: string; link: string }[];
   accounts: string[];
   dirs: string[];
+  /** `unreachable` routes in this machine's table for hosts behind another: no packet to them leaves here. */
+  routes: string[];
 }
 
-const made: Made = { namespaces: [], accounts: [], dirs: [] };
+/** How a fleet is laid out: `behind[i] = j` puts host i behind host j (linked to j's namespace only). */
+export interface NetnsLayout {
+  behind?: Record<number, number>;
+}
+
+const made: Made = { namespaces: [], accounts: [], dirs: [], routes: [] };
 /** Numbers namespaces, links and accounts of this process: never reused, even after a fleet is gone. */
 let serial = 0;
 let exitHook = false;
@@ -96,6 +107,15 @@ function removeAccount(user: string): void {
   }
 }
 
+function removeRoute(route: string): void {
+  try {
+    ip('route', 'del', 'unreachable', route);
+  } catch {
+    // Gone already.
+  }
+  made.routes = made.routes.filter((r) => r !== route);
+}
+
 function removeNamespace(namespace: string, link?: string): void {
   try {
     for (const pid of ip('netns', 'pids', namespace).split('\n').filter(Boolean)) {
@@ -121,12 +141,12 @@ function removeNamespace(namespace: string, link?: string): void {
 
 /** A /30 of 10.231.0.0/16 no interface of this machine uses yet. */
 function freeSubnet(taken: Set<string>): { gateway: string; address: string } {
-  const used = ip('-4', '-o', 'addr', 'show');
+  const used = ip('-4', '-o', 'addr', 'show') + ip('-4', 'route', 'show');
   for (;;) {
     const x = Math.floor(Math.random() * 256);
     const base = Math.floor(Math.random() * 64) * 4;
     const gateway = `10.231.${x}.${base + 1}`;
-    if (!used.includes(`10.231.${x}.${base + 1}/`) && !used.includes(`10.231.${x}.${base + 2}/`) && !taken.has(gateway)) {
+    if (!used.includes(`10.231.${x}.${base + 1}/`) && !used.includes(`10.231.${x}.${base + 2}/`) && !used.includes(`10.231.${x}.${base}/30`) && !taken.has(gateway)) {
       taken.add(gateway);
       return { gateway, address: `10.231.${x}.${base + 2}` };
     }
@@ -142,7 +162,7 @@ function makeAccount(user: string): string {
   return `/home/${user}`;
 }
 
-export async function startNetnsHosts(count: number): Promise<NetnsFleet> {
+export async function startNetnsHosts(count: number, layout: NetnsLayout = {}): Promise<NetnsFleet> {
   if (process.getuid?.() !== 0) throw new Error('network namespace hosts need root');
   installExitHook();
   removeOrphans();
@@ -160,11 +180,24 @@ export async function startNetnsHosts(count: number): Promise<NetnsFleet> {
     const { gateway, address } = freeSubnet(taken);
     // Interface names are at most 15 characters.
     const outer = `grl${(process.pid % 46656).toString(36)}x${n}`;
+    const behind = layout.behind?.[i];
+    const bastion = behind === undefined ? undefined : hosts[behind];
+    if (behind !== undefined && !bastion) throw new Error(`host ${i} must come after the host it is behind`);
     ip('netns', 'add', namespace);
     made.namespaces.push({ namespace, link: outer });
-    ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace);
-    ip('addr', 'add', `${gateway}/30`, 'dev', outer);
-    ip('link', 'set', outer, 'up');
+    if (bastion) {
+      // The link joins the two namespaces; this machine's end of nothing: it cannot reach the host.
+      ip('link', 'add', outer, 'netns', bastion.namespace, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace);
+      ip('-n', bastion.namespace, 'addr', 'add', `${gateway}/30`, 'dev', outer);
+      ip('-n', bastion.namespace, 'link', 'set', outer, 'up');
+      const route = `${address.replace(/\d+$/, (last) => String(Number(last) - 2))}/30`;
+      ip('route', 'add', 'unreachable', route);
+      made.routes.push(route);
+    } else {
+      ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace);
+      ip('addr', 'add', `${gateway}/30`, 'dev', outer);
+      ip('link', 'set', outer, 'up');
+    }
     ip('-n', namespace, 'addr', 'add', `${address}/30`, 'dev', 'eth0');
     ip('-n', namespace, 'link', 'set', 'eth0', 'up');
     ip('-n', namespace, 'link', 'set', 'lo', 'up');
@@ -174,7 +207,7 @@ export async function startNetnsHosts(count: number): Promise<NetnsFleet> {
     mkdirSync(dir, { mode: 0o711 });
     const hostKey = generateEd25519KeyPair(`graft-netns-host${i}`);
     await writeKeyPairFiles(join(dir, 'ssh_host_ed25519_key'), hostKey);
-    hosts.push({ name: `node${i}`, namespace, address, gateway, link: outer, user, home, hostPublicKey: hostKey.publicKey });
+    hosts.push({ name: `node${i}`, namespace, ...(bastion ? { behind: bastion } : {}), address, gateway, link: outer, user, home, hostPublicKey: hostKey.publicKey });
     writeAuthorizedKeys(dir, user, clientKey.publicKey);
   }
   const fleet: NetnsFleet = {
@@ -215,6 +248,7 @@ export async function startNetnsHosts(count: number): Promise<NetnsFleet> {
     },
     destroy() {
       for (const host of hosts) {
+        if (host.behind) removeRoute(`${host.gateway.replace(/\d+$/, (last) => String(Number(last) - 1))}/30`);
         removeNamespace(host.namespace, host.link);
         made.namespaces = made.namespaces.filter((n) => n.namespace !== host.namespace);
         removeAccount(host.user);
@@ -266,7 +300,9 @@ async function startSshdIn(host: NetnsHost, dir: string): Promise<void> {
   child.once('exit', () => (exited = true));
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && !exited) {
-    if (await answersWithBanner(host.address, SSH_PORT)) {
+    // A host behind a bastion cannot be dialed from here: its sshd says when it listens.
+    const listening = host.behind ? readFileSync(join(dir, 'sshd.log'), 'utf8').includes(`Server listening on ${host.address}`) : await answersWithBanner(host.address, SSH_PORT);
+    if (listening) {
       host.sshdPid = child.pid;
       return;
     }
@@ -279,11 +315,11 @@ async function startSshdIn(host: NetnsHost, dir: string): Promise<void> {
  * Mocha hooks around a fleet of namespace hosts: made in `before`, removed in `after` (which
  * runs even when a test or the `before` itself failed). Read `.fleet` inside tests.
  */
-export function useNetnsHosts(count: number): { readonly fleet: NetnsFleet } {
+export function useNetnsHosts(count: number, layout: NetnsLayout = {}): { readonly fleet: NetnsFleet } {
   let fleet: NetnsFleet | undefined;
   before(async function () {
     this.timeout(30_000);
-    fleet = await startNetnsHosts(count);
+    fleet = await startNetnsHosts(count, layout);
   });
   after(() => fleet?.destroy());
   return {
@@ -299,6 +335,7 @@ function installExitHook(): void {
   if (exitHook) return;
   exitHook = true;
   process.once('exit', () => {
+    for (const route of [...made.routes]) removeRoute(route);
     for (const { namespace, link } of made.namespaces) removeNamespace(namespace, link);
     for (const user of made.accounts) removeAccount(user);
     for (const dir of made.dirs) rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadGraphFile, MAX_GRAPH_FILE_BYTES } from '../../../src/core/config/graph-file.js';
 import { maxTaskNameLength } from '../../../src/core/config/graph-schema.js';
 import { ConfigError, type ConfigProblem } from '../../../src/core/errors.js';
+import { mergeLimits } from '../../../src/core/agents/limits.js';
 
 describe('graph file: loading and schema', () => {
   let dir: string;
@@ -67,6 +68,8 @@ describe('graph file: loading and schema', () => {
       instructionsFile: join(dir, 'prompts/coder.md'),
       args: [],
       secrets: ['GITHUB_TOKEN'],
+      gateway: true,
+      telemetry: false,
     });
     expect(graph.agents.checker).to.deep.equal({ name: 'checker', harness: 'shell', command: 'npm test', args: [], secrets: [] });
     expect(Object.keys(graph.tasks)).to.deep.equal(['plan', 'implement-api', 'implement-ui', 'test', 'review']);
@@ -115,7 +118,7 @@ describe('graph file: loading and schema', () => {
       'malformed.yaml:4: agents.coder.harness: expected one of shell, claude, gemini, codex, got string "claud" (did you mean "claude"?)',
       'malformed.yaml:5: agents.writer.model: expected a model name, got number 3',
       'malformed.yaml:6: agents.checker.model: "model" is for the claude, gemini and codex harnesses; a shell agent runs its command',
-      'malformed.yaml:8: tasks.plan.promt: unknown key "promt" (did you mean "prompt"?); a task takes agent, prompt, command, needs, on, retries, timeout, approval, secrets',
+      'malformed.yaml:8: tasks.plan.promt: unknown key "promt" (did you mean "prompt"?); a task takes agent, prompt, command, needs, on, retries, timeout, approval, secrets, budget, network, limits',
       'malformed.yaml:8: tasks.plan: task plan needs a prompt: its agent writer (codex) has no instructions to go on',
       'malformed.yaml:9: tasks.build.retries: expected a whole number of retries from 0 to 100, got number -1',
       'malformed.yaml:9: tasks.build.timeout: expected a duration such as 90s, 30m or 2h (a bare number is seconds), got string "soon"',
@@ -211,8 +214,122 @@ describe('graph file: loading and schema', () => {
     const file = write(`hosts: { provisioner: gce, count: 2, slot: 4, zone: europe-west1-b }\nrunners: 3\n${minimal('  only: { agent: sh, on: "~web(" }')}`);
     expect((await problemsOf(file)).map((p) => `${p.path}: ${p.message}`)).to.have.members([
       'hosts.slot: unknown key "slot" (did you mean "slots"?); cloud settings are lowercase-with-dashes names such as region or instance-type',
-      'runners: unknown key "runners"; the graph file takes base, hosts, agents, tasks',
+      'runners: unknown key "runners"; the graph file takes base, hosts, agents, tasks, budget, gateway, notify',
       'tasks.only.on: invalid regular expression in host selector term "~web(": Invalid regular expression: /web(/: Unterminated group',
+    ]);
+  });
+
+  it('given network settings on agents and tasks, when loaded, then modes and allow-lists are kept and every bad entry is named with its line', async () => {
+    const good = await loadGraphFile(
+      write(
+        [
+          'agents:',
+          '  sh: { harness: shell, command: "true", network: none }',
+          '  fetcher: { harness: shell, command: "true", network: [10.0.0.0/8, "10.1.2.3:443", "[fd00::1]:8443", "Registry.npmjs.org:443"] }',
+          'tasks:',
+          '  quiet: { agent: sh }',
+          '  open: { agent: sh, network: open }',
+          '  fetch: { agent: fetcher }',
+        ].join('\n'),
+        'network.yaml',
+      ),
+    );
+    expect(good.agents.sh!.network).to.equal('none');
+    expect(good.tasks.quiet!.network).to.equal(undefined);
+    expect(good.tasks.open!.network).to.equal('open');
+    expect(good.agents.fetcher!.network).to.deep.equal({ allow: [{ address: '10.0.0.0/8' }, { address: '10.1.2.3', port: 443 }, { address: 'fd00::1', port: 8443 }, { name: 'registry.npmjs.org', port: 443 }] });
+    expect(
+      await linesOf(
+        write(
+          [
+            'agents:',
+            '  sh: { harness: shell, command: "true", network: gatway }',
+            'tasks:',
+            '  a: { agent: sh, network: [10.0.0.0/33, "host:99999", "not a host", 7] }',
+            '  b: { agent: sh, network: [] }',
+            '  c: { agent: sh, network: 3 }',
+          ].join('\n'),
+          'bad-network.yaml',
+        ),
+      ),
+    ).to.have.members([
+      'bad-network.yaml:2: agents.sh.network: expected none, gateway, open, or an allow-list such as [10.0.0.0/8, "registry.npmjs.org:443"], got string "gatway" (did you mean "gateway"?)',
+      'bad-network.yaml:4: tasks.a.network[0]: expected an address, a network (CIDR) or a host name, each with an optional :port (e.g. 10.0.0.0/8, 10.1.2.3:443, [fd00::1]:443, registry.npmjs.org:443), got "10.0.0.0/33"',
+      'bad-network.yaml:4: tasks.a.network[1]: port "99999" is not 1 to 65535 in "host:99999"',
+      'bad-network.yaml:4: tasks.a.network[2]: expected an address, a network (CIDR) or a host name, each with an optional :port (e.g. 10.0.0.0/8, 10.1.2.3:443, [fd00::1]:443, registry.npmjs.org:443), got "not a host"',
+      'bad-network.yaml:4: tasks.a.network[3]: expected an allow-list entry as a string, got number 7',
+      "bad-network.yaml:5: tasks.b.network: an empty allow-list: write network: gateway for graft's own services only, or none for nothing at all",
+      'bad-network.yaml:6: tasks.c.network: expected none, gateway, open, or an allow-list such as [10.0.0.0/8, "registry.npmjs.org:443"], got number 3',
+    ]);
+  });
+
+  it('given limits on agents and tasks, when loaded, then memory is in bytes, a task replaces its agent\'s key by key, and bad values are named with their line', async () => {
+    const good = await loadGraphFile(
+      write(['agents:', '  sh: { harness: shell, command: "true", limits: { cpu: 2, memory: 4G, pids: 512 } }', 'tasks:', '  a: { agent: sh, limits: { memory: 512M } }'].join('\n'), 'limits.yaml'),
+    );
+    expect(good.agents.sh!.limits).to.deep.equal({ cpu: 2, memory: 4 * 1024 ** 3, pids: 512 });
+    expect(good.tasks.a!.limits).to.deep.equal({ memory: 512 * 1024 ** 2 });
+    expect(mergeLimits(good.agents.sh!.limits, good.tasks.a!.limits)).to.deep.equal({ cpu: 2, memory: 512 * 1024 ** 2, pids: 512 });
+    expect(
+      await linesOf(write(['agents:', '  sh: { harness: shell, command: "true", limits: { cpu: 0, memory: lots, pids: 3, disk: 1G } }', 'tasks:', '  a: { agent: sh }'].join('\n'), 'bad-limits.yaml')),
+    ).to.have.members([
+      'bad-limits.yaml:2: agents.sh.limits.cpu: expected at least 0.01 CPU cores, got number 0',
+      'bad-limits.yaml:2: agents.sh.limits.memory: expected an amount of memory such as 512M or 4G (K, M, G, T: powers of 1024; at least 4M), got string "lots"',
+      'bad-limits.yaml:2: agents.sh.limits.pids: expected a number of processes from 16 to 1000000, got number 3',
+      'bad-limits.yaml:2: agents.sh.limits.disk: unknown key "disk"; limits (cpu, memory, pids) takes cpu, memory, pids',
+    ]);
+  });
+
+  it('given budgets, model lists, upstreams and gateway opt-outs, when loaded, then they are kept in micro-dollars and every bad value is named with its line', async () => {
+    const good = await loadGraphFile(
+      write(
+        [
+          'budget: "$20"',
+          'gateway: { anthropic: "http://127.0.0.1:9/proxy" }',
+          'agents:',
+          '  coder: { harness: claude, model: claude-sonnet-5-5, models: [claude-sonnet-5*, claude-haiku-*], budget: 4.5, secrets: [ANTHROPIC_API_KEY] }',
+          '  subscriber: { harness: claude, gateway: false, telemetry: true, secrets: [CLAUDE_CODE_OAUTH_TOKEN] }',
+          'tasks:',
+          '  impl: { agent: coder, prompt: go, budget: "$0.50" }',
+          '  sub: { agent: subscriber, prompt: go }',
+        ].join('\n'),
+        'budgets.yaml',
+      ),
+    );
+    expect(good.budgetMicroUsd).to.equal(20_000_000);
+    expect(good.gateway).to.deep.equal({ anthropic: 'http://127.0.0.1:9/proxy' });
+    expect(good.agents.coder).to.include({ gateway: true, budgetMicroUsd: 4_500_000, telemetry: false });
+    expect(good.agents.coder!.models).to.deep.equal(['claude-sonnet-5*', 'claude-haiku-*']);
+    expect(good.agents.subscriber).to.include({ gateway: false, telemetry: true });
+    expect(good.tasks.impl!.budgetMicroUsd).to.equal(500_000);
+    const problems = await problemsOf(
+      write(
+        [
+          'budget: lots',
+          'gateway: { anthropic: ftp://x, mistral: "http://y" }',
+          'agents:',
+          '  coder: { harness: claude, models: [], budget: "$-1", gateway: "no", secrets: [CLAUDE_CODE_OAUTH_TOKEN] }',
+          '  sh: { harness: shell, command: "true", budget: 1 }',
+          'tasks:',
+          '  impl: { agent: coder, prompt: go, budget: 0 }',
+          '  s: { agent: sh }',
+        ].join('\n'),
+        'bad-budgets.yaml',
+      ),
+    );
+    expect(problems.map((p) => `${p.line}: ${p.path}: ${p.message}`)).to.have.members([
+      '1: budget: expected a budget in dollars such as "$2" or "$0.50" (more than zero, at most 6 decimals), got string "lots"',
+      '2: gateway.anthropic: expected an http(s) URL such as https://api.anthropic.com, got string "ftp://x"',
+      '2: gateway.mistral: unknown key "mistral"; the gateway section (upstream base URLs per vendor) takes anthropic, openai, gemini',
+      '4: agents.coder.models: list at least one model, or leave models out for the default',
+      '4: agents.coder.budget: expected a budget in dollars such as "$2" or "$0.50" (more than zero, at most 6 decimals), got string "$-1"',
+      '4: agents.coder.gateway: expected true (through the model gateway, the default) or false (the vendor key goes to the host), got string "no"',
+      '5: agents.sh.budget: "budget" is for the claude, gemini and codex harnesses (the model gateway meters them); a shell agent calls no model through graft',
+      '7: tasks.impl.budget: expected a budget in dollars such as "$2" or "$0.50" (more than zero, at most 6 decimals), got number 0',
+    ]);
+    const oauth = await problemsOf(write('agents:\n  coder: { harness: claude, secrets: [CLAUDE_CODE_OAUTH_TOKEN] }\ntasks:\n  impl: { agent: coder, prompt: go }\n', 'oauth.yaml'));
+    expect(oauth.map((p) => `${p.line}: ${p.path}: ${p.message}`)).to.deep.equal([
+      '2: agents.coder.secrets: agent coder authenticates with CLAUDE_CODE_OAUTH_TOKEN, a subscription token the model gateway cannot forward: grant ANTHROPIC_API_KEY instead, or set gateway: false on it (its tasks are then unmetered)',
     ]);
   });
 });

@@ -62,6 +62,8 @@ describe('graph rules', () => {
   it('given close and distant misspellings, when a name is suggested, then only likely typos get one', () => {
     expect(closestName('reveiw', ['review', 'plan'])).to.equal('review');
     expect(closestName('Prompt', ['prompt'])).to.equal('prompt');
+    expect(closestName('reviews!!', ['review'])).to.equal('review');
+    expect(closestName('a'.repeat(1_000_000), ['a', 'plan'])).to.equal(undefined);
     expect(closestName('retry', ['retries'], { retry: 'retries' })).to.equal('retries');
     expect(closestName('xyz', ['plan', 'test'])).to.equal(undefined);
     expect(closestName('ab', ['on'])).to.equal(undefined);

@@ -43,14 +43,14 @@ export class StubHost {
     }
   }
 
-  /** Writes the files, runs the script; returns its exit status and output. */
+  /** Writes the files, runs the script with `env` (the granted secrets) and then the invocation's own env over it, as the launcher's env file does; returns its exit status and output. */
   run(invocation: HarnessInvocation, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
     const taskDir = join(this.home, '.graft', 'task');
     mkdirSync(taskDir, { recursive: true, mode: 0o700 });
     for (const file of invocation.files) writeFileSync(join(taskDir, file.name), file.content, { mode: 0o600 });
     const result = spawnSync('/bin/sh', ['-c', invocation.script], {
       cwd: this.worktree,
-      env: { PATH: `${this.bin}:/usr/bin:/bin`, HOME: this.home, STUB_RECORD: this.record, ...env },
+      env: { PATH: `${this.bin}:/usr/bin:/bin`, HOME: this.home, STUB_RECORD: this.record, ...env, ...invocation.env },
       encoding: 'utf8',
     });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };

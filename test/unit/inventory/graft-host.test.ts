@@ -12,7 +12,7 @@ const K1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHakXb7nD3pKyewdUiNhuyRe67FeIrup
 const K2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJSINYO0D1LdsXi+tBu6atOqrJ4abWkdrkLNlV0QnIoZ';
 const K3 = 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBCWpoS8EMrdXPSz0YAq+JDSa98vkWfU/Qa3nYFFvE0myLFE20JTMApZg7Y4gQ4cyWTamY1gWbCUsOx+KbYqEF0A=';
 
-const env: HostSpecEnvironment = { readTextFile: (p) => readFileSync(p, 'utf8'), homeDir: '/home/tester', currentUser: 'tester' };
+const env: HostSpecEnvironment = { readTextFile: (p) => readFileSync(p, 'utf8'), homeDir: '/home/tester', currentUser: 'tester', globalKnownHostsFiles: [] };
 const inventoryOf = (text: string, file: string): Inventory => {
   const { inventory, problems } = readInventoryText(text, resolve(FIXTURES, file));
   expect(problems).to.deep.equal([]);
@@ -34,7 +34,7 @@ describe('static host specs', () => {
     const [w1, w2, w3] = toStaticHostSpecs(inv, env);
     expect(w1).to.deep.equal({
       name: 'w1', address: '10.0.0.11', port: 2202, user: 'deploy', identityFile: resolve(FIXTURES, 'keys/admin'), slots: 1, labels: [], groups: ['web'],
-      isolation: 'shared-account', hostKeys: [K1], hostKeyPolicy: 'pinned',
+      isolation: 'shared-account', hostKeys: [K1], hostKeyPolicy: 'pinned', knownHostsSearched: [],
     });
     expect([w2!.address, w2!.port, w2!.user, w2!.identityFile]).to.deep.equal(['10.0.0.12', 2022, 'old', '/home/tester/.ssh/id_ed25519']);
     expect([w3!.address, w3!.port, w3!.user, w3!.identityFile]).to.deep.equal(['w3', 2200, 'tester', undefined]);
@@ -96,7 +96,7 @@ describe('static host specs', () => {
       'fleet.yaml: all.children.web.hosts.web01.graft_host_key: the base64 part of the ssh-ed25519 key is damaged: it does not encode a ssh-ed25519 key',
       'fleet.yaml: all.children.web.hosts.web01.graft_host_key_policy: expected "pinned" or "tofu", got "sometimes"',
       'fleet.yaml: all.children.web.hosts.web01.graft_isolation: expected "accounts" or "shared-account", got "vm"',
-      'fleet.yaml: all.children.web.hosts.web01.graft_slot: unknown graft variable graft_slot: graft knows graft_slots, graft_labels, graft_host_key, graft_known_hosts, graft_host_key_policy, graft_isolation',
+      'fleet.yaml: all.children.web.hosts.web01.graft_slot: unknown graft variable graft_slot: graft knows graft_slots, graft_labels, graft_host_key, graft_known_hosts, graft_jump, graft_host_key_policy, graft_isolation',
     ]);
   });
 
@@ -108,7 +108,7 @@ describe('static host specs', () => {
   it('given hosts without pinned keys, when pins are checked, then each unpinned host not on tofu is a problem', () => {
     const inv = readInventoryText(`[web]\npinned graft_host_key="${K1}"\ntofu graft_host_key_policy=tofu\nbare\n`, 'pins.ini').inventory;
     expect(checkHostKeyPins(inv, toStaticHostSpecs(inv, env))).to.deep.equal([
-      { file: 'pins.ini', path: 'line 4: [web] bare', message: 'host bare has no pinned host key: add graft_host_key, graft_known_hosts, or graft_host_key_policy: tofu to trust on first use' },
+      { file: 'pins.ini', path: 'line 4: [web] bare', message: 'host bare has no pinned host key and none of /home/tester/.ssh/known_hosts, /home/tester/.ssh/known_hosts2 lists it: add the line "bare <type> <key>" to /home/tester/.ssh/known_hosts (`ssh-keyscan bare` prints it; check its fingerprint out of band first), or set graft_host_key, graft_known_hosts, or graft_host_key_policy: tofu (or `graft up --tofu`) to trust on first use' },
     ]);
   });
 });

@@ -6,8 +6,11 @@ import { ConfigError } from '../../../src/core/errors.js';
 import { MAX_INVENTORY_GROUPS, MAX_INVENTORY_HOSTS } from '../../../src/core/inventory/inventory-builder.js';
 import { loadStaticHostSpecs, MAX_INVENTORY_FILE_BYTES, readInventoryText } from '../../../src/core/inventory/index.js';
 import { pythonLiteralOrText } from '../../../src/core/inventory/python-literal.js';
+import { hermeticHostSpecEnvironment } from '../../helpers/ssh-home.js';
 
 /** Regressions found by the fuzzer (test/reliability/hostile-input.test.ts) in the inventory readers. */
+const env = hermeticHostSpecEnvironment();
+
 describe('inventories: hostile input', () => {
   let dir: string;
   before(() => {
@@ -27,13 +30,13 @@ describe('inventories: hostile input', () => {
   }
 
   it('given a device or an oversized file as the inventory or its known_hosts, when loaded, then it is refused without being read (reading /dev/zero never ends)', () => {
-    expect(refusal(() => loadStaticHostSpecs('/dev/zero')).message).to.equal('/dev/zero: is not a regular file (a device, pipe or socket cannot be read as configuration)');
+    expect(refusal(() => loadStaticHostSpecs('/dev/zero', { env })).message).to.equal('/dev/zero: is not a regular file (a device, pipe or socket cannot be read as configuration)');
     const big = join(dir, 'big.ini');
     writeFileSync(big, `# ${'x'.repeat(MAX_INVENTORY_FILE_BYTES)}\n`);
-    expect(refusal(() => loadStaticHostSpecs(big)).message).to.match(/big\.ini: is \d+ bytes; the limit is 4194304 bytes/);
+    expect(refusal(() => loadStaticHostSpecs(big, { env })).message).to.match(/big\.ini: is \d+ bytes; the limit is 4194304 bytes/);
     const inventory = join(dir, 'hosts.ini');
     writeFileSync(inventory, '[web]\nweb01 graft_known_hosts=/dev/zero\n');
-    expect(refusal(() => loadStaticHostSpecs(inventory)).message).to.include('cannot read known_hosts file /dev/zero: is not a regular file');
+    expect(refusal(() => loadStaticHostSpecs(inventory, { env })).message).to.include('cannot read known_hosts file /dev/zero: is not a regular file');
   });
 
   it('given a chain of 30,000 :children groups, in either order, when read, then it neither overflows the stack nor takes the whole chain per group, and the group bound is said once', () => {
@@ -58,7 +61,7 @@ describe('inventories: hostile input', () => {
   it('given variables named like JavaScript’s own members, when checked, then constructor is an ordinary variable and __proto__ is refused by name', () => {
     const file = join(dir, 'proto.ini');
     writeFileSync(file, 'web01 graft_host_key_policy=tofu constructor=1 toString=2\n');
-    expect(loadStaticHostSpecs(file).specs.map((s) => s.name)).to.deep.equal(['web01']);
+    expect(loadStaticHostSpecs(file, { env }).specs.map((s) => s.name)).to.deep.equal(['web01']);
     expect(messages('web01 __proto__=x\n[all:vars]\n__proto__=1\n', 'proto.ini')).to.deep.equal([
       'line 1: [ungrouped] web01: __proto__: variable name __proto__ is reserved; graft cannot keep a variable of that name',
       'line 3: [all:vars] __proto__: variable name __proto__ is reserved; graft cannot keep a variable of that name',

@@ -2,9 +2,12 @@ import { resolve } from 'node:path';
 import { expect } from 'chai';
 import { ConfigError } from '../../../src/core/errors.js';
 import { detectInventoryFormat, loadInventory, loadStaticHostSpecs } from '../../../src/core/inventory/load.js';
+import { hermeticHostSpecEnvironment } from '../../helpers/ssh-home.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures/inventories');
 const EXAMPLES = resolve(import.meta.dirname, '../../../inventories');
+
+const env = hermeticHostSpecEnvironment();
 
 describe('loading inventories', () => {
   it('given an extension, when the format is picked, then it decides; without one, the content does', () => {
@@ -38,11 +41,11 @@ describe('loading inventories', () => {
   });
 
   it('given the shipped examples, when loaded as static hosts, then they are valid and describe the same fleet', () => {
-    const yaml = loadStaticHostSpecs(resolve(EXAMPLES, 'onprem.yaml'), { requirePins: true }).specs;
-    const ini = loadStaticHostSpecs(resolve(EXAMPLES, 'onprem.ini'), { requirePins: true }).specs;
+    const yaml = loadStaticHostSpecs(resolve(EXAMPLES, 'onprem.yaml'), { requirePins: true, env }).specs;
+    const ini = loadStaticHostSpecs(resolve(EXAMPLES, 'onprem.ini'), { requirePins: true, env }).specs;
     const strip = (specs: typeof yaml) => specs.map((s) => ({ ...s, identityFile: s.identityFile?.replace(EXAMPLES, '') })).sort((a, b) => a.name.localeCompare(b.name));
     expect(strip(ini)).to.deep.equal(strip(yaml));
     expect(yaml.length).to.be.greaterThan(3);
-    expect(loadStaticHostSpecs(resolve(EXAMPLES, 'local.yaml'), { requirePins: false }).specs.length).to.be.greaterThan(0);
+    expect(loadStaticHostSpecs(resolve(EXAMPLES, 'local.yaml'), { requirePins: false, env }).specs.length).to.be.greaterThan(0);
   });
 });
