@@ -30,11 +30,11 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { stringify } from 'yaml';
 import { AccountPool } from '../src/core/agents/account-pool.js';
-import { authorizedKeyLine } from '../src/core/agents/authorized-key.js';
-import { HostAdmin } from '../src/core/agents/host-admin.js';
-import type { HostRecord } from '../src/core/provisioners/provisioner.js';
+import { authorizedKeyLine } from '../src/core/hosts/authorized-key.js';
+import { HostAdmin } from '../src/core/hosts/host-admin.js';
+import type { HostRecord } from '../src/core/model/host.js';
 import { closeRuntime, openRuntime, type GraftRuntime } from '../src/core/runtime.js';
-import { adminEndpoint } from '../src/core/session/endpoints.js';
+import { adminEndpoint } from '../src/core/hosts/endpoints.js';
 import { generateEd25519KeyPair } from '../src/core/ssh/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

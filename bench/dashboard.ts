@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startDashboard } from '../src/core/dashboard/dashboard-server.js';
-import type { GraphSpec, TaskSpec } from '../src/core/graph/model.js';
+import type { GraphSpec, TaskSpec } from '../src/core/model/graph.js';
 import { initialRecords } from '../src/core/graph/scheduler.js';
 import { closeRuntime, openRuntime } from '../src/core/runtime.js';
 import { RunStore } from '../src/core/state/run-store.js';

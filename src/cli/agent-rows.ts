@@ -1,4 +1,4 @@
-import type { AgentRecord } from '../core/agents/agent-record.js';
+import type { AgentRecord } from '../core/model/agent.js';
 import { renderTable } from './table.js';
 
 /** An agent as `graft agent ls` shows it and `--json` returns it (the record minus controller-side paths). */

@@ -1,5 +1,5 @@
 import ms from 'ms';
-import type { GraphSpec, HarnessName, HostsSpec } from '../core/graph/model.js';
+import type { GraphSpec, HarnessName, HostsSpec } from '../core/model/graph.js';
 import { criticalPathLengths, topologicalOrder } from '../core/graph/validate.js';
 import { renderTable } from './table.js';
 

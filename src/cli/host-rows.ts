@@ -1,4 +1,4 @@
-import type { HostRecord } from '../core/provisioners/provisioner.js';
+import type { HostRecord } from '../core/model/host.js';
 import { fingerprintSha256 } from '../core/ssh/index.js';
 import { renderTable } from './table.js';
 

@@ -1,6 +1,6 @@
 import { logUpdateStderr } from 'log-update';
 import type { EventBus, GraftEvent } from '../core/events.js';
-import type { TaskRecord } from '../core/graph/task-record.js';
+import type { TaskRecord } from '../core/model/task.js';
 import { formatUsd } from '../core/gateway/money.js';
 import type { CostTotals } from '../core/gateway/cost-report.js';
 import { costCell } from './cost-rows.js';

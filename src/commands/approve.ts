@@ -4,7 +4,7 @@ import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { recordApproval } from '../core/controller/human-decisions.js';
-import type { ApprovalRecord, TaskRecord } from '../core/graph/task-record.js';
+import type { ApprovalRecord, TaskRecord } from '../core/model/task.js';
 
 export default class Approve extends GraftCommand<typeof Approve> {
   static override summary = 'Pass (or reject) a task waiting at a human approval gate.';

@@ -4,7 +4,7 @@ import { sessionFlag } from '../cli/flags.js';
 import { defaultProvisioners } from '../core/provisioners/factory.js';
 import { findSession } from '../core/session/resolve-session.js';
 import type { DownResult } from '../core/session/tear-down.js';
-import { stopAndTearDown, tearDownAll } from '../core/session/tear-down-all.js';
+import { stopAndTearDown, tearDownAll } from '../core/controller/tear-down-all.js';
 
 export default class Down extends GraftCommand<typeof Down> {
   static override summary = 'Tear a session down and verify nothing of it is left.';

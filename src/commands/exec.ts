@@ -6,7 +6,7 @@ import { renderTable } from '../cli/table.js';
 import { UsageError } from '../core/errors.js';
 import { fanoutExec, fanoutExitCode, type HostExecRow } from '../core/fanout/fanout-exec.js';
 import { selectHosts } from '../core/inventory/selector.js';
-import { adminEndpoint } from '../core/session/endpoints.js';
+import { adminEndpoint } from '../core/hosts/endpoints.js';
 import { requireSession } from '../core/session/resolve-session.js';
 
 export default class Exec extends GraftCommand<typeof Exec> {

@@ -4,7 +4,7 @@ import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
-import { extendBudget, type BudgetChange } from '../core/gateway/extend-budget.js';
+import { extendBudget, type BudgetChange } from '../core/controller/extend-budget.js';
 import { formatUsd } from '../core/gateway/money.js';
 import { extendSession } from '../core/provisioners/cloud/extend-session.js';
 import { defaultProvisioners } from '../core/provisioners/factory.js';

@@ -3,7 +3,7 @@ import { GraftCommand } from '../cli/base-command.js';
 import { cloudFlags, cloudSettings } from '../cli/cloud-flags.js';
 import { renderTable } from '../cli/table.js';
 import { parseDuration } from '../core/duration.js';
-import { cloudTiming } from '../core/provisioners/cloud/cloud-factory.js';
+import { cloudTiming } from '../core/provisioners/cloud-factory.js';
 import { cloudScopes } from '../core/provisioners/cloud/cloud-scopes.js';
 import { collectOrphans, findOrphans, orphansLeftError, type OrphanVm } from '../core/provisioners/cloud/orphan-collection.js';
 import { ownerId } from '../core/provisioners/cloud/owner-id.js';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
-import { agentCommand, agentEndpoint, learnAgentSecrets } from '../core/agents/agent-access.js';
+import { agentCommand, agentEndpoint, learnAgentSecrets } from '../core/hosts/agent-access.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { LogTail, taskLogCommand } from '../core/controller/task-log.js';
 import { NotFoundError } from '../core/errors.js';

@@ -7,7 +7,7 @@ import { companionFlags, companionOptions } from '../cli/companion-flags.js';
 import { driveController, type DriveSummary } from '../cli/drive-controller.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, GraftError } from '../core/errors.js';
-import { loadGraphFile } from '../core/config/graph-file.js';
+import { loadGraphFile } from '../core/graph/graph-file.js';
 import { startRun } from '../core/controller/start-run.js';
 import { defaultProvisioners } from '../core/provisioners/factory.js';
 

@@ -1,9 +1,9 @@
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { renderTaskTable } from '../cli/run-progress.js';
-import { controllerAlive } from '../core/session/graft-process.js';
+import { controllerAlive } from '../core/graft-process.js';
 import { requireRun } from '../core/controller/require-run.js';
-import type { TaskRecord } from '../core/graph/task-record.js';
+import type { TaskRecord } from '../core/model/task.js';
 import type { RunStatus } from '../core/state/run-store.js';
 import { costByTask, costReport, type CostTotals } from '../core/gateway/cost-report.js';
 import { costCell } from '../cli/cost-rows.js';

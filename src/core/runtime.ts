@@ -8,8 +8,6 @@ import { AuditLog } from './log/audit-log.js';
 import { SshPool } from './ssh/index.js';
 import { Redactor } from './secrets/redactor.js';
 import { StateStore } from './state/store.js';
-import type { SessionContext } from './provisioners/provisioner.js';
-import type { HostRecord } from './provisioners/provisioner.js';
 
 /** Everything a core service needs, opened once per CLI invocation (or test). */
 export interface GraftRuntime {
@@ -84,21 +82,4 @@ export function attachAuditLog(runtime: GraftRuntime, sessionId: string): void {
   runtime.events.on((event) => {
     if (event.session === sessionId) audit.record(runtime.redactor.redactDeep(event));
   });
-}
-
-/**
- * The view of a session a provisioner gets: its directory, the event sink, and a way to
- * persist a host the moment something about it changes (intent before acting).
- * Also starts the session's audit log.
- */
-export function sessionContext(runtime: GraftRuntime, sessionId: string): SessionContext {
-  const files = sessionFiles(runtime, sessionId);
-  mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-  attachAuditLog(runtime, sessionId);
-  return {
-    id: sessionId,
-    dir: files.dir,
-    events: runtime.events,
-    recordHost: (host: HostRecord) => runtime.store.putHost(sessionId, host),
-  };
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { HostRecord } from '../../src/core/provisioners/provisioner.js';
+import type { HostRecord } from '../../src/core/model/host.js';
 import { openRuntime, type GraftRuntime } from '../../src/core/runtime.js';
 import type { SessionRow } from '../../src/core/state/store.js';
 import type { GraftWorld } from './cli.js';

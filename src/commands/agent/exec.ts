@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { GraftCommand } from '../../cli/base-command.js';
 import { sessionFlag } from '../../cli/flags.js';
 import { parseDuration } from '../../core/duration.js';
-import { agentCommand, agentEndpoint, learnAgentSecrets } from '../../core/agents/agent-access.js';
+import { agentCommand, agentEndpoint, learnAgentSecrets } from '../../core/hosts/agent-access.js';
 import { requireReadyAgent } from '../../core/agents/find-agent.js';
 import { UsageError } from '../../core/errors.js';
 import { requireSession } from '../../core/session/resolve-session.js';

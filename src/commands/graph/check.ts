@@ -1,10 +1,10 @@
 import { Args } from '@oclif/core';
 import { GraftCommand } from '../../cli/base-command.js';
 import { describeHosts, graphTaskViews, renderGraphTasks, type GraphTaskView } from '../../cli/graph-rows.js';
-import { loadGraphFile } from '../../core/config/graph-file.js';
-import { inventoryPlacementProblems } from '../../core/config/graph-hosts.js';
+import { loadGraphFile } from '../../core/graph/graph-file.js';
+import { inventoryPlacementProblems } from '../../core/graph/graph-hosts.js';
 import { ConfigError } from '../../core/errors.js';
-import type { AgentSpec, HostsSpec } from '../../core/graph/model.js';
+import type { AgentSpec, HostsSpec } from '../../core/model/graph.js';
 
 export interface GraphCheckResult {
   file: string;

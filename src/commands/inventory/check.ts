@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { GraftCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/table.js';
 import { loadStaticHostSpecs, type StaticHostSpec } from '../../core/inventory/index.js';
-import type { JumpHost } from '../../core/provisioners/provisioner.js';
+import type { JumpHost } from '../../core/model/host.js';
 import { fingerprintSha256 } from '../../core/ssh/index.js';
 
 export interface InventoryCheckResult {

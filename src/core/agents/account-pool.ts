@@ -6,9 +6,9 @@
  * state store before the host hears of it, and the host refuses a second claim of an account).
  */
 import type { GraftRuntime } from '../runtime.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import { PoolStore, type PoolAccountRow } from '../state/pool-store.js';
-import { HostAdmin } from './host-admin.js';
+import { HostAdmin } from '../hosts/host-admin.js';
 
 /** Accounts made per turn at the lock: enough to cover a host's slots, few enough that the first claim waits little. */
 const fillBatch = 8;

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import { selectHosts } from '../inventory/selector.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
-import type { AgentRecord } from './agent-record.js';
+import type { HostRecord } from '../model/host.js';
+import type { AgentRecord } from '../model/agent.js';
 
 /**
  * Picks the host for a new agent: among the hosts that are up and match the selector, the one

@@ -1,10 +1,10 @@
 import { decodeJwt } from 'jose';
 import { issueWorkloadJwt } from '../identity/index.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
-import type { AgentRecord } from './agent-record.js';
-import { HostAdmin } from './host-admin.js';
+import type { AgentRecord } from '../model/agent.js';
+import { HostAdmin } from '../hosts/host-admin.js';
 import { ensureSessionAuthority } from './session-identity.js';
 
 /** Issues a workload JWT for the agent and writes it, 0600, to its ~/.graft/identity/token.jwt. */

@@ -1,7 +1,7 @@
 import { NotFoundError, UsageError } from '../errors.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import type { SessionRow, StateStore } from '../state/store.js';
-import type { AgentRecord } from './agent-record.js';
+import type { AgentRecord } from '../model/agent.js';
 
 /** A ready agent of the session and the host it lives on, or a not-found error with the names that exist. */
 export function requireReadyAgent(store: StateStore, session: SessionRow, name: string): { agent: AgentRecord; host: HostRecord } {

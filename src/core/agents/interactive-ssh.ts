@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { knownHostsName } from '../inventory/index.js';
 import { UsageError } from '../errors.js';
-import type { HostRecord, JumpHost } from '../provisioners/provisioner.js';
+import type { HostRecord, JumpHost } from '../model/host.js';
 import { shellQuote } from '../shell-quote.js';
-import type { AgentRecord } from './agent-record.js';
+import type { AgentRecord } from '../model/agent.js';
 
 /**
  * The OpenSSH client command line for an interactive shell as the agent: its own key only, the

@@ -5,9 +5,9 @@ import { ExitCode, GraftError, SshError } from '../errors.js';
 import type { GraftRuntime } from '../runtime.js';
 import { PoolStore } from '../state/pool-store.js';
 import type { SessionRow } from '../state/store.js';
-import { sharedAgentMarker } from './agent-names.js';
-import type { AgentRecord } from './agent-record.js';
-import { HostAdmin } from './host-admin.js';
+import { sharedAgentMarker } from '../hosts/agent-names.js';
+import type { AgentRecord } from '../model/agent.js';
+import { HostAdmin } from '../hosts/host-admin.js';
 
 /** Kills the agent's processes and removes its key line, account and home (or shared directory) on its host. */
 export async function removeAgentFromHost(admin: HostAdmin, sessionId: string, agent: AgentRecord): Promise<void> {

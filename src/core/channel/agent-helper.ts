@@ -4,13 +4,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { HostAdmin } from '../agents/host-admin.js';
-import type { AgentRecord } from '../agents/agent-record.js';
-import { ensureSessionHostDir } from '../agents/session-host-dir.js';
+import { HostAdmin } from '../hosts/host-admin.js';
+import type { AgentRecord } from '../model/agent.js';
+import { ensureSessionHostDir } from '../hosts/session-host-dir.js';
 import { ExitCode, GraftError, UsageError } from '../errors.js';
 import { assetPath } from '../package-assets.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
-import { adminEndpoint } from '../session/endpoints.js';
+import type { HostRecord } from '../model/host.js';
+import { adminEndpoint } from '../hosts/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshPool } from '../ssh/index.js';
 

@@ -17,6 +17,9 @@ import { Composer, isAlias, isMap, isNode, isPair, isScalar, isSeq, Lexer, type 
 import { BugError } from '../errors.js';
 
 /** Tokens (words, punctuation, indentation) in one file, by default: about 13,000 inventory hosts with four variables each. */
+/** Bound on alias expansion: a "billion laughs" document must fail fast, not eat memory. */
+export const MAX_YAML_ALIASES = 100;
+
 export const MAX_YAML_TOKENS = 500_000;
 /** Levels of nested mappings and lists; real graphs use 5, inventories 2 per group level. */
 export const MAX_YAML_DEPTH = 100;

@@ -8,9 +8,8 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { ConfigProblem } from '../errors.js';
-import { MAX_YAML_ALIASES } from '../inventory/yaml-inventory.js';
 import { readConfigText, UnreadableConfigFile } from './config-text.js';
-import { MAX_YAML_ERRORS, moreYamlErrors, parseBoundedYaml } from './yaml-document.js';
+import { MAX_YAML_ALIASES, MAX_YAML_ERRORS, moreYamlErrors, parseBoundedYaml } from './yaml-document.js';
 
 /** A path into the document: map keys and list indices, as zod reports them. */
 export type DocPath = readonly PropertyKey[];

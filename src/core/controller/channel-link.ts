@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { ensureSessionAuthority } from '../agents/session-identity.js';
 import { installAgentHelper, startChannel, writeChannelUrl, type ChannelServer } from '../channel/index.js';
 import { UsageError } from '../errors.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
 import { MessageStore } from '../state/message-store.js';
 import type { RunGraph, RunStore } from '../state/run-store.js';

@@ -1,4 +1,4 @@
-import { learnAgentSecrets } from '../agents/agent-access.js';
+import { learnAgentSecrets } from '../hosts/agent-access.js';
 import { ExitCode, GraftError, UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { harnessSettings } from '../harnesses/index.js';
@@ -8,8 +8,8 @@ import type { SessionRow } from '../state/store.js';
 import { ChannelLink } from './channel-link.js';
 import { Controller, type ControllerResult } from './controller.js';
 import { GatewayLink, usesGateway } from './gateway-link.js';
-import { controllerAlive } from '../session/graft-process.js';
-import type { ProvisionerFactory } from '../session/bring-up.js';
+import { controllerAlive } from '../graft-process.js';
+import type { ProvisionerFactory } from '../provisioners/provisioner.js';
 import { finishStart } from './start-run.js';
 
 export interface DriveOptions {

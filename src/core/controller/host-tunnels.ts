@@ -5,9 +5,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openChannelTunnel, type ChannelTunnel } from '../channel/index.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import type { GraftRuntime } from '../runtime.js';
-import { adminEndpoint } from '../session/endpoints.js';
+import { adminEndpoint } from '../hosts/endpoints.js';
 import type { SessionRow } from '../state/store.js';
 
 export class HostTunnels {

@@ -5,7 +5,7 @@
  */
 import { NotFoundError, UsageError } from '../errors.js';
 import { decide, waitingGate } from '../graph/scheduler.js';
-import type { ApprovalRecord, TaskRecord } from '../graph/task-record.js';
+import type { ApprovalRecord, TaskRecord } from '../model/task.js';
 import type { GraftRuntime } from '../runtime.js';
 import { MessageStore, type StoredMessage } from '../state/message-store.js';
 import type { RunRow, RunStore } from '../state/run-store.js';

@@ -1,12 +1,13 @@
 import { ConfigError } from '../errors.js';
-import { loadGraphFile } from '../config/graph-file.js';
-import type { GraphSpec } from '../graph/model.js';
+import { loadGraphFile } from '../graph/graph-file.js';
+import type { GraphSpec } from '../model/graph.js';
 import { initialRecords } from '../graph/scheduler.js';
 import { placementProblems } from '../graph/validate.js';
 import { harnessSettings } from '../harnesses/index.js';
 import type { GraftRuntime } from '../runtime.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
-import { bringUp, finishBringUp, type ProvisionerFactory, type UpRequest } from '../session/bring-up.js';
+import type { HostRecord } from '../model/host.js';
+import { bringUp, finishBringUp, type UpRequest } from '../session/bring-up.js';
+import { type ProvisionerFactory } from '../provisioners/provisioner.js';
 import { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { openLocalRepo, resolveCommit } from '../workspace/local-repo.js';

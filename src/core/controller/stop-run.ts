@@ -2,7 +2,7 @@ import type { GraftRuntime } from '../runtime.js';
 import { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { Controller } from './controller.js';
-import { controllerAlive } from '../session/graft-process.js';
+import { controllerAlive } from '../graft-process.js';
 import { windUpAllStranded } from './stranded-attempts.js';
 
 /** How long a live controller is given to stop after SIGTERM before `down` goes on without it. */

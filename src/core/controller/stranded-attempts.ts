@@ -8,9 +8,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeAgent } from '../agents/remove-agent.js';
-import type { StrandedAttempt, TaskRecord } from '../graph/task-record.js';
+import type { StrandedAttempt, TaskRecord } from '../model/task.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
-import { adminEndpoint } from '../session/endpoints.js';
+import { adminEndpoint } from '../hosts/endpoints.js';
 import type { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { pullAgentWork } from '../workspace/pull-work.js';

@@ -3,9 +3,9 @@
  * prints (a runaway `yes`), graft reads, keeps and shows at most the last `maxLogBytes` of it,
  * after a marker saying how much there was: its memory and the session directory stay bounded.
  */
-import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
-import type { AgentRecord } from '../agents/agent-record.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import { agentCommand, agentEndpoint } from '../hosts/agent-access.js';
+import type { AgentRecord } from '../model/agent.js';
+import type { HostRecord } from '../model/host.js';
 import type { SshPool } from '../ssh/index.js';
 import { taskDir } from './task-process.js';
 

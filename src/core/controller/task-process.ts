@@ -10,11 +10,12 @@
  * shows that file), and its stdin is the terminal a person may type into. Without tmux the task
  * starts under setsid as before, with no terminal.
  */
-import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
-import type { AgentRecord } from '../agents/agent-record.js';
+import { agentCommand, agentEndpoint } from '../hosts/agent-access.js';
+import type { AgentRecord } from '../model/agent.js';
 import type { HarnessInvocation } from '../harnesses/harness.js';
-import { limitHits, type LimitHit } from '../agents/limits.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import { limitHits } from '../hosts/limits.js';
+import { type LimitHit } from '../model/guardrails.js';
+import type { HostRecord } from '../model/host.js';
 import { channelUrlFile } from '../channel/agent-helper.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshPool } from '../ssh/index.js';
@@ -43,7 +44,7 @@ export interface ProcessEnd {
   exitCode: number | null;
   /** The process group was gone without an exit status (killed from outside, host rebooted). */
   vanished: boolean;
-  /** A resource limit of the agent's cgroups that its processes hit (agents/limits.ts). */
+  /** A resource limit of the agent's cgroups that its processes hit (hosts/limits.ts). */
   limit?: LimitHit;
 }
 

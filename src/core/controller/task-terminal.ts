@@ -3,11 +3,11 @@
  * its host (see task-process.ts), on a socket in the agent's 0700 task directory, reached as the
  * agent over its own key with OpenSSH's client, which is the right tool for a person's terminal.
  */
-import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
-import type { AgentRecord } from '../agents/agent-record.js';
+import { agentCommand, agentEndpoint } from '../hosts/agent-access.js';
+import type { AgentRecord } from '../model/agent.js';
 import { interactiveSshArgv } from '../agents/interactive-ssh.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import type { GraftRuntime } from '../runtime.js';
 import { requireRun } from './require-run.js';
 import { attachMarkerName, taskDir, terminalSocket } from './task-process.js';

@@ -4,8 +4,8 @@
  * the page shows the same thing whether the controller serves it or `graft dashboard` does.
  * Records are stored redacted; nothing here adds a secret.
  */
-import type { ApprovalRecord, TaskRecord } from '../graph/task-record.js';
-import type { TaskState } from '../graph/model.js';
+import type { ApprovalRecord, TaskRecord } from '../model/task.js';
+import type { TaskState } from '../model/graph.js';
 import type { RunGraph, RunStatus } from '../state/run-store.js';
 import type { HumanInboxEntry } from '../state/message-store.js';
 import type { GraphLayout } from './graph-layout.js';
@@ -27,7 +27,7 @@ export interface SessionCost {
 }
 
 /**
- * Where tokens and cost come from: the model gateway's metering (gateway/dashboard-usage.ts).
+ * Where tokens and cost come from: the model gateway's metering (dashboard/dashboard-usage.ts).
  * Tasks without metered requests have no usage, a session without any and without a budget no
  * cost, and the page then shows neither. Both methods are read on every change.
  */

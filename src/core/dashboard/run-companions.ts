@@ -7,11 +7,11 @@ import { SessionFeed } from './session-feed.js';
 import type { GraftRuntime } from '../runtime.js';
 import { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
-import type { NotifyTarget } from '../notify/notify-target.js';
-import { RunNotifier } from '../notify/run-notifier.js';
+import type { NotifyTarget } from '../model/notify.js';
+import { RunNotifier } from './run-notifier.js';
 import { WebhookSender } from '../notify/webhook-sender.js';
 import { serveDashboard, type ServedDashboard } from './serve-dashboard.js';
-import { gatewayUsage } from '../gateway/dashboard-usage.js';
+import { gatewayUsage } from './dashboard-usage.js';
 
 export interface CompanionOptions {
   /** Serve the dashboard, on `listen` (default loopback, a free port). */

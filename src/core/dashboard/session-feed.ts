@@ -5,12 +5,12 @@
  * another) every `pollMs`, and only then reads the tasks and compares their stored JSON, so an
  * idle session costs one pragma per poll. The dashboard's page and the notifier both listen.
  */
-import { controllerAlive } from '../session/graft-process.js';
+import { controllerAlive } from '../graft-process.js';
 import { MessageStore, type HumanInboxEntry } from '../state/message-store.js';
 import { RunStore, type RunRow } from '../state/run-store.js';
 import { StateStore } from '../state/store.js';
 import { NotFoundError } from '../errors.js';
-import type { TaskRecord } from '../graph/task-record.js';
+import type { TaskRecord } from '../model/task.js';
 import { layoutGraph, type GraphLayout } from './graph-layout.js';
 import { taskView, type DashboardSnapshot, type RunView, type SessionCost, type TaskView, type UsageSource } from './dashboard-view.js';
 

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { agentCommand, agentEndpoint, learnAgentSecrets } from '../agents/agent-access.js';
+import { agentCommand, agentEndpoint, learnAgentSecrets } from '../hosts/agent-access.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
 import { RunStore } from '../state/run-store.js';
 import { maxLogBytes, taskLogCommand } from '../controller/task-log.js';

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { EventSink } from '../events.js';
 import { asGraftError, ExitCode, SshError } from '../errors.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import type { ExecOptions, ExecResult, SshEndpoint } from '../ssh/types.js';
 
 /**

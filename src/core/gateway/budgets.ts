@@ -3,7 +3,7 @@
  * `graft extend --budget` replaces any of them while the run goes on. A request is refused once
  * any budget that applies to it is spent (docs/gateway.md, "Budgets").
  */
-import type { GraphSpec } from '../graph/model.js';
+import type { GraphSpec } from '../model/graph.js';
 import type { BudgetScope, GatewayStore } from '../state/gateway-store.js';
 import { picoPerMicro } from './money.js';
 

@@ -5,7 +5,8 @@
  */
 import { request as httpRequest, Agent as HttpAgent, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
-import { usageTap, UsageMeter, type TokenUsage } from './usage.js';
+import { usageTap, UsageMeter } from './usage.js';
+import { type TokenUsage } from '../model/usage.js';
 import type { Vendor } from './vendors.js';
 
 /** Headers that belong to one connection, not to the message (RFC 9110 7.6.1), plus what the gateway sets itself. */

@@ -14,7 +14,8 @@ import { forward } from './forward.js';
 import { formatUsd, microToUsd, picoToUsd } from './money.js';
 import { modelAllowed } from './model-policy.js';
 import type { PriceTable } from './prices.js';
-import { vendors, type RefusalKind, type Vendor, type VendorName } from './vendors.js';
+import { vendors, type RefusalKind, type Vendor } from './vendors.js';
+import { type VendorName } from '../model/usage.js';
 
 /** The largest request body forwarded: a long conversation with images fits; anything larger is refused. */
 export const maxGatewayBodyBytes = 64 * 1024 * 1024;

@@ -4,7 +4,7 @@
  * "Model policy"). An agent with neither may call any model of its vendor.
  */
 import { minimatch } from 'minimatch';
-import type { AgentSpec, HarnessName } from '../graph/model.js';
+import type { AgentSpec, HarnessName } from '../model/graph.js';
 
 /**
  * Models each CLI calls on its own, besides the one it is given: Claude Code its small, fast

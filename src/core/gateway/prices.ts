@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { assetPath } from '../package-assets.js';
 import { parseMicros } from './money.js';
-import type { TokenUsage } from './usage.js';
+import type { TokenUsage } from '../model/usage.js';
 
 /** Rates in micro-dollars per million tokens. */
 export interface Rates {

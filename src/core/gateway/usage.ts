@@ -11,16 +11,7 @@
  * Anthropic reports these apart already. OpenAI's `input_tokens` and Gemini's
  * `promptTokenCount` include the cached tokens, which are subtracted here.
  */
-import type { VendorName } from './vendors.js';
-
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  /** Of `cacheWriteTokens`, those written with the one-hour cache lifetime. */
-  cacheWrite1hTokens: number;
-}
+import type { TokenUsage, VendorName } from '../model/usage.js';
 
 export const noUsage: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
 

@@ -3,9 +3,9 @@
  * names its model, which header carries the caller's key, how the real key is sent upstream,
  * which requests are metered, and how an error looks to that vendor's CLI.
  */
-import type { HarnessName } from '../graph/model.js';
+import type { HarnessName } from '../model/graph.js';
+import type { VendorName } from '../model/usage.js';
 
-export type VendorName = 'anthropic' | 'openai' | 'gemini';
 export const vendorNames: readonly VendorName[] = ['anthropic', 'openai', 'gemini'];
 
 /** Why the gateway refused a request; each becomes a vendor-shaped error. */

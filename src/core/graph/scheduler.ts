@@ -3,9 +3,9 @@
  * placements. No I/O and no clock of its own, so every rule is unit-tested and a resumed
  * controller makes the same decisions from the same persisted records.
  */
-import type { GraphSpec, TaskSpec, TaskState } from './model.js';
-import { terminalTaskStates } from './model.js';
-import type { ApprovalRecord, TaskRecord } from './task-record.js';
+import type { GraphSpec, TaskSpec, TaskState } from '../model/graph.js';
+import { terminalTaskStates } from '../model/graph.js';
+import type { ApprovalRecord, TaskRecord } from '../model/task.js';
 
 /** A host as the scheduler sees it. */
 export interface SchedulerHost {

@@ -8,7 +8,7 @@ import { didYouMean } from '../did-you-mean.js';
 import { BugError, type ConfigProblem, UsageError } from '../errors.js';
 import { selectHosts, type SelectableHost } from '../inventory/selector.js';
 import { elementaryCycles, showCycle, showList, stronglyConnected } from './cycles.js';
-import type { GraphSpec, HarnessName } from './model.js';
+import type { GraphSpec, HarnessName } from '../model/graph.js';
 
 /** A broken rule: where in the graph file (keys and indices) and what is wrong. */
 export interface GraphProblem {

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { HarnessName } from '../graph/model.js';
+import type { HarnessName } from '../model/graph.js';
 import { harnesses } from './registry.js';
 
 /**

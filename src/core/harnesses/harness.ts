@@ -1,4 +1,4 @@
-import type { AgentSpec, HarnessName } from '../graph/model.js';
+import type { AgentSpec, HarnessName } from '../model/graph.js';
 
 /** What a harness knows about the task it starts. */
 export interface HarnessTask {

@@ -1,5 +1,5 @@
 import { BugError } from '../errors.js';
-import type { HarnessName } from '../graph/model.js';
+import type { HarnessName } from '../model/graph.js';
 import { claudeHarness } from './claude.js';
 import { codexHarness } from './codex.js';
 import { geminiHarness } from './gemini.js';

@@ -9,7 +9,7 @@
  * only characters that are inert in all of them are allowed.
  */
 import { UsageError } from '../errors.js';
-import { sessionIdPattern } from '../session/session-id.js';
+import { sessionIdPattern } from '../model/session-id.js';
 
 /**
  * Agent names: a lowercase letter, then up to 30 lowercase letters, digits or

@@ -7,7 +7,7 @@
 import { homedir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import type { IsolationMode, JumpHost } from '../provisioners/provisioner.js';
+import type { IsolationMode, JumpHost } from '../model/host.js';
 import { graftHostVarsSchema, KNOWN_GRAFT_VARS, pickGraftHostVars, type GraftHostVars } from './graft-vars.js';
 import { JumpResolver, type WrittenJump } from './jump-hosts.js';
 import { proxyJumpFromSshArgs } from './jump-spec.js';

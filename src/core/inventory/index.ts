@@ -4,7 +4,7 @@
  */
 export type { Inventory, InventoryFormat, InventoryGroup, InventoryHost, InventoryReadResult, SourcePath } from './model.js';
 export { detectInventoryFormat, loadInventory, loadStaticHostSpecs, readInventoryFile, readInventoryText } from './load.js';
-export { readYamlInventory, MAX_YAML_ALIASES } from './yaml-inventory.js';
+export { readYamlInventory } from './yaml-inventory.js';
 export { MAX_INVENTORY_FILE_BYTES, readInventorySource } from './inventory-source.js';
 export { readIniInventory } from './ini-inventory.js';
 export { expandHostPattern, expandHostRange, splitHostPort, MAX_HOSTS_PER_PATTERN, type ExpandedHostPattern } from './host-patterns.js';

@@ -5,7 +5,7 @@
  * its HostName, User, Port, IdentityFile and ProxyJump, the known_hosts files for its keys.
  * Every hop must have a pinned key: graft never trusts a bastion on first use.
  */
-import type { JumpHost } from '../provisioners/provisioner.js';
+import type { JumpHost } from '../model/host.js';
 import { parseProxyJump, type JumpHop } from './jump-spec.js';
 import { addKnownHostHint } from './known-hosts.js';
 import type { OpenSshFiles } from './openssh-files.js';

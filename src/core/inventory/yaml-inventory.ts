@@ -10,13 +10,10 @@
  * silently drops hosts from a fleet.
  */
 import { isMap, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
-import { MAX_YAML_ERRORS, moreYamlErrors, parseBoundedYaml } from '../config/yaml-document.js';
+import { MAX_YAML_ALIASES, MAX_YAML_ERRORS, moreYamlErrors, parseBoundedYaml } from '../config/yaml-document.js';
 import { expandHostPattern } from './host-patterns.js';
 import { InventoryBuilder } from './inventory-builder.js';
 import type { InventoryReadResult } from './model.js';
-
-/** Bound on alias expansion: a "billion laughs" document must fail fast, not eat memory. */
-export const MAX_YAML_ALIASES = 100;
 
 const GROUP_KEYS = new Set(['hosts', 'children', 'vars']);
 

@@ -5,7 +5,8 @@
  * last ones (run finished) a bounded moment to go out before the process exits.
  */
 import type { EventSink } from '../events.js';
-import { isSlackWebhook, shownUrl, type NotifyEvent, type NotifyTarget } from './notify-target.js';
+import { isSlackWebhook, shownUrl } from './notify-target.js';
+import { type NotifyEvent, type NotifyTarget } from '../model/notify.js';
 
 /** What a webhook receives (as JSON; Slack webhooks get `{ text }` made from it). */
 export interface Notification {

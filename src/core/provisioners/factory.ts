@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
 import { sessionPaths } from '../runtime.js';
-import type { ProvisionerFactory } from '../session/bring-up.js';
+import type { ProvisionerFactory } from './provisioner.js';
 import { generateEd25519KeyPair, writeKeyPairFiles, type SshPool } from '../ssh/index.js';
 
 /**
@@ -20,7 +20,7 @@ export function defaultProvisioners(pool: SshPool, knownHostsFile: string, optio
       }
       case 'ec2':
       case 'gce': {
-        const { cloudProvisioner } = await import('./cloud/cloud-factory.js');
+        const { cloudProvisioner } = await import('./cloud-factory.js');
         const home = options.home ?? dirname(knownHostsFile);
         return { provisioner: await cloudProvisioner(name, session.spec, { pool, home, env: options.env ?? process.env, ...(await sessionAdminKey(session)) }) };
       }

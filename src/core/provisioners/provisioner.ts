@@ -1,51 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import type { EventSink } from '../events.js';
-
-export type ProvisionerName = 'local' | 'static' | 'ec2' | 'gce';
-
-/** How agents on a host are kept apart (issue: agents as isolated workers). */
-export type IsolationMode = 'accounts' | 'shared-account';
-
-export type HostState = 'creating' | 'up' | 'failed' | 'destroying' | 'destroyed';
-
-/** A host of a session, as stored in the state store and shown by `graft hosts`. */
-export interface HostRecord {
-  /** Unique within the session. */
-  name: string;
-  provisioner: ProvisionerName;
-  address: string;
-  port: number;
-  /** The login account graft administers the host with. */
-  user: string;
-  state: HostState;
-  slots: number;
-  groups: string[];
-  labels: string[];
-  isolation: IsolationMode;
-  /** Pinned host public keys, OpenSSH format. Never empty for a host in state `up`. */
-  hostKeys: string[];
-  /** Private key file for the admin login; absent when an ssh-agent is used. */
-  identityFile?: string;
-  /** The jump host (bastion) the host is reached through, admin and agent connections alike. */
-  jump?: JumpHost;
-  /** Provider's own handle: a pid for local hosts, an instance id for clouds. */
-  providerId?: string;
-  /** Provisioner-specific facts (local: the host's directory). */
-  meta: Record<string, string>;
-}
-
-/**
- * A jump host: where it is, whom graft logs in as there (with `identityFile`, or the ssh-agent
- * when it names none), its pinned keys, and the jump before it for a chain of bastions.
- */
-export interface JumpHost {
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  hostKeys: string[];
-  identityFile?: string;
-  jump?: JumpHost;
-}
+import { attachAuditLog, sessionFiles, type GraftRuntime } from '../runtime.js';
+import type { HostRecord, HostRequest, ProvisionerName } from '../model/host.js';
 
 /** What a provisioner needs to know about the session it works for. */
 export interface SessionContext {
@@ -59,13 +15,8 @@ export interface SessionContext {
   expiresAt?: string;
 }
 
-/** A request to bring hosts up. Each provisioner reads the fields it understands. */
-export interface HostRequest {
-  name: string;
-  slots: number;
-  groups: string[];
-  labels: string[];
-}
+/** Builds the provisioner for a request or an existing session; supplied by the caller so tests can inject. */
+export type ProvisionerFactory = (name: ProvisionerName, session: { id: string; dir: string; spec: Record<string, unknown> }) => Promise<{ provisioner: Provisioner; requests?: HostRequest[] }>;
 
 /**
  * A driver that creates, lists and destroys hosts. Creating pins each host's key
@@ -107,4 +58,21 @@ export interface ExtendsExpiry {
 /** Whether the provisioner's hosts have an end that can be moved. */
 export function extendsExpiry(provisioner: Provisioner): provisioner is Provisioner & ExtendsExpiry {
   return typeof (provisioner as Partial<ExtendsExpiry>).extendExpiry === 'function';
+}
+
+/**
+ * The view of a session a provisioner gets: its directory, the event sink, and a way to
+ * persist a host the moment something about it changes (intent before acting).
+ * Also starts the session's audit log.
+ */
+export function sessionContext(runtime: GraftRuntime, sessionId: string): SessionContext {
+  const files = sessionFiles(runtime, sessionId);
+  mkdirSync(files.dir, { recursive: true, mode: 0o700 });
+  attachAuditLog(runtime, sessionId);
+  return {
+    id: sessionId,
+    dir: files.dir,
+    events: runtime.events,
+    recordHost: (host: HostRecord) => runtime.store.putHost(sessionId, host),
+  };
 }

@@ -1,9 +1,10 @@
 import { asGraftError } from '../errors.js';
 import { loadStaticHostSpecs, type StaticHostSpec } from '../inventory/index.js';
-import { adminEndpoint } from '../session/endpoints.js';
+import { adminEndpoint } from '../hosts/endpoints.js';
 import { fingerprintSha256, type SshPool } from '../ssh/index.js';
 import type { TofuPins } from './tofu-pins.js';
-import type { HostRecord, HostRequest, Provisioner, SessionContext } from './provisioner.js';
+import type { Provisioner, SessionContext } from './provisioner.js';
+import type { HostRecord, HostRequest } from '../model/host.js';
 
 /** How long `up` gives an inventory host to answer before marking it failed. */
 const reachTimeoutMs = 15_000;

@@ -1,9 +1,10 @@
 import { ExitCode, GraftError, UsageError, type ExitCodeValue } from '../errors.js';
-import type { HostRecord, HostRequest, Provisioner, ProvisionerName } from '../provisioners/provisioner.js';
-import { sessionContext, sessionFiles, type GraftRuntime } from '../runtime.js';
+import { sessionContext, type ProvisionerFactory } from '../provisioners/provisioner.js';
+import type { HostRecord, HostRequest } from '../model/host.js';
+import { sessionFiles, type GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
 import { ensureSessionAuthority } from '../agents/session-identity.js';
-import { newSessionId } from './session-id.js';
+import { newSessionId } from '../model/session-id.js';
 
 /** What `graft up` asks for. */
 export type UpRequest = { ttlMs: number } & (
@@ -18,9 +19,6 @@ export interface UpResult {
   session: SessionRow;
   hosts: HostRecord[];
 }
-
-/** Builds the provisioner for a request or an existing session; supplied by the caller so tests can inject. */
-export type ProvisionerFactory = (name: ProvisionerName, session: { id: string; dir: string; spec: Record<string, unknown> }) => Promise<{ provisioner: Provisioner; requests?: HostRequest[] }>;
 
 /**
  * Validates the request, then creates a session and brings its hosts up. The session row is

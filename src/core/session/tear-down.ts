@@ -1,15 +1,17 @@
-import { graftCommandAlive } from './graft-process.js';
+import { upStillRunning } from '../graft-process.js';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { authorityFileNames } from '../identity/index.js';
 import { ProviderError, UsageError } from '../errors.js';
-import { reportsLeftovers, type HostRecord } from '../provisioners/provisioner.js';
-import { sessionContext, sessionFiles, type GraftRuntime } from '../runtime.js';
+import { reportsLeftovers } from '../provisioners/provisioner.js';
+import { type HostRecord } from '../model/host.js';
+import { sessionFiles, type GraftRuntime } from '../runtime.js';
+import { sessionContext } from '../provisioners/provisioner.js';
 import type { SessionRow } from '../state/store.js';
 import { drainHostPool } from '../agents/account-pool.js';
 import { removeAgent } from '../agents/remove-agent.js';
 import { removeHostCaches } from '../workspace/host-cache.js';
-import type { ProvisionerFactory } from './bring-up.js';
+import type { ProvisionerFactory } from '../provisioners/provisioner.js';
 
 export interface DownResult {
   session: string;
@@ -70,14 +72,6 @@ function refuseWhileComingUp(session: SessionRow): void {
   if (pid !== undefined) {
     throw new UsageError(`session ${session.id} is still coming up (graft up, pid ${pid})`, [`Wait for it to finish, or stop it (kill ${pid}) and run graft down again.`]);
   }
-}
-
-/** The pid of the `graft up` (of another process) still bringing the session up, or undefined when none is. */
-export function upStillRunning(session: SessionRow): number | undefined {
-  const pid = Number(session.spec.upPid);
-  if (session.status !== 'creating' || !Number.isInteger(pid) || pid === process.pid) return undefined;
-  // A gone `up` (or a reused pid) leaves the session to `down`, which finishes what it left.
-  return graftCommandAlive(pid, ['up']) ? pid : undefined;
 }
 
 /**

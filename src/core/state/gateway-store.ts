@@ -5,8 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import type { TokenUsage } from '../gateway/usage.js';
-import type { VendorName } from '../gateway/vendors.js';
+import type { TokenUsage } from '../model/usage.js';
+import type { VendorName } from '../model/usage.js';
 import type { StateStore } from './store.js';
 
 /** Who a gateway token speaks for: one attempt of one task, as one agent. */

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { GraphSpec, TaskState } from '../graph/model.js';
-import type { TaskRecord } from '../graph/task-record.js';
+import type { GraphSpec, TaskState } from '../model/graph.js';
+import type { TaskRecord } from '../model/task.js';
 import type { StateStore } from './store.js';
 
 /** Where a run is: its controller's view, persisted so `status` and `resume` see it from any process. */

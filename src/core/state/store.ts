@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StateError } from '../errors.js';
-import type { AgentRecord } from '../agents/agent-record.js';
-import type { HostRecord, ProvisionerName } from '../provisioners/provisioner.js';
+import type { AgentRecord } from '../model/agent.js';
+import type { HostRecord, ProvisionerName } from '../model/host.js';
 import { migrations } from './schema.js';
 
 /** Where a session is in its life. `up` and `down` move it; both can be repeated. */

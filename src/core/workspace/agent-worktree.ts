@@ -1,10 +1,10 @@
-import { agentCommand } from '../agents/agent-access.js';
-import type { AgentRecord, AgentWorkspace } from '../agents/agent-record.js';
-import { HostAdmin } from '../agents/host-admin.js';
+import { agentCommand } from '../hosts/agent-access.js';
+import type { AgentRecord, AgentWorkspace } from '../model/agent.js';
+import { HostAdmin } from '../hosts/host-admin.js';
 import { UsageError } from '../errors.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import type { GraftRuntime } from '../runtime.js';
-import { adminEndpoint } from '../session/endpoints.js';
+import { adminEndpoint } from '../hosts/endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshEndpoint } from '../ssh/index.js';
 import { HostCache, type TransferStats } from './host-cache.js';

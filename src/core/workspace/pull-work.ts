@@ -1,7 +1,7 @@
-import { agentCommand, agentEndpoint } from '../agents/agent-access.js';
-import type { AgentRecord, AgentWorkspace } from '../agents/agent-record.js';
+import { agentCommand, agentEndpoint } from '../hosts/agent-access.js';
+import type { AgentRecord, AgentWorkspace } from '../model/agent.js';
 import { UsageError } from '../errors.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import type { GraftRuntime } from '../runtime.js';
 import { shellQuote } from '../shell-quote.js';
 import { git, gitText } from './git.js';

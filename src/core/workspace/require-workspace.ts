@@ -1,4 +1,4 @@
-import type { AgentRecord, AgentWorkspace } from '../agents/agent-record.js';
+import type { AgentRecord, AgentWorkspace } from '../model/agent.js';
 import { UsageError } from '../errors.js';
 
 /** The agent's worktree, or a usage error saying how to give it one. */

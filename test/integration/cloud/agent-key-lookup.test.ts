@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authorizedKeyLine } from '../../../src/core/agents/authorized-key.js';
-import { HostAdmin } from '../../../src/core/agents/host-admin.js';
+import { authorizedKeyLine } from '../../../src/core/hosts/authorized-key.js';
+import { HostAdmin } from '../../../src/core/hosts/host-admin.js';
 import { GraftError } from '../../../src/core/errors.js';
 import { renderUserData } from '../../../src/core/provisioners/cloud/user-data.js';
 import { startSshd, stopSshd, type SshdRecord } from '../../../src/core/provisioners/local/sshd-server.js';
-import type { HostRecord } from '../../../src/core/provisioners/provisioner.js';
+import type { HostRecord } from '../../../src/core/model/host.js';
 import { generateEd25519KeyPair, SshPool, writePrivateKeyFile, type SshKeyPair } from '../../../src/core/ssh/index.js';
 import { VmBoot, type BootedVm } from '../../fakes/vm-boot.js';
 import { distinctLoopbackAddresses } from '../../helpers/sshd.js';

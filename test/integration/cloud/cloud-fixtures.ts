@@ -17,7 +17,7 @@ import { Ec2Api } from '../../../src/core/provisioners/ec2/ec2-api.js';
 import { parseEc2Settings } from '../../../src/core/provisioners/ec2/ec2-settings.js';
 import { sessionAdminKey } from '../../../src/core/provisioners/factory.js';
 import { closeRuntime, openRuntime, type GraftRuntime } from '../../../src/core/runtime.js';
-import type { ProvisionerFactory } from '../../../src/core/session/bring-up.js';
+import type { ProvisionerFactory } from '../../../src/core/provisioners/provisioner.js';
 
 export const fastTiming: CloudTiming = { poll: { initialMs: 50, maxMs: 200 }, bootTimeoutMs: 20_000, reachTimeoutMs: 20_000, destroyTimeoutMs: 20_000 };
 

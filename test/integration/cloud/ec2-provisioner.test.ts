@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { bringUp } from '../../../src/core/session/bring-up.js';
 import { tearDown } from '../../../src/core/session/tear-down.js';
-import { adminEndpoint } from '../../../src/core/session/endpoints.js';
+import { adminEndpoint } from '../../../src/core/hosts/endpoints.js';
 import { generateEd25519KeyPair } from '../../../src/core/ssh/index.js';
 import { GraftError } from '../../../src/core/errors.js';
 import { useEc2Proxy } from '../../fakes/ec2-proxy.js';

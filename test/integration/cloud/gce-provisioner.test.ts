@@ -5,7 +5,7 @@ import { noCredentials } from '../../../src/core/provisioners/gce/gce-clients.js
 import { parseGceSettings } from '../../../src/core/provisioners/gce/gce-settings.js';
 import { bringUp } from '../../../src/core/session/bring-up.js';
 import { tearDown } from '../../../src/core/session/tear-down.js';
-import { adminEndpoint } from '../../../src/core/session/endpoints.js';
+import { adminEndpoint } from '../../../src/core/hosts/endpoints.js';
 import { FakeGce, fakeGceBootOptions } from '../../fakes/gce-server.js';
 import { VmBoot } from '../../fakes/vm-boot.js';
 import { cloudFactory, fastTiming, testRuntime, type TestRuntime } from './cloud-fixtures.js';

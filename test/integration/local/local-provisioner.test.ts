@@ -8,8 +8,9 @@ import { EventBus } from '../../../src/core/events.js';
 import { ensureAdminAccount, removeSessionAccounts, sessionAccounts } from '../../../src/core/provisioners/local/admin-account.js';
 import { LocalProvisioner } from '../../../src/core/provisioners/local/local-provisioner.js';
 import { isSshdRunning } from '../../../src/core/provisioners/local/sshd-server.js';
-import type { HostRecord, SessionContext } from '../../../src/core/provisioners/provisioner.js';
-import { newSessionId } from '../../../src/core/session/session-id.js';
+import type { SessionContext } from '../../../src/core/provisioners/provisioner.js';
+import type { HostRecord } from '../../../src/core/model/host.js';
+import { newSessionId } from '../../../src/core/model/session-id.js';
 import { generateEd25519KeyPair, SshConnection, writeKeyPairFiles, type SshKeyPair } from '../../../src/core/ssh/index.js';
 import { accountExists } from '../../helpers/sshd.js';
 

@@ -3,8 +3,8 @@
  * can hold each case to a time bound (and kill a case that hangs or blows up its memory
  * without losing the run). Reads `{ id, kind, file }` messages, answers with a LoadOutcome.
  */
-import { loadGraphFile } from '../../../src/core/config/graph-file.js';
-import { inventoryPlacementProblems } from '../../../src/core/config/graph-hosts.js';
+import { loadGraphFile } from '../../../src/core/graph/graph-file.js';
+import { inventoryPlacementProblems } from '../../../src/core/graph/graph-hosts.js';
 import { ConfigError, type ConfigProblem } from '../../../src/core/errors.js';
 import { loadStaticHostSpecs } from '../../../src/core/inventory/index.js';
 import { hermeticHostSpecEnvironment } from '../../helpers/ssh-home.js';

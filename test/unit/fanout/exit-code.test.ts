@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { EventBus } from '../../../src/core/events.js';
 import { SecurityError } from '../../../src/core/errors.js';
 import { fanoutExec, fanoutExitCode, type RemoteExecutor } from '../../../src/core/fanout/fanout-exec.js';
-import type { HostRecord } from '../../../src/core/provisioners/provisioner.js';
+import type { HostRecord } from '../../../src/core/model/host.js';
 
 const host = (name: string): HostRecord => ({
   name, provisioner: 'static', address: name, port: 22, user: 'u', state: 'up', slots: 1, groups: [], labels: [], isolation: 'shared-account', hostKeys: ['k'], meta: {},

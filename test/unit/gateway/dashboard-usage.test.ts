@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatewayUsage } from '../../../src/core/gateway/dashboard-usage.js';
+import { gatewayUsage } from '../../../src/core/dashboard/dashboard-usage.js';
 import { GatewayStore } from '../../../src/core/state/gateway-store.js';
 import { RunStore, type RunGraph } from '../../../src/core/state/run-store.js';
 import { StateStore } from '../../../src/core/state/store.js';

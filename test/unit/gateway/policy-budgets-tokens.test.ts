@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { budgetsFor, spentBudget, type BudgetLimit } from '../../../src/core/gateway/budgets.js';
 import { allowedModels, modelAllowed } from '../../../src/core/gateway/model-policy.js';
-import type { AgentSpec, GraphSpec, TaskSpec } from '../../../src/core/graph/model.js';
+import type { AgentSpec, GraphSpec, TaskSpec } from '../../../src/core/model/graph.js';
 import { GatewayStore, gatewayTokenPrefix } from '../../../src/core/state/gateway-store.js';
 import { StateStore } from '../../../src/core/state/store.js';
 

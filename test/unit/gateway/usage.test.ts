@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageMeter, usageTap, type TokenUsage } from '../../../src/core/gateway/usage.js';
-import type { VendorName } from '../../../src/core/gateway/vendors.js';
+import { UsageMeter, usageTap } from '../../../src/core/gateway/usage.js';
+import { type TokenUsage } from '../../../src/core/model/usage.js';
+import type { VendorName } from '../../../src/core/model/usage.js';
 import { repoRoot } from '../../helpers/cli.js';
 
 const fixture = (name: string) => readFileSync(join(repoRoot, 'test', 'fixtures', 'gateway', name));

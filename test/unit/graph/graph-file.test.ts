@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadGraphFile, MAX_GRAPH_FILE_BYTES } from '../../../src/core/config/graph-file.js';
-import { maxTaskNameLength } from '../../../src/core/config/graph-schema.js';
+import { loadGraphFile, MAX_GRAPH_FILE_BYTES } from '../../../src/core/graph/graph-file.js';
+import { maxTaskNameLength } from '../../../src/core/graph/graph-schema.js';
 import { ConfigError, type ConfigProblem } from '../../../src/core/errors.js';
-import { mergeLimits } from '../../../src/core/agents/limits.js';
+import { mergeLimits } from '../../../src/core/hosts/limits.js';
 
 describe('graph file: loading and schema', () => {
   let dir: string;

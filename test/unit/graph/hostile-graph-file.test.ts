@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadGraphFile } from '../../../src/core/config/graph-file.js';
+import { loadGraphFile } from '../../../src/core/graph/graph-file.js';
 import { ConfigError, maxProblemsInMessage, type ConfigProblem } from '../../../src/core/errors.js';
 
 /** Regressions found by the fuzzer (test/reliability/hostile-input.test.ts) in the graph loader. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import type { GraphSpec, TaskSpec } from '../../../src/core/graph/model.js';
+import type { GraphSpec, TaskSpec } from '../../../src/core/model/graph.js';
 import { attemptFailed, cancelAll, decide, initialRecords, outcome, place, settle, starting, stranded, succeeded, type PlanInput, type SchedulerHost } from '../../../src/core/graph/scheduler.js';
-import type { TaskRecord } from '../../../src/core/graph/task-record.js';
+import type { TaskRecord } from '../../../src/core/model/task.js';
 
 function graph(tasks: Record<string, Partial<TaskSpec>>): GraphSpec {
   return {

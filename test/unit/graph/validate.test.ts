@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { closestName } from '../../../src/core/did-you-mean.js';
 import { BugError } from '../../../src/core/errors.js';
-import type { TaskSpec } from '../../../src/core/graph/model.js';
+import type { TaskSpec } from '../../../src/core/model/graph.js';
 import { criticalPathLengths, eligibleHosts, graphProblems, placementProblems, topologicalOrder, type GraphOutline, type GraphPlacement } from '../../../src/core/graph/validate.js';
 
 /** A graph of shell tasks from `name: needs` pairs, in the order given. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../../../src/core/errors.js';
-import type { AgentSpec, HarnessName } from '../../../src/core/graph/model.js';
+import type { AgentSpec, HarnessName } from '../../../src/core/model/graph.js';
 import { geminiClosingLine } from '../../../src/core/harnesses/gemini.js';
 import { agentPrompt, harnessFor, harnessNames, type HarnessTask } from '../../../src/core/harnesses/index.js';
 import { StubHost } from './stub-host.js';

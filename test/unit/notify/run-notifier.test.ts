@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { SessionCost } from '../../../src/core/dashboard/dashboard-view.js';
 import type { FeedChange, SessionFeed } from '../../../src/core/dashboard/session-feed.js';
-import { RunNotifier } from '../../../src/core/notify/run-notifier.js';
+import { RunNotifier } from '../../../src/core/dashboard/run-notifier.js';
 import type { Notification, WebhookSender } from '../../../src/core/notify/webhook-sender.js';
 
 /** A feed that the test drives: the snapshot the notifier starts from, then changes one by one. */

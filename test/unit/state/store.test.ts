@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateError } from '../../../src/core/errors.js';
-import type { HostRecord } from '../../../src/core/provisioners/provisioner.js';
+import type { HostRecord } from '../../../src/core/model/host.js';
 import { StateStore } from '../../../src/core/state/store.js';
 
 const host = (name: string, state: HostRecord['state'] = 'up'): HostRecord => ({

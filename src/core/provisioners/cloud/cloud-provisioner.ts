@@ -1,9 +1,10 @@
 import pLimit from 'p-limit';
 import { asGraftError, ProviderError, SecurityError } from '../../errors.js';
-import { adminEndpoint } from '../../session/endpoints.js';
+import { adminEndpoint } from '../../hosts/endpoints.js';
 import { fingerprintSha256, type SshPool } from '../../ssh/index.js';
 import { adminAccountName } from '../local/admin-account.js';
-import type { ExtendsExpiry, HostRecord, HostRequest, Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
+import type { ExtendsExpiry, Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
+import type { HostRecord, HostRequest } from '../../model/host.js';
 import { pollUntil, type PollPacing } from './backoff.js';
 import { PlacementUnavailable, type CloudApi, type CloudInstance } from './cloud-api.js';
 import { hostKeysFromConsole } from './console-host-keys.js';

@@ -1,6 +1,6 @@
 import type { GraftRuntime } from '../../runtime.js';
 import { UsageError } from '../../errors.js';
-import { cloudApiFor } from './cloud-factory.js';
+import { cloudApiFor } from '../cloud-factory.js';
 import type { CloudScope } from './orphan-collection.js';
 
 /** Settings that say where a provider's VMs are (not how they are made). */

@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors.js';
 import type { GraftRuntime } from '../../runtime.js';
-import { sessionContext } from '../../runtime.js';
-import type { ProvisionerFactory } from '../../session/bring-up.js';
+import { sessionContext } from '../provisioner.js';
+import type { ProvisionerFactory } from '../provisioner.js';
 import type { SessionRow } from '../../state/store.js';
 import { extendsExpiry } from '../provisioner.js';
 

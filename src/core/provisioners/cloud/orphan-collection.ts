@@ -1,6 +1,6 @@
 import { ProviderError } from '../../errors.js';
 import type { GraftRuntime } from '../../runtime.js';
-import { upStillRunning } from '../../session/tear-down.js';
+import { upStillRunning } from '../../graft-process.js';
 import type { SessionRow } from '../../state/store.js';
 import { pollUntil, type PollPacing } from './backoff.js';
 import type { CloudApi, CloudInstance } from './cloud-api.js';

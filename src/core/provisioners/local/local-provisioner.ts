@@ -5,7 +5,8 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ProviderError } from '../../errors.js';
 import { failpoint } from '../../failpoints.js';
-import type { HostRecord, HostRequest, Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
+import type { Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
+import type { HostRecord, HostRequest } from '../../model/host.js';
 import { adminAccountName, ensureAdminAccount, removeSessionAccounts, sessionAccounts, sessionSystemFiles, type AdminAccount } from './admin-account.js';
 import { findSshdProcesses, startSshd, stopSshd, type FoundSshd, type SshdOptions } from './sshd-server.js';
 

@@ -8,16 +8,17 @@
  */
 import { z } from 'zod';
 import { labelPattern } from '../inventory/labels.js';
-import { agentAccountName, maxAccountLength } from '../agents/agent-names.js';
+import { agentAccountName, maxAccountLength } from '../hosts/agent-names.js';
 import { didYouMean } from '../did-you-mean.js';
 import { durationMs } from '../duration.js';
-import type { HarnessName } from '../graph/model.js';
+import type { HarnessName } from '../model/graph.js';
 import { parseHostPattern } from '../inventory/selector.js';
 import { parseBudget } from '../gateway/money.js';
-import { networkModes, parseAllowEntry, type AllowEntry, type NetworkPolicy } from '../agents/egress.js';
-import { parseMemory } from '../agents/limits.js';
+import { networkModes, parseAllowEntry } from '../hosts/egress.js';
+import { type AllowEntry, type NetworkPolicy } from '../model/guardrails.js';
+import { parseMemory } from '../hosts/limits.js';
 import { secretNamePattern } from '../secrets/secret-source.js';
-import { newSessionId } from '../session/session-id.js';
+import { newSessionId } from '../model/session-id.js';
 import { notifyTargetSchema } from '../notify/notify-target.js';
 
 /** Task names end up in `graft-<session>-<task>` Unix accounts, which Linux caps at 32 characters. */
@@ -107,7 +108,7 @@ const hostPattern = text('a host selector, e.g. "gpu" or "web:&linux"').superRef
 /** A commit-ish; a leading `-` would reach git as an option. */
 const gitRef = text('a commit-ish such as main, HEAD or a commit id').regex(/^(?!-)[^\s\p{Cc}]+$/u, expected('a commit-ish such as main, HEAD or a commit id (no spaces, not starting with "-")'));
 
-/** `network:` on an agent or a task (agents/egress.ts): a mode, or an allow-list on top of graft's own services. */
+/** `network:` on an agent or a task (hosts/egress.ts): a mode, or an allow-list on top of graft's own services. */
 const networkWhat = 'none, gateway, open, or an allow-list such as [10.0.0.0/8, "registry.npmjs.org:443"]';
 const network = z.union([z.string(), z.array(z.unknown())], expected(networkWhat)).transform((v, ctx): NetworkPolicy => {
   if (typeof v === 'string') {
@@ -126,7 +127,7 @@ const network = z.union([z.string(), z.array(z.unknown())], expected(networkWhat
   return { allow };
 });
 
-/** `limits:` on an agent or a task (agents/limits.ts): CPU cores, memory, processes, enforced by the host's cgroups. */
+/** `limits:` on an agent or a task (hosts/limits.ts): CPU cores, memory, processes, enforced by the host's cgroups. */
 const limits = strictEntry('limits (cpu, memory, pids)', {
   cpu: z.number(expected('a number of CPU cores such as 2 or 0.5')).min(0.01, expected('at least 0.01 CPU cores')).max(1024, expected('at most 1024 CPU cores')).optional(),
   memory: z.union([z.string(), z.number()], expected('an amount of memory such as 512M or 4G')).transform((v, ctx) => {

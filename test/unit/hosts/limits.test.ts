@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { describeLimitHit, limitsArgument, parseMemory } from '../../../src/core/agents/limits.js';
+import { describeLimitHit, limitsArgument, parseMemory } from '../../../src/core/hosts/limits.js';
 
 describe('limits: amounts, the host tool argument and the failure reasons', () => {
   it('given amounts of memory, when parsed, then K, M, G, T are powers of 1024 and anything under 4 MiB or unreadable is refused', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { egressArgument, egressRules, parseAllowEntry } from '../../../src/core/agents/egress.js';
+import { egressArgument, egressRules, parseAllowEntry } from '../../../src/core/hosts/egress.js';
 
 describe('egress: network settings and the host tool argument made of them', () => {
   it('given allow-list entries, when parsed, then addresses, networks and names keep their port and anything else is refused with a reason', () => {

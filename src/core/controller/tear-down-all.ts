@@ -1,9 +1,9 @@
-import { stopRun } from '../controller/stop-run.js';
+import { stopRun } from './stop-run.js';
 import { asGraftError } from '../errors.js';
 import type { GraftRuntime } from '../runtime.js';
 import type { SessionRow } from '../state/store.js';
-import type { ProvisionerFactory } from './bring-up.js';
-import { tearDown, type DownResult } from './tear-down.js';
+import type { ProvisionerFactory } from '../provisioners/provisioner.js';
+import { tearDown, type DownResult } from '../session/tear-down.js';
 
 /**
  * Stops the session's run (if one is going) and tears the session down: what `graft down` does

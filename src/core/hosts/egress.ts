@@ -5,15 +5,7 @@
  */
 import { isIP } from 'node:net';
 
-/** One entry of an allow-list: an address or network, or a host name, with an optional port. */
-export type AllowEntry = { address: string; port?: number } | { name: string; port?: number };
-
-/**
- * `gateway`: graft's own services only (the agent channel and the model gateway, through their
- * tunnels); `none`: nothing at all; `open`: everything but the metadata address; a list: graft's
- * services and what it names.
- */
-export type NetworkPolicy = 'gateway' | 'none' | 'open' | { allow: AllowEntry[] };
+import type { AllowEntry, NetworkPolicy } from '../model/guardrails.js';
 
 export const networkModes = ['gateway', 'none', 'open'] as const;
 

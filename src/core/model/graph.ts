@@ -1,11 +1,11 @@
 /**
  * The task graph as graft runs it: what `graph.yaml` says after validation, with defaults
- * filled and paths resolved. Pure data; the loader (config/graph-file.ts) builds it, the
+ * filled and paths resolved. Pure data; the loader (graph/graph-file.ts) builds it, the
  * scheduler (graph/scheduler.ts) reads it, the controller persists it with the session.
  */
-import type { NetworkPolicy } from '../agents/egress.js';
-import type { ResourceLimits } from '../agents/limits.js';
-import type { NotifyTarget } from '../notify/notify-target.js';
+import type { NetworkPolicy } from './guardrails.js';
+import type { ResourceLimits } from './guardrails.js';
+import type { NotifyTarget } from './notify.js';
 
 export type HarnessName = 'shell' | 'claude' | 'gemini' | 'codex';
 
@@ -27,9 +27,9 @@ export interface AgentSpec {
   args: string[];
   /** Secret names (UPPER_SNAKE_CASE) granted to every agent made from this template. */
   secrets: string[];
-  /** Where its agents may connect (agents/egress.ts); absent: `gateway`, or `open` for an LLM agent with `gateway: false`. */
+  /** Where its agents may connect (hosts/egress.ts); absent: `gateway`, or `open` for an LLM agent with `gateway: false`. */
   network?: NetworkPolicy;
-  /** CPU, memory and process limits of its agents (agents/limits.ts); absent: none. */
+  /** CPU, memory and process limits of its agents (hosts/limits.ts); absent: none. */
   limits?: ResourceLimits;
   /** LLM harnesses: reach the vendor through the session's model gateway (the default), or, when false, hold the vendor key on the host. */
   gateway?: boolean;

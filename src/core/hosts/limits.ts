@@ -5,17 +5,7 @@
  * starts; what a limit did to the attempt is read back when its process ends.
  */
 
-export interface ResourceLimits {
-  /** CPU cores (fractions allowed): the agent's processes get at most this much CPU time. */
-  cpu?: number;
-  /** Bytes of memory; past it the kernel's OOM killer kills one of the agent's processes. */
-  memory?: number;
-  /** Processes and threads at once; past it fork fails. */
-  pids?: number;
-}
-
-/** A limit that ended an attempt: the attempt's failure reason. */
-export type LimitHit = 'oom' | 'pids-limit';
+import type { LimitHit, ResourceLimits } from '../model/guardrails.js';
 
 export const limitHits: readonly LimitHit[] = ['oom', 'pids-limit'];
 

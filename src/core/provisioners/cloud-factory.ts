@@ -1,11 +1,11 @@
-import { parseDuration } from '../../duration.js';
-import type { SshPool } from '../../ssh/index.js';
-import type { CloudApi } from './cloud-api.js';
-import { CloudProvisioner, defaultCloudTiming, type CloudTiming } from './cloud-provisioner.js';
-import type { SettingsSource } from './cloud-settings.js';
-import { controllerCidr } from './controller-address.js';
-import { EmulatedVms } from './emulated-vms.js';
-import { ownerId } from './owner-id.js';
+import { parseDuration } from '../duration.js';
+import type { SshPool } from '../ssh/index.js';
+import type { CloudApi } from './cloud/cloud-api.js';
+import { CloudProvisioner, defaultCloudTiming, type CloudTiming } from './cloud/cloud-provisioner.js';
+import type { SettingsSource } from './cloud/cloud-settings.js';
+import { controllerCidr } from './cloud/controller-address.js';
+import { EmulatedVms } from './cloud/emulated-vms.js';
+import { ownerId } from './cloud/owner-id.js';
 
 /** Speeds up (or slows down) every poll of a cloud API: the first wait between polls, e.g. `200ms` for emulators. */
 export const pollIntervalVariable = 'GRAFT_CLOUD_POLL_INTERVAL';
@@ -30,13 +30,13 @@ export async function cloudApiFor(provider: 'ec2' | 'gce', settings: Record<stri
   const emulated = EmulatedVms.fromEnv(options.env);
   const poll = cloudTiming(options.env).poll;
   if (provider === 'ec2') {
-    const [{ Ec2Api }, { createEc2Client }, { parseEc2Settings }] = await Promise.all([import('../ec2/ec2-api.js'), import('../ec2/ec2-client.js'), import('../ec2/ec2-settings.js')]);
+    const [{ Ec2Api }, { createEc2Client }, { parseEc2Settings }] = await Promise.all([import('./ec2/ec2-api.js'), import('./ec2/ec2-client.js'), import('./ec2/ec2-settings.js')]);
     const parsed = parseEc2Settings(settings, options.source);
     // Emulated VMs are dialed on loopback only; never ask the internet who we are for them.
     const sshFrom = () => (emulated && !parsed.sshFrom ? Promise.resolve('127.0.0.1/32') : controllerCidr(parsed.sshFrom));
     return new Ec2Api(createEc2Client(parsed), { settings: parsed, sshFrom, poll });
   }
-  const [{ GceApi }, { createGceClients }, { parseGceSettings }] = await Promise.all([import('../gce/gce-api.js'), import('../gce/gce-clients.js'), import('../gce/gce-settings.js')]);
+  const [{ GceApi }, { createGceClients }, { parseGceSettings }] = await Promise.all([import('./gce/gce-api.js'), import('./gce/gce-clients.js'), import('./gce/gce-settings.js')]);
   return new GceApi(createGceClients(options.env), { settings: parseGceSettings(settings, options.source), pacing: poll });
 }
 

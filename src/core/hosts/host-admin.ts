@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BugError, GraftError, ExitCode, SshError } from '../errors.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
-import type { AgentRecord } from './agent-record.js';
+import type { HostRecord } from '../model/host.js';
+import type { AgentRecord } from '../model/agent.js';
 import { isIpAddress } from './authorized-key.js';
 import { egressArgument, type EgressRules } from './egress.js';
-import { limitsArgument, type ResourceLimits } from './limits.js';
+import { limitsArgument } from './limits.js';
+import { type ResourceLimits } from '../model/guardrails.js';
 import { assetPath } from '../package-assets.js';
-import { adminEndpoint } from '../session/endpoints.js';
+import { adminEndpoint } from './endpoints.js';
 import { shellQuote } from '../shell-quote.js';
 import { oncePerPool, type SshPool } from '../ssh/index.js';
 import type { ExecResult } from '../ssh/types.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import type { HostRecord, JumpHost } from '../provisioners/provisioner.js';
+import type { HostRecord, JumpHost } from '../model/host.js';
 import type { SshEndpoint } from '../ssh/types.js';
 
 /**

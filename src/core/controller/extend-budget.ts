@@ -7,9 +7,9 @@
 import { didYouMean } from '../did-you-mean.js';
 import { UsageError } from '../errors.js';
 import type { GraftRuntime } from '../runtime.js';
-import { requireRun } from '../controller/require-run.js';
+import { requireRun } from './require-run.js';
 import { GatewayStore, type BudgetScope } from '../state/gateway-store.js';
-import { formatUsd, microToUsd, parseBudget, picoToUsd } from './money.js';
+import { formatUsd, microToUsd, parseBudget, picoToUsd } from '../gateway/money.js';
 
 export interface BudgetChange {
   session: string;

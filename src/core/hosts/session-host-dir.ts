@@ -1,6 +1,6 @@
 import { ExitCode, GraftError } from '../errors.js';
-import type { HostRecord } from '../provisioners/provisioner.js';
-import { adminEndpoint } from '../session/endpoints.js';
+import type { HostRecord } from '../model/host.js';
+import { adminEndpoint } from './endpoints.js';
 import type { SshPool } from '../ssh/index.js';
 import { HostAdmin } from './host-admin.js';
 

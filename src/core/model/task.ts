@@ -1,4 +1,4 @@
-import type { TaskState } from './model.js';
+import type { TaskState } from './graph.js';
 
 /** A decision a human made at a gate. */
 export interface ApprovalRecord {

@@ -1,17 +1,17 @@
 /**
  * Loads a graph file into the GraphSpec the controller runs: YAML read with its positions, the
- * schema (config/graph-schema.ts), the graph rules (graph/validate.ts), instruction files read
+ * schema (graph/graph-schema.ts), the graph rules (graph/validate.ts), instruction files read
  * and paths made absolute. Every problem of the file is reported at once, each with its line.
  */
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import type { AgentSpec, GraphSpec, HostsSpec, TaskSpec } from '../graph/model.js';
-import { graphProblems } from '../graph/validate.js';
+import type { AgentSpec, GraphSpec, HostsSpec, TaskSpec } from '../model/graph.js';
+import { graphProblems } from './validate.js';
 import { describeValue, graphFileSchema, graphOutlineSchema, nameProblem, type GraphFile } from './graph-schema.js';
-import { readConfigText, UnreadableConfigFile } from './config-text.js';
-import { formatDocPath, readYamlFile, type DocPath } from './yaml-file.js';
+import { readConfigText, UnreadableConfigFile } from '../config/config-text.js';
+import { formatDocPath, readYamlFile, type DocPath } from '../config/yaml-file.js';
 
 /** A graph is written by hand; anything bigger is the wrong file. */
 export const MAX_GRAPH_FILE_BYTES = 1024 * 1024;

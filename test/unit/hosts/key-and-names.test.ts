@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { agentAccountName, checkAgentName } from '../../../src/core/agents/agent-names.js';
-import { authorizedKeyLine, expiryTimespec } from '../../../src/core/agents/authorized-key.js';
+import { agentAccountName, checkAgentName } from '../../../src/core/hosts/agent-names.js';
+import { authorizedKeyLine, expiryTimespec } from '../../../src/core/hosts/authorized-key.js';
 import { UsageError } from '../../../src/core/errors.js';
 import { shellQuote } from '../../../src/core/shell-quote.js';
 import { generateEd25519KeyPair } from '../../../src/core/ssh/index.js';

@@ -9,10 +9,10 @@
  * once. A budget raised by `graft extend --budget` is a new budget: its crossings are announced
  * again. A crossing that had already happened when the notifier started is not.
  */
-import type { SessionCost } from '../dashboard/dashboard-view.js';
-import type { FeedChange, SessionFeed } from '../dashboard/session-feed.js';
-import type { NotifyTarget } from './notify-target.js';
-import type { Notification, WebhookSender } from './webhook-sender.js';
+import type { SessionCost } from './dashboard-view.js';
+import type { FeedChange, SessionFeed } from './session-feed.js';
+import type { NotifyTarget } from '../model/notify.js';
+import type { Notification, WebhookSender } from '../notify/webhook-sender.js';
 
 export class RunNotifier {
   private readonly unsubscribe: () => void;

@@ -1,4 +1,4 @@
-import type { IsolationMode } from '../provisioners/provisioner.js';
+import type { IsolationMode } from './host.js';
 
 /** `revoke-failed`: its host could not be reached to remove it; `agent rm` or `down` tries again. */
 export type AgentState = 'creating' | 'ready' | 'failed' | 'removing' | 'revoke-failed' | 'removed';

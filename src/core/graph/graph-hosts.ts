@@ -5,8 +5,8 @@
  * placement with the same graph/validate.ts `placementProblems` once they are up.)
  */
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import type { GraphSpec } from '../graph/model.js';
-import { placementProblems } from '../graph/validate.js';
+import type { GraphSpec } from '../model/graph.js';
+import { placementProblems } from './validate.js';
 import { loadStaticHostSpecs, type HostSpecEnvironment } from '../inventory/index.js';
 
 /** Every problem of the graph's inventory and of its selectors against it; empty when not on inventory hosts. */

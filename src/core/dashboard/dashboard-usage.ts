@@ -3,11 +3,11 @@
  * and `graft status` read (cost-report.ts), and the session's budget as the gateway checks it (a
  * `graft extend --budget` replaces the graph's).
  */
-import type { SessionCost, TaskUsage, UsageSource } from '../dashboard/dashboard-view.js';
+import type { SessionCost, TaskUsage, UsageSource } from './dashboard-view.js';
 import { GatewayStore } from '../state/gateway-store.js';
 import { RunStore } from '../state/run-store.js';
 import type { StateStore } from '../state/store.js';
-import { costByTask, costReport } from './cost-report.js';
+import { costByTask, costReport } from '../gateway/cost-report.js';
 
 /** Reads through `store`; both methods are called on every change the dashboard's feed sees. */
 export function gatewayUsage(store: StateStore): UsageSource {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { HostRecord } from '../provisioners/provisioner.js';
+import type { HostRecord } from '../model/host.js';
 import { shellQuote } from '../shell-quote.js';
 import type { Redactor } from '../secrets/redactor.js';
-import { adminEndpoint } from '../session/endpoints.js';
+import { adminEndpoint } from './endpoints.js';
 import type { SshPool } from '../ssh/index.js';
 import type { SshEndpoint } from '../ssh/types.js';
-import type { AgentRecord } from './agent-record.js';
+import type { AgentRecord } from '../model/agent.js';
 import { sharedAgentMarker } from './agent-names.js';
 
 /**

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { SessionRow } from './state/store.js';
 
 /**
  * Whether a recorded pid is still that graft command running (`up`, `run`, `resume` ...): the
@@ -17,4 +18,12 @@ export function graftCommandAlive(pid: number, commands: readonly string[]): boo
 /** Whether the process recorded as a run's controller is still one. */
 export function controllerAlive(pid: number): boolean {
   return graftCommandAlive(pid, ['run', 'resume']);
+}
+
+/** The pid of the `graft up` (of another process) still bringing the session up, or undefined when none is. */
+export function upStillRunning(session: SessionRow): number | undefined {
+  const pid = Number(session.spec.upPid);
+  if (session.status !== 'creating' || !Number.isInteger(pid) || pid === process.pid) return undefined;
+  // A gone `up` (or a reused pid) leaves the session to `down`, which finishes what it left.
+  return graftCommandAlive(pid, ['up']) ? pid : undefined;
 }
