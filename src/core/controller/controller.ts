@@ -1,57 +1,26 @@
 /**
  * The controller: runs a session's graph to the end. Each tick it reads the task records (other
  * commands change them too: approvals, cancels), lets the scheduler decide, writes every
- * transition before acting on it, and starts each placed task's attempt: agent, worktree,
- * harness, process, result. It holds nothing the records do not: killed at any point, a new
+ * transition before acting on it, and starts each placed task's attempt (task-attempt.ts:
+ * provision, launch, watch, collect, revoke). It holds nothing the records do not: killed at any point, a new
  * controller (`graft resume`) re-attaches to what runs and finishes the rest.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { failpoint } from '../failpoints.js';
-import { join } from 'node:path';
-import { learnAgentSecrets } from '../hosts/agent-access.js';
 import { AccountPool } from '../agents/account-pool.js';
-import { createAgent } from '../agents/create-agent.js';
+import { ExitCode, GraftError } from '../errors.js';
+import { cancelAll, decide, outcome, place, settle, starting, stranded, waitingGate, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
+import { criticalPathLengths, eligibleHosts } from '../graph/validate.js';
 import type { AgentRecord } from '../model/agent.js';
-import { describeNetwork, egressRules, type EgressRules } from '../hosts/egress.js';
-import { describeLimitHit, mergeLimits } from '../hosts/limits.js';
-import { type ResourceLimits } from '../model/guardrails.js';
-import { removeAgent } from '../agents/remove-agent.js';
-import { ExitCode, GraftError, SshError, UsageError } from '../errors.js';
-import { harnessFor, type HarnessSettings } from '../harnesses/index.js';
+import type { TaskSpec } from '../model/graph.js';
 import type { HostRecord } from '../model/host.js';
-import { sessionFiles, type GraftRuntime } from '../runtime.js';
-import { adminEndpoint } from '../hosts/endpoints.js';
+import type { TaskRecord } from '../model/task.js';
+import type { GraftRuntime } from '../runtime.js';
 import { RunStore, type RunGraph } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
-import { agentBranch } from '../workspace/agent-worktree.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
-import { criticalPathLengths, eligibleHosts } from '../graph/validate.js';
-import type { AgentSpec, TaskSpec } from '../model/graph.js';
-import { attemptFailed, cancelAll, decide, defaultRetryPolicy, outcome, place, settle, starting, stranded, succeeded, waitingGate, type RetryPolicy, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
-import type { TaskRecord } from '../model/task.js';
-import type { GatewayAccess } from '../harnesses/harness.js';
-import { gatewayHeldSecrets, usesGateway, type GatewayLink } from './gateway-link.js';
 import { StrandedWatch } from './stranded-attempts.js';
-import { fetchTaskLog } from './task-log.js';
-import { killTaskProcess, launcherScript, MissingCommandError, reattachScript, runTaskProcess, type ProcessEnd } from './task-process.js';
-
-export interface ControllerOptions {
-  retryPolicy?: RetryPolicy;
-  /** How long a host that stopped answering is given to come back before its tasks move elsewhere. */
-  hostGraceMs?: number;
-  /** Stopping detaches: tasks keep running on their hosts, `graft resume` picks them up. */
-  signal?: AbortSignal;
-  /** Extra PATH entries for a task on a host (where the agent channel's helper is). */
-  taskPath?: (host: string) => string[];
-  /** The agent channel's URL on a host, written into the agent's URL file as its task starts. */
-  channelUrl?: (host: HostRecord) => Promise<string>;
-  /** The loopback ports of graft's services (channel, gateway) on a host that an agent made from the template uses: its network rules let it reach them. */
-  servicePorts?: (host: HostRecord, agent: AgentSpec) => Promise<number[]>;
-  /** GRAFT_AGENT_PATH and the vendor API base URLs, read from the controller's environment. */
-  harnessSettings?: HarnessSettings;
-  /** The session's model gateway, when some agent uses it (controller/gateway-link.ts). */
-  gateway?: Pick<GatewayLink, 'access' | 'revoke' | 'spent'>;
-}
+import type { AttemptContext, ControllerOptions } from './attempt-context.js';
+import { revokeAgent, runAttempt } from './task-attempt.js';
+import { killTaskProcess } from './task-process.js';
 
 export type ControllerResult = RunOutcome | 'detached';
 
@@ -69,6 +38,8 @@ export class Controller {
   private readonly stranded: StrandedWatch;
   /** Hosts' warm pools of agent accounts (hosts with per-agent accounts). */
   private readonly accounts: AccountPool;
+  /** What each task attempt uses of the run (task-attempt.ts). */
+  private readonly attempts: AttemptContext;
 
   constructor(
     private readonly runtime: GraftRuntime,
@@ -83,6 +54,19 @@ export class Controller {
     this.accounts = new AccountPool(runtime, session.id);
     // A lost host that answers again has its stranded attempts wound up, and takes tasks again.
     this.stranded = new StrandedWatch(runtime, session, this.runs, (host) => this.unhealthy.delete(host));
+    this.attempts = {
+      runtime,
+      session,
+      graph: this.graph,
+      runs: this.runs,
+      options,
+      accounts: this.accounts,
+      unhealthy: this.unhealthy,
+      watchSignal: this.watchAbort.signal,
+      host: (name) => this.host(name),
+      write: (changes) => this.write(changes),
+      wake: () => this.wake(),
+    };
     options.signal?.addEventListener('abort', () => {
       this.watchAbort.abort(new Error('controller stopped'));
       this.wake();
@@ -149,7 +133,7 @@ export class Controller {
       const record = tasks.get(placement.task)!;
       const next = starting(record, placement.host, this.agentNameFor(record), now);
       if (this.write([{ from: 'ready', record: next }], tasks).length === 0) continue;
-      this.track(next.name, () => this.attempt(next));
+      this.track(next.name, () => runAttempt(this.attempts, next));
     }
     this.sizePools(tasks);
   }
@@ -252,48 +236,7 @@ export class Controller {
   /** After a crash: every task the records say may be in flight is watched (or finished) again. */
   private adoptInFlight(): void {
     for (const record of this.tasks().values()) {
-      if (record.state === 'starting' || record.state === 'running') this.track(record.name, () => this.attempt(record));
-    }
-  }
-
-  /**
-   * One attempt, from whatever point the record says it reached: make the agent if it is not
-   * there, launch (a second launch finds the first's pid), watch, fetch the result.
-   */
-  private async attempt(record: TaskRecord): Promise<void> {
-    const spec = this.spec(record.name);
-    const host = this.host(record.host!);
-    let agent: AgentRecord | undefined;
-    let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // An attempt whose budget is already spent would be refused its first request: it does not start.
-      const spent = record.state === 'starting' ? this.options.gateway?.spent(record.name) : undefined;
-      if (spent) return await this.failForBudget(record.name, spent);
-      agent = await this.ensureAgent(record, spec, host);
-      if (!agent) return;
-      const gateway = record.state === 'running' ? undefined : await this.options.gateway?.access(record, host);
-      const script = record.state === 'running' ? reattachScript() : this.launcher(record, spec, agent, await this.options.channelUrl?.(host), gateway);
-      // The timeout counts from when the process started: a slow host may take long to make the
-      // agent, and that time is not the task's.
-      const since = record.state === 'running' ? Date.parse(record.runningAt ?? record.startedAt ?? new Date().toISOString()) : undefined;
-      const arm = (started: number) => {
-        if (!spec.timeoutMs || timer) return;
-        timer = setTimeout(() => {
-          timedOut = true;
-          const pid = this.runs.getTask(this.session.id, record.name)?.pid;
-          if (pid) killTaskProcess(this.runtime.pool, this.session.id, agent!, host, pid).catch(() => undefined);
-        }, Math.max(0, spec.timeoutMs - (Date.now() - started)));
-      };
-      if (since !== undefined) arm(since);
-      const end = await this.watch(record, agent, host, script, () => arm(Date.now()));
-      if (end === 'detached') return;
-      clearTimeout(timer);
-      await this.finish(record.name, agent, host, end, timedOut ? `timed out after ${Math.round(spec.timeoutMs! / 1000)} s; its process group was killed` : undefined);
-    } catch (error) {
-      clearTimeout(timer);
-      if (this.options.signal?.aborted) return;
-      await this.failAttempt(record.name, error as Error, agent);
+      if (record.state === 'starting' || record.state === 'running') this.track(record.name, () => runAttempt(this.attempts, record));
     }
   }
 
@@ -313,207 +256,6 @@ export class Controller {
     return `${record.name.slice(0, 12)}-a${n}`;
   }
 
-  /** The attempt's agent: made now, or found from before a crash. Undefined when the attempt was given back. */
-  private async ensureAgent(record: TaskRecord, spec: TaskSpec, host: HostRecord): Promise<AgentRecord | undefined> {
-    const name = record.agent!;
-    const existing = this.runtime.store.getAgent(this.session.id, name);
-    if (existing?.state === 'ready' && existing.createdAt >= (record.startedAt ?? '')) {
-      // Made by an earlier controller: its secret values are read back, so its output is redacted here too.
-      await learnAgentSecrets(this.runtime.pool, this.session.id, existing, host, this.runtime.redactor);
-      return existing;
-    }
-    if (record.state === 'running') throw new Error(`its agent ${name} is gone (${existing?.state ?? 'never recorded'})`);
-    // A half-made agent (crash during creation) or one of an earlier attempt goes first.
-    if (existing && existing.state !== 'removed') await removeAgent(this.runtime, this.session, existing).catch(() => undefined);
-    const agentSpec = this.graph.agents[spec.agent]!;
-    const from = spec.needs.length === 0 ? [this.graph.baseCommit] : spec.needs.map((n) => this.runs.getTask(this.session.id, n)!.tip!);
-    // A vendor key the gateway holds for the agent never goes to its host.
-    const held = new Set(gatewayHeldSecrets(agentSpec));
-    const { agent } = await createAgent(this.runtime, this.session, {
-      name,
-      on: host.name,
-      secrets: [...new Set([...agentSpec.secrets, ...spec.secrets])].filter((s) => !held.has(s)),
-      secretsFile: this.runtime.env.GRAFT_SECRETS_FILE,
-      // Its key allows a terminal so a person can join the task's tmux session (graft attach).
-      interactive: true,
-      worktree: { repo: this.graph.repo, from, uncommitted: 'ignore' },
-      pool: this.accounts,
-      guardrails: { egress: await this.egressFor(agentSpec, spec, host), limits: this.limitsFor(agentSpec, spec, host) },
-    });
-    // A retry's branch replaces the earlier attempt's, which graft set: say so, so the pull may move it.
-    const previousTip = this.runs.getTask(this.session.id, record.name)?.tip;
-    if (previousTip && agent.workspace) {
-      agent.workspace.pulledTip = previousTip;
-      this.runtime.store.putAgent(this.session.id, agent);
-    }
-    return agent;
-  }
-
-  /**
-   * The network rules of a task's agent: the task's `network`, else its template's, else
-   * `gateway` (`open` for an LLM agent that holds its vendor key: it calls the vendor itself).
-   * Agents that share the login account have no uid of their own to key rules on.
-   */
-  private async egressFor(agentSpec: AgentSpec, spec: TaskSpec, host: HostRecord): Promise<EgressRules | undefined> {
-    const policy = spec.network ?? agentSpec.network ?? (agentSpec.harness !== 'shell' && !usesGateway(agentSpec) ? 'open' : 'gateway');
-    if (host.isolation === 'shared-account') {
-      if (policy === 'open' || (spec.network ?? agentSpec.network) === undefined) return undefined;
-      throw new UsageError(`${spec.name}: network: ${describeNetwork(policy)} cannot be enforced on ${host.name}: its agents share the login account ${host.user} (no root or sudo), and the rules are keyed by an agent's own uid`, [
-        `Give graft root or sudo on ${host.name}, or set network: open on task ${spec.name} or agent ${spec.agent}.`,
-      ]);
-    }
-    if (policy === 'open' || policy === 'none') return policy;
-    return egressRules(policy, (await this.options.servicePorts?.(host, agentSpec)) ?? []);
-  }
-
-  /** The resource limits of a task's agent: its template's, key by key replaced by the task's. */
-  private limitsFor(agentSpec: AgentSpec, spec: TaskSpec, host: HostRecord): ResourceLimits | undefined {
-    const limits = mergeLimits(agentSpec.limits, spec.limits);
-    if (limits && host.isolation === 'shared-account') {
-      throw new UsageError(`${spec.name}: limits cannot be enforced on ${host.name}: its agents share the login account ${host.user} (no root or sudo), and graft keys an agent's cgroups by its own account`, [
-        `Give graft root or sudo on ${host.name}, or drop limits from task ${spec.name} and agent ${spec.agent}.`,
-      ]);
-    }
-    return limits;
-  }
-
-  private launcher(record: TaskRecord, spec: TaskSpec, agent: AgentRecord, channelUrl: string | undefined, gateway: GatewayAccess | undefined): string {
-    const agentSpec = this.graph.agents[spec.agent]!;
-    const upstream = spec.needs.map((n) => {
-      const r = this.runs.getTask(this.session.id, n)!;
-      return { task: n, branch: r.branch ?? '', summary: r.summary };
-    });
-    const invocation = harnessFor(agentSpec.harness).invoke({
-      session: this.session.id,
-      task: record.name,
-      agent: agentSpec,
-      prompt: spec.prompt,
-      command: spec.command ?? agentSpec.command,
-      branch: agent.workspace!.branch,
-      workdir: agent.workspace!.workdir,
-      upstream,
-      apiBaseUrl: this.options.harnessSettings?.apiBaseUrls[agentSpec.harness],
-      ...(gateway ? { gateway } : {}),
-    });
-    const granted = [...agent.secrets, ...(usesGateway(agentSpec) ? [...agentSpec.secrets, ...spec.secrets] : [])];
-    const missing = invocation.credentials.length > 0 && !invocation.credentials.some((c) => granted.includes(c));
-    if (missing) {
-      this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: the ${agentSpec.harness} harness authenticates with ${invocation.credentials.join(' or ')}, and none is granted to agent ${spec.agent}: add it to its secrets`, session: this.session.id });
-    }
-    return launcherScript({
-      invocation,
-      workdir: agent.workspace!.workdir,
-      harness: agentSpec.harness,
-      path: [...(this.options.taskPath?.(agent.host) ?? []), ...(this.options.harnessSettings?.agentPath ?? [])],
-      channelUrl,
-      env: { GRAFT_SESSION: this.session.id, GRAFT_TASK: record.name, GRAFT_AGENT: agent.name, GRAFT_BRANCH: agent.workspace!.branch, GRAFT_WORKDIR: agent.workspace!.workdir, GRAFT_ATTEMPT: String(record.attempt), ...invocation.env },
-    });
-  }
-
-  /**
-   * Watches the process to its end. A connection lost while it runs is not a failure yet: the
-   * host gets a grace period to answer again, and the process is re-attached to if it does.
-   */
-  private async watch(record: TaskRecord, agent: AgentRecord, host: HostRecord, script: string, onRunning: () => void): Promise<ProcessEnd | 'detached'> {
-    let current = script;
-    for (;;) {
-      try {
-        const onPid = (pid: number) => {
-          failpoint('task.launched');
-          this.markRunning(record.name, pid);
-          onRunning();
-        };
-        return await runTaskProcess(this.runtime.pool, this.session.id, agent, host, current, onPid, this.watchAbort.signal);
-      } catch (error) {
-        if (this.options.signal?.aborted) return 'detached';
-        if (!(error instanceof SshError) || !(await this.hostAnswersAgain(host))) throw error;
-        current = reattachScript();
-      }
-    }
-  }
-
-  private markRunning(name: string, pid: number): void {
-    const record = this.runs.getTask(this.session.id, name);
-    if (!record || (record.state === 'running' && record.pid === pid)) return;
-    this.write([{ from: record.state, record: { ...record, state: 'running', pid, runningAt: new Date().toISOString() } }]);
-  }
-
-  /** Polls the host's admin login until it answers or the grace period ends. */
-  private async hostAnswersAgain(host: HostRecord): Promise<boolean> {
-    const deadline = Date.now() + (this.options.hostGraceMs ?? 60_000);
-    this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name} stopped answering; waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for it`, session: this.session.id, host: host.name });
-    while (Date.now() < deadline && !this.options.signal?.aborted) {
-      try {
-        await this.runtime.pool.exec(adminEndpoint(host, this.runtime.env), 'true', { timeoutMs: 5_000 });
-        return true;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-      }
-    }
-    this.unhealthy.add(host.name);
-    return false;
-  }
-
-  /** The process ended: keep its output, fetch its work, then record the result, then revoke the agent. */
-  private async finish(name: string, agent: AgentRecord, host: HostRecord, end: ProcessEnd, timeout?: string): Promise<void> {
-    const record = this.runs.getTask(this.session.id, name)!;
-    // The agent's output is kept redacted: it echoes its secrets as often as not.
-    const log = this.runtime.redactor.redactBytes(await fetchTaskLog(this.runtime.pool, this.session.id, agent, host));
-    const dir = join(sessionFiles(this.runtime, this.session.id).dir, 'tasks', name);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(join(dir, `attempt-${record.attempt}.log`), log, { mode: 0o600 });
-    // Every attempt's tip is kept; a retry's agent (named apart) also moves the task's branch.
-    const taskBranch = agentBranch(this.session.id, name);
-    const alsoRefs = [`refs/graft/${this.session.id}/attempts/${name}/${record.attempt}`, ...(agent.workspace!.branch !== taskBranch ? [`refs/heads/${taskBranch}`] : [])];
-    const { result, workspace } = await pullAgentWork(this.runtime, this.session.id, agent, host, { alsoRefs });
-    this.runtime.store.putAgent(this.session.id, { ...agent, workspace });
-    failpoint('task.result-fetched');
-    result.branch = taskBranch;
-    const fresh = this.runs.getTask(this.session.id, name)!;
-    const outcomeFields = { exitCode: end.exitCode, branch: result.branch, tip: result.tip, summary: fresh.summary };
-    const reported = fresh.reported;
-    const budget = fresh.budgetExceeded;
-    const ok = !budget && !timeout && !end.vanished && (reported === 'done' || (reported === undefined && end.exitCode === 0));
-    const now = Date.now();
-    // A limit the processes hit is why the attempt failed, whatever the harness made of it.
-    const limit = !ok && !budget && !timeout ? end.limit : undefined;
-    const limits = limit && mergeLimits(this.graph.agents[this.spec(name).agent]?.limits, this.spec(name).limits);
-    const error = budget ? `budget-exceeded: ${budget}` : (timeout ?? (limit ? describeLimitHit(limit, limits) : reported === 'fail' ? `the agent reported failure: ${fresh.summary ?? ''}` : end.vanished ? 'its process disappeared without an exit status' : `exit ${end.exitCode}`));
-    // A spent budget is final: no retry may spend more.
-    const next = ok
-      ? succeeded(this.spec(name), fresh, new Date(now).toISOString(), outcomeFields)
-      : attemptFailed(budget ? { ...this.spec(name), retries: 0 } : this.spec(name), { ...fresh, ...outcomeFields }, { now, error, exitCode: end.exitCode }, this.retryPolicy());
-    this.write([{ from: fresh.state, record: { ...next, reported: undefined, budgetExceeded: undefined, ...(budget ? { reason: 'budget-exceeded' as const } : limit ? { reason: limit } : {}) } }]);
-    failpoint('task.result-recorded');
-    // What waited on this result starts now, while its agent is being revoked.
-    this.wake();
-    await this.revoke(agent);
-  }
-
-  private retryPolicy(): RetryPolicy {
-    return this.options.retryPolicy ?? defaultRetryPolicy;
-  }
-
-  private async failAttempt(name: string, error: Error, agent?: AgentRecord): Promise<void> {
-    const record = this.runs.getTask(this.session.id, name);
-    if (!record || (record.state !== 'starting' && record.state !== 'running')) return;
-    const hostLost = record.host !== undefined && this.unhealthy.has(record.host);
-    // A merge conflict or a missing CLI fails the same way every time: no retry.
-    const final = (error instanceof GraftError && error.exitCode === ExitCode.conflict) || error instanceof MissingCommandError;
-    const spec = final ? { ...this.spec(name), retries: 0 } : this.spec(name);
-    const next = attemptFailed(spec, record, { now: Date.now(), error: error.message, hostLost }, this.retryPolicy());
-    this.write([{ from: record.state, record: final ? { ...next, state: 'failed' } : next }]);
-    if (agent && !hostLost) await this.revoke(agent);
-  }
-
-  /** A budget of the task was already spent when its attempt was to start: it fails at once, for good. */
-  private async failForBudget(name: string, why: string): Promise<void> {
-    const record = this.runs.getTask(this.session.id, name);
-    if (!record || record.state !== 'starting') return;
-    const next = attemptFailed({ ...this.spec(name), retries: 0 }, record, { now: Date.now(), error: `budget-exceeded: ${why}` }, this.retryPolicy());
-    this.write([{ from: record.state, record: { ...next, state: 'failed', reason: 'budget-exceeded' } }]);
-  }
-
   /** The gateway refused the task a request for a spent budget: its process group is stopped, and the attempt ends as failed (finish). */
   stopForBudget(name: string): void {
     const record = this.runs.getTask(this.session.id, name);
@@ -525,11 +267,7 @@ export class Controller {
   }
 
   private async revoke(agent: AgentRecord): Promise<void> {
-    this.options.gateway?.revoke(agent.name);
-    const current = this.runtime.store.getAgent(this.session.id, agent.name) ?? agent;
-    await removeAgent(this.runtime, this.session, current).catch((error: Error) =>
-      this.runtime.events.emit({ code: 'warning', level: 'warn', message: error.message, session: this.session.id, host: agent.host }),
-    );
+    await revokeAgent(this.attempts, agent);
   }
 
   /**

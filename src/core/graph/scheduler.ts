@@ -6,6 +6,8 @@
 import type { GraphSpec, TaskSpec, TaskState } from '../model/graph.js';
 import { terminalTaskStates } from '../model/graph.js';
 import type { ApprovalRecord, TaskRecord } from '../model/task.js';
+import type { LimitHit, ResourceLimits } from '../model/guardrails.js';
+import { describeLimitHit } from '../hosts/limits.js';
 
 /** A host as the scheduler sees it. */
 export interface SchedulerHost {
@@ -171,6 +173,45 @@ export function attemptFailed(
     return { ...ended, state: 'ready', notBefore: new Date(failure.now + wait).toISOString() };
   }
   return { ...ended, state: 'failed' };
+}
+
+/** How an attempt's process ended, and what its result is, as the controller found them. */
+export interface AttemptEnd {
+  exitCode: number | null;
+  /** Its process disappeared without an exit status. */
+  vanished?: boolean;
+  /** A resource limit its processes hit, and the limits its agent had. */
+  limit?: LimitHit;
+  limits?: ResourceLimits;
+  /** Why graft killed it for running too long, in words. */
+  timedOut?: string;
+  /** The task's branch in the controller's repository and its tip. */
+  branch?: string;
+  tip?: string;
+}
+
+/**
+ * The attempt's rules: it succeeded when the agent reported done (or, having reported nothing,
+ * exited 0) and neither its budget nor its timeout stopped it. Otherwise it failed, named by what
+ * ended it (a spent budget, the timeout, a resource limit, the agent's own report, a vanished
+ * process, the exit status), and the retry policy decides whether it runs again; a spent budget
+ * is final, since no retry may spend more. `record` is the task as it is now (what the agent
+ * reported through its channel included).
+ */
+export function attemptEnded(spec: TaskSpec, record: TaskRecord, end: AttemptEnd, now: number, policy: RetryPolicy = defaultRetryPolicy): TaskRecord {
+  const outcome = { exitCode: end.exitCode, branch: end.branch, tip: end.tip, summary: record.summary };
+  const budget = record.budgetExceeded;
+  const ok = !budget && !end.timedOut && !end.vanished && (record.reported === 'done' || (record.reported === undefined && end.exitCode === 0));
+  // A limit the processes hit is why the attempt failed, whatever the harness made of it.
+  const limit = !ok && !budget && !end.timedOut ? end.limit : undefined;
+  const error = budget
+    ? `budget-exceeded: ${budget}`
+    : (end.timedOut ??
+      (limit ? describeLimitHit(limit, end.limits) : record.reported === 'fail' ? `the agent reported failure: ${record.summary ?? ''}` : end.vanished ? 'its process disappeared without an exit status' : `exit ${end.exitCode}`));
+  const next = ok
+    ? succeeded(spec, record, new Date(now).toISOString(), outcome)
+    : attemptFailed(budget ? { ...spec, retries: 0 } : spec, { ...record, ...outcome }, { now, error, exitCode: end.exitCode }, policy);
+  return { ...next, reported: undefined, budgetExceeded: undefined, ...(budget ? { reason: 'budget-exceeded' as const } : limit ? { reason: limit } : {}) };
 }
 
 /**

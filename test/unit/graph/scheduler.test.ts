@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { GraphSpec, TaskSpec } from '../../../src/core/model/graph.js';
-import { attemptFailed, cancelAll, decide, initialRecords, outcome, place, settle, starting, stranded, succeeded, type PlanInput, type SchedulerHost } from '../../../src/core/graph/scheduler.js';
+import { attemptEnded, attemptFailed, cancelAll, decide, initialRecords, outcome, place, settle, starting, stranded, succeeded, type PlanInput, type SchedulerHost } from '../../../src/core/graph/scheduler.js';
 import type { TaskRecord } from '../../../src/core/model/task.js';
 
 function graph(tasks: Record<string, Partial<TaskSpec>>): GraphSpec {
@@ -180,5 +180,47 @@ describe('scheduler', () => {
     for (const r of cancelled) run.put(r);
     expect(run.state('done')).to.equal('succeeded');
     expect(outcome(run.tasks.values())).to.equal('failed');
+  });
+});
+
+describe('scheduler: the attempt rules', () => {
+  const spec = (retries = 1): TaskSpec => ({ name: 'job', agent: 'a', needs: [], retries, secrets: [] });
+  const running = (extra: Partial<TaskRecord> = {}): TaskRecord => ({ name: 'job', state: 'running', attempt: 1, host: 'h1', agent: 'job', pid: 42, ...extra });
+  const now = 2_000_000;
+
+  it('given exit 0 and no report, when the attempt ends, then the task succeeded with its branch and tip', () => {
+    const next = attemptEnded(spec(), running(), { exitCode: 0, branch: 'graft/s/job', tip: 'abc' }, now);
+    expect(next).to.include({ state: 'succeeded', exitCode: 0, branch: 'graft/s/job', tip: 'abc' });
+    expect(next.pid).to.equal(undefined);
+  });
+
+  it('given the agent reported done but exited 1, when the attempt ends, then its report wins and the report is settled', () => {
+    const next = attemptEnded(spec(), running({ reported: 'done', summary: 'did it' }), { exitCode: 1 }, now);
+    expect(next).to.include({ state: 'succeeded', summary: 'did it' });
+    expect(next.reported).to.equal(undefined);
+  });
+
+  it('given the agent reported failure with exit 0, when the attempt ends, then it fails with the agent\'s words and may retry', () => {
+    const next = attemptEnded(spec(), running({ reported: 'fail', summary: 'tests red' }), { exitCode: 0 }, now);
+    expect(next).to.include({ state: 'ready', error: 'the agent reported failure: tests red' });
+  });
+
+  it('given a spent budget, when the attempt ends, then it failed for good with reason budget-exceeded though retries are left', () => {
+    const next = attemptEnded(spec(3), running({ budgetExceeded: 'task budget $1.00 spent' }), { exitCode: 0 }, now);
+    expect(next).to.include({ state: 'failed', reason: 'budget-exceeded', error: 'budget-exceeded: task budget $1.00 spent' });
+    expect(next.budgetExceeded).to.equal(undefined);
+  });
+
+  it('given a memory limit hit, when the attempt ends, then the limit is the reason, unless a timeout killed it first', () => {
+    const oom = attemptEnded(spec(0), running(), { exitCode: 137, limit: 'oom', limits: { memory: 64 * 1024 * 1024 } }, now);
+    expect(oom).to.include({ state: 'failed', reason: 'oom' });
+    expect(oom.error).to.match(/memory/);
+    const timedOut = attemptEnded(spec(0), running(), { exitCode: 137, limit: 'oom', timedOut: 'timed out after 5 s' }, now);
+    expect(timedOut).to.include({ state: 'failed', error: 'timed out after 5 s' });
+    expect(timedOut.reason).to.equal(undefined);
+  });
+
+  it('given a process that vanished, when the attempt ends, then it failed, even with exit 0 recorded', () => {
+    expect(attemptEnded(spec(0), running(), { exitCode: 0, vanished: true }, now)).to.include({ state: 'failed', error: 'its process disappeared without an exit status' });
   });
 });
