@@ -3,7 +3,8 @@
  * one reused connection per (account, host), commands and transfers bounded in time.
  */
 export type { SshEndpoint, ExecOptions, ExecResult } from './types.js';
-export { SshConnection, type SshConnectionOptions, type ConnectionEnd } from './connection.js';
+export { SshConnection, type ConnectionEnd } from './connection.js';
+export type { SshConnectionOptions } from './dial.js';
 export { SshPool, type SshPoolOptions } from './pool.js';
 export { oncePerPool } from './once-per-pool.js';
 export type { RemoteForward, ForwardedConnectionHandler, ForwardedConnectionInfo } from './forwarding.js';

@@ -6,7 +6,8 @@
  * admin login and every agent of that host share one connection to the bastion.
  */
 import { SshError } from '../errors.js';
-import { defaultConnectTimeoutMs, SshConnection, type SshConnectionOptions } from './connection.js';
+import { SshConnection } from './connection.js';
+import { defaultConnectTimeoutMs, type SshConnectionOptions } from './dial.js';
 import { describeEndpoint } from './host-keys.js';
 import type { ExecOptions, ExecResult, SshEndpoint } from './types.js';
 
