@@ -6,7 +6,7 @@ import { renderTable } from '../cli/table.js';
 import { UsageError } from '../core/errors.js';
 import { fanoutExec, fanoutExitCode, type HostExecRow } from '../core/fanout/fanout-exec.js';
 import { selectHosts } from '../core/inventory/selector.js';
-import { adminEndpoint } from '../core/hosts/endpoints.js';
+import { HostShell } from '../core/hosts/host-shell.js';
 import { requireSession } from '../core/session/resolve-session.js';
 
 export default class Exec extends GraftCommand<typeof Exec> {
@@ -44,7 +44,7 @@ export default class Exec extends GraftCommand<typeof Exec> {
       headLines: this.flags.lines,
       sessionId: session.id,
       events: this.events,
-      endpointFor: (host) => adminEndpoint(host, runtime.env),
+      endpointFor: (host) => HostShell.admin(runtime.pool, host, runtime.env).endpoint,
     });
     const failed = rows.filter((r) => !r.ok).length;
     this.log(renderTable(['host', 'exit', 'time', 'output'], rows.map((r) => [r.host, r.error ? r.error.code : String(r.exitCode ?? r.signal), `${r.durationMs}ms`, (r.error?.message ?? [...r.stdout, ...r.stderr].join(' ⏎ ')).slice(0, 160)])));

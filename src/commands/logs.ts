@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
-import { agentCommand, agentEndpoint, learnAgentSecrets } from '../core/hosts/agent-access.js';
+import { learnAgentSecrets } from '../core/hosts/agent-secrets.js';
+import { HostShell } from '../core/hosts/host-shell.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { LogTail, taskLogCommand } from '../core/controller/task-log.js';
 import { NotFoundError } from '../core/errors.js';
@@ -42,11 +43,12 @@ export default class Logs extends GraftCommand<typeof Logs> {
     const agent = runtime.store.getAgent(session.id, task.agent!);
     const host = runtime.store.listHosts(session.id).find((h) => h.name === task.host);
     if (!agent || agent.state !== 'ready' || !host) throw new NotFoundError(`${name} is ${task.state} but its agent is not ready yet`, ['Try again in a moment.']);
-    await learnAgentSecrets(runtime.pool, session.id, agent, host, runtime.redactor);
+    const shell = HostShell.agent(runtime.pool, session.id, agent, host);
+    await learnAgentSecrets(shell, agent, runtime.redactor);
     // A flooding task's log is read from its end: the last 8 MiB, then (with -f) what follows.
     const command = taskLogCommand({ wait: true, followPid: this.flags.follow ? task.pid : undefined });
     const kept = new LogTail();
-    await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, command), {
+    await shell.exec(command, {
       onStdout: (chunk) => (this.jsonEnabled() ? kept.push(chunk) : process.stdout.write(this.redact(chunk.toString('utf8')))),
       maxBufferBytes: 0,
     });

@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { GraftCommand } from '../../cli/base-command.js';
 import { sessionFlag } from '../../cli/flags.js';
 import { parseDuration } from '../../core/duration.js';
-import { agentCommand, agentEndpoint, learnAgentSecrets } from '../../core/hosts/agent-access.js';
+import { learnAgentSecrets } from '../../core/hosts/agent-secrets.js';
+import { HostShell } from '../../core/hosts/host-shell.js';
 import { requireReadyAgent } from '../../core/agents/find-agent.js';
 import { UsageError } from '../../core/errors.js';
 import { requireSession } from '../../core/session/resolve-session.js';
@@ -30,10 +31,12 @@ export default class AgentExec extends GraftCommand<typeof AgentExec> {
     const session = requireSession(runtime.store, this.flags.session);
     this.logToSession(session.id);
     const { agent, host } = requireReadyAgent(runtime.store, session, this.args.name);
-    await learnAgentSecrets(runtime.pool, session.id, agent, host, runtime.redactor);
+    const shell = HostShell.agent(runtime.pool, session.id, agent, host);
+    await learnAgentSecrets(shell, agent, runtime.redactor);
     const stream = !this.jsonEnabled();
     this.events.emit({ code: 'exec.started', level: 'debug', message: `agent ${agent.name} runs: ${command}`, session: session.id, host: host.name });
-    const result = await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, command, this.flags.cwd ?? agent.workspace?.workdir), {
+    const result = await shell.exec(command, {
+      cwd: this.flags.cwd ?? agent.workspace?.workdir,
       timeoutMs: parseDuration('timeout', this.flags.timeout),
       onStdout: stream ? (chunk) => process.stdout.write(this.redact(chunk.toString('utf8'))) : undefined,
       onStderr: stream ? (chunk) => process.stderr.write(this.redact(chunk.toString('utf8'))) : undefined,

@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { failpoint } from '../failpoints.js';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { adminEndpoint } from '../hosts/endpoints.js';
+import { HostShell } from '../hosts/host-shell.js';
 import { issueAgentCertificate, issueWorkloadJwt } from '../identity/index.js';
 import type { GraftRuntime } from '../runtime.js';
 import { sessionFiles } from '../runtime.js';
@@ -57,7 +57,7 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
   // Its login is dialed while git reads the repository here; a failure shows where it is used.
   void Promise.resolve()
-    .then(() => runtime.pool.connection(adminEndpoint(host, runtime.env)))
+    .then(() => HostShell.admin(runtime.pool, host, runtime.env).connection())
     .catch(() => undefined);
   const worktree = request.worktree && (await prepareWorktree(request.worktree));
   for (const value of secrets.values()) runtime.redactor.add(value);

@@ -10,7 +10,7 @@ import { ensureSessionHostDir } from '../hosts/session-host-dir.js';
 import { ExitCode, GraftError, UsageError } from '../errors.js';
 import { assetPath } from '../package-assets.js';
 import type { HostRecord } from '../model/host.js';
-import { adminEndpoint } from '../hosts/endpoints.js';
+import { HostShell } from '../hosts/host-shell.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshPool } from '../ssh/index.js';
 
@@ -57,7 +57,7 @@ async function upload(pool: SshPool, host: HostRecord, sessionId: string, env: N
   const dir = await ensureSessionHostDir(pool, host, sessionId, env);
   const binDir = `${dir}/bin/${digest}`;
   const path = `${binDir}/graft-agent`;
-  const connection = await pool.connection(adminEndpoint(host, env));
+  const connection = await HostShell.admin(pool, host, env).connection();
   const run = async (command: string) => {
     const result = await connection.exec(command, { timeoutMs });
     if (result.exitCode !== 0) {

@@ -7,7 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SshError } from '../errors.js';
-import type { SshEndpoint, SshPool } from '../ssh/index.js';
+import type { HostShell } from '../hosts/host-shell.js';
 
 /** An open tunnel from a host to the local channel server. */
 export interface ChannelTunnel {
@@ -31,12 +31,12 @@ export function channelUrl(remotePort: number): string {
 
 /**
  * Opens a remote forward on the host's 127.0.0.1 to `localPort` on this machine's 127.0.0.1,
- * over the pooled connection of `endpoint` (the session admin's). `preferredRemotePort` is
+ * over the pooled connection of `shell` (the host's admin login). `preferredRemotePort` is
  * tried first, so a controller that restarts keeps the URL agents already have; if the host
  * refuses it (taken, say), any free port is used and the caller must rewrite the URL files.
  */
-export async function openChannelTunnel(pool: SshPool, endpoint: SshEndpoint, localPort: number, preferredRemotePort?: number): Promise<ChannelTunnel> {
-  const connection = await pool.connection(endpoint);
+export async function openChannelTunnel(shell: HostShell, localPort: number, preferredRemotePort?: number): Promise<ChannelTunnel> {
+  const connection = await shell.connection();
   const carried = new Set<{ stream: Duplex; socket: Socket }>();
   const carry = (stream: Duplex) => {
     const socket = connect({ host: '127.0.0.1', port: localPort });

@@ -7,6 +7,7 @@
  */
 import { AccountPool } from '../agents/account-pool.js';
 import { ExitCode, GraftError } from '../errors.js';
+import { HostShell } from '../hosts/host-shell.js';
 import { cancelAll, decide, outcome, place, settle, starting, stranded, waitingGate, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
 import { criticalPathLengths, eligibleHosts } from '../graph/validate.js';
 import type { AgentRecord } from '../model/agent.js';
@@ -17,6 +18,7 @@ import type { GraftRuntime } from '../runtime.js';
 import { RunStore, type RunGraph } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
+import { runOf } from './require-run.js';
 import { StrandedWatch } from './stranded-attempts.js';
 import type { AttemptContext, ControllerOptions } from './attempt-context.js';
 import { revokeAgent, runAttempt } from './task-attempt.js';
@@ -47,9 +49,7 @@ export class Controller {
     private readonly options: ControllerOptions = {},
   ) {
     this.runs = new RunStore(runtime.store);
-    const run = this.runs.getRun(session.id);
-    if (!run) throw new GraftError(`session ${session.id} has no graph run`, { code: 'NO_RUN', exitCode: ExitCode.notFound, actions: ['Start one with: graft run GRAPH.yaml'] });
-    this.graph = run.graph;
+    this.graph = runOf(this.runs, session.id).graph;
     this.priority = criticalPathLengths(this.graph);
     this.accounts = new AccountPool(runtime, session.id);
     // A lost host that answers again has its stranded attempts wound up, and takes tasks again.
@@ -261,7 +261,7 @@ export class Controller {
     const record = this.runs.getTask(this.session.id, name);
     const agent = record?.agent ? this.runtime.store.getAgent(this.session.id, record.agent) : undefined;
     if (!record?.pid || !agent || agent.state !== 'ready' || !record.host) return;
-    killTaskProcess(this.runtime.pool, this.session.id, agent, this.host(record.host), record.pid).catch((error: Error) =>
+    killTaskProcess(HostShell.agent(this.runtime.pool, this.session.id, agent, this.host(record.host)), record.pid).catch((error: Error) =>
       this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${name}: could not stop it after its budget was spent: ${error.message}`, session: this.session.id, host: record.host }),
     );
   }
@@ -282,7 +282,7 @@ export class Controller {
       if (!agent || agent.state !== 'ready') continue;
       try {
         const host = this.host(record.host!);
-        if (record.pid) await killTaskProcess(this.runtime.pool, this.session.id, agent, host, record.pid);
+        if (record.pid) await killTaskProcess(HostShell.agent(this.runtime.pool, this.session.id, agent, host), record.pid);
         const { result, workspace } = await pullAgentWork(this.runtime, this.session.id, agent, host);
         this.runtime.store.putAgent(this.session.id, { ...agent, workspace });
         this.runs.updateTask(this.session.id, record.name, (r) => ({ ...r, branch: result.branch, tip: result.tip }));

@@ -1,5 +1,6 @@
-import { learnAgentSecrets } from '../hosts/agent-access.js';
-import { ExitCode, GraftError, UsageError } from '../errors.js';
+import { learnAgentSecrets } from '../hosts/agent-secrets.js';
+import { HostShell } from '../hosts/host-shell.js';
+import { UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { harnessSettings } from '../harnesses/index.js';
 import type { GraftRuntime } from '../runtime.js';
@@ -10,6 +11,7 @@ import { Controller, type ControllerResult } from './controller.js';
 import { GatewayLink, usesGateway } from './gateway-link.js';
 import { controllerAlive } from '../graft-process.js';
 import type { ProvisionerFactory } from '../provisioners/provisioner.js';
+import { runOf } from './require-run.js';
 import { finishStart } from './start-run.js';
 
 export interface DriveOptions {
@@ -25,8 +27,7 @@ export interface DriveOptions {
  */
 export async function driveRun(runtime: GraftRuntime, session: SessionRow, options: DriveOptions): Promise<ControllerResult> {
   const runs = new RunStore(runtime.store);
-  const run = runs.getRun(session.id);
-  if (!run) throw new GraftError(`session ${session.id} has no graph run`, { code: 'NO_RUN', exitCode: ExitCode.notFound, actions: ['Start one with: graft run GRAPH.yaml'] });
+  const run = runOf(runs, session.id);
   if (run.status === 'cancelled') throw new UsageError(`the run of session ${session.id} was cancelled`, ['Start a new one with: graft run GRAPH.yaml']);
   const holder = runs.claimController(session.id, process.pid, controllerAlive);
   if (holder) {
@@ -73,7 +74,7 @@ async function learnLiveSecrets(runtime: GraftRuntime, session: SessionRow): Pro
   const live = runtime.store.listAgents(session.id).filter((a) => a.state === 'ready' && a.secrets.length > 0 && hosts.has(a.host));
   await Promise.all(
     live.map((agent) =>
-      learnAgentSecrets(runtime.pool, session.id, agent, hosts.get(agent.host)!, runtime.redactor).catch((error: Error) =>
+      learnAgentSecrets(HostShell.agent(runtime.pool, session.id, agent, hosts.get(agent.host)!), agent, runtime.redactor).catch((error: Error) =>
         runtime.events.emit({ code: 'warning', level: 'warn', message: `cannot read the secrets of agent ${agent.name} back from ${agent.host} to redact them: ${error.message}`, session: session.id, host: agent.host }),
       ),
     ),

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openChannelTunnel, type ChannelTunnel } from '../channel/index.js';
 import type { HostRecord } from '../model/host.js';
 import type { GraftRuntime } from '../runtime.js';
-import { adminEndpoint } from '../hosts/endpoints.js';
+import { HostShell } from '../hosts/host-shell.js';
 import type { SessionRow } from '../state/store.js';
 
 export class HostTunnels {
@@ -39,7 +39,7 @@ export class HostTunnels {
   private async open(host: HostRecord): Promise<ChannelTunnel> {
     const fresh = this.runtime.store.listHosts(this.session.id).find((h) => h.name === host.name) ?? host;
     const preferred = Number(fresh.meta[this.metaKey]) || undefined;
-    const tunnel = await openChannelTunnel(this.runtime.pool, adminEndpoint(fresh, this.runtime.env), this.localPort, preferred);
+    const tunnel = await openChannelTunnel(HostShell.admin(this.runtime.pool, fresh, this.runtime.env), this.localPort, preferred);
     if (String(tunnel.remotePort) !== fresh.meta[this.metaKey]) {
       // Read again: another kind of tunnel to this host may have recorded its port meanwhile.
       const latest = this.runtime.store.listHosts(this.session.id).find((h) => h.name === host.name) ?? fresh;

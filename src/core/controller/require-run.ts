@@ -7,7 +7,12 @@ import type { SessionRow, StateStore } from '../state/store.js';
 export function requireRun(store: StateStore, sessionId?: string): { session: SessionRow; run: RunRow; runs: RunStore } {
   const session = requireSession(store, sessionId);
   const runs = new RunStore(store);
-  const run = runs.getRun(session.id);
-  if (!run) throw new NotFoundError(`session ${session.id} has no graph run (it was started with graft up)`, ['Start a run with: graft run GRAPH.yaml', 'Or name another session with --session (see graft sessions).']);
-  return { session, run, runs };
+  return { session, run: runOf(runs, session.id), runs };
+}
+
+/** A session's run; a session without one (started with `graft up`) is refused, the same way everywhere. */
+export function runOf(runs: RunStore, sessionId: string): RunRow {
+  const run = runs.getRun(sessionId);
+  if (!run) throw new NotFoundError(`session ${sessionId} has no graph run (it was started with graft up)`, ['Start a run with: graft run GRAPH.yaml', 'Or name another session with --session (see graft sessions).']);
+  return run;
 }

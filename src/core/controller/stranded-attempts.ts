@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { removeAgent } from '../agents/remove-agent.js';
 import type { StrandedAttempt, TaskRecord } from '../model/task.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
-import { adminEndpoint } from '../hosts/endpoints.js';
+import { HostShell } from '../hosts/host-shell.js';
 import type { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
@@ -39,15 +39,15 @@ export async function windUpStrandedAttempt(runtime: GraftRuntime, session: Sess
   const live = agent !== undefined && agent.state !== 'removed' && host !== undefined && host.state === 'up';
   if (live) {
     try {
-      await runtime.pool.exec(adminEndpoint(host, runtime.env), 'true', { timeoutMs: probeTimeoutMs, signal });
+      await HostShell.admin(runtime.pool, host, runtime.env).probe(probeTimeoutMs, signal);
     } catch {
       return 'host-silent';
     }
     // First stop it: work that moved on must not be finished here too, nor change while it is fetched.
-    await killTaskProcess(runtime.pool, session.id, agent, host);
+    await killTaskProcess(HostShell.agent(runtime.pool, session.id, agent, host));
     const dir = join(sessionFiles(runtime, session.id).dir, 'tasks', task);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(join(dir, `stranded-${agent.name}.log`), await fetchTaskLog(runtime.pool, session.id, agent, host), { mode: 0o600 });
+    await writeFile(join(dir, `stranded-${agent.name}.log`), await fetchTaskLog(HostShell.agent(runtime.pool, session.id, agent, host)), { mode: 0o600 });
     let tip: string | undefined;
     if (agent.workspace) {
       const { result, workspace } = await pullAgentWork(runtime, session.id, agent, host, { ref: strandedRef(session.id, task, agent.name) });

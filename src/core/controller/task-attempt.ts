@@ -14,9 +14,9 @@ import { failpoint } from '../failpoints.js';
 import { attemptEnded, attemptFailed, defaultRetryPolicy, type RetryPolicy } from '../graph/scheduler.js';
 import { harnessFor } from '../harnesses/index.js';
 import type { GatewayAccess } from '../harnesses/harness.js';
-import { learnAgentSecrets } from '../hosts/agent-access.js';
+import { learnAgentSecrets } from '../hosts/agent-secrets.js';
+import { HostShell } from '../hosts/host-shell.js';
 import { describeNetwork, egressRules, type EgressRules } from '../hosts/egress.js';
-import { adminEndpoint } from '../hosts/endpoints.js';
 import { mergeLimits } from '../hosts/limits.js';
 import type { AgentRecord } from '../model/agent.js';
 import type { AgentSpec, TaskSpec } from '../model/graph.js';
@@ -54,7 +54,7 @@ export async function runAttempt(ctx: AttemptContext, record: TaskRecord): Promi
       timer = setTimeout(() => {
         timedOut = true;
         const pid = ctx.runs.getTask(ctx.session.id, record.name)?.pid;
-        if (pid) killTaskProcess(ctx.runtime.pool, ctx.session.id, agent!, host, pid).catch(() => undefined);
+        if (pid) killTaskProcess(HostShell.agent(ctx.runtime.pool, ctx.session.id, agent!, host), pid).catch(() => undefined);
       }, Math.max(0, spec.timeoutMs - (Date.now() - started)));
     };
     if (since !== undefined) arm(since);
@@ -76,7 +76,7 @@ async function provision(ctx: AttemptContext, record: TaskRecord, spec: TaskSpec
   const existing = runtime.store.getAgent(session.id, name);
   if (existing?.state === 'ready' && existing.createdAt >= (record.startedAt ?? '')) {
     // Made by an earlier controller: its secret values are read back, so its output is redacted here too.
-    await learnAgentSecrets(runtime.pool, session.id, existing, host, runtime.redactor);
+    await learnAgentSecrets(HostShell.agent(runtime.pool, session.id, existing, host), existing, runtime.redactor);
     return existing;
   }
   if (record.state === 'running') throw new Error(`its agent ${name} is gone (${existing?.state ?? 'never recorded'})`);
@@ -182,7 +182,7 @@ async function watch(ctx: AttemptContext, record: TaskRecord, agent: AgentRecord
         markRunning(ctx, record.name, pid);
         onRunning();
       };
-      return await runTaskProcess(ctx.runtime.pool, ctx.session.id, agent, host, current, onPid, ctx.watchSignal);
+      return await runTaskProcess(HostShell.agent(ctx.runtime.pool, ctx.session.id, agent, host), current, onPid, ctx.watchSignal);
     } catch (error) {
       if (ctx.options.signal?.aborted) return 'detached';
       if (!(error instanceof SshError) || !(await hostAnswersAgain(ctx, host))) throw error;
@@ -203,7 +203,7 @@ async function hostAnswersAgain(ctx: AttemptContext, host: HostRecord): Promise<
   ctx.runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name} stopped answering; waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for it`, session: ctx.session.id, host: host.name });
   while (Date.now() < deadline && !ctx.options.signal?.aborted) {
     try {
-      await ctx.runtime.pool.exec(adminEndpoint(host, ctx.runtime.env), 'true', { timeoutMs: 5_000 });
+      await HostShell.admin(ctx.runtime.pool, host, ctx.runtime.env).probe(5_000);
       return true;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -218,7 +218,7 @@ async function collect(ctx: AttemptContext, name: string, agent: AgentRecord, ho
   const { runtime, session } = ctx;
   const record = ctx.runs.getTask(session.id, name)!;
   // The agent's output is kept redacted: it echoes its secrets as often as not.
-  const log = runtime.redactor.redactBytes(await fetchTaskLog(runtime.pool, session.id, agent, host));
+  const log = runtime.redactor.redactBytes(await fetchTaskLog(HostShell.agent(runtime.pool, session.id, agent, host)));
   const dir = join(sessionFiles(runtime, session.id).dir, 'tasks', name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(join(dir, `attempt-${record.attempt}.log`), log, { mode: 0o600 });

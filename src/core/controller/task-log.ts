@@ -3,10 +3,7 @@
  * prints (a runaway `yes`), graft reads, keeps and shows at most the last `maxLogBytes` of it,
  * after a marker saying how much there was: its memory and the session directory stay bounded.
  */
-import { agentCommand, agentEndpoint } from '../hosts/agent-access.js';
-import type { AgentRecord } from '../model/agent.js';
-import type { HostRecord } from '../model/host.js';
-import type { SshPool } from '../ssh/index.js';
+import type { HostShell } from '../hosts/host-shell.js';
 import { taskDir } from './task-process.js';
 
 /** Output beyond this is not read back: logs keep the end, after a marker saying what was dropped. */
@@ -36,8 +33,8 @@ export function taskLogCommand(read: TaskLogRead = {}): string {
 }
 
 /** The attempt's output, at most `maxLogBytes` of its end, with a marker when more was written. */
-export async function fetchTaskLog(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<Buffer> {
-  const result = await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, taskLogCommand()), { timeoutMs: 120_000, maxBufferBytes: maxLogBytes + 4096 });
+export async function fetchTaskLog(shell: HostShell): Promise<Buffer> {
+  const result = await shell.exec(taskLogCommand(), { timeoutMs: 120_000, maxBufferBytes: maxLogBytes + 4096 });
   return Buffer.from(result.stdout, 'utf8');
 }
 

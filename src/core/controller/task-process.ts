@@ -10,15 +10,12 @@
  * shows that file), and its stdin is the terminal a person may type into. Without tmux the task
  * starts under setsid as before, with no terminal.
  */
-import { agentCommand, agentEndpoint } from '../hosts/agent-access.js';
-import type { AgentRecord } from '../model/agent.js';
+import type { HostShell } from '../hosts/host-shell.js';
 import type { HarnessInvocation } from '../harnesses/harness.js';
 import { limitHits } from '../hosts/limits.js';
 import { type LimitHit } from '../model/guardrails.js';
-import type { HostRecord } from '../model/host.js';
 import { channelUrlFile } from '../channel/agent-helper.js';
 import { shellQuote } from '../shell-quote.js';
-import type { SshPool } from '../ssh/index.js';
 
 /** The task's directory under the agent's home. */
 export const taskDir = '.graft/task';
@@ -180,11 +177,11 @@ function watchLoop(): string {
 }
 
 /** Starts (or re-attaches to) the task's process; `onPid` hears its pid as soon as it runs. Resolves when it ends. */
-export async function runTaskProcess(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, script: string, onPid: (pid: number) => void, signal?: AbortSignal): Promise<ProcessEnd> {
+export async function runTaskProcess(shell: HostShell, script: string, onPid: (pid: number) => void, signal?: AbortSignal): Promise<ProcessEnd> {
   let buffered = '';
   let end: ProcessEnd | undefined;
   let limit: LimitHit | undefined;
-  const result = await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, 'sh -s'), {
+  const result = await shell.exec('sh -s', {
     stdin: script,
     signal,
     onStdout: (chunk) => {
@@ -217,9 +214,9 @@ export function reattachScript(): string {
  * Kills the task's whole process group (as the agent): a timeout, a cancel, an attempt stranded
  * on a host that was lost. Without `pid`, the one the launcher wrote on the host is used.
  */
-export async function killTaskProcess(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, pid?: number): Promise<void> {
+export async function killTaskProcess(shell: HostShell, pid?: number): Promise<void> {
   const which = pid ? `pid=${pid}` : `pid=$(cat "$HOME"/${taskDir}/pid 2>/dev/null); [ -n "$pid" ] || exit 0`;
   // dash's kill takes no `--`: after the signal, a negative number is a process group.
   const command = `${which}; kill -TERM -$pid 2>/dev/null; sleep 0.5; kill -KILL -$pid 2>/dev/null; true`;
-  await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, command), { timeoutMs: 15_000 });
+  await shell.exec(command, { timeoutMs: 15_000 });
 }

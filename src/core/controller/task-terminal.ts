@@ -3,7 +3,8 @@
  * its host (see task-process.ts), on a socket in the agent's 0700 task directory, reached as the
  * agent over its own key with OpenSSH's client, which is the right tool for a person's terminal.
  */
-import { agentCommand, agentEndpoint } from '../hosts/agent-access.js';
+import { agentCommand } from '../hosts/agent-access.js';
+import { HostShell } from '../hosts/host-shell.js';
 import type { AgentRecord } from '../model/agent.js';
 import { interactiveSshArgv } from '../agents/interactive-ssh.js';
 import { NotFoundError, UsageError } from '../errors.js';
@@ -82,7 +83,7 @@ export async function openTaskTerminal(runtime: GraftRuntime, request: AttachReq
 /** The task's tmux session is there, or a UsageError says why not. */
 async function requireTerminal(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, task: string): Promise<void> {
   const probe = `command -v tmux >/dev/null 2>&1 || { echo no-tmux; exit 0; }; tmux -S "$HOME"/${terminalSocket} has-session -t task 2>/dev/null && echo terminal || echo none`;
-  const result = await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, probe), { timeoutMs: 30_000 });
+  const result = await HostShell.agent(runtime.pool, sessionId, agent, host).exec(probe, { timeoutMs: 30_000 });
   const answer = result.stdout.trim();
   if (answer === 'terminal') return;
   if (answer === 'no-tmux') throw new UsageError(`${task} runs without a terminal: tmux is not installed on ${host.name}`, [`Install tmux on ${host.name} for tasks started from now on.`, `Watch its output instead: graft logs ${task} -f`]);

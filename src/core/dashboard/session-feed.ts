@@ -9,7 +9,7 @@ import { controllerAlive } from '../graft-process.js';
 import { MessageStore, type HumanInboxEntry } from '../state/message-store.js';
 import { RunStore, type RunRow } from '../state/run-store.js';
 import { StateStore } from '../state/store.js';
-import { NotFoundError } from '../errors.js';
+import { runOf } from '../controller/require-run.js';
 import type { TaskRecord } from '../model/task.js';
 import { layoutGraph, type GraphLayout } from './graph-layout.js';
 import { taskView, type DashboardSnapshot, type RunView, type SessionCost, type TaskView, type UsageSource } from './dashboard-view.js';
@@ -51,13 +51,13 @@ export class SessionFeed {
     this.store = StateStore.open(options.database);
     this.runs = new RunStore(this.store);
     this.messages = MessageStore.of(this.store);
-    const run = this.runs.getRun(options.sessionId);
-    if (!run) {
+    try {
+      this.run = runOf(this.runs, options.sessionId);
+    } catch (error) {
       this.store.close();
-      throw new NotFoundError(`session ${options.sessionId} has no graph run`);
+      throw error;
     }
-    this.run = run;
-    this.layout = layoutGraph(new Map(Object.values(run.graph.tasks).map((t) => [t.name, t.needs])));
+    this.layout = layoutGraph(new Map(Object.values(this.run.graph.tasks).map((t) => [t.name, t.needs])));
     this.tasksQuery = this.store.database.prepare('SELECT name, record FROM tasks WHERE session_id = ? ORDER BY rowid');
     this.runView = this.readRun();
     this.refresh();

@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { agentCommand, agentEndpoint, learnAgentSecrets } from '../hosts/agent-access.js';
+import { learnAgentSecrets } from '../hosts/agent-secrets.js';
+import { HostShell } from '../hosts/host-shell.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
 import { RunStore } from '../state/run-store.js';
 import { maxLogBytes, taskLogCommand } from '../controller/task-log.js';
@@ -33,11 +34,12 @@ export async function streamTaskLog(runtime: GraftRuntime, sessionId: string, ta
     return handlers.text(runtime.redactor.redact(text.slice(-maxLogBytes)));
   }
   handlers.source('host', record.attempt);
-  await learnAgentSecrets(runtime.pool, sessionId, agent, host, runtime.redactor);
+  const shell = HostShell.agent(runtime.pool, sessionId, agent, host);
+  await learnAgentSecrets(shell, agent, runtime.redactor);
   let pending = '';
   const command = taskLogCommand({ wait: true, followPid: record.pid });
-  await runtime.pool
-    .exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, command), {
+  await shell
+    .exec(command, {
       signal,
       maxBufferBytes: 0,
       onStdout: (chunk) => {

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { HostRecord } from '../model/host.js';
 import { shellQuote } from '../shell-quote.js';
-import type { Redactor } from '../secrets/redactor.js';
 import { adminEndpoint } from './endpoints.js';
-import type { SshPool } from '../ssh/index.js';
 import type { SshEndpoint } from '../ssh/types.js';
 import type { AgentRecord } from '../model/agent.js';
 import { sharedAgentMarker } from './agent-names.js';
@@ -39,18 +37,4 @@ export function agentCommand(sessionId: string, agent: AgentRecord, command: str
   }
   // Joined with &&: if the home is gone, nothing runs anywhere else.
   return `${setup.join(' && ')} && exec sh -c ${shellQuote(command)}`;
-}
-
-/**
- * Reads the agent's granted secret values back from its host into the redactor, so output of
- * its commands that echoes one is hidden in logs and --json like everything else.
- */
-export async function learnAgentSecrets(pool: SshPool, sessionId: string, agent: AgentRecord, host: HostRecord, redactor: Redactor): Promise<void> {
-  if (agent.secrets.length === 0) return;
-  const values: Buffer[] = [];
-  await pool.exec(agentEndpoint(agent, host), agentCommand(sessionId, agent, 'cd .graft/secrets && for f in *; do cat -- "$f"; printf "\\0"; done'), {
-    timeoutMs: 30_000,
-    onStdout: (chunk) => values.push(chunk),
-  });
-  for (const value of Buffer.concat(values).toString('utf8').split('\0')) redactor.add(value);
 }

@@ -8,7 +8,7 @@ import { egressArgument, type EgressRules } from './egress.js';
 import { limitsArgument } from './limits.js';
 import { type ResourceLimits } from '../model/guardrails.js';
 import { assetPath } from '../package-assets.js';
-import { adminEndpoint } from './endpoints.js';
+import { HostShell } from './host-shell.js';
 import { shellQuote } from '../shell-quote.js';
 import { oncePerPool, type SshPool } from '../ssh/index.js';
 import type { ExecResult } from '../ssh/types.js';
@@ -25,7 +25,7 @@ const startedLine = 'graft-host: started';
 /** Subcommands that queue for the account lock or the network rules' lock (see provisioners/host/agent-account.sh). */
 const queueing = new Set(['create', 'provision', 'remove', 'pool-fill', 'pool-delete', 'pool-claim', 'pool-revoke']);
 /** The parts of the host tool that agent-account.sh includes, each where its include line stands. */
-const includedParts = ['egress.sh', 'limits.sh', 'account-pool.sh'];
+const includedParts = ['sshd-keys.sh', 'egress.sh', 'limits.sh', 'account-pool.sh'];
 
 let script: { content: Buffer; remotePath: string } | undefined;
 /**
@@ -79,11 +79,16 @@ function agentInput(keyLine: string, files: AgentFile[]): string {
 }
 
 export class HostAdmin {
+  /** The host's admin login, that every subcommand runs over. */
+  private readonly shell: HostShell;
+
   constructor(
     private readonly pool: SshPool,
     readonly host: HostRecord,
-    private readonly env: NodeJS.ProcessEnv,
-  ) {}
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.shell = HostShell.admin(pool, host, env);
+  }
 
   /**
    * The shell command that runs one subcommand, for callers that make it part of a longer
@@ -102,11 +107,10 @@ export class HostAdmin {
 
   /** Runs one subcommand; fails with the tool's own message when it refuses. */
   async run(args: string[], stdin?: string, privileged = true): Promise<string> {
-    const endpoint = adminEndpoint(this.host, this.env);
     await this.ensureTool();
     const command = this.commandLine(args, privileged);
     const sudo = privileged && this.host.user !== 'root';
-    const result: ExecResult = queueing.has(args[0]!) ? await this.execQueued(args[0]!, command, stdin ?? '') : await this.pool.exec(endpoint, command, { timeoutMs, stdin: stdin ?? '' });
+    const result: ExecResult = queueing.has(args[0]!) ? await this.execQueued(args[0]!, command, stdin ?? '') : await this.shell.exec(command, { timeoutMs, stdin: stdin ?? '' });
     result.stdout = result.stdout.split('\n').filter((line) => line !== startedLine).join('\n');
     if (result.exitCode !== 0) {
       throw new GraftError(`${this.host.name}: ${args[0]} ${args[1] ?? ''} failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, {
@@ -136,7 +140,7 @@ export class HostAdmin {
       clearTimeout(timer);
       timer = expire(timeoutMs, `${this.host.name}: ${subcommand} timed out after ${timeoutMs} ms, counted from when the host started it (after its turn at the account lock)`);
     };
-    return this.pool.exec(adminEndpoint(this.host, this.env), command, { stdin, signal: abort.signal, onStdout }).finally(() => clearTimeout(timer));
+    return this.shell.exec(command, { stdin, signal: abort.signal, onStdout }).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -196,7 +200,7 @@ export class HostAdmin {
 
   private async upload(): Promise<void> {
     const { content, remotePath } = hostScript();
-    const connection = await this.pool.connection(adminEndpoint(this.host, this.env));
+    const connection = await this.shell.connection();
     const present = await connection.exec(`mkdir -p .graft/bin && chmod 0700 .graft && test -f ${remotePath}`, { timeoutMs });
     if (present.exitCode === 0) return;
     const temporary = `${remotePath}.${randomBytes(6).toString('hex')}.tmp`;
@@ -239,7 +243,7 @@ export class HostAdmin {
   }
 
   private async askControllerAddress(): Promise<string> {
-    const result = await this.pool.exec(adminEndpoint(this.host, this.env), 'echo "$SSH_CONNECTION"', { timeoutMs });
+    const result = await this.shell.exec('echo "$SSH_CONNECTION"', { timeoutMs });
     const address = result.stdout.trim().split(/\s+/)[0] ?? '';
     if (!isIpAddress(address)) {
       throw new GraftError(`${this.host.name}: cannot tell the controller's address from SSH_CONNECTION ("${result.stdout.trim()}")`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.remoteFailure });

@@ -1,6 +1,6 @@
 import { ExitCode, GraftError } from '../errors.js';
 import type { HostRecord } from '../model/host.js';
-import { adminEndpoint } from './endpoints.js';
+import { HostShell } from './host-shell.js';
 import type { SshPool } from '../ssh/index.js';
 import { HostAdmin } from './host-admin.js';
 
@@ -13,7 +13,7 @@ import { HostAdmin } from './host-admin.js';
  */
 export async function ensureSessionHostDir(pool: SshPool, host: HostRecord, sessionId: string, env: NodeJS.ProcessEnv): Promise<string> {
   if (host.isolation === 'accounts') return new HostAdmin(pool, host, env).run(['cache-dir', sessionId, host.user]);
-  const result = await pool.exec(adminEndpoint(host, env), sharedSessionDirCommand(sessionId), { timeoutMs: 60_000 });
+  const result = await HostShell.admin(pool, host, env).exec(sharedSessionDirCommand(sessionId), { timeoutMs: 60_000 });
   if (result.exitCode !== 0) {
     throw new GraftError(`${host.name}: cannot make the session directory .graft/cache/${sessionId}: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.remoteFailure });
   }

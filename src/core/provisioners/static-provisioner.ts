@@ -1,6 +1,6 @@
 import { asGraftError } from '../errors.js';
 import { loadStaticHostSpecs, type StaticHostSpec } from '../inventory/index.js';
-import { adminEndpoint } from '../hosts/endpoints.js';
+import { HostShell } from '../hosts/host-shell.js';
 import { fingerprintSha256, type SshPool } from '../ssh/index.js';
 import type { TofuPins } from './tofu-pins.js';
 import type { Provisioner, SessionContext } from './provisioner.js';
@@ -64,7 +64,7 @@ export class StaticProvisioner implements Provisioner {
           session.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: trusted its host key on first use and pinned it (${fingerprintSha256(host.hostKeys[0]!)}); later sessions verify against it`, session: session.id, host: host.name, data: { hostKey: host.hostKeys[0] } });
         }
       }
-      await this.pool.exec(adminEndpoint(host), 'true', { timeoutMs: reachTimeoutMs });
+      await HostShell.admin(this.pool, host).probe(reachTimeoutMs);
       host.state = 'up';
       session.events.emit({ code: 'host.up', level: 'info', message: `${host.name} reachable at ${host.address}:${host.port} as ${host.user}`, session: session.id, host: host.name });
     } catch (error) {
@@ -87,7 +87,7 @@ export class StaticProvisioner implements Provisioner {
       hosts.map(async (host) => {
         if (host.state === 'up') {
           try {
-            await this.pool.exec(adminEndpoint(host), `rm -rf -- "$HOME/.graft/sessions/${session.id}"`, { timeoutMs: reachTimeoutMs });
+            await HostShell.admin(this.pool, host).exec(`rm -rf -- "$HOME/.graft/sessions/${session.id}"`, { timeoutMs: reachTimeoutMs });
           } catch (error) {
             session.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: could not clean up (${(error as Error).message}); graft left only files under ~/.graft/sessions/${session.id} there`, session: session.id, host: host.name });
           }

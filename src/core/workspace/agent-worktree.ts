@@ -4,9 +4,8 @@ import { HostAdmin } from '../hosts/host-admin.js';
 import { UsageError } from '../errors.js';
 import type { HostRecord } from '../model/host.js';
 import type { GraftRuntime } from '../runtime.js';
-import { adminEndpoint } from '../hosts/endpoints.js';
+import { HostShell } from '../hosts/host-shell.js';
 import { shellQuote } from '../shell-quote.js';
-import type { SshEndpoint } from '../ssh/index.js';
 import { HostCache, type TransferStats } from './host-cache.js';
 import { gitText } from './git.js';
 import { mergeBases } from './merge-bases.js';
@@ -110,7 +109,7 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
   // host tool. Agents sharing the login run it there directly.
   const script = agentCommand(sessionId, agent, setup);
   if (agent.isolation === 'accounts') await new HostAdmin(runtime.pool, host, runtime.env).run(['as-agent', agent.account], script);
-  else await remoteGit(runtime.pool, adminEndpoint(host, runtime.env), script);
+  else await remoteGit(HostShell.admin(runtime.pool, host, runtime.env), script);
   return { workspace: { repo: repo.root, from: prepared.from, base, branch, workdir, cache }, transfer };
 }
 
@@ -123,7 +122,7 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
 export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<{ base: string; fastForwarded: boolean; transfer: TransferStats }> {
   const workspace = agent.workspace!;
   // The login is dialed while git works locally, not after.
-  dialAhead(runtime, adminEndpoint(host, runtime.env));
+  dialAhead(HostShell.admin(runtime.pool, host, runtime.env));
   const repo = await openLocalRepo(workspace.repo);
   const base = await resolveBase(repo, workspace.from, 'ignore');
   const cache = new HostCache(runtime.pool, host, sessionId, repo, runtime.env);
@@ -150,8 +149,8 @@ export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: 
 }
 
 /** Starts dialing a login the caller will use shortly; a failure surfaces where it is used. */
-function dialAhead(runtime: GraftRuntime, endpoint: SshEndpoint): void {
-  runtime.pool.connection(endpoint).catch(() => undefined);
+function dialAhead(shell: HostShell): void {
+  shell.connection().catch(() => undefined);
 }
 
 /** What the agent's branch changed against its base, from the controller's copy (after a pull). */

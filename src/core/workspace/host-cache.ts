@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { HostAdmin } from '../hosts/host-admin.js';
 import { sessionHostDirCommand } from '../hosts/session-host-dir.js';
 import type { HostRecord } from '../model/host.js';
-import { adminEndpoint } from '../hosts/endpoints.js';
+import { HostShell } from '../hosts/host-shell.js';
 import { shellQuote } from '../shell-quote.js';
 import { oncePerPool, type SshPool } from '../ssh/index.js';
 import { git } from './git.js';
@@ -174,7 +174,7 @@ export class HostCache {
   }
 
   private admin(command: string, stdin?: Buffer | Readable): Promise<Buffer> {
-    return remoteGit(this.pool, adminEndpoint(this.host, this.env), command, stdin);
+    return remoteGit(HostShell.admin(this.pool, this.host, this.env), command, stdin);
   }
 }
 
@@ -198,5 +198,5 @@ async function commitsHere(root: string, shas: string[]): Promise<string[]> {
 /** Removes the session's caches from a host (at `down`); a host that cannot be reached is the caller's to report. */
 export async function removeHostCaches(pool: SshPool, host: HostRecord, sessionId: string, env: NodeJS.ProcessEnv): Promise<void> {
   if (host.isolation === 'accounts') await new HostAdmin(pool, host, env).run(['cache-remove', sessionId]);
-  else await remoteGit(pool, adminEndpoint(host, env), `rm -rf .graft/cache/${sessionId}`);
+  else await remoteGit(HostShell.admin(pool, host, env), `rm -rf .graft/cache/${sessionId}`);
 }

@@ -1,4 +1,4 @@
-import { agentCommand, agentEndpoint } from '../hosts/agent-access.js';
+import { HostShell } from '../hosts/host-shell.js';
 import type { AgentRecord, AgentWorkspace } from '../model/agent.js';
 import { UsageError } from '../errors.js';
 import type { HostRecord } from '../model/host.js';
@@ -34,7 +34,7 @@ export interface PullOptions {
  */
 export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, options: PullOptions = {}): Promise<{ result: PullResult; workspace: AgentWorkspace }> {
   const workspace = agent.workspace!;
-  const endpoint = agentEndpoint(agent, host);
+  const shell = HostShell.agent(runtime.pool, sessionId, agent, host);
   const q = shellQuote;
   const known = [workspace.base, workspace.pulledHead].filter((c): c is string => Boolean(c));
   // The excludes the agent's repository really has (a reset or gc on the host may have dropped one), found by one cat-file.
@@ -63,7 +63,7 @@ export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, ag
     `${revs} | git pack-objects --revs --stdout --thin --delta-base-offset -q`,
   ].join(' && ');
   // The repository and the branch are checked while the host works, not before or after it.
-  const remote = remoteGit(runtime.pool, endpoint, agentCommand(sessionId, agent, command));
+  const remote = remoteGit(shell, command);
   remote.catch(() => undefined);
   const local = openLocalRepo(workspace.repo).then(async (repo) => ({ repo, branch: options.ref ? undefined : await branchState(repo.root, workspace) }));
   local.catch(() => undefined);

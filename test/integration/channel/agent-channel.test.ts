@@ -16,6 +16,7 @@ import type { HostRecord } from '../../../src/core/model/host.js';
 import { closeRuntime, openRuntime, sessionFiles, type GraftRuntime } from '../../../src/core/runtime.js';
 import { bringUp } from '../../../src/core/session/bring-up.js';
 import { adminEndpoint } from '../../../src/core/hosts/endpoints.js';
+import { HostShell } from '../../../src/core/hosts/host-shell.js';
 import { tearDown } from '../../../src/core/session/tear-down.js';
 import { shellQuote } from '../../../src/core/shell-quote.js';
 import type { ExecResult } from '../../../src/core/ssh/index.js';
@@ -60,7 +61,7 @@ describe('agent channel end to end: agents on a local host, through the reverse 
   }
 
   async function openTunnel(preferredRemotePort?: number): Promise<void> {
-    tunnel = await openChannelTunnel(runtime.pool, adminEndpoint(host, runtime.env), channel!.port, preferredRemotePort);
+    tunnel = await openChannelTunnel(HostShell.admin(runtime.pool, host, runtime.env), channel!.port, preferredRemotePort);
     for (const agent of ['alpha', 'beta']) await writeChannelUrl(runtime.pool, host, runtime.env, agentRecord(agent), tunnel.url);
   }
 
@@ -262,7 +263,7 @@ describe('agent channel end to end: agents on a local host, through the reverse 
     await (await runtime.pool.connection(adminEndpoint(host, runtime.env))).close();
     expect(await lostTunnel.ended).to.deep.equal({ lost: true });
 
-    tunnel = await openChannelTunnel(runtime.pool, adminEndpoint(host, runtime.env), channel!.port, lostTunnel.remotePort);
+    tunnel = await openChannelTunnel(HostShell.admin(runtime.pool, host, runtime.env), channel!.port, lostTunnel.remotePort);
     // The host usually hands the same port back; when it cannot yet, the URLs are rewritten.
     if (tunnel.remotePort !== lostTunnel.remotePort) for (const agent of ['alpha', 'beta']) await writeChannelUrl(runtime.pool, host, runtime.env, agentRecord(agent), tunnel.url);
     expect((await asAgent('beta', ['status', 'after the drop'])).exitCode).to.equal(0);

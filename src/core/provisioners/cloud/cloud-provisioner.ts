@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { asGraftError, ProviderError, SecurityError } from '../../errors.js';
-import { adminEndpoint } from '../../hosts/endpoints.js';
+import { HostShell } from '../../hosts/host-shell.js';
 import { fingerprintSha256, type SshPool } from '../../ssh/index.js';
 import { adminAccountName } from '../local/admin-account.js';
 import type { ExtendsExpiry, Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
@@ -110,7 +110,7 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
       session.recordHost(host);
       emit('host.booted', `${host.name}: ${instance.id} booted; host key ${fingerprintSha256(host.hostKeys[0]!)} pinned from its console`, 'info', { instance: instance.id, hostKeys: host.hostKeys });
 
-      await waitForSsh(this.options.pool, adminEndpoint(host), this.timing.poll, Date.now() + this.timing.reachTimeoutMs);
+      await waitForSsh(HostShell.admin(this.options.pool, host), this.timing.poll, Date.now() + this.timing.reachTimeoutMs);
       host.state = 'up';
       session.recordHost(host);
       emit('host.up', `${host.name} reachable at ${host.address}:${host.port} as ${host.user}`);
@@ -217,7 +217,7 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
       hosts
         .filter((h) => h.state === 'up')
         .map(async (host) => {
-          const result = await this.options.pool.exec(adminEndpoint(host), `sudo -n "$HOME/.graft/bin/graft-deadman" arm ${epoch}`, { timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
+          const result = await HostShell.admin(this.options.pool, host).exec(`sudo -n "$HOME/.graft/bin/graft-deadman" arm ${epoch}`, { timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
           if (result.exitCode !== 0) failures.push(`${host.name}: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
         }),
     );

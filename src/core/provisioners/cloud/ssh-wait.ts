@@ -1,5 +1,5 @@
 import { SecurityError, SshError, type GraftError } from '../../errors.js';
-import type { SshEndpoint, SshPool } from '../../ssh/index.js';
+import type { HostShell } from '../../hosts/host-shell.js';
 import { pollUntil, type PollPacing } from './backoff.js';
 
 /** Longest single attempt: a VM that accepts TCP but stalls must not eat the whole deadline in one try. */
@@ -11,12 +11,12 @@ const ATTEMPT_MS = 15_000;
  * it has). Those are tried again until `deadline`; a host key other than the pinned ones is
  * refused at once, never retried.
  */
-export async function waitForSsh(pool: SshPool, endpoint: SshEndpoint, pacing: PollPacing, deadline: number): Promise<void> {
+export async function waitForSsh(shell: HostShell, pacing: PollPacing, deadline: number): Promise<void> {
   let last: GraftError | undefined;
   const ok = await pollUntil(
     async () => {
       try {
-        await pool.exec(endpoint, 'true', { timeoutMs: Math.max(1000, Math.min(ATTEMPT_MS, deadline - Date.now())) });
+        await shell.probe(Math.max(1000, Math.min(ATTEMPT_MS, deadline - Date.now())));
         return true;
       } catch (error) {
         if (error instanceof SecurityError) throw error;
@@ -28,7 +28,7 @@ export async function waitForSsh(pool: SshPool, endpoint: SshEndpoint, pacing: P
     deadline,
   );
   if (!ok) {
-    throw new SshError(`${endpoint.label} did not accept the session admin key before the deadline: ${last?.message ?? 'no answer'}`, 'SSH_TIMEOUT', {
+    throw new SshError(`${shell.label} did not accept the session admin key before the deadline: ${last?.message ?? 'no answer'}`, 'SSH_TIMEOUT', {
       cause: last,
       actions: ['Look at the VM\'s console output for cloud-init errors.'],
     });
