@@ -1,6 +1,5 @@
 import { Args, Flags } from '@oclif/core';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { learnAgentSecrets } from '../core/hosts/agent-secrets.js';
@@ -32,7 +31,7 @@ export default class Logs extends GraftCommand<typeof Logs> {
     if (!Object.hasOwn(run.graph.tasks, name)) throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
     const task = runs.getTask(session.id, name)!;
     const attempt = this.flags.attempt ?? task.attempt;
-    const saved = join(sessionFiles(runtime, session.id).dir, 'tasks', name, `attempt-${attempt}.log`);
+    const saved = sessionFiles(runtime, session.id).attemptLog(name, attempt);
     const live = attempt === task.attempt && (task.state === 'running' || task.state === 'starting');
     if (!live) {
       if (!existsSync(saved)) throw new NotFoundError(`${name} has no output for attempt ${attempt || 1} yet (it is ${task.state})`, ['See: graft status']);

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseDuration } from './duration.js';
 import { StateError } from './errors.js';
 import { EventBus } from './events.js';
@@ -8,6 +7,7 @@ import { AuditLog } from './log/audit-log.js';
 import { SshPool } from './ssh/index.js';
 import { Redactor } from './secrets/redactor.js';
 import { StateStore } from './state/store.js';
+import { sessionLayout, type SessionLayout } from './session-layout.js';
 
 /** Everything a core service needs, opened once per CLI invocation (or test). */
 export interface GraftRuntime {
@@ -64,14 +64,9 @@ export async function closeRuntime(runtime: GraftRuntime): Promise<void> {
   runtime.store.close();
 }
 
-/** Files of a session in the graft home. */
-export function sessionFiles(runtime: GraftRuntime, sessionId: string) {
-  return sessionPaths(runtime.layout.sessionDir(sessionId));
-}
-
-/** Files inside a session's directory. */
-export function sessionPaths(dir: string) {
-  return { dir, audit: join(dir, 'audit.jsonl'), log: join(dir, 'graft.log'), adminKey: join(dir, 'admin_ed25519') };
+/** Files of a session in the graft home (session-layout.ts). */
+export function sessionFiles(runtime: GraftRuntime, sessionId: string): SessionLayout {
+  return sessionLayout(runtime.layout.sessionDir(sessionId));
 }
 
 /** Starts the session's audit log (once per runtime): it hears every event of the session. */

@@ -1,6 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { failpoint } from '../failpoints.js';
-import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { HostShell } from '../hosts/host-shell.js';
 import { issueAgentCertificate, issueWorkloadJwt } from '../identity/index.js';
@@ -72,7 +71,7 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   }
 
   const files = sessionFiles(runtime, session.id);
-  const keyFile = join(files.dir, 'agents', name, 'id_ed25519');
+  const keyFile = files.agentKey(name);
   const shared = host.isolation === 'shared-account';
   const agent: AgentRecord = {
     name,
@@ -125,7 +124,7 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   };
   try {
     const pair = generateEd25519KeyPair(`graft-agent:${session.id}:${name}`);
-    await mkdir(join(files.dir, 'agents', name), { recursive: true, mode: 0o700 });
+    await mkdir(files.agentDir(name), { recursive: true, mode: 0o700 });
     await writeKeyPairFiles(keyFile, pair);
     agent.publicKey = pair.publicKey;
     lap('sshKey');
@@ -192,7 +191,7 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
       () => agent.pooled && new PoolStore(runtime.store).mark(session.id, host.name, [agent.account], 'spent'),
       () => undefined,
     );
-    await rm(join(files.dir, 'agents', name), { recursive: true, force: true });
+    await rm(files.agentDir(name), { recursive: true, force: true });
     throw error;
   }
 }

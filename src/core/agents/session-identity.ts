@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { authorityFileNames, createSessionAuthority, loadSessionAuthority, saveSessionAuthority, type SessionAuthority } from '../identity/index.js';
 import type { SessionRow } from '../state/store.js';
+import { sessionLayout } from '../session-layout.js';
 
 /** Where a session's identity authority lives: inside the session's 0700 directory. */
 export function authorityDir(sessionDir: string): string {
-  return join(sessionDir, 'identity');
+  return sessionLayout(sessionDir).identityDir;
 }
 
 /**

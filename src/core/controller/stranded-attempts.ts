@@ -6,7 +6,6 @@
  * its work, revoke its agent, forget it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { removeAgent } from '../agents/remove-agent.js';
 import type { StrandedAttempt, TaskRecord } from '../model/task.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
@@ -45,9 +44,9 @@ export async function windUpStrandedAttempt(runtime: GraftRuntime, session: Sess
     }
     // First stop it: work that moved on must not be finished here too, nor change while it is fetched.
     await killTaskProcess(HostShell.agent(runtime.pool, session.id, agent, host));
-    const dir = join(sessionFiles(runtime, session.id).dir, 'tasks', task);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(join(dir, `stranded-${agent.name}.log`), await fetchTaskLog(HostShell.agent(runtime.pool, session.id, agent, host)), { mode: 0o600 });
+    const files = sessionFiles(runtime, session.id);
+    await mkdir(files.taskDir(task), { recursive: true, mode: 0o700 });
+    await writeFile(files.strandedLog(task, agent.name), await fetchTaskLog(HostShell.agent(runtime.pool, session.id, agent, host)), { mode: 0o600 });
     let tip: string | undefined;
     if (agent.workspace) {
       const { result, workspace } = await pullAgentWork(runtime, session.id, agent, host, { ref: strandedRef(session.id, task, agent.name) });

@@ -6,7 +6,6 @@
  * point the task's record says an earlier controller reached, so a resumed run re-attaches.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createAgent } from '../agents/create-agent.js';
 import { removeAgent } from '../agents/remove-agent.js';
 import { ExitCode, GraftError, SshError, UsageError } from '../errors.js';
@@ -219,9 +218,9 @@ async function collect(ctx: AttemptContext, name: string, agent: AgentRecord, ho
   const record = ctx.runs.getTask(session.id, name)!;
   // The agent's output is kept redacted: it echoes its secrets as often as not.
   const log = runtime.redactor.redactBytes(await fetchTaskLog(HostShell.agent(runtime.pool, session.id, agent, host)));
-  const dir = join(sessionFiles(runtime, session.id).dir, 'tasks', name);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(join(dir, `attempt-${record.attempt}.log`), log, { mode: 0o600 });
+  const files = sessionFiles(runtime, session.id);
+  await mkdir(files.taskDir(name), { recursive: true, mode: 0o700 });
+  await writeFile(files.attemptLog(name, record.attempt), log, { mode: 0o600 });
   // Every attempt's tip is kept; a retry's agent (named apart) also moves the task's branch.
   const taskBranch = agentBranch(session.id, name);
   const alsoRefs = [`refs/graft/${session.id}/attempts/${name}/${record.attempt}`, ...(agent.workspace!.branch !== taskBranch ? [`refs/heads/${taskBranch}`] : [])];

@@ -56,7 +56,7 @@ const securityHeaders = {
 
 /** Where a session's live dashboard says it is, for `graft dashboard` in another process. */
 export function dashboardDir(runtime: GraftRuntime, sessionId: string): string {
-  return join(sessionFiles(runtime, sessionId).dir, 'dashboard');
+  return sessionFiles(runtime, sessionId).dashboardDir;
 }
 
 export async function startDashboard(runtime: GraftRuntime, options: DashboardOptions): Promise<DashboardServer> {
@@ -221,6 +221,6 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
   try {
     return new Map(Object.entries(types).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }]));
   } catch (error) {
-    throw new GraftError(`the dashboard's page is not built (${(error as Error).message})`, { code: 'DASHBOARD_NOT_BUILT', exitCode: ExitCode.bug, actions: ['Build graft: npm run build'] });
+    throw new GraftError(`the dashboard's page is not built (${(error as Error).message})`, { code: 'DASHBOARD_NOT_BUILT', actions: ['Build graft: npm run build'] });
   }
 }

@@ -6,7 +6,6 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { learnAgentSecrets } from '../hosts/agent-secrets.js';
 import { HostShell } from '../hosts/host-shell.js';
 import { sessionFiles, type GraftRuntime } from '../runtime.js';
@@ -27,7 +26,7 @@ export async function streamTaskLog(runtime: GraftRuntime, sessionId: string, ta
   const agent = live && record.agent ? runtime.store.getAgent(sessionId, record.agent) : undefined;
   const host = agent && runtime.store.listHosts(sessionId).find((h) => h.name === record.host);
   if (!agent || agent.state !== 'ready' || !host) {
-    const saved = join(sessionFiles(runtime, sessionId).dir, 'tasks', task, `attempt-${record.attempt}.log`);
+    const saved = sessionFiles(runtime, sessionId).attemptLog(task, record.attempt);
     if (!existsSync(saved)) return handlers.source('none', record.attempt);
     handlers.source('saved', record.attempt);
     const text = await readFile(saved, 'utf8');

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
-import { sessionPaths } from '../runtime.js';
+import { sessionLayout } from '../session-layout.js';
 import type { ProvisionerFactory } from './provisioner.js';
 import { generateEd25519KeyPair, writeKeyPairFiles, type SshPool } from '../ssh/index.js';
 
@@ -38,7 +38,7 @@ export function defaultProvisioners(pool: SshPool, knownHostsFile: string, optio
 
 /** The session's admin key pair (`sessions/<id>/admin_ed25519`), made on first use. */
 export async function sessionAdminKey(session: { id: string; dir: string }): Promise<{ adminKeyFile: string; adminPublicKey: string }> {
-  const keyFile = sessionPaths(session.dir).adminKey;
+  const keyFile = sessionLayout(session.dir).adminKey;
   await mkdir(session.dir, { recursive: true, mode: 0o700 });
   if (!existsSync(keyFile)) await writeKeyPairFiles(keyFile, generateEd25519KeyPair(`graft-admin@${session.id}`));
   return { adminKeyFile: keyFile, adminPublicKey: readFileSync(`${keyFile}.pub`, 'utf8').trim() };

@@ -125,7 +125,7 @@ async function drainPools(runtime: GraftRuntime, session: SessionRow, hosts: Hos
 /** After a verified teardown: the session's private keys (admin, CA, JWT, agents') serve no one any more. */
 async function forgetSessionSecrets(runtime: GraftRuntime, session: SessionRow): Promise<void> {
   const files = sessionFiles(runtime, session.id);
-  await Promise.all([files.adminKey, join(files.dir, 'identity', authorityFileNames.caKey), join(files.dir, 'identity', authorityFileNames.jwtPrivateKey), join(files.dir, 'agents')].map((path) => rm(path, { recursive: true, force: true })));
+  await Promise.all([files.adminKey, join(files.identityDir, authorityFileNames.caKey), join(files.identityDir, authorityFileNames.jwtPrivateKey), files.agentsDir].map((path) => rm(path, { recursive: true, force: true })));
   for (const agent of runtime.store.listAgents(session.id)) if (agent.state !== 'removed') runtime.store.putAgent(session.id, { ...agent, state: 'removed' });
 }
 

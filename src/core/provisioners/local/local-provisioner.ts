@@ -2,7 +2,8 @@ import { randomInt } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { sessionLayout } from '../../session-layout.js';
 import { ProviderError } from '../../errors.js';
 import { failpoint } from '../../failpoints.js';
 import type { Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
@@ -52,7 +53,7 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
   }
 
   private async createOne(session: SessionContext, request: HostRequest, address: string, account: AdminAccount): Promise<HostRecord> {
-    const dir = resolve(session.dir, 'hosts', request.name);
+    const dir = join(sessionLayout(session.dir).hostsDir, request.name);
     // As root the login is the session's own account, whose ~/.ssh holds the admin key, and its
     // agents' accounts (graft-<session>-*) log in with keys in /etc/graft. Otherwise everything is
     // the invoking user: the admin key in the host's own directory, shared-account agents' keys
@@ -88,7 +89,7 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
     session.events.emit({ code: 'host.creating', level: 'debug', message: `starting sshd for ${host.name} on ${address}`, session: session.id, host: host.name });
     try {
       // An earlier create cut off halfway may have left this host's sshd running: it is replaced.
-      for (const left of (await findSshdProcesses(resolve(session.dir, 'hosts'))).filter((found) => found.dirName === request.name)) await stopSshd({ pid: left.pid, dir });
+      for (const left of (await findSshdProcesses(sessionLayout(session.dir).hostsDir)).filter((found) => found.dirName === request.name)) await stopSshd({ pid: left.pid, dir });
       if (meta.agentKeysFile) {
         await mkdir(dir, { recursive: true, mode: 0o700 });
         await writeFile(meta.agentKeysFile, '', { mode: 0o600, flag: 'a' });
@@ -112,7 +113,7 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
    * config lies under the session's directory (its tag), even when the directory is gone.
    */
   async list(session: SessionContext, known: HostRecord[]): Promise<HostRecord[]> {
-    const hostsDir = resolve(session.dir, 'hosts');
+    const hostsDir = sessionLayout(session.dir).hostsDir;
     const dirs = new Set(existsSync(hostsDir) ? readdirSync(hostsDir) : []);
     const pids = pidsByHost(await findSshdProcesses(hostsDir));
     const byName = new Map(known.map((h) => [h.name, h]));
@@ -141,7 +142,7 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
    * recorded that it used them or any are found. Throws after doing all it can.
    */
   async destroy(session: SessionContext, hosts: HostRecord[]): Promise<void> {
-    const hostsDir = resolve(session.dir, 'hosts');
+    const hostsDir = sessionLayout(session.dir).hostsDir;
     const targets = await this.list(session, hosts);
     const names = new Set(targets.map((h) => h.name));
     for (const host of hosts) if (!names.has(host.name)) targets.push(host);
