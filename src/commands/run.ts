@@ -6,7 +6,7 @@ import { GraftCommand } from '../cli/base-command.js';
 import { companionFlags, companionOptions } from '../cli/companion-flags.js';
 import { driveController, type DriveSummary } from '../cli/drive-controller.js';
 import { parseDuration } from '../core/duration.js';
-import { ExitCode, GraftError } from '../core/errors.js';
+import { GraftError } from '../core/errors.js';
 import { loadGraphFile } from '../core/graph/graph-file.js';
 import { startRun } from '../core/controller/start-run.js';
 import { defaultProvisioners } from '../core/provisioners/factory.js';
@@ -79,7 +79,7 @@ Run it inside the git repository the agents work on; the branches come back ther
         done({ session: message.session!, detached: true });
       });
       child.once('exit', (code) =>
-        fail(new GraftError(`the background controller stopped before its session started (exit ${code})`, { code: 'DETACH_FAILED', exitCode: ExitCode.state, actions: [`See its output: ${logFile}`] })),
+        fail(new GraftError(`the background controller stopped before its session started (exit ${code})`, { code: 'DETACH_FAILED', actions: [`See its output: ${logFile}`] })),
       );
     });
   }

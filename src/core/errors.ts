@@ -33,10 +33,77 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * Every error code graft reports (`error.code` in --json, the first word of a failure in the
+ * logs), with the exit code it comes with and what it means. A code not listed here does not
+ * type-check; README "Error codes" lists them all (a unit test holds it to this table).
+ */
+export const errorCodes = {
+  USAGE: ['usage', 'bad flags or arguments, or a request that cannot be done as asked'],
+  CONFIG_INVALID: ['config', 'an input file (inventory, graph, settings) is invalid; every problem is listed'],
+  NOT_FOUND: ['notFound', 'a named session, host, agent, task or run does not exist'],
+  HOST_GONE: ['state', 'a task names a host that is no longer in its session'],
+  SESSION_ENDED: ['provider', 'the session was torn down while its hosts were coming up'],
+  SSH_UNREACHABLE: ['unreachable', 'a host refused or did not route the connection'],
+  SSH_TIMEOUT: ['unreachable', 'a connection or a command timed out'],
+  SSH_AUTH: ['unreachable', 'a login was refused (key, account), or no key or ssh-agent was given'],
+  SSH_DISCONNECTED: ['unreachable', 'a connection dropped, or the SSH handshake failed'],
+  SSH_CHANNEL: ['unreachable', 'a host would not open a channel on a live connection'],
+  HOST_KEY_MISMATCH: ['security', "a host presented a key other than the pinned one"],
+  HOST_KEY_UNPINNED: ['security', 'a host has no pinned key and trust on first use was not asked for'],
+  KEY_EXPIRED: ['security', "an agent's key or certificate is past its expiry"],
+  IDENTITY_MISMATCH: ['security', 'a peer presented an identity other than the one expected'],
+  HOST_ADMIN_FAILED: ['remoteFailure', "the host tool refused or failed (account, key, files, rules)"],
+  HOST_UNSUPPORTED: ['provider', 'a host lacks what graft needs (a tool, sudo, an sshd setting)'],
+  GIT_MISSING: ['remoteFailure', 'git is not installed on a host'],
+  LOCAL_GIT_MISSING: ['usage', 'git cannot be run on this machine'],
+  GIT_FAILED: ['remoteFailure', 'a git command on a host failed'],
+  MERGE_CONFLICT: ['conflict', "an agent's bases conflict; the message names the files and branches"],
+  REVOKE_FAILED: ['unreachable', 'an agent could not be revoked on its host; `agent rm` or `down` tries again'],
+  DETACH_FAILED: ['state', 'the background controller of `run --detach` stopped before its session started'],
+  TEARDOWN_INCOMPLETE: ['provider', 'a session could not be torn down completely; what is left is listed'],
+  GC_INCOMPLETE: ['provider', 'gc could not remove everything it found; what is left is listed'],
+  HOSTS_FAILED: ['provider', 'one or more hosts failed to come up'],
+  PROVIDER_FAILED: ['provider', 'a provisioner failed to create, list or destroy hosts'],
+  LOCAL_TOO_MANY: ['provider', 'more local hosts were asked for than this machine allows'],
+  LOCAL_ACCOUNT_FAILED: ['provider', 'the session admin account for local hosts could not be made'],
+  LOCAL_ACCOUNT_FOREIGN: ['provider', 'a local account of the name graft needs exists and is not graft\'s'],
+  LOCAL_DESTROY_FAILED: ['provider', 'local hosts could not be stopped or removed'],
+  SSHD_MISSING: ['provider', 'no sshd binary on this machine (install openssh-server)'],
+  SSHD_EXITED: ['provider', 'a local sshd exited while starting'],
+  SSHD_NO_BANNER: ['provider', 'a local sshd started but never answered'],
+  SSHD_STOP_FAILED: ['provider', 'a local sshd would not stop'],
+  CLOUD_NO_CAPACITY: ['provider', 'no placement had capacity for the VMs'],
+  CLOUD_NO_PLACEMENT: ['provider', 'no region, zone or subnet was given or found for the VMs'],
+  CLOUD_NO_ADDRESS: ['provider', 'a VM came up without an address graft can reach'],
+  CLOUD_NO_CONTROLLER_ADDRESS: ['provider', "this machine's address, as the VMs see it, could not be told"],
+  CLOUD_VM_STOPPED: ['provider', 'a VM stopped (its dead-man switch, or the provider)'],
+  CLOUD_EXTEND_FAILED: ['provider', "a VM's end could not be moved (`graft extend`)"],
+  CLOUD_DESTROY_INCOMPLETE: ['provider', 'some VMs or security groups could not be removed'],
+  EC2_NO_IMAGE: ['provider', 'no machine image was given or found'],
+  EC2_NO_SUBNET: ['provider', 'no subnet was given or found'],
+  EC2_SUBNETS_SPLIT: ['provider', 'the subnets given are in more than one VPC'],
+  EC2_RUN_EMPTY: ['provider', 'EC2 accepted a launch and returned no instance'],
+  GCE_API_FAILED: ['provider', 'a Compute Engine API call failed'],
+  GCE_NO_OPERATION: ['provider', 'Compute Engine returned no operation to wait on'],
+  DASHBOARD_NOT_BUILT: ['bug', "the dashboard's page is missing from this build (npm run build)"],
+  STATE_UNUSABLE: ['state', 'the state store is unwritable, locked, or from a newer graft'],
+  BUG: ['bug', 'a bug in graft'],
+} as const satisfies Record<string, readonly [keyof typeof ExitCode, string]>;
+
+/** The exit code an error code comes with. */
+export function exitCodeOf(code: ErrorCode): ExitCodeValue {
+  return code in errorCodes ? ExitCode[errorCodes[code as keyof typeof errorCodes][0]] : ExitCode.provider;
+}
+
+/** A registered code, or a cloud API's own error code under `EC2_` or `GCE_` (exit code 7). */
+export type ErrorCode = keyof typeof errorCodes | `EC2_${string}` | `GCE_${string}`;
+
 export interface GraftErrorOptions {
-  /** Stable machine-readable code, e.g. `HOST_KEY_MISMATCH`. */
-  code: string;
-  exitCode: ExitCodeValue;
+  /** Stable machine-readable code, e.g. `HOST_KEY_MISMATCH` (errorCodes). */
+  code: ErrorCode;
+  /** Default: the code's own (errorCodes); cloud APIs' codes exit 7. */
+  exitCode?: ExitCodeValue;
   /** What the user can do next, one hint per line. */
   actions?: string[];
   cause?: unknown;
@@ -45,7 +112,7 @@ export interface GraftErrorOptions {
 }
 
 export class GraftError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly exitCode: ExitCodeValue;
   readonly actions: string[];
   readonly details?: Record<string, unknown>;
@@ -54,7 +121,7 @@ export class GraftError extends Error {
     super(message, { cause: options.cause });
     this.name = new.target.name;
     this.code = options.code;
-    this.exitCode = options.exitCode;
+    this.exitCode = options.exitCode ?? exitCodeOf(options.code);
     this.actions = options.actions ?? [];
     this.details = options.details;
   }
@@ -81,7 +148,7 @@ export class ConfigError extends GraftError {
     // A damaged file can hold tens of thousands of problems; a terminal needs the first ones.
     const shown = problems.slice(0, maxProblemsInMessage).map(formatProblem);
     if (problems.length > maxProblemsInMessage) shown.push(`… and ${problems.length - maxProblemsInMessage} more problems (${problems.length} in all; --json lists every one)`);
-    super(shown.join('\n'), { code: 'CONFIG_INVALID', exitCode: ExitCode.config, actions, details: { problems } });
+    super(shown.join('\n'), { code: 'CONFIG_INVALID', actions, details: { problems } });
     this.problems = problems;
   }
 }
@@ -94,13 +161,13 @@ export function formatProblem(p: ConfigProblem): string {
 
 export class UsageError extends GraftError {
   constructor(message: string, actions: string[] = []) {
-    super(message, { code: 'USAGE', exitCode: ExitCode.usage, actions });
+    super(message, { code: 'USAGE', actions });
   }
 }
 
 export class NotFoundError extends GraftError {
   constructor(message: string, actions: string[] = []) {
-    super(message, { code: 'NOT_FOUND', exitCode: ExitCode.notFound, actions });
+    super(message, { code: 'NOT_FOUND', actions });
   }
 }
 
@@ -119,21 +186,21 @@ export class SecurityError extends GraftError {
 }
 
 export class ProviderError extends GraftError {
-  constructor(message: string, options: { code?: string; cause?: unknown; actions?: string[] } = {}) {
+  constructor(message: string, options: { code?: ErrorCode; cause?: unknown; actions?: string[] } = {}) {
     super(message, { code: options.code ?? 'PROVIDER_FAILED', exitCode: ExitCode.provider, cause: options.cause, actions: options.actions });
   }
 }
 
 export class StateError extends GraftError {
   constructor(message: string, options: { cause?: unknown; actions?: string[] } = {}) {
-    super(message, { code: 'STATE_UNUSABLE', exitCode: ExitCode.state, ...options });
+    super(message, { code: 'STATE_UNUSABLE', ...options });
   }
 }
 
 /** Something that should never happen did: a bug in graft, reported with its stack. */
 export class BugError extends GraftError {
   constructor(message: string, cause?: unknown) {
-    super(message, { code: 'BUG', exitCode: ExitCode.bug, cause, actions: ['This is a bug in graft; please report it with the output of the command run with GRAFT_DEBUG=1.'] });
+    super(message, { code: 'BUG', cause, actions: ['This is a bug in graft; please report it with the output of the command run with GRAFT_DEBUG=1.'] });
   }
 }
 

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { failpoint } from '../failpoints.js';
 import { dirname } from 'node:path';
-import { ExitCode, GraftError, SshError } from '../errors.js';
+import { GraftError, SshError } from '../errors.js';
 import type { GraftRuntime } from '../runtime.js';
 import { PoolStore } from '../state/pool-store.js';
 import type { SessionRow } from '../state/store.js';
@@ -39,7 +39,6 @@ export async function removeAgent(runtime: GraftRuntime, session: SessionRow, ag
     runtime.store.putAgent(session.id, { ...agent, state: 'revoke-failed', error: (error as Error).message });
     throw new GraftError(`agent ${agent.name} could not be revoked on ${agent.host}: ${(error as Error).message}; its key still expires at ${agent.keyExpiresAt}`, {
       code: 'REVOKE_FAILED',
-      exitCode: ExitCode.unreachable,
       cause: error,
       actions: [`Try again when the host is reachable: graft agent rm ${agent.name}`],
     });

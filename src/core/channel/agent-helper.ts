@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { HostAdmin } from '../hosts/host-admin.js';
 import type { AgentRecord } from '../model/agent.js';
 import { ensureSessionHostDir } from '../hosts/session-host-dir.js';
-import { ExitCode, GraftError, UsageError } from '../errors.js';
+import { GraftError, UsageError } from '../errors.js';
 import { assetPath } from '../package-assets.js';
 import type { HostRecord } from '../model/host.js';
 import { HostShell } from '../hosts/host-shell.js';
@@ -61,7 +61,7 @@ async function upload(pool: SshPool, host: HostRecord, sessionId: string, env: N
   const run = async (command: string) => {
     const result = await connection.exec(command, { timeoutMs });
     if (result.exitCode !== 0) {
-      throw new GraftError(`${host.name}: installing graft-agent failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.remoteFailure });
+      throw new GraftError(`${host.name}: installing graft-agent failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, { code: 'HOST_ADMIN_FAILED' });
     }
   };
   const present = await connection.exec(`test -f ${shellQuote(path)} && test -x ${shellQuote(path)}`, { timeoutMs });

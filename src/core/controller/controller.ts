@@ -6,7 +6,7 @@
  * controller (`graft resume`) re-attaches to what runs and finishes the rest.
  */
 import { AccountPool } from '../agents/account-pool.js';
-import { ExitCode, GraftError } from '../errors.js';
+import { GraftError } from '../errors.js';
 import { HostShell } from '../hosts/host-shell.js';
 import { cancelAll, decide, outcome, place, settle, starting, stranded, waitingGate, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
 import { criticalPathLengths, eligibleHosts } from '../graph/validate.js';
@@ -193,7 +193,7 @@ export class Controller {
 
   private host(name: string): HostRecord {
     const host = this.runtime.store.listHosts(this.session.id).find((h) => h.name === name);
-    if (!host) throw new GraftError(`host ${name} is not in session ${this.session.id}`, { code: 'HOST_GONE', exitCode: ExitCode.state });
+    if (!host) throw new GraftError(`host ${name} is not in session ${this.session.id}`, { code: 'HOST_GONE' });
     return host;
   }
 

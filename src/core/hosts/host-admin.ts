@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BugError, GraftError, ExitCode, SshError } from '../errors.js';
+import { BugError, GraftError, ExitCode, SshError, UsageError } from '../errors.js';
 import type { HostRecord } from '../model/host.js';
 import type { AgentRecord } from '../model/agent.js';
 import { isIpAddress } from './authorized-key.js';
@@ -74,7 +74,7 @@ function guardrailArguments({ egress, limits }: Guardrails): string[] {
 function agentInput(keyLine: string, files: AgentFile[]): string {
   // A path is graft's own, never blank or spaced.
   const odd = files.find((f) => !/^[A-Za-z0-9._/-]+$/.test(f.path));
-  if (odd) throw new GraftError(`cannot write agent file ${JSON.stringify(odd.path)}: graft's agent files are named with letters, digits, '.', '_', '-' and '/'`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.usage });
+  if (odd) throw new UsageError(`cannot write agent file ${JSON.stringify(odd.path)}: graft's agent files are named with letters, digits, '.', '_', '-' and '/'`);
   return `${keyLine}\n${files.map((f) => `${f.path} ${Buffer.from(f.content, 'utf8').toString('base64')}\n`).join('')}`;
 }
 
@@ -221,7 +221,6 @@ export class HostAdmin {
     const reason = answer.replace(/^unsupported:?\s*/, '');
     throw new GraftError(`${this.host.name}: its sshd cannot look up agents' keys in /etc/graft/authorized_keys (${reason}), so they would have to live in agents' own homes, where agents could lift their restrictions`, {
       code: 'HOST_UNSUPPORTED',
-      exitCode: ExitCode.provider,
       actions: ['Add "Include /etc/ssh/sshd_config.d/*.conf" at the top of the host\'s sshd_config and reload sshd, or set graft_isolation: shared-account for it.'],
     });
   }
@@ -246,7 +245,7 @@ export class HostAdmin {
     const result = await this.shell.exec('echo "$SSH_CONNECTION"', { timeoutMs });
     const address = result.stdout.trim().split(/\s+/)[0] ?? '';
     if (!isIpAddress(address)) {
-      throw new GraftError(`${this.host.name}: cannot tell the controller's address from SSH_CONNECTION ("${result.stdout.trim()}")`, { code: 'HOST_ADMIN_FAILED', exitCode: ExitCode.remoteFailure });
+      throw new GraftError(`${this.host.name}: cannot tell the controller's address from SSH_CONNECTION ("${result.stdout.trim()}")`, { code: 'HOST_ADMIN_FAILED' });
     }
     return address;
   }

@@ -71,7 +71,7 @@ export async function finishBringUp(runtime: GraftRuntime, session: SessionRow, 
 /** Marks a session that came up live; refused when it was torn down meanwhile. */
 function goLive(runtime: GraftRuntime, id: string): SessionRow {
   if (!runtime.store.setSessionStatus(id, 'live', ['creating'])) {
-    throw new GraftError(`session ${id} was torn down while it was coming up`, { code: 'SESSION_ENDED', exitCode: ExitCode.provider, details: { session: id } });
+    throw new GraftError(`session ${id} was torn down while it was coming up`, { code: 'SESSION_ENDED', details: { session: id } });
   }
   return runtime.store.getSession(id)!;
 }

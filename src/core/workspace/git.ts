@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ExitCode, GraftError } from '../errors.js';
+import { GraftError } from '../errors.js';
 
 export interface GitResult {
   stdout: Buffer;
@@ -19,12 +19,12 @@ export function git(cwd: string, args: string[], options: { input?: Buffer | str
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', (error) =>
-      reject(new GraftError(`cannot run git: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { code: 'GIT_MISSING', exitCode: ExitCode.usage, cause: error, actions: ['Install git: apt-get install git'] })),
+      reject(new GraftError(`cannot run git: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { code: 'LOCAL_GIT_MISSING', cause: error, actions: ['Install git: apt-get install git'] })),
     );
     child.on('close', (code) => {
       const result = { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 };
       if (result.code !== 0 && !options.allowFail) {
-        reject(new GraftError(`git ${args[0]} failed in ${cwd}: ${result.stderr.trim() || `exit ${result.code}`}`, { code: 'GIT_FAILED', exitCode: ExitCode.remoteFailure }));
+        reject(new GraftError(`git ${args[0]} failed in ${cwd}: ${result.stderr.trim() || `exit ${result.code}`}`, { code: 'GIT_FAILED' }));
       } else resolve(result);
     });
     child.stdin.on('error', () => undefined); // git may exit before reading everything; its exit code tells.
