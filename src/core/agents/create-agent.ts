@@ -25,6 +25,8 @@ export interface CreateAgentRequest {
   name: string;
   /** Host selector; the least loaded matching host is used. */
   on?: string;
+  /** The host, already placed (a graph task, by the scheduler): `on` is not looked at. */
+  host?: HostRecord;
   secrets: string[];
   secretsFile?: string;
   /** Allow a pty on its key, for `graft ssh`. */
@@ -53,7 +55,8 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
   const existing = runtime.store.getAgent(session.id, name);
   if (existing && existing.state !== 'removed') throw alreadyThere(existing);
   const secrets = resolveSecrets(request.secrets, { file: request.secretsFile, env: runtime.env });
-  const host = placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
+  // A graph's task comes placed by the scheduler; `graft agent create` places its agent here.
+  const host = request.host ?? placeAgent(runtime.store.listHosts(session.id), runtime.store.listAgents(session.id), request.on);
   // Its login is dialed while git reads the repository here; a failure shows where it is used.
   void Promise.resolve()
     .then(() => HostShell.admin(runtime.pool, host, runtime.env).connection())

@@ -87,7 +87,7 @@ async function provision(ctx: AttemptContext, record: TaskRecord, spec: TaskSpec
   const held = new Set(gatewayHeldSecrets(agentSpec));
   const { agent } = await createAgent(runtime, session, {
     name,
-    on: host.name,
+    host,
     secrets: [...new Set([...agentSpec.secrets, ...spec.secrets])].filter((s) => !held.has(s)),
     secretsFile: runtime.env.GRAFT_SECRETS_FILE,
     // Its key allows a terminal so a person can join the task's tmux session (graft attach).
