@@ -6,7 +6,20 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
@@ -24,7 +37,10 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/core/ssh/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'ssh2', message: 'only src/core/ssh imports ssh2' }], patterns: [{ group: ['@oclif/*'], message: 'src/core never imports oclif' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'ssh2', message: 'only src/core/ssh imports ssh2' }], patterns: [{ group: ['@oclif/*'], message: 'src/core never imports oclif' }] },
+      ],
     },
   },
   {

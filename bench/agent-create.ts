@@ -28,7 +28,11 @@ function cli(home: string, args: string[]): string {
   return execFileSync(process.execPath, [graft, ...args], { env: { ...process.env, GRAFT_HOME: home }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-interface Split { sshKey: number; identity: number; account: number }
+interface Split {
+  sshKey: number;
+  identity: number;
+  account: number;
+}
 
 /** Creates n agents in one fresh session and returns wall time and the mean split from the session log. */
 async function viaLibrary(n: number): Promise<{ wallMs: number; split: Split }> {
@@ -78,7 +82,10 @@ function viaOpenSsh(n: number): number {
   const ssh = `ssh -i ${key} -o UserKnownHostsFile=${kh} -o StrictHostKeyChecking=yes -o BatchMode=yes -p ${host.port} ${host.user}@${host.address}`;
   try {
     const started = performance.now();
-    execFileSync('sh', ['-c', `printf '%s\\n' "${names}" | xargs -P 10 -I{} ${ssh} "sudo -n useradd --create-home --shell /bin/sh {} && sudo -n usermod -p '*' {}"`]);
+    execFileSync('sh', [
+      '-c',
+      `printf '%s\\n' "${names}" | xargs -P 10 -I{} ${ssh} "sudo -n useradd --create-home --shell /bin/sh {} && sudo -n usermod -p '*' {}"`,
+    ]);
     return performance.now() - started;
   } finally {
     cli(home, ['down', '--session', up.session, '--quiet']);
@@ -93,10 +100,14 @@ async function main(): Promise<void> {
     const seq = n <= 10 ? viaCli(n) : NaN;
     const peer = viaOpenSsh(n);
     const s = lib.split;
-    rows.push(`| ${n} | ${(lib.wallMs / 1000).toFixed(2)} | ${Number.isNaN(seq) ? '-' : (seq / 1000).toFixed(2)} | ${(peer / 1000).toFixed(2)} | ${(lib.wallMs / peer).toFixed(2)}x | ${s.sshKey.toFixed(1)} / ${s.identity.toFixed(0)} / ${s.account.toFixed(0)} |`);
+    rows.push(
+      `| ${n} | ${(lib.wallMs / 1000).toFixed(2)} | ${Number.isNaN(seq) ? '-' : (seq / 1000).toFixed(2)} | ${(peer / 1000).toFixed(2)} | ${(lib.wallMs / peer).toFixed(2)}x | ${s.sshKey.toFixed(1)} / ${s.identity.toFixed(0)} / ${s.account.toFixed(0)} |`,
+    );
   }
   console.log('\nagent creation on one local host, wall seconds\n');
-  console.log('| agents | graft (library, 10 at a time) | graft agent create (CLI, one by one) | ssh + sudo useradd only (10 at a time) | library/ssh | mean split ms: ssh key / identity / account (key line and files included) |');
+  console.log(
+    '| agents | graft (library, 10 at a time) | graft agent create (CLI, one by one) | ssh + sudo useradd only (10 at a time) | library/ssh | mean split ms: ssh key / identity / account (key line and files included) |',
+  );
   console.log('|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
 }

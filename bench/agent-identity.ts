@@ -26,7 +26,10 @@ const rsa2048Leaf: Issue = async (authority, agentName) => {
   return issueAgentCertificate(authority, { agentName, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
 };
 
-interface Figures { wallMs: number; cpuMs: number }
+interface Figures {
+  wallMs: number;
+  cpuMs: number;
+}
 
 async function measure(authority: SessionAuthority, issue: Issue, concurrent: boolean): Promise<Figures> {
   const names = Array.from({ length: count }, (_, i) => `bench-${i}`);
@@ -47,7 +50,9 @@ async function main(): Promise<void> {
     const graft = await measure(authority, graftGenerated, concurrent);
     const peer = await measure(authority, rsa2048Leaf, concurrent);
     const mode = concurrent ? 'all at once' : 'one by one';
-    rows.push(`| ${mode} | ${graft.wallMs.toFixed(0)} | ${graft.cpuMs.toFixed(0)} | ${peer.wallMs.toFixed(0)} | ${peer.cpuMs.toFixed(0)} | ${(peer.wallMs / graft.wallMs).toFixed(1)}x |`);
+    rows.push(
+      `| ${mode} | ${graft.wallMs.toFixed(0)} | ${graft.cpuMs.toFixed(0)} | ${peer.wallMs.toFixed(0)} | ${peer.cpuMs.toFixed(0)} | ${(peer.wallMs / graft.wallMs).toFixed(1)}x |`,
+    );
   }
   console.log(`\n${count} agent certificates from one session CA, milliseconds\n`);
   console.log('| issued | graft (P-256 leaf) wall | cpu | RSA-2048 leaf wall | cpu | RSA/graft wall |');

@@ -34,19 +34,32 @@ async function measure(n: number, moto: Awaited<ReturnType<typeof startMoto>>): 
   await moto.reset();
   const world = testRuntime();
   let calls: Record<string, number> = {};
-  const client = new EC2Client({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, maxAttempts: 8, retryMode: 'adaptive' });
+  const client = new EC2Client({
+    region: MOTO_REGION,
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 8,
+    retryMode: 'adaptive',
+  });
   // Counts logical calls (retries are below this step): what graft asks of EC2.
-  client.middlewareStack.add((next, context) => (args) => {
-    const name = (context.commandName ?? 'unknown').replace(/Command$/, '');
-    calls[name] = (calls[name] ?? 0) + 1;
-    return next(args);
-  }, { step: 'initialize', name: 'benchCallCounter' });
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const name = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      calls[name] = (calls[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchCallCounter' },
+  );
   const boot = new VmBoot({ running: motoRunningVms(moto.client()) }).start();
   try {
     const image = await motoImage(moto.client());
     const factory = cloudFactory(world.runtime, boot.dir, ec2ApiFor(client), pacing);
     const started = Date.now();
-    const { session, hosts } = await bringUp(world.runtime, { provisioner: 'ec2', hosts: n, slots: 1, labels: [], settings: { image, instanceType: 't3.large', sshFrom: '127.0.0.1/32' }, ttlMs: 3_600_000 }, factory);
+    const { session, hosts } = await bringUp(
+      world.runtime,
+      { provisioner: 'ec2', hosts: n, slots: 1, labels: [], settings: { image, instanceType: 't3.large', sshFrom: '127.0.0.1/32' }, ttlMs: 3_600_000 },
+      factory,
+    );
     const upMs = Date.now() - started;
     if (hosts.some((h) => h.state !== 'up')) throw new Error(`not every host came up at n=${n}`);
     const upCalls = calls;
@@ -70,7 +83,10 @@ try {
   console.log('\nup then down against moto (in process; emulated boot included in up)\n');
   console.log('| VMs | up (s) | down (s) | API calls up | API calls down | calls per VM |');
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of rows) console.log(`| ${r.n} | ${(r.upMs / 1000).toFixed(2)} | ${(r.downMs / 1000).toFixed(2)} | ${total(r.upCalls)} | ${total(r.downCalls)} | ${((total(r.upCalls) + total(r.downCalls)) / r.n).toFixed(1)} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.n} | ${(r.upMs / 1000).toFixed(2)} | ${(r.downMs / 1000).toFixed(2)} | ${total(r.upCalls)} | ${total(r.downCalls)} | ${((total(r.upCalls) + total(r.downCalls)) / r.n).toFixed(1)} |`,
+    );
   console.log('\ncalls by operation (up + down):\n');
   const ops = [...new Set(rows.flatMap((r) => [...Object.keys(r.upCalls), ...Object.keys(r.downCalls)]))].sort();
   console.log(`| operation | ${rows.map((r) => `n=${r.n}`).join(' | ')} |`);
@@ -78,7 +94,9 @@ try {
   for (const op of ops) console.log(`| ${op} | ${rows.map((r) => (r.upCalls[op] ?? 0) + (r.downCalls[op] ?? 0)).join(' | ')} |`);
   const first = rows[0]!;
   const last = rows.at(-1)!;
-  console.log(`\nfrom ${first.n} to ${last.n} VMs (x${last.n / first.n}): calls x${((total(last.upCalls) + total(last.downCalls)) / (total(first.upCalls) + total(first.downCalls))).toFixed(1)}, up time x${(last.upMs / first.upMs).toFixed(1)}, down time x${(last.downMs / first.downMs).toFixed(1)}`);
+  console.log(
+    `\nfrom ${first.n} to ${last.n} VMs (x${last.n / first.n}): calls x${((total(last.upCalls) + total(last.downCalls)) / (total(first.upCalls) + total(first.downCalls))).toFixed(1)}, up time x${(last.upMs / first.upMs).toFixed(1)}, down time x${(last.downMs / first.downMs).toFixed(1)}`,
+  );
 } finally {
   await moto.stop();
 }

@@ -61,18 +61,39 @@ function graph(shape: string, n: number, hostSlots: number, command: string): st
   const taskMap: Record<string, Record<string, unknown>> = {};
   for (let i = 0; i < n; i++) taskMap[`t${i}`] = { agent: 'noop', ...(shape === 'deep' && i >= chains ? { needs: [`t${i - chains}`] } : {}) };
   const file = join(work, `${shape}-${n}.yaml`);
-  writeFileSync(file, stringify({ base: 'main', hosts: { provisioner: 'local', count: hosts, slots: hostSlots }, agents: { noop: { harness: 'shell', command } }, tasks: taskMap }));
+  writeFileSync(
+    file,
+    stringify({
+      base: 'main',
+      hosts: { provisioner: 'local', count: hosts, slots: hostSlots },
+      agents: { noop: { harness: 'shell', command } },
+      tasks: taskMap,
+    }),
+  );
   return file;
 }
 
-interface GraftRun { session: string; home: string; wallMs: number; tasksMs: number; peakRssMb: number; outcome: string; readyToRunningMs: number[]; failed: number }
+interface GraftRun {
+  session: string;
+  home: string;
+  wallMs: number;
+  tasksMs: number;
+  peakRssMb: number;
+  outcome: string;
+  readyToRunningMs: number[];
+  failed: number;
+}
 
 /** Runs `graft run --json`, sampling its memory; tasksMs is from the first task starting to the end of the run. */
 function runGraft(file: string, repo: string, label: string): Promise<GraftRun> {
   const home = join(work, `home-${label}`);
   return new Promise((done, fail) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [graft, 'run', file, '--json'], { cwd: repo, env: { ...process.env, GRAFT_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [graft, 'run', file, '--json'], {
+      cwd: repo,
+      env: { ...process.env, GRAFT_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let peakKb = 0;
@@ -89,7 +110,18 @@ function runGraft(file: string, repo: string, label: string): Promise<GraftRun> 
     child.on('exit', (code) => {
       clearInterval(sample);
       const wallMs = performance.now() - started;
-      const events = out.trim().split('\n').map((l) => JSON.parse(l) as { code?: string; time?: string; data?: { state?: string; task?: string }; result?: { session: string; outcome: string; tasks: { state: string }[] } });
+      const events = out
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              code?: string;
+              time?: string;
+              data?: { state?: string; task?: string };
+              result?: { session: string; outcome: string; tasks: { state: string }[] };
+            },
+        );
       const envelope = events.at(-1)!;
       if (!envelope.result) return fail(new Error(`graft run failed (exit ${code}): ${err.slice(-2000)}`));
       const first = events.find((e) => e.code === 'task.changed' && e.data?.state === 'starting');
@@ -104,7 +136,16 @@ function runGraft(file: string, repo: string, label: string): Promise<GraftRun> 
         if (e.data.state === 'running' && readyAt.has(e.data.task)) readyToRunningMs.push(Date.parse(e.time!) - readyAt.get(e.data.task)!);
       }
       const failed = envelope.result.tasks.filter((t) => t.state !== 'succeeded').length;
-      done({ session: envelope.result.session, home, wallMs, tasksMs, peakRssMb: Math.round(peakKb / 1024), outcome: envelope.result.outcome, readyToRunningMs, failed });
+      done({
+        session: envelope.result.session,
+        home,
+        wallMs,
+        tasksMs,
+        peakRssMb: Math.round(peakKb / 1024),
+        outcome: envelope.result.outcome,
+        readyToRunningMs,
+        failed,
+      });
     });
   });
 }
@@ -113,7 +154,13 @@ function runGraft(file: string, repo: string, label: string): Promise<GraftRun> 
  * Runs `task(host, k)` n times over the session's hosts (still up), `slots` at a time per host,
  * round robin; chains in order for the deep shape. Returns the wall time.
  */
-async function overHosts(run: GraftRun, shape: string, n: number, task: (runtime: GraftRuntime, host: HostRecord, k: number) => Promise<unknown>, before?: (runtime: GraftRuntime, hosts: HostRecord[]) => Promise<void>): Promise<number> {
+async function overHosts(
+  run: GraftRun,
+  shape: string,
+  n: number,
+  task: (runtime: GraftRuntime, host: HostRecord, k: number) => Promise<unknown>,
+  before?: (runtime: GraftRuntime, hosts: HostRecord[]) => Promise<void>,
+): Promise<number> {
   const runtime = openRuntime({ env: { ...process.env, GRAFT_HOME: run.home } });
   try {
     const up = runtime.store.listHosts(run.session).filter((h) => h.state === 'up');
@@ -128,7 +175,12 @@ async function overHosts(run: GraftRun, shape: string, n: number, task: (runtime
     };
     const started = performance.now();
     if (shape === 'wide') await Promise.all(Array.from({ length: n }, one));
-    else await Promise.all(Array.from({ length: chains }, async () => { for (let k = 0; k < n / chains; k++) await one(); }));
+    else
+      await Promise.all(
+        Array.from({ length: chains }, async () => {
+          for (let k = 0; k < n / chains; k++) await one();
+        }),
+      );
     return performance.now() - started;
   } finally {
     await closeRuntime(runtime);
@@ -146,9 +198,21 @@ function isolationFloor(run: GraftRun, shape: string, n: number): Promise<number
     const admin = new HostAdmin(runtime.pool, host, runtime.env);
     const account = `graft-${run.session}-f${k}`;
     const pair = generateEd25519KeyPair(account);
-    const keyLine = authorizedKeyLine({ publicKey: pair.publicKey, from: await admin.controllerAddress(), expiresAt: new Date(Date.now() + 3_600_000), interactive: false });
+    const keyLine = authorizedKeyLine({
+      publicKey: pair.publicKey,
+      from: await admin.controllerAddress(),
+      expiresAt: new Date(Date.now() + 3_600_000),
+      interactive: false,
+    });
     await admin.provision(account, keyLine, []);
-    const endpoint = { label: account, host: host.address, port: host.port, username: account, hostKeys: host.hostKeys, privateKey: Buffer.from(pair.privateKey) };
+    const endpoint = {
+      label: account,
+      host: host.address,
+      port: host.port,
+      username: account,
+      hostKeys: host.hostKeys,
+      privateKey: Buffer.from(pair.privateKey),
+    };
     const result = await runtime.pool.exec(endpoint, 'true');
     if (result.exitCode !== 0) throw new Error(`${account}: true exited ${result.exitCode}: ${result.stderr}`);
     // Removal kills the account's processes, its end of the login included, as graft's does.
@@ -171,9 +235,21 @@ function poolFloor(run: GraftRun, shape: string, n: number): Promise<number> {
       const admin = new HostAdmin(runtime.pool, host, runtime.env);
       const claimed = await accounts!.claim(host, `floor${k}`);
       const pair = generateEd25519KeyPair(claimed.account);
-      const keyLine = authorizedKeyLine({ publicKey: pair.publicKey, from: await admin.controllerAddress(), expiresAt: new Date(Date.now() + 3_600_000), interactive: false });
+      const keyLine = authorizedKeyLine({
+        publicKey: pair.publicKey,
+        from: await admin.controllerAddress(),
+        expiresAt: new Date(Date.now() + 3_600_000),
+        interactive: false,
+      });
       await admin.claimPooled(claimed.account, keyLine, []);
-      const endpoint = { label: claimed.account, host: host.address, port: host.port, username: claimed.account, hostKeys: host.hostKeys, privateKey: Buffer.from(pair.privateKey) };
+      const endpoint = {
+        label: claimed.account,
+        host: host.address,
+        port: host.port,
+        username: claimed.account,
+        hostKeys: host.hostKeys,
+        privateKey: Buffer.from(pair.privateKey),
+      };
       const result = await runtime.pool.exec(endpoint, 'true');
       if (result.exitCode !== 0) throw new Error(`${claimed.account}: true exited ${result.exitCode}: ${result.stderr}`);
       await admin.revokePooled(claimed.account);
@@ -211,7 +287,11 @@ function percentile(values: number[], p: number): number {
 /** Takes the session down; returns how long it took. */
 function down(run: GraftRun, repo: string): number {
   const started = performance.now();
-  execFileSync(process.execPath, [graft, 'down', '--session', run.session, '--quiet'], { cwd: repo, env: { ...process.env, GRAFT_HOME: run.home }, stdio: 'ignore' });
+  execFileSync(process.execPath, [graft, 'down', '--session', run.session, '--quiet'], {
+    cwd: repo,
+    env: { ...process.env, GRAFT_HOME: run.home },
+    stdio: 'ignore',
+  });
   return performance.now() - started;
 }
 
@@ -227,12 +307,16 @@ try {
     const one = await bareLatency(run);
     const downMs = down(run, repo);
     const ratio = (ms: number) => `${(ms / bare).toFixed(1)}x`;
-    rows.push(`| ${shape} | ${tasks} | ${run.outcome}${run.failed ? ` (${run.failed} not succeeded)` : ''} | ${(run.tasksMs / 1000).toFixed(1)} s | ${(bare / 1000).toFixed(2)} s | **${ratio(run.tasksMs)}** | ${(floor / 1000).toFixed(1)} s (${ratio(floor)}) | ${(pooled / 1000).toFixed(1)} s (${ratio(pooled)}) | ${(run.wallMs / 1000).toFixed(1)} s | ${(downMs / 1000).toFixed(1)} s | ${run.peakRssMb} MB |`);
+    rows.push(
+      `| ${shape} | ${tasks} | ${run.outcome}${run.failed ? ` (${run.failed} not succeeded)` : ''} | ${(run.tasksMs / 1000).toFixed(1)} s | ${(bare / 1000).toFixed(2)} s | **${ratio(run.tasksMs)}** | ${(floor / 1000).toFixed(1)} s (${ratio(floor)}) | ${(pooled / 1000).toFixed(1)} s (${ratio(pooled)}) | ${(run.wallMs / 1000).toFixed(1)} s | ${(downMs / 1000).toFixed(1)} s | ${run.peakRssMb} MB |`,
+    );
     console.error(rows.at(-1));
     if (run.readyToRunningMs.length > 0) {
       const p50 = percentile(run.readyToRunningMs, 50);
       const p99 = percentile(run.readyToRunningMs, 99);
-      latency.push(`| ${shape} | ${run.readyToRunningMs.length} | ${one.toFixed(1)} ms | ${p50.toFixed(0)} ms (**${(p50 / one).toFixed(1)}x**) | ${p99.toFixed(0)} ms (**${(p99 / one).toFixed(1)}x**) |`);
+      latency.push(
+        `| ${shape} | ${run.readyToRunningMs.length} | ${one.toFixed(1)} ms | ${p50.toFixed(0)} ms (**${(p50 / one).toFixed(1)}x**) | ${p99.toFixed(0)} ms (**${(p99 / one).toFixed(1)}x**) |`,
+      );
       console.error(latency.at(-1));
     }
   }
@@ -240,9 +324,14 @@ try {
   const hold = graph('wide', running, perHost, 'sleep 20');
   const memory = await runGraft(hold, repo, 'memory');
   down(memory, repo);
-  console.log(`\n| shape | tasks | outcome | graft: first start → end | bare execs | graft / bare | isolation floor (account + login + removal) | floor with the pool (claim + login + revoke) | graft run wall (with hosts) | graft down | controller peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`);
-  if (latency.length > 0) console.log(`\n| shape | tasks ready during the run | one bare exec | ready → running p50 | p99 |\n|---|---|---|---|---|\n${latency.join('\n')}`);
-  console.log(`\ncontroller peak RSS with ${running} agents running at once (${hosts} hosts × ${perHost} slots, each task sleeps 20 s): ${memory.peakRssMb} MB (${memory.outcome})`);
+  console.log(
+    `\n| shape | tasks | outcome | graft: first start → end | bare execs | graft / bare | isolation floor (account + login + removal) | floor with the pool (claim + login + revoke) | graft run wall (with hosts) | graft down | controller peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`,
+  );
+  if (latency.length > 0)
+    console.log(`\n| shape | tasks ready during the run | one bare exec | ready → running p50 | p99 |\n|---|---|---|---|---|\n${latency.join('\n')}`);
+  console.log(
+    `\ncontroller peak RSS with ${running} agents running at once (${hosts} hosts × ${perHost} slots, each task sleeps 20 s): ${memory.peakRssMb} MB (${memory.outcome})`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

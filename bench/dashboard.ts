@@ -39,10 +39,17 @@ const shapes = (process.env.BENCH_SHAPES ?? 'wide,deep,mixed').split(',');
 function graphOf(shape: string): GraphSpec {
   const tasks: Record<string, TaskSpec> = {};
   for (let i = 0; i < taskCount; i++) {
-    const needs = shape === 'deep' ? (i % 100 === 0 ? [] : [`t${i - 1}`]) : shape === 'mixed' && i >= 10 ? [`t${Math.floor(i / 10) - 1 + (i % 3)}`, `t${i - 10}`] : [];
+    const needs =
+      shape === 'deep' ? (i % 100 === 0 ? [] : [`t${i - 1}`]) : shape === 'mixed' && i >= 10 ? [`t${Math.floor(i / 10) - 1 + (i % 3)}`, `t${i - 10}`] : [];
     tasks[`t${i}`] = { name: `t${i}`, agent: 'sh', needs: [...new Set(needs)], retries: 0, secrets: [] };
   }
-  return { file: `/bench/${shape}.yaml`, base: 'main', hosts: { provisioner: 'local', count: 10, slots: 8, labels: [] }, agents: { sh: { name: 'sh', harness: 'shell', command: 'true', args: [], secrets: [] } }, tasks };
+  return {
+    file: `/bench/${shape}.yaml`,
+    base: 'main',
+    hosts: { provisioner: 'local', count: 10, slots: 8, labels: [] },
+    agents: { sh: { name: 'sh', harness: 'shell', command: 'true', args: [], secrets: [] } },
+    tasks,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -65,7 +72,10 @@ async function measure(browser: Browser, shape: string): Promise<void> {
   const paints: number[] = [];
   for (let i = 0; i < runs; i++) {
     await page.reload();
-    const mark = await page.waitForFunction(() => performance.getEntriesByName('graft:graph-painted')[0]?.startTime, undefined, { timeout: 60_000, polling: 10 });
+    const mark = await page.waitForFunction(() => performance.getEntriesByName('graft:graph-painted')[0]?.startTime, undefined, {
+      timeout: 60_000,
+      polling: 10,
+    });
     paints.push((await mark.jsonValue()) as number);
   }
   // A writer elsewhere: the controller's own connection, as in `graft run`.
@@ -75,18 +85,21 @@ async function measure(browser: Browser, shape: string): Promise<void> {
   for (let i = 0; i < updates; i++) {
     const task = `t${(i * 37) % taskCount}`;
     const state = i % 2 === 0 ? 'running' : 'succeeded';
-    await page.evaluate(([name, want]) => {
-      const node = document.querySelector(`[data-task="${name}"]`)!;
-      (window as unknown as { seen: Promise<number> }).seen = new Promise((resolve) => {
-        const observer = new MutationObserver(() => {
-          if (node.getAttribute('data-state') === want) {
-            observer.disconnect();
-            resolve(performance.timeOrigin + performance.now());
-          }
+    await page.evaluate(
+      ([name, want]) => {
+        const node = document.querySelector(`[data-task="${name}"]`)!;
+        (window as unknown as { seen: Promise<number> }).seen = new Promise((resolve) => {
+          const observer = new MutationObserver(() => {
+            if (node.getAttribute('data-state') === want) {
+              observer.disconnect();
+              resolve(performance.timeOrigin + performance.now());
+            }
+          });
+          observer.observe(node, { attributes: true });
         });
-        observer.observe(node, { attributes: true });
-      });
-    }, [task, state] as const);
+      },
+      [task, state] as const,
+    );
     const written = performance.timeOrigin + performance.now();
     writes.updateTask(sessionId, task, (r) => ({ ...r, state, attempt: 1, startedAt: new Date().toISOString() }));
     const seen = await page.evaluate(() => (window as unknown as { seen: Promise<number> }).seen);

@@ -19,9 +19,21 @@ const graft = join(root, 'bin', 'run.js');
 const sizes = (process.env.BENCH_SIZES ?? '10,25,50').split(',').map(Number);
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 const work = mkdtempSync(join(tmpdir(), 'graft-bench-'));
-const env = { ...process.env, GRAFT_HOME: join(work, 'home'), ANSIBLE_HOST_KEY_CHECKING: 'True', ANSIBLE_LOCAL_TEMP: join(work, 'ansible-tmp'), ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_NOCOLOR: '1' };
+const env = {
+  ...process.env,
+  GRAFT_HOME: join(work, 'home'),
+  ANSIBLE_HOST_KEY_CHECKING: 'True',
+  ANSIBLE_LOCAL_TEMP: join(work, 'ansible-tmp'),
+  ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+  ANSIBLE_NOCOLOR: '1',
+};
 
-interface HostJson { address: string; port: number; user: string; hostKeys: string[] }
+interface HostJson {
+  address: string;
+  port: number;
+  user: string;
+  hostKeys: string[];
+}
 
 function sh(file: string, args: string[]): string {
   return execFileSync(file, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -54,7 +66,9 @@ function benchSize(n: number): Record<string, number> {
   writeFileSync(join(dir, 'targets'), hostsFull.map((h) => `-p ${h.port} ${h.user}@${h.address} true`).join('\n') + '\n');
   writeFileSync(
     join(dir, 'inventory.ini'),
-    '[all]\n' + hostsFull.map((h, i) => `h${i} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user} ansible_ssh_private_key_file=${key}`).join('\n') + `\n[all:vars]\nansible_ssh_common_args='-o UserKnownHostsFile=${join(dir, 'known_hosts')} -o StrictHostKeyChecking=yes -o ControlMaster=no -o ControlPath=none'\n`,
+    '[all]\n' +
+      hostsFull.map((h, i) => `h${i} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user} ansible_ssh_private_key_file=${key}`).join('\n') +
+      `\n[all:vars]\nansible_ssh_common_args='-o UserKnownHostsFile=${join(dir, 'known_hosts')} -o StrictHostKeyChecking=yes -o ControlMaster=no -o ControlPath=none'\n`,
   );
   try {
     return hyperfine(
@@ -75,7 +89,9 @@ function main(): void {
   const startup = hyperfine({ 'graft --version': `${quote(process.execPath)} ${quote(graft)} --version >/dev/null` }, 'startup');
   for (const n of sizes) {
     const m = benchSize(n);
-    rows.push(`| ${n} | ${m.graft!.toFixed(3)} | ${m.openssh!.toFixed(3)} | ${m.ansible!.toFixed(3)} | ${(m.graft! / m.openssh!).toFixed(2)}x | ${(m.graft! / m.ansible!).toFixed(2)}x |`);
+    rows.push(
+      `| ${n} | ${m.graft!.toFixed(3)} | ${m.openssh!.toFixed(3)} | ${m.ansible!.toFixed(3)} | ${(m.graft! / m.openssh!).toFixed(2)}x | ${(m.graft! / m.ansible!).toFixed(2)}x |`,
+    );
   }
   console.log(`\nexec fan-out, median wall seconds of ${runs} runs (whole process to whole process)\n`);
   console.log('| hosts | graft exec | xargs -P ssh | ansible -f N | graft/openssh | graft/ansible |');

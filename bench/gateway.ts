@@ -30,14 +30,28 @@ function fetchStream(port: number, path: string, headers: Record<string, string>
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let firstByteMs = 0;
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: client, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        if (size === 0) firstByteMs = performance.now() - started;
-        size += chunk.length;
-      });
-      res.on('end', () => (size === Buffer.byteLength(stream) ? resolve({ firstByteMs, totalMs: performance.now() - started }) : reject(new Error(`got ${size} bytes (status ${res.statusCode})`))));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent: client,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (size === 0) firstByteMs = performance.now() - started;
+          size += chunk.length;
+        });
+        res.on('end', () =>
+          size === Buffer.byteLength(stream)
+            ? resolve({ firstByteMs, totalMs: performance.now() - started })
+            : reject(new Error(`got ${size} bytes (status ${res.statusCode})`)),
+        );
+      },
+    );
     req.on('socket', (socket) => socket.setNoDelay(true));
     req.on('error', reject);
     req.end(body);
@@ -63,7 +77,14 @@ async function main(): Promise<void> {
     allowedModels: () => ['claude-sonnet-5-5', 'claude-haiku-*'],
     spentBudget: () => undefined,
   });
-  const token = store.issueToken('benchgw1', { task: 'bench', attempt: 1, agent: 'coder', identity: 'bench', vendor: 'anthropic', expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+  const token = store.issueToken('benchgw1', {
+    task: 'bench',
+    attempt: 1,
+    agent: 'coder',
+    identity: 'bench',
+    vendor: 'anthropic',
+    expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+  });
   const upstreamPort = Number(new URL(upstream.url).port);
   const direct = () => fetchStream(upstreamPort, '/v1/messages', { 'x-api-key': 'sk-ant-bench' });
   const viaGateway = () => fetchStream(gateway.port, '/anthropic/v1/messages', { 'x-api-key': token });
@@ -75,7 +96,15 @@ async function main(): Promise<void> {
   const figures = { direct: { first: [] as number[], total: [] as number[] }, gateway: { first: [] as number[], total: [] as number[] } };
   for (let i = 0; i < requests; i++) {
     // Alternating, so load from elsewhere on the machine falls on both alike.
-    for (const [name, run] of (i % 2 === 0 ? [['direct', direct], ['gateway', viaGateway]] : [['gateway', viaGateway], ['direct', direct]]) as ['direct' | 'gateway', typeof direct][]) {
+    for (const [name, run] of (i % 2 === 0
+      ? [
+          ['direct', direct],
+          ['gateway', viaGateway],
+        ]
+      : [
+          ['gateway', viaGateway],
+          ['direct', direct],
+        ]) as ['direct' | 'gateway', typeof direct][]) {
       const { firstByteMs, totalMs } = await run();
       figures[name].first.push(firstByteMs);
       figures[name].total.push(totalMs);
@@ -91,10 +120,15 @@ async function main(): Promise<void> {
   const f = (ms: number) => `${ms.toFixed(2)} ms`;
   console.log(`model gateway overhead on a streamed completion (${requests} requests each, alternating; ${metered} metered through the gateway)\n`);
   console.log('measure            direct p50   gateway p50   overhead p50   ratio   direct p90   gateway p90');
-  for (const [label, key] of [['first byte', 'first'], ['whole stream', 'total']] as const) {
+  for (const [label, key] of [
+    ['first byte', 'first'],
+    ['whole stream', 'total'],
+  ] as const) {
     const d50 = percentile(figures.direct[key], 50);
     const g50 = percentile(figures.gateway[key], 50);
-    console.log(`${label.padEnd(18)} ${f(d50).padStart(10)}   ${f(g50).padStart(11)}   ${f(g50 - d50).padStart(12)}   ${(g50 / d50).toFixed(2).padStart(4)}x   ${f(percentile(figures.direct[key], 90)).padStart(10)}   ${f(percentile(figures.gateway[key], 90)).padStart(11)}`);
+    console.log(
+      `${label.padEnd(18)} ${f(d50).padStart(10)}   ${f(g50).padStart(11)}   ${f(g50 - d50).padStart(12)}   ${(g50 / d50).toFixed(2).padStart(4)}x   ${f(percentile(figures.direct[key], 90)).padStart(10)}   ${f(percentile(figures.gateway[key], 90)).padStart(11)}`,
+    );
   }
   const overhead = percentile(figures.gateway.total, 50) - percentile(figures.direct.total, 50);
   console.log(`\ngoal: ≤ 5 ms p50 overhead on the whole stream — ${overhead <= 5 ? 'met' : 'NOT met'} (${f(overhead)})`);

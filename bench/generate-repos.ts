@@ -90,7 +90,8 @@ function smallRepo(seed: number): Stream {
   const stream = new Stream();
   const files = new Map<string, string[]>();
   for (let d = 0; d < 50; d++) {
-    for (let f = 0; f < 100; f++) files.set(`src/mod${String(d).padStart(2, '0')}/file${String(f).padStart(3, '0')}.txt`, textFile(rand, 20 + Math.floor(rand() * 60)));
+    for (let f = 0; f < 100; f++)
+      files.set(`src/mod${String(d).padStart(2, '0')}/file${String(f).padStart(3, '0')}.txt`, textFile(rand, 20 + Math.floor(rand() * 60)));
   }
   const binaries = [
     { at: 0, path: 'assets/model-a.bin', mb: 10 },
@@ -125,11 +126,15 @@ function historyRepo(seed: number): Stream {
   const stream = new Stream();
   const files = new Map<string, string[]>();
   for (let d = 0; d < 30; d++) {
-    for (let f = 0; f < 100; f++) files.set(`lib/pkg${String(d).padStart(2, '0')}/mod${String(f).padStart(3, '0')}.ts`, textFile(rand, 20 + Math.floor(rand() * 40)));
+    for (let f = 0; f < 100; f++)
+      files.set(`lib/pkg${String(d).padStart(2, '0')}/mod${String(f).padStart(3, '0')}.ts`, textFile(rand, 20 + Math.floor(rand() * 40)));
   }
   const paths = [...files.keys()];
   const render = (path: string) => files.get(path)!.join('\n') + '\n';
-  stream.commit('initial import', paths.map((path) => ({ path, data: render(path) })));
+  stream.commit(
+    'initial import',
+    paths.map((path) => ({ path, data: render(path) })),
+  );
   for (let c = 1; c < 2000; c++) {
     const touched = new Set<string>();
     const n = 1 + Math.floor(rand() * 4);
@@ -147,7 +152,10 @@ function historyRepo(seed: number): Stream {
       paths.push(path);
       touched.add(path);
     }
-    stream.commit(`change ${c + 1}`, [...touched].map((path) => ({ path, data: render(path) })));
+    stream.commit(
+      `change ${c + 1}`,
+      [...touched].map((path) => ({ path, data: render(path) })),
+    );
   }
   return stream;
 }

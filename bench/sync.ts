@@ -44,12 +44,29 @@ const touch: Record<RepoKind, { local: string; remote: string }> = {
   history: { local: 'lib/pkg07/mod042.ts', remote: 'lib/pkg21/mod007.ts' },
 };
 
-interface HostJson { address: string; port: number; user: string; hostKeys: string[] }
-interface Transfer { objects: number; bytes: number }
-interface RsyncStats { sent: number; received: number }
+interface HostJson {
+  address: string;
+  port: number;
+  user: string;
+  hostKeys: string[];
+}
+interface Transfer {
+  objects: number;
+  bytes: number;
+}
+interface RsyncStats {
+  sent: number;
+  received: number;
+}
 
 function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
-  return execFileSync(file, args, { cwd: options.cwd, env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(file, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function timed<T>(fn: () => T): { ms: number; value: T } {
@@ -94,7 +111,24 @@ class Session {
     const knownHosts = join(dir, 'known_hosts');
     // The host key graft pinned, so OpenSSH verifies exactly what graft verifies.
     writeFileSync(knownHosts, this.host.hostKeys.map((k) => `[${this.host.address}]:${this.host.port} ${k}`).join('\n') + '\n');
-    this.sshArgs = ['-i', key, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-p', String(this.host.port)];
+    this.sshArgs = [
+      '-i',
+      key,
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'ControlMaster=no',
+      '-o',
+      'ControlPath=none',
+      '-p',
+      String(this.host.port),
+    ];
     this.sshCommand = ['ssh', ...this.sshArgs].join(' ');
   }
 
@@ -125,13 +159,24 @@ class Session {
   }
 }
 
-interface Row { scenario: string; graft: number; rsync: number; graftBytes: string; rsyncBytes: string }
+interface Row {
+  scenario: string;
+  graft: number;
+  rsync: number;
+  graftBytes: string;
+  rsyncBytes: string;
+}
 
 function describe(repo: string): string {
   const files = Number(run('git', ['ls-files', '-z'], { cwd: repo }).split('\0').filter(Boolean).length);
   const worktree = Number(run('sh', ['-c', "git ls-files -z | xargs -0 stat -c %s | awk '{s+=$1} END {print s}'"], { cwd: repo }).trim());
   const commits = Number(run('git', ['rev-list', '--count', 'HEAD'], { cwd: repo }).trim());
-  const count = Object.fromEntries(run('git', ['count-objects', '-v'], { cwd: repo }).trim().split('\n').map((l) => l.split(': ') as [string, string]));
+  const count = Object.fromEntries(
+    run('git', ['count-objects', '-v'], { cwd: repo })
+      .trim()
+      .split('\n')
+      .map((l) => l.split(': ') as [string, string]),
+  );
   return `${int(files)} files, ${mib(worktree)} MiB worktree, ${int(commits)} commits; .git packed with \`git gc -q\` before measuring: ${count.packs} pack(s) of ${mib(Number(count['size-pack']) * 1024)} MiB, ${count.count} loose object(s)`;
 }
 
@@ -177,9 +222,13 @@ function benchRepo(kind: RepoKind): { header: string; rows: Row[] } {
       process.stderr.write(`[${kind}] initial ${i + 1}/${runs}: agent create ${sec(baseline[i]!)} s, with --from ${sec(g.ms)} s, rsync ${sec(r.ms)} s\n`);
     }
     // Sanity: the agent's worktree is the base, checked out in full and clean.
-    const check = session.json<{ stdout: string }>(['agent', 'exec', 'init-0'], 'git rev-parse HEAD && git ls-files | wc -l && git status --porcelain | wc -l').stdout.trim().split('\n');
+    const check = session
+      .json<{ stdout: string }>(['agent', 'exec', 'init-0'], 'git rev-parse HEAD && git ls-files | wc -l && git status --porcelain | wc -l')
+      .stdout.trim()
+      .split('\n');
     const expected = [run('git', ['rev-parse', 'main'], { cwd: repo0 }).trim(), run('sh', ['-c', 'git ls-files | wc -l'], { cwd: repo0 }).trim(), '0'];
-    if (check.join(' ') !== expected.join(' ')) throw new Error(`init-0's worktree is not main checked out clean: ${check.join(' ')} (expected ${expected.join(' ')})`);
+    if (check.join(' ') !== expected.join(' '))
+      throw new Error(`init-0's worktree is not main checked out clean: ${check.join(' ')} (expected ${expected.join(' ')})`);
     const warm: { ms: number; t: Transfer }[] = [];
     for (let i = 0; i < runs; i++) {
       settle();
@@ -191,9 +240,27 @@ function benchRepo(kind: RepoKind): { header: string; rows: Row[] } {
     const rsyncInitialBytes = `${int(median(initialRsync.map((r) => r.s.sent)))} / ${int(median(initialRsync.map((r) => r.s.received)))}`;
     const graftInitial = median(initial.map((g) => g.ms));
     const graftBytes = (ts: Transfer[]) => `${int(median(ts.map((t) => t.bytes)))} (${int(median(ts.map((t) => t.objects)))} objects)`;
-    rows.push({ scenario: '1. initial: `agent create --from main` (raw)', graft: graftInitial, rsync: rsyncInitial, graftBytes: graftBytes(initial.map((g) => g.t)), rsyncBytes: rsyncInitialBytes });
-    rows.push({ scenario: `1. initial, net of \`agent create\` without --from (${sec(base)} s)`, graft: graftInitial - base, rsync: rsyncInitial, graftBytes: '', rsyncBytes: '' });
-    rows.push({ scenario: '1b. 2nd agent, objects already in the host cache (raw; rsync = 1.)', graft: median(warm.map((g) => g.ms)), rsync: rsyncInitial, graftBytes: graftBytes(warm.map((g) => g.t)), rsyncBytes: rsyncInitialBytes });
+    rows.push({
+      scenario: '1. initial: `agent create --from main` (raw)',
+      graft: graftInitial,
+      rsync: rsyncInitial,
+      graftBytes: graftBytes(initial.map((g) => g.t)),
+      rsyncBytes: rsyncInitialBytes,
+    });
+    rows.push({
+      scenario: `1. initial, net of \`agent create\` without --from (${sec(base)} s)`,
+      graft: graftInitial - base,
+      rsync: rsyncInitial,
+      graftBytes: '',
+      rsyncBytes: '',
+    });
+    rows.push({
+      scenario: '1b. 2nd agent, objects already in the host cache (raw; rsync = 1.)',
+      graft: median(warm.map((g) => g.ms)),
+      rsync: rsyncInitial,
+      graftBytes: graftBytes(warm.map((g) => g.t)),
+      rsyncBytes: rsyncInitialBytes,
+    });
 
     // 2. incremental and 3. no-op, on the first run's repository, agent and rsync copy.
     const agent = 'init-0';
@@ -206,7 +273,8 @@ function benchRepo(kind: RepoKind): { header: string; rows: Row[] } {
       const commit = run('git', ['rev-parse', 'HEAD'], { cwd: repo0 }).trim();
       settle();
       const g = timed(() => session.json<Transfer & { fastForwarded: boolean; base: string }>(['sync', 'push', agent]));
-      if (!g.value.fastForwarded || g.value.base !== commit) throw new Error(`sync push did not fast-forward ${agent} to ${commit}: ${JSON.stringify(g.value)}`);
+      if (!g.value.fastForwarded || g.value.base !== commit)
+        throw new Error(`sync push did not fast-forward ${agent} to ${commit}: ${JSON.stringify(g.value)}`);
       inc.push({ ms: g.ms, t: g.value });
       settle();
       const r = timed(() => session.rsync(`${repo0}/`, `${session.login}:${dest(0)}/`));
@@ -217,11 +285,25 @@ function benchRepo(kind: RepoKind): { header: string; rows: Row[] } {
       settle();
       const rn = timed(() => session.rsync(`${repo0}/`, `${session.login}:${dest(0)}/`));
       noopRsync.push({ ms: rn.ms, s: rn.value });
-      process.stderr.write(`[${kind}] push ${i + 1}/${runs}: incremental graft ${sec(g.ms)} s (${g.value.objects} objects, ${g.value.bytes} B), rsync ${sec(r.ms)} s; no-op graft ${sec(gn.ms)} s, rsync ${sec(rn.ms)} s\n`);
+      process.stderr.write(
+        `[${kind}] push ${i + 1}/${runs}: incremental graft ${sec(g.ms)} s (${g.value.objects} objects, ${g.value.bytes} B), rsync ${sec(r.ms)} s; no-op graft ${sec(gn.ms)} s, rsync ${sec(rn.ms)} s\n`,
+      );
     }
     const rsyncBytes = (ss: RsyncStats[]) => `${int(median(ss.map((s) => s.sent)))} / ${int(median(ss.map((s) => s.received)))}`;
-    rows.push({ scenario: '2. incremental, one committed one-line change: `sync push`', graft: median(inc.map((g) => g.ms)), rsync: median(incRsync.map((r) => r.ms)), graftBytes: graftBytes(inc.map((g) => g.t)), rsyncBytes: rsyncBytes(incRsync.map((r) => r.s)) });
-    rows.push({ scenario: '3. no-op: `sync push`', graft: median(noop.map((g) => g.ms)), rsync: median(noopRsync.map((r) => r.ms)), graftBytes: graftBytes(noop.map((g) => g.t)), rsyncBytes: rsyncBytes(noopRsync.map((r) => r.s)) });
+    rows.push({
+      scenario: '2. incremental, one committed one-line change: `sync push`',
+      graft: median(inc.map((g) => g.ms)),
+      rsync: median(incRsync.map((r) => r.ms)),
+      graftBytes: graftBytes(inc.map((g) => g.t)),
+      rsyncBytes: rsyncBytes(incRsync.map((r) => r.s)),
+    });
+    rows.push({
+      scenario: '3. no-op: `sync push`',
+      graft: median(noop.map((g) => g.ms)),
+      rsync: median(noopRsync.map((r) => r.ms)),
+      graftBytes: graftBytes(noop.map((g) => g.t)),
+      rsyncBytes: rsyncBytes(noopRsync.map((r) => r.s)),
+    });
 
     // 4. pull-back: the agent (and, for rsync, the host's copy) commits a one-line change.
     // 4a is each initial agent's first pull (what a task graph does once per task: its first
@@ -246,7 +328,7 @@ function benchRepo(kind: RepoKind): { header: string; rows: Row[] } {
     const first = Array.from({ length: runs }, (_, i) => pullOnce(`init-${i}`));
     const again = Array.from({ length: runs }, () => pullOnce(agent));
     for (const [scenario, samples] of [
-      ['4a. pull-back, one agent commit, the agent\'s first `sync pull`', first],
+      ["4a. pull-back, one agent commit, the agent's first `sync pull`", first],
       ['4b. pull-back, one agent commit, later `sync pull`s', again],
     ] as const) {
       rows.push({
@@ -272,9 +354,12 @@ function main(): void {
     console.log(`\nsync to one local host, repository "${kind}": ${header}. Median wall seconds of ${runs} runs, whole process to whole process.\n`);
     console.log('| scenario | graft | rsync -a | graft/rsync | graft bytes (pack) | rsync bytes sent / received |');
     console.log('|---|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.scenario} | ${sec(r.graft)} | ${sec(r.rsync)} | ${(r.graft / r.rsync).toFixed(2)}x | ${r.graftBytes} | ${r.rsyncBytes} |`);
+    for (const r of rows)
+      console.log(`| ${r.scenario} | ${sec(r.graft)} | ${sec(r.rsync)} | ${(r.graft / r.rsync).toFixed(2)}x | ${r.graftBytes} | ${r.rsyncBytes} |`);
   }
-  console.log(`\ngraft bytes are the git pack graft reports in --json (its commands and ref checks are not counted); rsync's are its --stats totals (file list and checksums included). graft's start-up (\`graft --version\`) is ${sec(startup)} s of every graft figure. Whole benchmark: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+  console.log(
+    `\ngraft bytes are the git pack graft reports in --json (its commands and ref checks are not counted); rsync's are its --stats totals (file list and checksums included). graft's start-up (\`graft --version\`) is ${sec(startup)} s of every graft figure. Whole benchmark: ${((performance.now() - started) / 1000).toFixed(0)} s.`,
+  );
 }
 
 try {

@@ -46,7 +46,13 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
   override async init(): Promise<void> {
     await super.init();
     const ctor = this.ctor as T;
-    const parsed = await this.parse({ flags: ctor.flags, baseFlags: (super.ctor as typeof GraftCommand).baseFlags, args: ctor.args, strict: ctor.strict, enableJsonFlag: ctor.enableJsonFlag });
+    const parsed = await this.parse({
+      flags: ctor.flags,
+      baseFlags: (super.ctor as typeof GraftCommand).baseFlags,
+      args: ctor.args,
+      strict: ctor.strict,
+      enableJsonFlag: ctor.enableJsonFlag,
+    });
     this.flags = parsed.flags as CommandFlags<T>;
     this.args = parsed.args as CommandArgs<T>;
     this.rest = parsed.argv as string[];
@@ -62,7 +68,12 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
 
   /** Lends a long-running core service this command's output, console and exit code. */
   protected driveOutput() {
-    return { json: this.jsonEnabled(), log: (text: string) => this.log(text), muteConsole: () => this.muteConsole(), setExitCode: (code: number) => this.setExitCode(code) };
+    return {
+      json: this.jsonEnabled(),
+      log: (text: string) => this.log(text),
+      muteConsole: () => this.muteConsole(),
+      setExitCode: (code: number) => this.setExitCode(code),
+    };
   }
 
   /** Shows only errors on stderr from now on (a live display draws there instead). */
@@ -103,9 +114,16 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
 
   protected override async catch(thrown: Error & { exitCode?: number }): Promise<unknown> {
     if (thrown instanceof Errors.ExitError) throw thrown;
-    const error: GraftError = thrown instanceof Errors.CLIError ? new UsageError(thrown.message.replace(/^Error: /, ''), ['See: graft ' + this.id?.replaceAll(':', ' ') + ' --help']) : asGraftError(thrown);
+    const error: GraftError =
+      thrown instanceof Errors.CLIError
+        ? new UsageError(thrown.message.replace(/^Error: /, ''), ['See: graft ' + this.id?.replaceAll(':', ' ') + ' --help'])
+        : asGraftError(thrown);
     if (this.jsonEnabled()) {
-      const envelope: JsonEnvelope<unknown> = { status: error.exitCode, error: { code: error.code, message: error.message, actions: error.actions, ...(error.details ? { details: error.details } : {}) }, warnings: this.warnings };
+      const envelope: JsonEnvelope<unknown> = {
+        status: error.exitCode,
+        error: { code: error.code, message: error.message, actions: error.actions, ...(error.details ? { details: error.details } : {}) },
+        warnings: this.warnings,
+      };
       // Through logJson, so commands that stream JSON lines (run, resume) end with a line too.
       this.logJson(this.redact(envelope));
     } else {

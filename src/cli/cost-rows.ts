@@ -13,7 +13,15 @@ const count = (n: number) => n.toLocaleString('en-US');
 
 /** `graft cost`: one row per task, agent and model, then the total. */
 export function renderCostReport(report: CostReport): string {
-  const row = (t: CostTotals, first: string[]) => [...first, count(t.requests), count(t.inputTokens), count(t.outputTokens), count(t.cacheReadTokens), count(t.cacheWriteTokens), costCell(t)];
+  const row = (t: CostTotals, first: string[]) => [
+    ...first,
+    count(t.requests),
+    count(t.inputTokens),
+    count(t.outputTokens),
+    count(t.cacheReadTokens),
+    count(t.cacheWriteTokens),
+    costCell(t),
+  ];
   return renderTable(
     ['task', 'agent', 'model', 'requests', 'input', 'output', 'cache read', 'cache write', 'cost'],
     [...report.tasks.map((t) => row(t, [t.task, t.agent, t.model])), row(report.total, ['total', '', ''])],

@@ -47,7 +47,10 @@ export function driveController(cli: DriveOutput, runtime: GraftRuntime, provisi
       }
       const beside = await startCompanions(runtime, session, companions);
       // The sign-in URL holds a token: it goes to the terminal only, never to a log or an event.
-      if (beside.dashboard) process.stderr.write(`dashboard: ${beside.dashboard.signInUrl()}\n${beside.dashboard.caFile ? `  (HTTPS: trust the session CA ${beside.dashboard.caFile})\n` : ''}`);
+      if (beside.dashboard)
+        process.stderr.write(
+          `dashboard: ${beside.dashboard.signInUrl()}\n${beside.dashboard.caFile ? `  (HTTPS: trust the session CA ${beside.dashboard.caFile})\n` : ''}`,
+        );
       let outcome: ControllerResult;
       try {
         outcome = await driveRun(runtime, session, { signal: stop.signal, provisioners });
@@ -60,10 +63,14 @@ export function driveController(cli: DriveOutput, runtime: GraftRuntime, provisi
       const branches = tasks.filter((t) => t.branch).map((t) => t.branch!);
       cli.log(renderTaskTable(tasks, costByTask(runtime.store, session.id)));
       if (outcome === 'detached') {
-        cli.log(`\ncontroller stopped; tasks keep running. Continue: graft resume --session ${session.id}   Stop everything: graft down --session ${session.id}`);
+        cli.log(
+          `\ncontroller stopped; tasks keep running. Continue: graft resume --session ${session.id}   Stop everything: graft down --session ${session.id}`,
+        );
         cli.setExitCode(ExitCode.interrupted);
       } else {
-        cli.log(`\nrun ${outcome}. Branches:${branches.length ? '\n  ' + branches.join('\n  ') : ' none'}\nThe session stays up: graft down --session ${session.id} when done.`);
+        cli.log(
+          `\nrun ${outcome}. Branches:${branches.length ? '\n  ' + branches.join('\n  ') : ' none'}\nThe session stays up: graft down --session ${session.id} when done.`,
+        );
         if (outcome === 'failed') cli.setExitCode(ExitCode.remoteFailure);
       }
       return { session: session.id, outcome, tasks, branches };

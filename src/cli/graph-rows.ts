@@ -43,7 +43,11 @@ export function graphTaskViews(graph: GraphSpec): GraphTaskView[] {
 
 /** Approval, retries and timeout of a task, in a few words. */
 function gates(task: GraphTaskView): string {
-  const parts = [task.approval && `approval ${task.approval}`, task.retries > 0 && `retries ${task.retries}`, task.timeoutMs !== undefined && `timeout ${ms(task.timeoutMs)}`];
+  const parts = [
+    task.approval && `approval ${task.approval}`,
+    task.retries > 0 && `retries ${task.retries}`,
+    task.timeoutMs !== undefined && `timeout ${ms(task.timeoutMs)}`,
+  ];
   return parts.filter(Boolean).join(', ') || '-';
 }
 

@@ -42,6 +42,16 @@ export function hostView(host: HostRecord): HostView {
 export function renderHosts(hosts: HostView[]): string {
   return renderTable(
     ['name', 'address', 'user', 'state', 'slots', 'labels', 'isolation', 'limits', 'host key'],
-    hosts.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.state, String(h.slots), h.labels.join(',') || '-', h.isolation, h.limits ?? '-', h.hostKeyFingerprints[0] ?? '-']),
+    hosts.map((h) => [
+      h.name,
+      `${h.address}:${h.port}`,
+      h.user,
+      h.state,
+      String(h.slots),
+      h.labels.join(',') || '-',
+      h.isolation,
+      h.limits ?? '-',
+      h.hostKeyFingerprints[0] ?? '-',
+    ]),
   );
 }

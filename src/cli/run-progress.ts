@@ -73,7 +73,10 @@ export class LiveProgress {
 
 function elapsed(t: TaskView, now: number): string {
   if (!t.startedAt) return '-';
-  const end = t.endedAt && (t.state === 'succeeded' || t.state === 'failed' || t.state === 'cancelled' || t.state === 'awaiting-result-approval') ? Date.parse(t.endedAt) : now;
+  const end =
+    t.endedAt && (t.state === 'succeeded' || t.state === 'failed' || t.state === 'cancelled' || t.state === 'awaiting-result-approval')
+      ? Date.parse(t.endedAt)
+      : now;
   return `${Math.max(0, Math.round((end - Date.parse(t.startedAt)) / 100) / 10)} s`;
 }
 
@@ -81,6 +84,14 @@ function elapsed(t: TaskView, now: number): string {
 export function renderTaskTable(tasks: TaskRecord[], costs: Map<string, CostTotals> = new Map(), now = Date.now()): string {
   return renderTable(
     ['TASK', 'STATE', 'HOST', 'ATTEMPT', 'DURATION', 'COST', 'BRANCH'],
-    tasks.map((t) => [t.name, t.reason ? `${t.state} (${t.reason})` : t.state, t.host ?? '-', String(t.attempt || '-'), elapsed(t, now), costCell(costs.get(t.name)), t.branch ?? '-']),
+    tasks.map((t) => [
+      t.name,
+      t.reason ? `${t.state} (${t.reason})` : t.state,
+      t.host ?? '-',
+      String(t.attempt || '-'),
+      elapsed(t, now),
+      costCell(costs.get(t.name)),
+      t.branch ?? '-',
+    ]),
   );
 }

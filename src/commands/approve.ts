@@ -26,7 +26,13 @@ export default class Approve extends GraftCommand<typeof Approve> {
     const runtime = this.runtime();
     const { session, run, runs } = requireRun(runtime.store, this.flags.session);
     this.logToSession(session.id);
-    const { task, approval } = recordApproval(runtime, run, runs, { task: this.args.task, reject: this.flags.reject, reason: this.flags.reason, by: this.flags.by ?? userInfo().username, via: 'cli' });
+    const { task, approval } = recordApproval(runtime, run, runs, {
+      task: this.args.task,
+      reject: this.flags.reject,
+      reason: this.flags.reason,
+      by: this.flags.by ?? userInfo().username,
+      via: 'cli',
+    });
     return { session: session.id, task, approval };
   }
 }

@@ -26,7 +26,13 @@ export default class Attach extends GraftCommand<typeof Attach> {
     const by = this.flags.by ?? userInfo().username;
     const session = requireSession(runtime.store, this.flags.session);
     this.logToSession(session.id);
-    const terminal = await openTaskTerminal(runtime, { task: this.args.task, write: this.flags.write, by, session: session.id, hasTerminal: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
+    const terminal = await openTaskTerminal(runtime, {
+      task: this.args.task,
+      write: this.flags.write,
+      by,
+      session: session.id,
+      hasTerminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    });
     process.stderr.write(`attached to ${terminal.task} on ${terminal.host} (${terminal.mode}); leave with ${detachKeys}\n`);
     const result = spawnSync('ssh', terminal.sshArgv, { stdio: 'inherit' });
     if (result.error) throw result.error;

@@ -9,7 +9,11 @@ export default class Cost extends GraftCommand<typeof Cost> {
   static override description = `Counted by the model gateway from each response's own usage (input, output, cache-read and cache-write tokens kept apart) and priced with graft's price table (GRAFT_PRICES adds or replaces prices). A model without a price shows its tokens and cost "unknown". Agents with gateway: false are not metered. Reads the state store only: works while the run goes on and after it ended.`;
   static override examples = [
     '<%= config.bin %> cost',
-    { description: 'Machine-readable: result.tasks[] (task, agent, model, requests, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, costUsd) and result.total', command: '<%= config.bin %> cost --session k3f9x2qa --json' },
+    {
+      description:
+        'Machine-readable: result.tasks[] (task, agent, model, requests, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, costUsd) and result.total',
+      command: '<%= config.bin %> cost --session k3f9x2qa --json',
+    },
   ];
 
   static override flags = { session: sessionFlag };

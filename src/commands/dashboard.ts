@@ -10,12 +10,18 @@ export default class Dashboard extends GraftCommand<typeof Dashboard> {
   static override description = `While graft run or graft resume drives the run, their process serves the dashboard: this prints a new one-time sign-in URL for it. Otherwise this serves the dashboard itself from the state store until stopped (Ctrl-C); live logs are read from the hosts as graft logs -f does. The URL's token is spent on first use and traded for a cookie. Pages of an ended session are read-only. --listen on any address but loopback serves HTTPS with a certificate from the session's CA.`;
   static override examples = [
     { description: 'Open the dashboard of the most recent session', command: '<%= config.bin %> dashboard' },
-    { description: 'Serve it to another machine on the LAN (HTTPS; trust the printed CA file there)', command: '<%= config.bin %> dashboard --listen 10.0.0.5:8443' },
+    {
+      description: 'Serve it to another machine on the LAN (HTTPS; trust the printed CA file there)',
+      command: '<%= config.bin %> dashboard --listen 10.0.0.5:8443',
+    },
   ];
 
   static override flags = {
     session: sessionFlag,
-    listen: Flags.string({ description: 'Address[:port] to serve on (default 127.0.0.1 and a free port); not loopback means HTTPS.', env: 'GRAFT_DASHBOARD_LISTEN' }),
+    listen: Flags.string({
+      description: 'Address[:port] to serve on (default 127.0.0.1 and a free port); not loopback means HTTPS.',
+      env: 'GRAFT_DASHBOARD_LISTEN',
+    }),
     by: Flags.string({ description: 'Who approvals and answers made on the page are recorded as (default: your login name).', env: 'GRAFT_APPROVER' }),
   };
 
@@ -28,9 +34,15 @@ export default class Dashboard extends GraftCommand<typeof Dashboard> {
       return { session: session.id, url: existing, served: false };
     }
     this.logToSession(session.id);
-    const server = await serveDashboard(runtime, session, { listen: this.flags.listen, approver: this.flags.by ?? userInfo().username, writable: session.status !== 'ended' });
+    const server = await serveDashboard(runtime, session, {
+      listen: this.flags.listen,
+      approver: this.flags.by ?? userInfo().username,
+      writable: session.status !== 'ended',
+    });
     const url = server.signInUrl();
-    process.stderr.write(`dashboard of session ${session.id}; open (the link works once):\n  ${url}\n${server.caFile ? `  served over HTTPS: trust the session CA ${server.caFile}\n` : ''}Ctrl-C stops it.\n`);
+    process.stderr.write(
+      `dashboard of session ${session.id}; open (the link works once):\n  ${url}\n${server.caFile ? `  served over HTTPS: trust the session CA ${server.caFile}\n` : ''}Ctrl-C stops it.\n`,
+    );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

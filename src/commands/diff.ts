@@ -8,7 +8,8 @@ import { NotFoundError } from '../core/errors.js';
 
 export default class Diff extends GraftCommand<typeof Diff> {
   static override summary = 'What an agent changed against its base.';
-  static override description = "Compares the local branch graft/<session>/<agent> (as of the last sync pull) with the commit the agent started from. Run graft sync pull first to see its latest work.";
+  static override description =
+    'Compares the local branch graft/<session>/<agent> (as of the last sync pull) with the commit the agent started from. Run graft sync pull first to see its latest work.';
   static override examples = ['<%= config.bin %> diff impl', '<%= config.bin %> diff impl --stat'];
 
   static override args = { name: Args.string({ description: 'Agent name.', required: true }) };

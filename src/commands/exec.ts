@@ -15,13 +15,20 @@ export default class Exec extends GraftCommand<typeof Exec> {
   static override examples = [
     { description: 'Every host', command: '<%= config.bin %> exec -- uname -a' },
     { description: 'Hosts in group web that also carry the gpu label', command: "<%= config.bin %> exec --on 'web:&gpu' -- nvidia-smi -L" },
-    { description: 'All but the db group, 10 at a time, 30 s each', command: "<%= config.bin %> exec --on 'all:!db' --concurrency 10 --timeout 30s -- df -h /" },
+    {
+      description: 'All but the db group, 10 at a time, 30 s each',
+      command: "<%= config.bin %> exec --on 'all:!db' --concurrency 10 --timeout 30s -- df -h /",
+    },
   ];
 
   static override strict = false;
   static override flags = {
     session: sessionFlag,
-    on: Flags.string({ description: "Host selector: names, groups, labels, globs; a:b union, a:&b intersection, a:!b exclusion.", default: 'all', env: 'GRAFT_ON' }),
+    on: Flags.string({
+      description: 'Host selector: names, groups, labels, globs; a:b union, a:&b intersection, a:!b exclusion.',
+      default: 'all',
+      env: 'GRAFT_ON',
+    }),
     concurrency: Flags.integer({ char: 'c', description: 'Hosts at once.', default: 100, min: 1, env: 'GRAFT_CONCURRENCY' }),
     timeout: Flags.string({ char: 't', description: 'Per-host limit for connecting and running, e.g. 30s, 5m.', default: '5m', env: 'GRAFT_TIMEOUT' }),
     lines: Flags.integer({ description: 'Lines of stdout/stderr shown per host.', default: 3, min: 0, env: 'GRAFT_LINES' }),
@@ -47,7 +54,17 @@ export default class Exec extends GraftCommand<typeof Exec> {
       endpointFor: (host) => HostShell.admin(runtime.pool, host, runtime.env).endpoint,
     });
     const failed = rows.filter((r) => !r.ok).length;
-    this.log(renderTable(['host', 'exit', 'time', 'output'], rows.map((r) => [r.host, r.error ? r.error.code : String(r.exitCode ?? r.signal), `${r.durationMs}ms`, (r.error?.message ?? [...r.stdout, ...r.stderr].join(' ⏎ ')).slice(0, 160)])));
+    this.log(
+      renderTable(
+        ['host', 'exit', 'time', 'output'],
+        rows.map((r) => [
+          r.host,
+          r.error ? r.error.code : String(r.exitCode ?? r.signal),
+          `${r.durationMs}ms`,
+          (r.error?.message ?? [...r.stdout, ...r.stderr].join(' ⏎ ')).slice(0, 160),
+        ]),
+      ),
+    );
     // In full: the table cuts messages short, and a refusal's fingerprints or hints must not be lost.
     for (const row of rows.filter((r) => r.error)) this.log(`\n${row.host}: ${row.error!.message}${row.error!.actions.map((a) => `\n  try: ${a}`).join('')}`);
     this.log(`\n${rows.length - failed} ok, ${failed} failed`);

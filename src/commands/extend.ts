@@ -26,7 +26,7 @@ export default class Extend extends GraftCommand<typeof Extend> {
     ttl: Flags.string({ description: 'New remaining lifetime, from now.', env: 'GRAFT_TTL' }),
     budget: Flags.string({ description: 'New model budget in dollars, e.g. 5 or "$2.50" (the graph\'s, or with --task/--agent theirs).' }),
     task: Flags.string({ description: 'With --budget: the task whose budget it is.', dependsOn: ['budget'], exclusive: ['agent'] }),
-    agent: Flags.string({ description: "With --budget: the agent template whose budget it is (over all its tasks).", dependsOn: ['budget'] }),
+    agent: Flags.string({ description: 'With --budget: the agent template whose budget it is (over all its tasks).', dependsOn: ['budget'] }),
     by: Flags.string({ description: 'Who raises the budget, for the audit log (default: your login name).', env: 'GRAFT_APPROVER' }),
   };
 
@@ -34,16 +34,29 @@ export default class Extend extends GraftCommand<typeof Extend> {
     const runtime = this.runtime();
     // GRAFT_TTL is a default for `up` too: only an explicit --budget without --ttl on the line means a budget alone.
     const ttl = this.flags.budget && !this.argv.some((a) => a === '--ttl' || a.startsWith('--ttl=')) ? undefined : this.flags.ttl;
-    if (!ttl && !this.flags.budget) throw new UsageError('say what to extend: --ttl DURATION, --budget DOLLARS, or both', ['graft extend --ttl 4h', 'graft extend --budget 20']);
+    if (!ttl && !this.flags.budget)
+      throw new UsageError('say what to extend: --ttl DURATION, --budget DOLLARS, or both', ['graft extend --ttl 4h', 'graft extend --budget 20']);
     const session = requireSession(runtime.store, this.flags.session);
     this.logToSession(session.id);
     let budget: BudgetChange | undefined;
     if (this.flags.budget) {
-      budget = extendBudget(runtime, session.id, { budget: this.flags.budget, task: this.flags.task, agent: this.flags.agent, by: this.flags.by ?? userInfo().username });
-      this.log(`${budget.scope === 'graph' ? 'the graph' : `${budget.scope} ${budget.name}`} of session ${budget.session} may now spend ${formatUsd(budget.budgetUsd)} (${formatUsd(budget.spentUsd)} spent so far)`);
+      budget = extendBudget(runtime, session.id, {
+        budget: this.flags.budget,
+        task: this.flags.task,
+        agent: this.flags.agent,
+        by: this.flags.by ?? userInfo().username,
+      });
+      this.log(
+        `${budget.scope === 'graph' ? 'the graph' : `${budget.scope} ${budget.name}`} of session ${budget.session} may now spend ${formatUsd(budget.budgetUsd)} (${formatUsd(budget.spentUsd)} spent so far)`,
+      );
     }
     if (!ttl) return { session: session.id, ...(budget ? { budget } : {}) };
-    const result = await extendSession(runtime, session, parseDuration('ttl', ttl), defaultProvisioners(runtime.pool, runtime.layout.knownHosts, { home: runtime.layout.home, env: runtime.env }));
+    const result = await extendSession(
+      runtime,
+      session,
+      parseDuration('ttl', ttl),
+      defaultProvisioners(runtime.pool, runtime.layout.knownHosts, { home: runtime.layout.home, env: runtime.env }),
+    );
     this.log(`session ${result.session} now ends at ${result.expiresAt}`);
     return { ...result, ...(budget ? { budget } : {}) };
   }

@@ -6,7 +6,8 @@ import { requireSession } from '../core/session/resolve-session.js';
 
 export default class Hosts extends GraftCommand<typeof Hosts> {
   static override summary = "List the session's hosts.";
-  static override description = 'Shows name, address, login, state, slots, labels, isolation mode, how it enforces agent resource limits (cgroup-v1, cgroup-v2 or none, once its first agent was made) and the pinned host-key fingerprint of every host.';
+  static override description =
+    'Shows name, address, login, state, slots, labels, isolation mode, how it enforces agent resource limits (cgroup-v1, cgroup-v2 or none, once its first agent was made) and the pinned host-key fingerprint of every host.';
   static override examples = [
     '<%= config.bin %> hosts',
     '<%= config.bin %> hosts --session k3f9x2qa --json',
@@ -21,7 +22,10 @@ export default class Hosts extends GraftCommand<typeof Hosts> {
   async run(): Promise<{ session: string; hosts: HostView[] }> {
     const { store } = this.runtime();
     const session = requireSession(store, this.flags.session);
-    const hosts = store.listHosts(session.id).filter((h) => this.flags.all || h.state !== 'destroyed').map(hostView);
+    const hosts = store
+      .listHosts(session.id)
+      .filter((h) => this.flags.all || h.state !== 'destroyed')
+      .map(hostView);
     this.log(hosts.length > 0 ? renderHosts(hosts) : `session ${session.id} has no hosts`);
     return { session: session.id, hosts };
   }

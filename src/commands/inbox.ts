@@ -18,7 +18,12 @@ export default class Inbox extends GraftCommand<typeof Inbox> {
     const entries = MessageStore.of(this.runtime().store).humanInbox(session.id, { all: this.flags.all });
     if (entries.length === 0) this.log(this.flags.all ? 'no messages' : 'no new messages (graft inbox --all shows earlier ones)');
     for (const e of entries) {
-      const kind = e.kind === 'question' ? (e.open ? `QUESTION ${e.id} (answer: graft message ${e.sender} --answer ${e.id} "...")` : `question ${e.id}, answered by ${e.answer?.sender}`) : `message ${e.id}${e.recipient === 'all' ? ' to all' : ''}`;
+      const kind =
+        e.kind === 'question'
+          ? e.open
+            ? `QUESTION ${e.id} (answer: graft message ${e.sender} --answer ${e.id} "...")`
+            : `question ${e.id}, answered by ${e.answer?.sender}`
+          : `message ${e.id}${e.recipient === 'all' ? ' to all' : ''}`;
       this.log(`${e.createdAt}  ${e.sender}  ${kind}\n  ${e.body.split('\n').join('\n  ')}${e.answer ? `\n  → ${e.answer.body}` : ''}\n`);
     }
     return { session: session.id, entries };

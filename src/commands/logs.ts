@@ -28,7 +28,8 @@ export default class Logs extends GraftCommand<typeof Logs> {
     const runtime = this.runtime();
     const { session, run, runs } = requireRun(runtime.store, this.flags.session);
     const name = this.args.task;
-    if (!Object.hasOwn(run.graph.tasks, name)) throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
+    if (!Object.hasOwn(run.graph.tasks, name))
+      throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
     const task = runs.getTask(session.id, name)!;
     const attempt = this.flags.attempt ?? task.attempt;
     const saved = sessionFiles(runtime, session.id).attemptLog(name, attempt);
@@ -41,7 +42,8 @@ export default class Logs extends GraftCommand<typeof Logs> {
     }
     const agent = runtime.store.getAgent(session.id, task.agent!);
     const host = runtime.store.listHosts(session.id).find((h) => h.name === task.host);
-    if (!agent || agent.state !== 'ready' || !host) throw new NotFoundError(`${name} is ${task.state} but its agent is not ready yet`, ['Try again in a moment.']);
+    if (!agent || agent.state !== 'ready' || !host)
+      throw new NotFoundError(`${name} is ${task.state} but its agent is not ready yet`, ['Try again in a moment.']);
     const shell = HostShell.agent(runtime.pool, session.id, agent, host);
     await learnAgentSecrets(shell, agent, runtime.redactor);
     // A flooding task's log is read from its end: the last 8 MiB, then (with -f) what follows.

@@ -5,7 +5,8 @@ import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { answerQuestion } from '../core/controller/human-decisions.js';
 import { NotFoundError } from '../core/errors.js';
-import { broadcastRecipient, MessageStore, type StoredMessage } from '../core/state/message-store.js';
+import { MessageStore, type StoredMessage } from '../core/state/message-store.js';
+import { broadcastRecipient } from '../core/state/message-rules.js';
 
 export default class Message extends GraftCommand<typeof Message> {
   static override summary = "Send a message to a task's agent (or `all`), or answer an agent's question.";
@@ -31,12 +32,23 @@ export default class Message extends GraftCommand<typeof Message> {
     const runtime = this.runtime();
     const { session, run } = requireRun(runtime.store, this.flags.session);
     const to = this.args.to;
-    if (to !== broadcastRecipient && !Object.hasOwn(run.graph.tasks, to)) throw new NotFoundError(`session ${session.id} has no task ${to}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}, or all`]);
+    if (to !== broadcastRecipient && !Object.hasOwn(run.graph.tasks, to))
+      throw new NotFoundError(`session ${session.id} has no task ${to}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}, or all`]);
     const who = this.flags.by ?? userInfo().username;
     this.logToSession(session.id);
-    if (this.flags.answer) return { session: session.id, message: answerQuestion(runtime, session.id, { questionId: this.flags.answer, task: to, who, body: this.args.text, via: 'cli' }) };
+    if (this.flags.answer)
+      return {
+        session: session.id,
+        message: answerQuestion(runtime, session.id, { questionId: this.flags.answer, task: to, who, body: this.args.text, via: 'cli' }),
+      };
     const message = MessageStore.of(runtime.store).send(session.id, { from: `human:${who}`, to, body: this.args.text });
-    runtime.events.emit({ code: 'message.sent', level: 'info', message: `message from ${who} to ${to} (${this.args.text.length} characters)`, session: session.id, data: { id: message.id, to } });
+    runtime.events.emit({
+      code: 'message.sent',
+      level: 'info',
+      message: `message from ${who} to ${to} (${this.args.text.length} characters)`,
+      session: session.id,
+      data: { id: message.id, to },
+    });
     return { session: session.id, message };
   }
 }

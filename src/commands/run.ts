@@ -17,7 +17,10 @@ export default class Run extends GraftCommand<typeof Run> {
 
 Run it inside the git repository the agents work on; the branches come back there.`;
   static override examples = [
-    { description: 'Run the demo graph with live progress, passing approval gates automatically', command: '<%= config.bin %> run examples/demo.yaml --auto-approve' },
+    {
+      description: 'Run the demo graph with live progress, passing approval gates automatically',
+      command: '<%= config.bin %> run examples/demo.yaml --auto-approve',
+    },
     { description: 'Run in the background; watch with graft status', command: '<%= config.bin %> run examples/feature.yaml --detach' },
     { description: 'Machine-readable: one JSON event per line, then the result', command: '<%= config.bin %> run graph.yaml --json' },
   ];
@@ -28,7 +31,10 @@ Run it inside the git repository the agents work on; the branches come back ther
 
   static override flags = {
     detach: Flags.boolean({ char: 'd', description: 'Run the controller in the background and return once the session exists.' }),
-    'auto-approve': Flags.boolean({ description: 'Pass every approval gate without a human (recorded as approved by auto-approve).', env: 'GRAFT_AUTO_APPROVE' }),
+    'auto-approve': Flags.boolean({
+      description: 'Pass every approval gate without a human (recorded as approved by auto-approve).',
+      env: 'GRAFT_AUTO_APPROVE',
+    }),
     ttl: Flags.string({ description: 'How long the session lives: agent keys and certificates expire then.', default: '12h', env: 'GRAFT_TTL' }),
     ...companionFlags,
   };
@@ -50,10 +56,15 @@ Run it inside the git repository the agents work on; the branches come back ther
     const provisioners = defaultProvisioners(runtime.pool, runtime.layout.knownHosts);
     const drive = driveController(this.driveOutput(), runtime, provisioners, companionOptions(this.flags));
     try {
-      const { session } = await startRun(runtime, { graphFile: file, repoDir: process.cwd(), autoApprove: this.flags['auto-approve'], ttlMs }, provisioners, (id) => {
-        this.logToSession(id);
-        process.send?.({ session: id });
-      });
+      const { session } = await startRun(
+        runtime,
+        { graphFile: file, repoDir: process.cwd(), autoApprove: this.flags['auto-approve'], ttlMs },
+        provisioners,
+        (id) => {
+          this.logToSession(id);
+          process.send?.({ session: id });
+        },
+      );
       if (process.connected) process.disconnect();
       return await drive.run(session);
     } finally {
@@ -69,17 +80,28 @@ Run it inside the git repository the agents work on; the branches come back ther
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
     const logFile = join(logDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
     const out = openSync(logFile, 'a', 0o600);
-    const child = spawn(process.execPath, [...process.execArgv, ...argv], { detached: true, stdio: ['ignore', out, out, 'ipc'], env: { ...process.env, GRAFT_QUIET: '1' } });
+    const child = spawn(process.execPath, [...process.execArgv, ...argv], {
+      detached: true,
+      stdio: ['ignore', out, out, 'ipc'],
+      env: { ...process.env, GRAFT_QUIET: '1' },
+    });
     closeSync(out);
     return new Promise((done, fail) => {
       child.once('message', (message: { session?: string }) => {
         child.unref();
         child.disconnect();
-        this.log(`session ${message.session} started; the controller runs in the background (pid ${child.pid}, output in ${logFile}).\n  watch: graft status --session ${message.session}\n  logs:  graft logs TASK --session ${message.session} -f`);
+        this.log(
+          `session ${message.session} started; the controller runs in the background (pid ${child.pid}, output in ${logFile}).\n  watch: graft status --session ${message.session}\n  logs:  graft logs TASK --session ${message.session} -f`,
+        );
         done({ session: message.session!, detached: true });
       });
       child.once('exit', (code) =>
-        fail(new GraftError(`the background controller stopped before its session started (exit ${code})`, { code: 'DETACH_FAILED', actions: [`See its output: ${logFile}`] })),
+        fail(
+          new GraftError(`the background controller stopped before its session started (exit ${code})`, {
+            code: 'DETACH_FAILED',
+            actions: [`See its output: ${logFile}`],
+          }),
+        ),
       );
     });
   }

@@ -23,8 +23,21 @@ export default class Sessions extends GraftCommand<typeof Sessions> {
     const sessions = store
       .listSessions()
       .filter((s) => this.flags.all || s.status !== 'ended')
-      .map((s) => ({ id: s.id, status: s.status, provisioner: s.provisioner, hosts: store.listHosts(s.id).filter((h) => h.state !== 'destroyed').length, createdAt: s.createdAt }));
-    this.log(sessions.length > 0 ? renderTable(['session', 'status', 'provisioner', 'hosts', 'created'], sessions.map((s) => [s.id, s.status, s.provisioner, String(s.hosts), s.createdAt])) : 'no sessions (start one with: graft up)');
+      .map((s) => ({
+        id: s.id,
+        status: s.status,
+        provisioner: s.provisioner,
+        hosts: store.listHosts(s.id).filter((h) => h.state !== 'destroyed').length,
+        createdAt: s.createdAt,
+      }));
+    this.log(
+      sessions.length > 0
+        ? renderTable(
+            ['session', 'status', 'provisioner', 'hosts', 'created'],
+            sessions.map((s) => [s.id, s.status, s.provisioner, String(s.hosts), s.createdAt]),
+          )
+        : 'no sessions (start one with: graft up)',
+    );
     return { sessions };
   }
 }

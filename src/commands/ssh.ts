@@ -8,7 +8,8 @@ import { requireSession } from '../core/session/resolve-session.js';
 
 export default class Ssh extends GraftCommand<typeof Ssh> {
   static override summary = 'Open an interactive shell as an agent.';
-  static override description = "Starts OpenSSH's ssh with the agent's own key and the host's pinned key (nothing else is trusted), as the agent's account, with a terminal. The agent must have been created with --interactive. Words after -- run instead of a login shell.";
+  static override description =
+    "Starts OpenSSH's ssh with the agent's own key and the host's pinned key (nothing else is trusted), as the agent's account, with a terminal. The agent must have been created with --interactive. Words after -- run instead of a login shell.";
   static override examples = ['<%= config.bin %> ssh debug', '<%= config.bin %> ssh debug -- htop'];
 
   static override strict = false;

@@ -46,6 +46,14 @@ export default class Status extends GraftCommand<typeof Status> {
     if (limited.length > 0) this.log(`\nstopped by a resource limit: ${limited.map((t) => `${t.name} (${t.error ?? t.reason})`).join('; ')}`);
     const waiting = tasks.filter((t) => t.state === 'awaiting-approval' || t.state === 'awaiting-result-approval').map((t) => t.name);
     if (waiting.length > 0) this.log(`\nwaiting for approval: ${waiting.join(', ')} (graft approve TASK, or --reject --reason "...")`);
-    return { session: session.id, graph: run.graph.file, run: run.status, controller, counts, tasks: tasks.map((t) => (costs.has(t.name) ? { ...t, cost: costs.get(t.name)! } : t)), cost: total };
+    return {
+      session: session.id,
+      graph: run.graph.file,
+      run: run.status,
+      controller,
+      counts,
+      tasks: tasks.map((t) => (costs.has(t.name) ? { ...t, cost: costs.get(t.name)! } : t)),
+      cost: total,
+    };
   }
 }

@@ -9,7 +9,8 @@ import { UsageError } from './errors.js';
 export function durationMs(value: string | number): number | undefined {
   // `ms` throws on an empty string (a bug exit for `timeout: ""` or `--ttl ""`) rather than saying it is no duration.
   if (typeof value === 'string' && value.trim() === '') return undefined;
-  const parsed = typeof value === 'number' ? value * 1000 : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) * 1000 : (ms(value as ms.StringValue) as number | undefined);
+  const parsed =
+    typeof value === 'number' ? value * 1000 : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) * 1000 : (ms(value as ms.StringValue) as number | undefined);
   return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0 ? parsed : undefined;
 }
 

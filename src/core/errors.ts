@@ -49,11 +49,11 @@ export const errorCodes = {
   SSH_AUTH: ['unreachable', 'a login was refused (key, account), or no key or ssh-agent was given'],
   SSH_DISCONNECTED: ['unreachable', 'a connection dropped, or the SSH handshake failed'],
   SSH_CHANNEL: ['unreachable', 'a host would not open a channel on a live connection'],
-  HOST_KEY_MISMATCH: ['security', "a host presented a key other than the pinned one"],
+  HOST_KEY_MISMATCH: ['security', 'a host presented a key other than the pinned one'],
   HOST_KEY_UNPINNED: ['security', 'a host has no pinned key and trust on first use was not asked for'],
   KEY_EXPIRED: ['security', "an agent's key or certificate is past its expiry"],
   IDENTITY_MISMATCH: ['security', 'a peer presented an identity other than the one expected'],
-  HOST_ADMIN_FAILED: ['remoteFailure', "the host tool refused or failed (account, key, files, rules)"],
+  HOST_ADMIN_FAILED: ['remoteFailure', 'the host tool refused or failed (account, key, files, rules)'],
   HOST_UNSUPPORTED: ['provider', 'a host lacks what graft needs (a tool, sudo, an sshd setting)'],
   GIT_MISSING: ['remoteFailure', 'git is not installed on a host'],
   LOCAL_GIT_MISSING: ['usage', 'git cannot be run on this machine'],
@@ -67,7 +67,7 @@ export const errorCodes = {
   PROVIDER_FAILED: ['provider', 'a provisioner failed to create, list or destroy hosts'],
   LOCAL_TOO_MANY: ['provider', 'more local hosts were asked for than this machine allows'],
   LOCAL_ACCOUNT_FAILED: ['provider', 'the session admin account for local hosts could not be made'],
-  LOCAL_ACCOUNT_FOREIGN: ['provider', 'a local account of the name graft needs exists and is not graft\'s'],
+  LOCAL_ACCOUNT_FOREIGN: ['provider', "a local account of the name graft needs exists and is not graft's"],
   LOCAL_DESTROY_FAILED: ['provider', 'local hosts could not be stopped or removed'],
   SSHD_MISSING: ['provider', 'no sshd binary on this machine (install openssh-server)'],
   SSHD_EXITED: ['provider', 'a local sshd exited while starting'],
@@ -147,7 +147,8 @@ export class ConfigError extends GraftError {
   constructor(problems: ConfigProblem[], actions: string[] = []) {
     // A damaged file can hold tens of thousands of problems; a terminal needs the first ones.
     const shown = problems.slice(0, maxProblemsInMessage).map(formatProblem);
-    if (problems.length > maxProblemsInMessage) shown.push(`… and ${problems.length - maxProblemsInMessage} more problems (${problems.length} in all; --json lists every one)`);
+    if (problems.length > maxProblemsInMessage)
+      shown.push(`… and ${problems.length - maxProblemsInMessage} more problems (${problems.length} in all; --json lists every one)`);
     super(shown.join('\n'), { code: 'CONFIG_INVALID', actions, details: { problems } });
     this.problems = problems;
   }
@@ -173,7 +174,11 @@ export class NotFoundError extends GraftError {
 
 /** Connecting, authenticating or running over SSH failed. `code` says which. */
 export class SshError extends GraftError {
-  constructor(message: string, code: 'SSH_UNREACHABLE' | 'SSH_TIMEOUT' | 'SSH_AUTH' | 'SSH_DISCONNECTED' | 'SSH_CHANNEL', options: { cause?: unknown; actions?: string[] } = {}) {
+  constructor(
+    message: string,
+    code: 'SSH_UNREACHABLE' | 'SSH_TIMEOUT' | 'SSH_AUTH' | 'SSH_DISCONNECTED' | 'SSH_CHANNEL',
+    options: { cause?: unknown; actions?: string[] } = {},
+  ) {
     super(message, { code, exitCode: ExitCode.unreachable, ...options });
   }
 }

@@ -34,7 +34,10 @@ export function failpoint(name: FailpointName): void {
 
 function parse(spec: string): Map<string, number> {
   const points = new Map<string, number>();
-  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name, at] = item.split('@');
     points.set(name!, at === undefined ? 1 : Number(at));
   }

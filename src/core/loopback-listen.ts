@@ -9,7 +9,8 @@ import { BugError, UsageError } from './errors.js';
 export function listenOnLoopback(server: Server, port: number, what: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') reject(new UsageError(`cannot start ${what}: port ${port} on 127.0.0.1 is in use`, ['Choose another port, or 0 for any free one.']));
+      if (error.code === 'EADDRINUSE')
+        reject(new UsageError(`cannot start ${what}: port ${port} on 127.0.0.1 is in use`, ['Choose another port, or 0 for any free one.']));
       else reject(new BugError(`cannot start ${what} on 127.0.0.1:${port}: ${error.message}`, error));
     });
     server.listen(port, '127.0.0.1', () => {

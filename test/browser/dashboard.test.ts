@@ -79,7 +79,10 @@ describe('browser: graft dashboard in Chromium against a real run on local hosts
         notify: [{ url: `${receiver.url}/slack`, format: 'slack', events: ['gate.waiting'] }],
         tasks: {
           build: { agent: 'sh', command: 'for i in 1 2 3 4 5 6 7 8; do echo "tick-$i"; sleep 1; done' },
-          asker: { agent: 'sh', command: 'answer=$(graft-agent ask "which version?") && echo "answer: $answer" > ANSWER && git add ANSWER && git commit -qm answer' },
+          asker: {
+            agent: 'sh',
+            command: 'answer=$(graft-agent ask "which version?") && echo "answer: $answer" > ANSWER && git add ANSWER && git commit -qm answer',
+          },
           review: { agent: 'sh', needs: ['build'], approval: 'before', command: 'echo reviewed' },
         },
       }),
@@ -120,19 +123,35 @@ describe('browser: graft dashboard in Chromium against a real run on local hosts
     const [cookie] = await context.cookies(origin);
     expect(cookie).to.include({ name: 'graft_dashboard', httpOnly: true, sameSite: 'Strict' });
     const withCookie = { cookie: `${cookie!.name}=${cookie!.value}` };
-    const noCookie = await fetch(`${origin}/api/tasks/review/approval`, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: '{"decision":"approve"}' });
+    const noCookie = await fetch(`${origin}/api/tasks/review/approval`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin },
+      body: '{"decision":"approve"}',
+    });
     expect(noCookie.status).to.equal(401);
     const readNoCookie = await fetch(`${origin}/api/events`);
     expect(readNoCookie.status).to.equal(401);
-    const otherOrigin = await fetch(`${origin}/api/tasks/review/approval`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example', ...withCookie }, body: '{"decision":"approve"}' });
+    const otherOrigin = await fetch(`${origin}/api/tasks/review/approval`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://evil.example', ...withCookie },
+      body: '{"decision":"approve"}',
+    });
     expect(otherOrigin.status).to.equal(403);
-    const noOrigin = await fetch(`${origin}/api/questions/1/answer`, { method: 'POST', headers: { 'content-type': 'application/json', ...withCookie }, body: '{"text":"x"}' });
+    const noOrigin = await fetch(`${origin}/api/questions/1/answer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...withCookie },
+      body: '{"text":"x"}',
+    });
     expect(noOrigin.status).to.equal(403);
     const spent = await fetch(signIn, { redirect: 'manual' });
     expect(spent.status).to.equal(401);
     expect(spent.headers.get('set-cookie')).to.equal(null);
     // The same origin with the cookie reaches the route (which checks what it is sent).
-    const checked = await fetch(`${origin}/api/tasks/review/approval`, { method: 'POST', headers: { 'content-type': 'application/json', origin, ...withCookie }, body: '{"decision":"maybe"}' });
+    const checked = await fetch(`${origin}/api/tasks/review/approval`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin, ...withCookie },
+      body: '{"decision":"maybe"}',
+    });
     expect(checked.status).to.equal(400);
     expect(await page.locator('[data-task="review"]').getAttribute('data-state'), 'nothing a stranger sent passed the gate').to.equal('awaiting-approval');
 
@@ -147,7 +166,12 @@ describe('browser: graft dashboard in Chromium against a real run on local hosts
 
     await until(() => controller!.exitCode !== null, 'the run to end');
     expect(controller.exitCode, stderr.slice(-2000)).to.equal(0);
-    const audit = JSON.parse(readFileSync(join(world.home, 'sessions', readSessionId(world), 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).find((l) => l.includes('approval.recorded'))!);
+    const audit = JSON.parse(
+      readFileSync(join(world.home, 'sessions', readSessionId(world), 'audit.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .find((l) => l.includes('approval.recorded'))!,
+    );
     expect(audit.data).to.include({ task: 'review', decision: 'approved', by: 'dana', via: 'dashboard', reason: 'looks right' });
 
     // Notifications: JSON to --notify, Slack's { text } to the graph's target, each linking the dashboard item.
@@ -163,11 +187,22 @@ describe('browser: graft dashboard in Chromium against a real run on local hosts
 
   it('given a session whose controller is gone, when graft dashboard serves it, then the page shows the finished run, its saved log, and the gateway-metered tokens and cost against the budget, live', async () => {
     const file = join(root, 'graph.yaml');
-    writeFileSync(file, stringify({ base: 'main', hosts: { provisioner: 'local', count: 1, slots: 1 }, budget: '$10', agents: { sh: { harness: 'shell' } }, tasks: { only: { agent: 'sh', command: 'echo saved-output' } } }));
+    writeFileSync(
+      file,
+      stringify({
+        base: 'main',
+        hosts: { provisioner: 'local', count: 1, slots: 1 },
+        budget: '$10',
+        agents: { sh: { harness: 'shell' } },
+        tasks: { only: { agent: 'sh', command: 'echo saved-output' } },
+      }),
+    );
     const ran = await world.run(['run', file, '--no-dashboard'], { cwd: repo, timeoutMs: 240_000 });
     expect(ran.code, ran.stderr).to.equal(0);
     const session = readSessionId(world);
-    recordGatewayRequests(world.home, session, [{ task: 'only', agent: 'coder', model: 'claude-sonnet-5-5', tokens: [1200, 87, 0, 0], costPico: 2_500_000_000_000n }]);
+    recordGatewayRequests(world.home, session, [
+      { task: 'only', agent: 'coder', model: 'claude-sonnet-5-5', tokens: [1200, 87, 0, 0], costPico: 2_500_000_000_000n },
+    ]);
     controller = world.spawn(['dashboard'], repo);
     let stderr = '';
     controller.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));

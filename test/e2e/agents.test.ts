@@ -46,7 +46,10 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     const host = w.hosts[0]!;
     const pool = new SshPool({ connectTimeoutMs: 5000 });
     try {
-      await pool.exec({ label: 'probe', host: host.address, port: host.port, username: account, hostKeys: host.hostKeys, privateKey: readFileSync(keyFile(agentKeyOf)) }, 'true');
+      await pool.exec(
+        { label: 'probe', host: host.address, port: host.port, username: account, hostKeys: host.hostKeys, privateKey: readFileSync(keyFile(agentKeyOf)) },
+        'true',
+      );
       return 'accepted';
     } catch (error) {
       return (error as { code?: string }).code ?? 'error';
@@ -83,7 +86,10 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     w = await start();
     expect((await w.world.run(['agent', 'create', 'gamma'])).code).to.equal(0);
     const cert = await w.world.run(['agent', 'exec', 'gamma', '--json', '--', 'cat ~/.graft/identity/cert.pem; stat -c %a ~/.graft/identity/key.pem']);
-    const [pem, mode] = [cert.json!.result.stdout.split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n', cert.json!.result.stdout.trim().split('\n').pop()];
+    const [pem, mode] = [
+      cert.json!.result.stdout.split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n',
+      cert.json!.result.stdout.trim().split('\n').pop(),
+    ];
     expect(mode).to.equal('600');
     const ca = readFileSync(join(w.world.home, 'sessions', w.session, 'identity', 'ca.cert.pem'), 'utf8');
     const identity = verifyAgentCertificate(ca, pem, { sessionId: w.session });
@@ -98,7 +104,10 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     const out = join(w.world.home, 'issuer');
     const oidc = await w.world.run(['identity', 'oidc', '--out', out, '--json']);
     const token = (await w.world.run(['agent', 'exec', 'gamma', '--json', '--', 'cat ~/.graft/identity/token.jwt'])).json!.result.stdout.trim();
-    const verified = await verifyWorkloadJwt(token, JSON.parse(readFileSync(oidc.json!.result.jwksFile, 'utf8')), { issuer: oidc.json!.result.issuer, audience: 'sts.amazonaws.com' });
+    const verified = await verifyWorkloadJwt(token, JSON.parse(readFileSync(oidc.json!.result.jwksFile, 'utf8')), {
+      issuer: oidc.json!.result.issuer,
+      audience: 'sts.amazonaws.com',
+    });
     expect(verified.spiffeId).to.equal(identity.spiffeId);
     expect(issued.stdout).not.to.include(token);
   });
@@ -110,7 +119,24 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     const knownHosts = join(w.world.home, 'kh');
     await run('sh', ['-c', `printf '[%s]:%s %s\\n' ${host.address} ${host.port} '${host.hostKeys[0]}' > ${knownHosts}`]);
     const ssh = (source: string) =>
-      run('ssh', ['-b', source, '-i', keyFile('delta'), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-p', String(host.port), `graft-${w.session}-delta@${host.address}`, 'echo in']).then(
+      run('ssh', [
+        '-b',
+        source,
+        '-i',
+        keyFile('delta'),
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-p',
+        String(host.port),
+        `graft-${w.session}-delta@${host.address}`,
+        'echo in',
+      ]).then(
         (r) => r.stdout.trim(),
         () => 'refused',
       );
@@ -133,7 +159,12 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     await w.world.run(['agent', 'exec', 'mal', '--', `mkdir -p ~/.ssh && echo '${own.publicKey}' > ~/.ssh/authorized_keys`]);
     const host = w.hosts[0]!;
     const pool = new SshPool({ connectTimeoutMs: 5000 });
-    const outcome = await pool.exec({ label: 'own', host: host.address, port: host.port, username: account, hostKeys: host.hostKeys, privateKey: own.privateKey }, 'true').then(() => 'accepted', (e) => e.code);
+    const outcome = await pool
+      .exec({ label: 'own', host: host.address, port: host.port, username: account, hostKeys: host.hostKeys, privateKey: own.privateKey }, 'true')
+      .then(
+        () => 'accepted',
+        (e) => e.code,
+      );
     await pool.closeAll();
     expect(outcome).to.equal('SSH_AUTH');
 
@@ -151,7 +182,16 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
   it('given an agent that left files in /tmp, when it is removed, then they go with it and its uid is not handed to the next agent', async () => {
     w = await start();
     expect((await w.world.run(['agent', 'create', 'old', '--on', 'local-01'])).code).to.equal(0);
-    const uid = (await w.world.run(['agent', 'exec', 'old', '--json', '--', 'id -u; touch /tmp/graft-left-$(id -u); cp /bin/sh /var/tmp/graft-sh-$(id -u); chmod u+s /var/tmp/graft-sh-$(id -u)'])).json!.result.stdout.trim();
+    const uid = (
+      await w.world.run([
+        'agent',
+        'exec',
+        'old',
+        '--json',
+        '--',
+        'id -u; touch /tmp/graft-left-$(id -u); cp /bin/sh /var/tmp/graft-sh-$(id -u); chmod u+s /var/tmp/graft-sh-$(id -u)',
+      ])
+    ).json!.result.stdout.trim();
     expect((await w.world.run(['agent', 'rm', 'old'])).code).to.equal(0);
     expect(existsSync(`/tmp/graft-left-${uid}`)).to.equal(false);
     expect(existsSync(`/var/tmp/graft-sh-${uid}`)).to.equal(false);
@@ -164,7 +204,11 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     w = await start();
     expect((await w.world.run(['agent', 'create', 'first', '--on', 'local-01'])).code).to.equal(0);
     const account = `graft-${w.session}-twin`;
-    const calls = Array.from({ length: 4 }, (_, i) => `(printf 'restrict ssh-ed25519 AAAA twin\\n' | sudo -n sh "$tool" provision ${account} > /tmp/graft-twin-${i}.out 2>&1; echo "call ${i}: $?"; cat /tmp/graft-twin-${i}.out; rm -f /tmp/graft-twin-${i}.out) &`);
+    const calls = Array.from(
+      { length: 4 },
+      (_, i) =>
+        `(printf 'restrict ssh-ed25519 AAAA twin\\n' | sudo -n sh "$tool" provision ${account} > /tmp/graft-twin-${i}.out 2>&1; echo "call ${i}: $?"; cat /tmp/graft-twin-${i}.out; rm -f /tmp/graft-twin-${i}.out) &`,
+    );
     const script = `tool=$(ls .graft/bin/agent-account-*.sh); ${calls.join(' ')} wait`;
     const provisioned = await w.world.run(['exec', '--on', 'local-01', '--lines', '200', '--json', '--', script]);
     const out = (provisioned.json!.result.hosts[0].stdout as string[]).join('\n');
@@ -185,7 +229,12 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     expect(accountExists(`graft-${w.session}-eps`)).to.equal(false);
     const host = w.hosts[0]!;
     const pool = new SshPool({ connectTimeoutMs: 5000 });
-    const outcome = await pool.exec({ label: 'probe', host: host.address, port: host.port, username: `graft-${w.session}-eps`, hostKeys: host.hostKeys, privateKey: keyCopy }, 'true').then(() => 'accepted', (e) => e.code);
+    const outcome = await pool
+      .exec({ label: 'probe', host: host.address, port: host.port, username: `graft-${w.session}-eps`, hostKeys: host.hostKeys, privateKey: keyCopy }, 'true')
+      .then(
+        () => 'accepted',
+        (e) => e.code,
+      );
     await pool.closeAll();
     expect(outcome).to.equal('SSH_AUTH');
     const again = await w.world.run(['agent', 'rm', 'eps', '--json']);
@@ -211,7 +260,14 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     const create = await w.world.run(['agent', 'create', 'eta', '--secret', 'GITHUB_TOKEN', '--json']);
     expect(create.code, create.stderr).to.equal(0);
     const outputs = [create.stdout, create.stderr];
-    const seen = await w.world.run(['agent', 'exec', 'eta', '--json', '--', 'test "$GITHUB_TOKEN" = "$(cat ~/.graft/secrets/GITHUB_TOKEN)" && echo same; stat -c %a ~/.graft/secrets/GITHUB_TOKEN']);
+    const seen = await w.world.run([
+      'agent',
+      'exec',
+      'eta',
+      '--json',
+      '--',
+      'test "$GITHUB_TOKEN" = "$(cat ~/.graft/secrets/GITHUB_TOKEN)" && echo same; stat -c %a ~/.graft/secrets/GITHUB_TOKEN',
+    ]);
     expect(seen.json!.result.stdout.trim().split('\n')).to.deep.equal(['same', '600']);
     // A command that prints the secret: its output is redacted on the way out.
     const echoed = await w.world.run(['agent', 'exec', 'eta', '--json', '--', 'echo "token=$GITHUB_TOKEN"; echo "$GITHUB_TOKEN" >&2']);
@@ -224,7 +280,12 @@ describe('e2e: agents as isolated workers (local hosts, as root)', function () {
     await new Promise((r) => long.once('exit', r));
     expect(ps.stdout).to.include('sleep 3');
     expect(ps.stdout).not.to.include(secretValue);
-    for (const cmd of [['agent', 'ls', '--json'], ['hosts', '--json'], ['identity', 'show', 'eta', '--json']]) outputs.push((await w.world.run(cmd)).stdout);
+    for (const cmd of [
+      ['agent', 'ls', '--json'],
+      ['hosts', '--json'],
+      ['identity', 'show', 'eta', '--json'],
+    ])
+      outputs.push((await w.world.run(cmd)).stdout);
     // Every file graft wrote, before down removes any of them (sshd logs, agents' keys), and after.
     for (const file of filesUnder(w.world.home)) expect(readFileSync(file).includes(secretValue), file).to.equal(false);
     await w.world.run(['down']);

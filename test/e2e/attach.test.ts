@@ -37,16 +37,23 @@ describe('e2e: graft attach — joining a task terminal on its host (real sshd, 
     repo = makeRepo(root);
     world = new GraftWorld();
     const graph = join(root, 'graph.yaml');
-    writeFileSync(graph, stringify({
-      base: 'main',
-      hosts: { provisioner: 'local', count: 1, slots: 2 },
-      agents: { sh: { harness: 'shell' } },
-      tasks: {
-        // Waits for a person to type a line into its terminal, and commits what it heard.
-        talker: { agent: 'sh', command: 'echo "talker is waiting for a line"\nread line\necho "heard: $line"\nprintf "%s\\n" "$line" > HEARD && git add HEARD && git commit -qm heard' },
-        other: { agent: 'sh', command: 'sleep 3600' },
-      },
-    }));
+    writeFileSync(
+      graph,
+      stringify({
+        base: 'main',
+        hosts: { provisioner: 'local', count: 1, slots: 2 },
+        agents: { sh: { harness: 'shell' } },
+        tasks: {
+          // Waits for a person to type a line into its terminal, and commits what it heard.
+          talker: {
+            agent: 'sh',
+            command:
+              'echo "talker is waiting for a line"\nread line\necho "heard: $line"\nprintf "%s\\n" "$line" > HEARD && git add HEARD && git commit -qm heard',
+          },
+          other: { agent: 'sh', command: 'sleep 3600' },
+        },
+      }),
+    );
     const started = await graft(['run', graph, '--detach', '--json']);
     expect(started.code, started.stderr).to.equal(0);
     session = started.json!.result.session;
@@ -74,9 +81,20 @@ describe('e2e: graft attach — joining a task terminal on its host (real sshd, 
     const agents = (await graft(['agent', 'ls', '--json'])).json!.result.agents as { name: string; home: string; account: string }[];
     const talker = agents.find((a) => a.name === 'talker')!;
     const socket = `${talker.home}/.graft/task/tmux.sock`;
-    const tries = await graft(['agent', 'exec', 'other', '--json', '--', 'sh', '-c', `tmux -S ${socket} send-keys -t task intruder Enter; echo "send=$?"; script -eqc "tmux -S ${socket} attach -r -t task" /dev/null; echo "attach=$?"`]);
+    const tries = await graft([
+      'agent',
+      'exec',
+      'other',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      `tmux -S ${socket} send-keys -t task intruder Enter; echo "send=$?"; script -eqc "tmux -S ${socket} attach -r -t task" /dev/null; echo "attach=$?"`,
+    ]);
     const { stdout, stderr } = tries.json!.result;
-    expect(stdout).to.match(/send=1/).and.to.match(/attach=1/);
+    expect(stdout)
+      .to.match(/send=1/)
+      .and.to.match(/attach=1/);
     expect(stdout + stderr).to.include('Permission denied');
     expect(await state('talker')).to.equal('running');
   });
@@ -89,7 +107,10 @@ describe('e2e: graft attach — joining a task terminal on its host (real sshd, 
     await until(() => terminal.screen().includes('EXIT=0'), 'attach to end with the task');
     expect(git(repo, 'show', `graft/${session}/talker:HEARD`)).to.equal('hello from a person');
     expect((await graft(['logs', 'talker'])).stdout).to.include('heard: hello from a person');
-    const audit = readFileSync(join(world.home, 'sessions', session, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const audit = readFileSync(join(world.home, 'sessions', session, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const attaches = audit.filter((e) => e.code === 'task.attached').map((e) => `${e.data.by} ${e.data.task} ${e.data.mode}`);
     expect(attaches).to.deep.equal(['alice talker read-only', 'alice talker write']);
     expect(audit.filter((e) => e.code === 'task.detached')).to.have.length(2);

@@ -34,7 +34,16 @@ describe('e2e: graft cost, status costs, extend --budget, graph check (the built
 
   it('given recorded requests, when graft cost, status and extend --budget run, then tokens and dollars are exact per task, agent and model, unknown prices say so, and budgets are set and audited', async () => {
     const graph = join(root, 'graph.yaml');
-    writeFileSync(graph, stringify({ base: 'main', hosts: { provisioner: 'local', count: 1, slots: 2 }, budget: '$10', agents: { sh: { harness: 'shell', command: 'true' } }, tasks: { build: { agent: 'sh' }, check: { agent: 'sh', needs: ['build'] } } }));
+    writeFileSync(
+      graph,
+      stringify({
+        base: 'main',
+        hosts: { provisioner: 'local', count: 1, slots: 2 },
+        budget: '$10',
+        agents: { sh: { harness: 'shell', command: 'true' } },
+        tasks: { build: { agent: 'sh' }, check: { agent: 'sh', needs: ['build'] } },
+      }),
+    );
     const ran = await world.run(['run', graph, '--json'], { cwd: repo, timeoutMs: 200_000 });
     expect(ran.code, ran.stderr).to.equal(0);
     const session = ran.json!.result.session as string;
@@ -49,11 +58,52 @@ describe('e2e: graft cost, status costs, extend --budget, graph check (the built
     const cost = await world.run(['cost', '--json'], { cwd: repo });
     expect(cost.code, cost.stderr).to.equal(0);
     expect(cost.json!.result.tasks).to.deep.equal([
-      { task: 'build', agent: 'coder', model: 'claude-sonnet-5-5', requests: 2, inputTokens: 2000, outputTokens: 100, cacheReadTokens: 3000, cacheWriteTokens: 500, costUsd: 0.00605, unpricedRequests: 0 },
-      { task: 'build', agent: 'coder', model: 'claude-haiku-4-5', requests: 1, inputTokens: 100, outputTokens: 10, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.00015, unpricedRequests: 0 },
-      { task: 'check', agent: 'reviewer', model: 'mystery-model', requests: 1, inputTokens: 5, outputTokens: 6, cacheReadTokens: 7, cacheWriteTokens: 8, costUsd: null, unpricedRequests: 1 },
+      {
+        task: 'build',
+        agent: 'coder',
+        model: 'claude-sonnet-5-5',
+        requests: 2,
+        inputTokens: 2000,
+        outputTokens: 100,
+        cacheReadTokens: 3000,
+        cacheWriteTokens: 500,
+        costUsd: 0.00605,
+        unpricedRequests: 0,
+      },
+      {
+        task: 'build',
+        agent: 'coder',
+        model: 'claude-haiku-4-5',
+        requests: 1,
+        inputTokens: 100,
+        outputTokens: 10,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        costUsd: 0.00015,
+        unpricedRequests: 0,
+      },
+      {
+        task: 'check',
+        agent: 'reviewer',
+        model: 'mystery-model',
+        requests: 1,
+        inputTokens: 5,
+        outputTokens: 6,
+        cacheReadTokens: 7,
+        cacheWriteTokens: 8,
+        costUsd: null,
+        unpricedRequests: 1,
+      },
     ]);
-    expect(cost.json!.result.total).to.deep.equal({ requests: 4, inputTokens: 2105, outputTokens: 116, cacheReadTokens: 3007, cacheWriteTokens: 508, costUsd: 0.0062, unpricedRequests: 1 });
+    expect(cost.json!.result.total).to.deep.equal({
+      requests: 4,
+      inputTokens: 2105,
+      outputTokens: 116,
+      cacheReadTokens: 3007,
+      cacheWriteTokens: 508,
+      costUsd: 0.0062,
+      unpricedRequests: 1,
+    });
     const table = (await world.run(['cost'], { cwd: repo })).stdout.split('\n');
     expect(table[0]).to.match(/^TASK\s+AGENT\s+MODEL\s+REQUESTS\s+INPUT\s+OUTPUT\s+CACHE READ\s+CACHE WRITE\s+COST$/);
     expect(table[1]).to.match(/^build\s+coder\s+claude-sonnet-5-5\s+2\s+2,000\s+100\s+3,000\s+500\s+\$0\.00605$/);
@@ -61,7 +111,10 @@ describe('e2e: graft cost, status costs, extend --budget, graph check (the built
     expect(table[4]).to.match(/^total\s+4\s+2,105\s+116\s+3,007\s+508\s+\$0\.0062 \+ unknown$/);
 
     const status = await world.run(['status', '--json'], { cwd: repo });
-    expect(status.json!.result.tasks.map((t: { name: string; cost?: { costUsd: number | null } }) => [t.name, t.cost?.costUsd])).to.deep.equal([['build', 0.0062], ['check', null]]);
+    expect(status.json!.result.tasks.map((t: { name: string; cost?: { costUsd: number | null } }) => [t.name, t.cost?.costUsd])).to.deep.equal([
+      ['build', 0.0062],
+      ['check', null],
+    ]);
     expect(status.json!.result.cost.costUsd).to.equal(0.0062);
     expect((await world.run(['status'], { cwd: repo })).stdout).to.match(/\nbuild\s+succeeded\s+\S+\s+1\s+[\d.]+ s\s+\$0\.0062\s+graft\//);
 
@@ -70,8 +123,13 @@ describe('e2e: graft cost, status costs, extend --budget, graph check (the built
     expect(raised.json!.result).to.deep.equal({ session, budget: { session, scope: 'task', name: 'build', budgetUsd: 3, spentUsd: 0.0062 } });
     const graphWide = await world.run(['extend', '--budget', '25', '--json'], { cwd: repo });
     expect(graphWide.json!.result.budget).to.include({ scope: 'graph', budgetUsd: 25, spentUsd: 0.0062 });
-    const audit = readFileSync(join(world.home, 'sessions', session, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    expect(audit.filter((e) => e.code === 'budget.changed').map((e) => [e.data.scope, e.data.name, e.data.budgetUsd, e.data.by])).to.deep.include.members([['task', 'build', 3, 'lead']]);
+    const audit = readFileSync(join(world.home, 'sessions', session, 'audit.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(audit.filter((e) => e.code === 'budget.changed').map((e) => [e.data.scope, e.data.name, e.data.budgetUsd, e.data.by])).to.deep.include.members([
+      ['task', 'build', 3, 'lead'],
+    ]);
     const typo = await world.run(['extend', '--budget', '3', '--task', 'buld'], { cwd: repo });
     expect(typo.code).to.equal(2);
     expect(typo.stderr).to.include('the run of session').and.include('has no task "buld" (did you mean "build"?)');
@@ -86,7 +144,15 @@ describe('e2e: graft cost, status costs, extend --budget, graph check (the built
     const flag = join(root, 'go');
     // The task runs as its own account: it must be able to see the flag appear.
     chmodSync(root, 0o755);
-    writeFileSync(graph, stringify({ base: 'main', hosts: { provisioner: 'local', count: 1, slots: 1 }, agents: { sh: { harness: 'shell' } }, tasks: { spend: { agent: 'sh', retries: 2, command: `while [ ! -e ${flag} ]; do sleep 0.2; done` } } }));
+    writeFileSync(
+      graph,
+      stringify({
+        base: 'main',
+        hosts: { provisioner: 'local', count: 1, slots: 1 },
+        agents: { sh: { harness: 'shell' } },
+        tasks: { spend: { agent: 'sh', retries: 2, command: `while [ ! -e ${flag} ]; do sleep 0.2; done` } },
+      }),
+    );
     const run = world.spawn(['run', graph, '--json'], repo);
     const exited = new Promise<number | null>((resolve) => run.on('exit', resolve));
     let output = '';
@@ -101,20 +167,35 @@ describe('e2e: graft cost, status costs, extend --budget, graph check (the built
     expect(await exited).to.equal(1);
     const status = await world.run(['status', '--json'], { cwd: repo });
     const [task] = status.json!.result.tasks;
-    expect(task).to.include({ name: 'spend', state: 'failed', attempt: 1, reason: 'budget-exceeded', error: 'budget-exceeded: the budget of task spend ($0.01) is spent ($0.012)' });
+    expect(task).to.include({
+      name: 'spend',
+      state: 'failed',
+      attempt: 1,
+      reason: 'budget-exceeded',
+      error: 'budget-exceeded: the budget of task spend ($0.01) is spent ($0.012)',
+    });
     expect(task).to.not.have.property('budgetExceeded');
-    expect((await world.run(['status'], { cwd: repo })).stdout).to.match(/\nspend\s+failed \(budget-exceeded\)\s/).and.include('stopped by a budget: spend (budget-exceeded: the budget of task spend ($0.01) is spent ($0.012))');
+    expect((await world.run(['status'], { cwd: repo })).stdout)
+      .to.match(/\nspend\s+failed \(budget-exceeded\)\s/)
+      .and.include('stopped by a budget: spend (budget-exceeded: the budget of task spend ($0.01) is spent ($0.012))');
   });
 
   it('given an agent that opts out of the gateway, when the graph is checked, then each of its tasks is warned unmetered; a subscription token without the opt-out is refused', async () => {
     const graph = join(root, 'optout.yaml');
-    writeFileSync(graph, 'agents:\n  sub: { harness: claude, gateway: false, secrets: [CLAUDE_CODE_OAUTH_TOKEN] }\n  metered: { harness: claude, secrets: [ANTHROPIC_API_KEY] }\ntasks:\n  a: { agent: sub, prompt: go }\n  b: { agent: metered, prompt: go }\n');
+    writeFileSync(
+      graph,
+      'agents:\n  sub: { harness: claude, gateway: false, secrets: [CLAUDE_CODE_OAUTH_TOKEN] }\n  metered: { harness: claude, secrets: [ANTHROPIC_API_KEY] }\ntasks:\n  a: { agent: sub, prompt: go }\n  b: { agent: metered, prompt: go }\n',
+    );
     const checked = await world.run(['graph', 'check', graph, '--json'], { cwd: root });
     expect(checked.code, checked.stderr).to.equal(0);
-    expect(checked.json!.warnings).to.deep.equal([`${graph}: task a is unmetered: its agent sub has gateway: false, so its vendor key goes to the host and graft counts no tokens, enforces no budget or model list for it`]);
+    expect(checked.json!.warnings).to.deep.equal([
+      `${graph}: task a is unmetered: its agent sub has gateway: false, so its vendor key goes to the host and graft counts no tokens, enforces no budget or model list for it`,
+    ]);
     writeFileSync(graph, 'agents:\n  sub: { harness: claude, secrets: [CLAUDE_CODE_OAUTH_TOKEN] }\ntasks:\n  a: { agent: sub, prompt: go }\n');
     const refused = await world.run(['graph', 'check', graph], { cwd: root });
     expect(refused.code).to.equal(3);
-    expect(refused.stderr).to.include(`${graph}:2: agents.sub.secrets: agent sub authenticates with CLAUDE_CODE_OAUTH_TOKEN, a subscription token the model gateway cannot forward`);
+    expect(refused.stderr).to.include(
+      `${graph}:2: agents.sub.secrets: agent sub authenticates with CLAUDE_CODE_OAUTH_TOKEN, a subscription token the model gateway cannot forward`,
+    );
   });
 });

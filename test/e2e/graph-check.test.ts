@@ -57,10 +57,25 @@ describe('e2e: graft graph check', function () {
     const run = await world.run(['graph', 'check', good(), '--json']);
     expect(run.code).to.equal(0);
     const result = run.json!.result;
-    expect(result.tasks.map((t: { name: string; criticalPath: number }) => `${t.name}:${t.criticalPath}`)).to.deep.equal(['plan:4', 'implement-ui:3', 'implement-api:3', 'test:2', 'review:1']);
+    expect(result.tasks.map((t: { name: string; criticalPath: number }) => `${t.name}:${t.criticalPath}`)).to.deep.equal([
+      'plan:4',
+      'implement-ui:3',
+      'implement-api:3',
+      'test:2',
+      'review:1',
+    ]);
     expect(result.tasks[2]).to.deep.include({ agent: 'coder', harness: 'claude', retries: 2, timeoutMs: 1_800_000, secrets: ['GITHUB_TOKEN'] });
     const coder = result.agents.find((a: { name: string }) => a.name === 'coder');
-    expect(coder).to.deep.equal({ name: 'coder', harness: 'claude', model: 'claude-sonnet-4-5', instructionsFile: join(dir, 'prompts', 'coder.md'), args: [], secrets: ['GITHUB_TOKEN'], gateway: true, telemetry: false });
+    expect(coder).to.deep.equal({
+      name: 'coder',
+      harness: 'claude',
+      model: 'claude-sonnet-4-5',
+      instructionsFile: join(dir, 'prompts', 'coder.md'),
+      args: [],
+      secrets: ['GITHUB_TOKEN'],
+      gateway: true,
+      telemetry: false,
+    });
     expect(result.hosts).to.deep.equal({ provisioner: 'local', count: 2, slots: 4, labels: [] });
     expect(run.json!.warnings).to.deep.equal([`${join(dir, 'feature.yaml')}: agents.spare is not used by any task`]);
   });
@@ -102,15 +117,37 @@ describe('e2e: graft graph check', function () {
     expect(run.json!.status).to.equal(3);
     expect(run.json!.error!.code).to.equal('CONFIG_INVALID');
     const problems = run.json!.error!.details!.problems as { path: string; line: number }[];
-    expect(problems.map((p) => `${p.line} ${p.path}`)).to.deep.equal(['2 agents.coder.instructions', '3 agents.checker.harness', '5 tasks.plan.promt', '6 tasks.build.needs[1]', '7 tasks.test.needs', '8 tasks.deploy.timeout']);
+    expect(problems.map((p) => `${p.line} ${p.path}`)).to.deep.equal([
+      '2 agents.coder.instructions',
+      '3 agents.checker.harness',
+      '5 tasks.plan.promt',
+      '6 tasks.build.needs[1]',
+      '7 tasks.test.needs',
+      '8 tasks.deploy.timeout',
+    ]);
   });
 
   it('given a graph on inventory hosts, when a task’s selector matches none of them, then the check names the task and the labels there are', async () => {
-    write('hosts.yaml', ['all:', '  vars: { graft_host_key_policy: tofu }', '  children:', '    web:', '      hosts:', '        web01: { ansible_host: 127.0.0.1, graft_labels: [linux] }']);
-    const file = write('on-inventory.yaml', ['hosts: { inventory: hosts.yaml }', 'agents: { sh: { harness: shell, command: "true" } }', 'tasks:', '  build: { agent: sh, on: web }', '  train: { agent: sh, on: gpu }']);
+    write('hosts.yaml', [
+      'all:',
+      '  vars: { graft_host_key_policy: tofu }',
+      '  children:',
+      '    web:',
+      '      hosts:',
+      '        web01: { ansible_host: 127.0.0.1, graft_labels: [linux] }',
+    ]);
+    const file = write('on-inventory.yaml', [
+      'hosts: { inventory: hosts.yaml }',
+      'agents: { sh: { harness: shell, command: "true" } }',
+      'tasks:',
+      '  build: { agent: sh, on: web }',
+      '  train: { agent: sh, on: gpu }',
+    ]);
     const run = await world.run(['graph', 'check', file]);
     expect(run.code).to.equal(3);
-    expect(run.stderr).to.include(`error: ${file}: tasks.train.on: "gpu" in host pattern "gpu" matches no host; known groups: web; known labels: linux; known hosts: web01`);
+    expect(run.stderr).to.include(
+      `error: ${file}: tasks.train.on: "gpu" in host pattern "gpu" matches no host; known groups: web; known labels: linux; known hosts: web01`,
+    );
     expect(run.stderr).not.to.include('tasks.build');
   });
 

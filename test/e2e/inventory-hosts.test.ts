@@ -24,7 +24,12 @@ describe('e2e: inventory (static) hosts over real sshd', function () {
   /** Writes an inventory for the fleet: web = hosts 0 and 1, db = host 2; pins as given. */
   function inventory(pins: (i: number) => Record<string, unknown>): string {
     const fleet = hosts.fleet;
-    const entry = (i: number) => ({ ansible_host: fleet.endpoints[i]!.host, ansible_port: fleet.endpoints[i]!.port, ansible_user: fleet.loginUser, ...pins(i) });
+    const entry = (i: number) => ({
+      ansible_host: fleet.endpoints[i]!.host,
+      ansible_port: fleet.endpoints[i]!.port,
+      ansible_user: fleet.loginUser,
+      ...pins(i),
+    });
     const file = join(dir, `inventory-${Math.random().toString(36).slice(2)}.yaml`);
     const doc = {
       all: {

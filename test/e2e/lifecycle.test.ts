@@ -51,10 +51,16 @@ describe('e2e: session lifecycle with local hosts', function () {
     expect(again.code).to.equal(0);
     expect(again.json!.result.alreadyEnded).to.equal(true);
 
-    const audit = readFileSync(join(world.home, 'sessions', session, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const audit = readFileSync(join(world.home, 'sessions', session, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(audit.map((e) => e.code)).to.include.members(['session.created', 'host.up', 'host.destroyed', 'session.ended']);
     for (const entry of audit) expect(entry.time).to.match(/^\d{4}-\d\d-\d\dT/);
-    const log = readFileSync(join(world.home, 'sessions', session, 'graft.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(join(world.home, 'sessions', session, 'graft.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(log.map((e) => e.code)).to.include.members(['exec.started', 'exec.host.done', 'session.ended']);
   });
 
@@ -142,7 +148,11 @@ describe('e2e: session lifecycle with local hosts', function () {
       const deadline = Date.now() + 20_000;
       const poll = setInterval(() => {
         const pidFiles = existsSync(sessionsDir)
-          ? readdirSync(sessionsDir).flatMap((s) => (existsSync(join(sessionsDir, s, 'hosts')) ? readdirSync(join(sessionsDir, s, 'hosts')).filter((h) => existsSync(join(sessionsDir, s, 'hosts', h, 'sshd.pid'))) : []))
+          ? readdirSync(sessionsDir).flatMap((s) =>
+              existsSync(join(sessionsDir, s, 'hosts'))
+                ? readdirSync(join(sessionsDir, s, 'hosts')).filter((h) => existsSync(join(sessionsDir, s, 'hosts', h, 'sshd.pid')))
+                : [],
+            )
           : [];
         if (pidFiles.length > 0) {
           clearInterval(poll);

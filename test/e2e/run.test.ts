@@ -10,9 +10,21 @@ import { commitFile, git, makeRepo } from '../helpers/git-repo.js';
 import { useSshdFleet } from '../helpers/sshd.js';
 
 /** A graph of shell tasks; `command` may use $GRAFT_TASK. */
-function writeGraph(dir: string, tasks: Record<string, Record<string, unknown>>, hosts: Record<string, unknown> = { provisioner: 'local', count: 2, slots: 2 }): string {
+function writeGraph(
+  dir: string,
+  tasks: Record<string, Record<string, unknown>>,
+  hosts: Record<string, unknown> = { provisioner: 'local', count: 2, slots: 2 },
+): string {
   const file = join(dir, `graph-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, stringify({ base: 'main', hosts, agents: { sh: { harness: 'shell' } }, tasks: Object.fromEntries(Object.entries(tasks).map(([n, t]) => [n, { agent: 'sh', ...t }])) }));
+  writeFileSync(
+    file,
+    stringify({
+      base: 'main',
+      hosts,
+      agents: { sh: { harness: 'shell' } },
+      tasks: Object.fromEntries(Object.entries(tasks).map(([n, t]) => [n, { agent: 'sh', ...t }])),
+    }),
+  );
   return file;
 }
 
@@ -52,7 +64,10 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     });
     const result = await runIn(repo, world, ['run', file, '--json']);
     expect(result.code, result.stderr + result.stdout).to.equal(0);
-    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const envelope = lines.at(-1);
     expect(envelope.result.outcome).to.equal('succeeded');
     expect(lines.some((e) => e.code === 'task.changed' && e.data.task === 'join' && e.data.state === 'running')).to.equal(true);
@@ -93,7 +108,9 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     const rejected = await runIn(repo, world, ['approve', 'risky', '--reject', '--reason', 'not today', '--by', 'bob', '--json']);
     expect(rejected.json!.result.task.state).to.equal('failed');
     await until(async () => (await runIn(repo, world, ['status', '--json'])).json!.result.run !== 'running');
-    const tasks = Object.fromEntries((await runIn(repo, world, ['status', '--json'])).json!.result.tasks.map((t: { name: string; state: string }) => [t.name, t.state]));
+    const tasks = Object.fromEntries(
+      (await runIn(repo, world, ['status', '--json'])).json!.result.tasks.map((t: { name: string; state: string }) => [t.name, t.state]),
+    );
     expect(tasks).to.deep.equal({ build: 'succeeded', review: 'succeeded', ship: 'succeeded', risky: 'failed', deploy: 'blocked' });
     const audit = readFileSync(join(world.home, 'sessions', session, 'audit.jsonl'), 'utf8');
     expect(audit).to.match(/"code":"approval.recorded".*"by":"alice"/);
@@ -102,7 +119,9 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
 
   it('given a task that outlives its timeout, when it runs, then its whole remote process group is killed and it fails after its retries', async () => {
     const marker = `graft-timeout-${Math.random().toString(36).slice(2)}`;
-    const file = writeGraph(root, { slow: { timeout: '2s', retries: 1, command: `echo "$GRAFT_ATTEMPT" >> ${shared}/slow; sh -c 'sleep 600; echo ${marker}' & sleep 600` } });
+    const file = writeGraph(root, {
+      slow: { timeout: '2s', retries: 1, command: `echo "$GRAFT_ATTEMPT" >> ${shared}/slow; sh -c 'sleep 600; echo ${marker}' & sleep 600` },
+    });
     const result = await runIn(repo, world, ['run', file, '--json']);
     expect(result.code).to.equal(1);
     const envelope = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
@@ -134,12 +153,16 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     child.stderr!.resume();
     child.stdout!.resume();
     for (const [i, moment] of kills.entries()) {
-      await until(async () => {
-        const s = await runIn(repo, world, ['status', '--json']);
-        if (s.code !== 0) return false;
-        session = s.json!.result.session;
-        return moment(s.json!.result.counts);
-      }, 60_000, 50);
+      await until(
+        async () => {
+          const s = await runIn(repo, world, ['status', '--json']);
+          if (s.code !== 0) return false;
+          session = s.json!.result.session;
+          return moment(s.json!.result.counts);
+        },
+        60_000,
+        50,
+      );
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       if (i < kills.length - 1) {
@@ -154,16 +177,25 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     expect(resumed.code, resumed.stdout + resumed.stderr).to.equal(0);
     const ran = readFileSync(join(shared, 'ran'), 'utf8').trim().split('\n').sort();
     expect(ran, 'each task ran exactly once').to.deep.equal(['a1', 'a2', 'a3', 'b1', 'b2', 'c']);
-    expect(git(repo, 'log', '--format=%s', `graft/${session}/c`)).to.include('a1: a1.txt').and.to.include('b2: b2.txt').and.to.include('c: c.txt');
+    expect(git(repo, 'log', '--format=%s', `graft/${session}/c`))
+      .to.include('a1: a1.txt')
+      .and.to.include('b2: b2.txt')
+      .and.to.include('c: c.txt');
     const down = await runIn(repo, world, ['down', '--json']);
     expect(down.code, down.stdout + down.stderr).to.equal(0);
-    const accounts = execFileSync('getent', ['passwd'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`graft-${session}`));
+    const accounts = execFileSync('getent', ['passwd'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.startsWith(`graft-${session}`));
     expect(accounts).to.deep.equal([]);
     expect(world.sshdPids()).to.deep.equal([]);
   });
 
   it('given a run killed while its hosts come up (one sshd started, not recorded), when resumed, then the missing hosts come up, the half-started one is replaced and every task runs', async () => {
-    const file = writeGraph(root, { a: { command: commitFile('a.txt', 'a') }, b: { needs: ['a'], command: commitFile('b.txt', 'b') } }, { provisioner: 'local', count: 3, slots: 1 });
+    const file = writeGraph(
+      root,
+      { a: { command: commitFile('a.txt', 'a') }, b: { needs: ['a'], command: commitFile('b.txt', 'b') } },
+      { provisioner: 'local', count: 3, slots: 1 },
+    );
     const killed = await runIn(repo, world, ['run', file], { GRAFT_FAILPOINTS: 'host.started@1' });
     expect(killed.code, 'killed by its failpoint').not.to.equal(0);
     const before = await runIn(repo, world, ['hosts', '--json']);
@@ -186,7 +218,9 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
     const session = envelope.result.session as string;
     expect(envelope.result.tasks.map((t: { state: string }) => t.state)).to.deep.equal(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
     expect(git(repo, 'show', `graft/${session}/ui:ui/CALLS`)).to.equal('calls: the endpoint is GET /v2/greet');
-    expect(git(repo, 'show', `graft/${session}/review:REVIEW.md`)).to.include('- ui: call the api').and.to.include('- api: GET /v2/greet');
+    expect(git(repo, 'show', `graft/${session}/review:REVIEW.md`))
+      .to.include('- ui: call the api')
+      .and.to.include('- api: GET /v2/greet');
     expect(envelope.result.tasks.find((t: { name: string }) => t.name === 'review').approvals[0]).to.include({ by: 'auto-approve', decision: 'approved' });
   });
 
@@ -226,10 +260,19 @@ describe('e2e: graft run — task graphs on local hosts (real sshd, real git)', 
 
   it('given a malformed graph, when run, then every problem is reported at once with exit code 3 and no session is started', async () => {
     const file = join(root, 'bad.yaml');
-    writeFileSync(file, stringify({ hosts: { provisioner: 'local', count: 1 }, agents: { sh: { harness: 'shell', command: 'true' } }, tasks: { a: { agent: 'nobody' }, b: { agent: 'sh', needs: ['c'] }, c: { agent: 'sh', needs: ['b'] } } }));
+    writeFileSync(
+      file,
+      stringify({
+        hosts: { provisioner: 'local', count: 1 },
+        agents: { sh: { harness: 'shell', command: 'true' } },
+        tasks: { a: { agent: 'nobody' }, b: { agent: 'sh', needs: ['c'] }, c: { agent: 'sh', needs: ['b'] } },
+      }),
+    );
     const result = await runIn(repo, world, ['run', file]);
     expect(result.code).to.equal(3);
-    expect(result.stderr).to.match(/nobody/).and.to.match(/b → c → b|c → b → c/);
+    expect(result.stderr)
+      .to.match(/nobody/)
+      .and.to.match(/b → c → b|c → b → c/);
     expect(result.stderr).not.to.match(/\n\s+at /);
     const json = await runIn(repo, world, ['run', file, '--json']);
     expect(json.stdout.trim().split('\n'), 'one JSON line, as the event stream would end').to.have.length(1);
@@ -258,7 +301,10 @@ async function until(check: () => Promise<boolean>, timeoutMs = 120_000, everyMs
 
 function processesWith(marker: string): string[] {
   try {
-    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' }).trim().split('\n').filter((l) => !l.includes('pgrep'));
+    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter((l) => !l.includes('pgrep'));
   } catch {
     return [];
   }
@@ -277,8 +323,21 @@ describe('e2e: graft run on inventory hosts (real sshd)', function () {
     world = new GraftWorld({ GRAFT_RETRY_BACKOFF: '100ms' });
     await writePrivateKeyFile(join(root, 'admin_key'), hosts.fleet.clientKey.privateKey);
     const fleet = hosts.fleet;
-    const entry = (i: number) => ({ ansible_host: fleet.endpoints[i]!.host, ansible_port: fleet.endpoints[i]!.port, ansible_user: fleet.loginUser, graft_host_key: fleet.hosts[i]!.sshd.hostPublicKey });
-    writeFileSync(join(root, 'hosts.yaml'), stringify({ all: { vars: { ansible_ssh_private_key_file: 'admin_key', graft_slots: 2 }, children: { web: { hosts: { web01: entry(0) } }, gpu: { hosts: { gpu01: entry(1) } } } } }));
+    const entry = (i: number) => ({
+      ansible_host: fleet.endpoints[i]!.host,
+      ansible_port: fleet.endpoints[i]!.port,
+      ansible_user: fleet.loginUser,
+      graft_host_key: fleet.hosts[i]!.sshd.hostPublicKey,
+    });
+    writeFileSync(
+      join(root, 'hosts.yaml'),
+      stringify({
+        all: {
+          vars: { ansible_ssh_private_key_file: 'admin_key', graft_slots: 2 },
+          children: { web: { hosts: { web01: entry(0) } }, gpu: { hosts: { gpu01: entry(1) } } },
+        },
+      }),
+    );
   });
   afterEach(async () => {
     await world.dispose();
@@ -289,7 +348,10 @@ describe('e2e: graft run on inventory hosts (real sshd)', function () {
     const file = writeGraph(
       root,
       {
-        train: { on: 'gpu', command: 'hostname_is=$(echo "$SSH_CONNECTION" | cut -d" " -f3) && echo "$hostname_is" > WHERE && git add WHERE && git commit -qm train' },
+        train: {
+          on: 'gpu',
+          command: 'hostname_is=$(echo "$SSH_CONNECTION" | cut -d" " -f3) && echo "$hostname_is" > WHERE && git add WHERE && git commit -qm train',
+        },
         serve: { on: 'web', needs: ['train'], command: 'cat WHERE && echo serve > SERVE && git add SERVE && git commit -qm serve' },
       },
       { inventory: 'hosts.yaml' },
@@ -300,7 +362,9 @@ describe('e2e: graft run on inventory hosts (real sshd)', function () {
     expect(tasks).to.deep.equal({ train: 'gpu01', serve: 'web01' });
     const session = result.json!.result.session as string;
     expect(git(repo, 'show', `graft/${session}/train:WHERE`)).to.equal(hosts.fleet.endpoints[1]!.host);
-    expect(git(repo, 'log', '--format=%s', `graft/${session}/serve`)).to.include('serve').and.to.include('train');
+    expect(git(repo, 'log', '--format=%s', `graft/${session}/serve`))
+      .to.include('serve')
+      .and.to.include('train');
     const down = await runIn(repo, world, ['down', '--json']);
     expect(down.code, down.stdout + down.stderr).to.equal(0);
   });
@@ -317,6 +381,9 @@ describe('e2e: graft run on inventory hosts (real sshd)', function () {
       expect(problems[0]!.message).to.include('limit "web"');
     }
     const status = await runIn(repo, world, ['status', '--json']);
-    expect(status.json!.result.tasks.map((t: { state: string }) => t.state), 'no task started').to.deep.equal(['pending', 'pending']);
+    expect(
+      status.json!.result.tasks.map((t: { state: string }) => t.state),
+      'no task started',
+    ).to.deep.equal(['pending', 'pending']);
   });
 });

@@ -30,7 +30,23 @@ describe('e2e: agents on a host without root or sudo (isolation: shared-account)
     chownSync(keysFile, uid, gid);
     writeFileSync(join(dir, 'admin_key'), hosts.fleet.clientKey.privateKey, { mode: 0o600 });
     const endpoint = hosts.fleet.endpoints[0]!;
-    writeFileSync(join(dir, 'inventory.yaml'), stringify({ all: { hosts: { plain01: { ansible_host: endpoint.host, ansible_port: endpoint.port, ansible_user: TEST_ACCOUNT, ansible_ssh_private_key_file: 'admin_key', graft_host_key: hosts.fleet.hosts[0]!.sshd.hostPublicKey, graft_slots: 4 } } } }));
+    writeFileSync(
+      join(dir, 'inventory.yaml'),
+      stringify({
+        all: {
+          hosts: {
+            plain01: {
+              ansible_host: endpoint.host,
+              ansible_port: endpoint.port,
+              ansible_user: TEST_ACCOUNT,
+              ansible_ssh_private_key_file: 'admin_key',
+              graft_host_key: hosts.fleet.hosts[0]!.sshd.hostPublicKey,
+              graft_slots: 4,
+            },
+          },
+        },
+      }),
+    );
     world = new GraftWorld({ SHARED_TOKEN: 'shared_secret_value_91c2' });
   });
   after(async () => {
@@ -52,9 +68,21 @@ describe('e2e: agents on a host without root or sudo (isolation: shared-account)
     expect(create.json!.warnings.join('\n')).to.match(/shares the login account graft-test \(isolation: shared-account\)/);
     expect(readFileSync(keysFile, 'utf8')).to.include(`graft-agent:${session}:solo:`);
 
-    const exec = await world.run(['agent', 'exec', 'solo', '--json', '--', 'pwd; id -un; echo "$GRAFT_AGENT"; test "$SHARED_TOKEN" = shared_secret_value_91c2 && echo secret-ok']);
+    const exec = await world.run([
+      'agent',
+      'exec',
+      'solo',
+      '--json',
+      '--',
+      'pwd; id -un; echo "$GRAFT_AGENT"; test "$SHARED_TOKEN" = shared_secret_value_91c2 && echo secret-ok',
+    ]);
     expect(exec.code, exec.stderr).to.equal(0);
-    expect(exec.json!.result.stdout.trim().split('\n')).to.deep.equal([`/home/${TEST_ACCOUNT}/.graft/agents/${session}-solo`, TEST_ACCOUNT, `graft-agent:${session}:solo:`, 'secret-ok']);
+    expect(exec.json!.result.stdout.trim().split('\n')).to.deep.equal([
+      `/home/${TEST_ACCOUNT}/.graft/agents/${session}-solo`,
+      TEST_ACCOUNT,
+      `graft-agent:${session}:solo:`,
+      'secret-ok',
+    ]);
 
     const ls = await world.run(['agent', 'ls', '--json']);
     expect(ls.json!.result.agents[0].isolation).to.equal('shared-account');
@@ -82,7 +110,14 @@ describe('e2e: agents on a host without root or sudo (isolation: shared-account)
     const push = await world.run(['sync', 'push', 'wt', '--json']);
     expect(push.code, push.stderr).to.equal(0);
     expect(push.json!.result.fastForwarded).to.equal(true);
-    const work = await world.run(['agent', 'exec', 'wt', '--json', '--', 'cat a.txt && echo three >> a.txt && git commit -qam third && git log --format=%s -1']);
+    const work = await world.run([
+      'agent',
+      'exec',
+      'wt',
+      '--json',
+      '--',
+      'cat a.txt && echo three >> a.txt && git commit -qam third && git log --format=%s -1',
+    ]);
     expect(work.json!.result.stdout).to.equal('one\ntwo\nthird\n');
     const pull = await world.run(['sync', 'pull', 'wt', '--json']);
     expect(pull.code, pull.stderr).to.equal(0);

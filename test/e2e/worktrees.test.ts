@@ -60,7 +60,10 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect(home.json!.result.stdout.trim()).not.to.match(/\/work$/);
     expect(onHost.stdout.trim().split('\n')).to.deep.equal([`graft/${session}/impl`, git(repo, 'rev-parse', 'main'), `graft-${session}-impl`]);
 
-    await agentExec('impl', "printf 'three\\n' >> a.txt && git commit -qam 'agent work' && printf 'dirty\\n' > 'dir with space/ünïcödé file.txt' && echo untracked > fresh.txt");
+    await agentExec(
+      'impl',
+      "printf 'three\\n' >> a.txt && git commit -qam 'agent work' && printf 'dirty\\n' > 'dir with space/ünïcödé file.txt' && echo untracked > fresh.txt",
+    );
     const pull = await world.run(['sync', 'pull', 'impl', '--json']);
     expect(pull.code, pull.stderr).to.equal(0);
     expect(pull.json!.result.snapshot).to.equal(true);
@@ -80,7 +83,9 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
     expect(git(repo, 'rev-parse', '--abbrev-ref', 'HEAD')).to.equal('main');
 
     const diff = await world.run(['diff', 'impl', '--stat', '--json']);
-    expect(diff.json!.result.diff).to.match(/a\.txt/).and.to.match(/fresh\.txt/);
+    expect(diff.json!.result.diff)
+      .to.match(/a\.txt/)
+      .and.to.match(/fresh\.txt/);
   });
 
   it('given a new commit on the base, when pushed, then only its new objects travel; a no-op push sends none', async () => {
@@ -133,7 +138,10 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
   });
 
   it('given two agents that changed the same lines, when a third starts from both, then the conflict names the file and both branches', async () => {
-    for (const [name, text] of [['api', 'api version\n'], ['ui', 'ui version\n']] as const) {
+    for (const [name, text] of [
+      ['api', 'api version\n'],
+      ['ui', 'ui version\n'],
+    ] as const) {
       expect((await world.run(['agent', 'create', name, '--from', 'main', '--repo', repo])).code).to.equal(0);
       await agentExec(name, `printf '${text}' > a.txt && git commit -qam '${name}'`);
       expect((await world.run(['sync', 'pull', name])).code).to.equal(0);
@@ -147,7 +155,10 @@ describe('e2e: worktrees over SSH (real git, real sshd)', function () {
   });
 
   it('given bases that merge cleanly, when an agent starts from both, then its branch starts at their merge', async () => {
-    for (const [name, file] of [['api', 'api.txt'], ['ui', 'ui.txt']] as const) {
+    for (const [name, file] of [
+      ['api', 'api.txt'],
+      ['ui', 'ui.txt'],
+    ] as const) {
       expect((await world.run(['agent', 'create', name, '--from', 'main', '--repo', repo])).code).to.equal(0);
       await agentExec(name, `echo ${name} > ${file} && git add ${file} && git commit -qm ${name}`);
       expect((await world.run(['sync', 'pull', name])).code).to.equal(0);

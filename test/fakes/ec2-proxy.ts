@@ -50,7 +50,11 @@ export class Ec2Proxy {
     }
     const headers: Record<string, string> = {};
     for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string' && key !== 'host' && key !== 'content-length') headers[key] = value;
-    const answer = await fetch(`${this.target}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body });
+    const answer = await fetch(`${this.target}${req.url ?? '/'}`, {
+      method: req.method,
+      headers,
+      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+    });
     const text = Buffer.from(await answer.arrayBuffer());
     if (params.get('Action') === 'RunInstances' && this.holdRunInstances) return; // moto made it; the caller never hears
     res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/xml' });

@@ -111,7 +111,8 @@ export class FakeGce {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(json));
     };
-    const fail = (status: number, reason: string, message: string) => send(status, { error: { code: status, message, errors: [{ domain: 'global', reason, message }] } });
+    const fail = (status: number, reason: string, message: string) =>
+      send(status, { error: { code: status, message, errors: [{ domain: 'global', reason, message }] } });
     const m = /^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/(instances|operations)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(url.pathname);
     if (!m) return fail(404, 'notFound', `no such resource: ${url.pathname}`);
     const [, project = '', zone = '', collection, name, verb] = m;
@@ -141,10 +142,16 @@ export class FakeGce {
     }
     if (verb === 'serialPort' && req.method === 'GET') {
       const start = Number(url.searchParams.get('start') ?? 0);
-      return send(200, { kind: 'compute#serialPortOutput', contents: instance.serial.slice(start), start: String(start), next: String(instance.serial.length) });
+      return send(200, {
+        kind: 'compute#serialPortOutput',
+        contents: instance.serial.slice(start),
+        start: String(start),
+        next: String(instance.serial.length),
+      });
     }
     if (verb === 'setLabels' && req.method === 'POST') {
-      if (body.labelFingerprint !== instance.labelFingerprint) return fail(412, 'conditionNotMet', 'Labels fingerprint either invalid or resource labels have changed');
+      if (body.labelFingerprint !== instance.labelFingerprint)
+        return fail(412, 'conditionNotMet', 'Labels fingerprint either invalid or resource labels have changed');
       const problem = checkLabels(body.labels);
       if (problem) return fail(400, 'invalid', problem);
       instance.labels = { ...(body.labels as Record<string, string>) };
@@ -154,13 +161,21 @@ export class FakeGce {
     return fail(400, 'badRequest', `unsupported call ${req.method} ${url.pathname}`);
   }
 
-  private insert(project: string, zone: string, body: Record<string, unknown>, requestId: string | null, send: (s: number, j: unknown) => void, fail: (s: number, r: string, m: string) => void): void {
+  private insert(
+    project: string,
+    zone: string,
+    body: Record<string, unknown>,
+    requestId: string | null,
+    send: (s: number, j: unknown) => void,
+    fail: (s: number, r: string, m: string) => void,
+  ): void {
     // Request ids are remembered per zone, as Compute Engine scopes a zonal request.
     const requestKey = requestId ? `${project}/${zone}/${requestId}` : undefined;
     if (requestKey && this.requestIds.has(requestKey)) return send(200, this.operationView(this.operations.get(this.requestIds.get(requestKey)!)!, project));
     const name = String(body.name ?? '');
     if (!NAME.test(name)) return fail(400, 'invalid', `Invalid value for field 'resource.name': '${name}'`);
-    if (typeof body.machineType !== 'string' || !body.machineType.includes(`zones/${zone}/machineTypes/`)) return fail(400, 'invalid', "Invalid value for field 'resource.machineType'");
+    if (typeof body.machineType !== 'string' || !body.machineType.includes(`zones/${zone}/machineTypes/`))
+      return fail(400, 'invalid', "Invalid value for field 'resource.machineType'");
     const problem = checkLabels(body.labels ?? {});
     if (problem) return fail(400, 'invalid', problem);
     const key = `${project}/${zone}/${name}`;
@@ -168,16 +183,40 @@ export class FakeGce {
     const operation = this.newOperation(zone, 'insert', key);
     if (requestKey) this.requestIds.set(requestKey, operation.name);
     if (this.exhausted.has(zone)) {
-      operation.error = { errors: [{ code: 'ZONE_RESOURCE_POOL_EXHAUSTED', message: `The zone 'projects/${project}/zones/${zone}' does not have enough resources available to fulfill the request.` }] };
+      operation.error = {
+        errors: [
+          {
+            code: 'ZONE_RESOURCE_POOL_EXHAUSTED',
+            message: `The zone 'projects/${project}/zones/${zone}' does not have enough resources available to fulfill the request.`,
+          },
+        ],
+      };
       return send(200, this.operationView(operation, project));
     }
     const labels = { ...((body.labels as Record<string, string>) ?? {}) };
     this.sequence += 1;
-    this.instancesByKey.set(key, { project, zone, name, status: 'PROVISIONING', labels, labelFingerprint: fingerprint(labels), resource: body, natIP: `203.0.113.${(this.sequence % 250) + 1}`, serial: '', createdAt: Date.now() });
+    this.instancesByKey.set(key, {
+      project,
+      zone,
+      name,
+      status: 'PROVISIONING',
+      labels,
+      labelFingerprint: fingerprint(labels),
+      resource: body,
+      natIP: `203.0.113.${(this.sequence % 250) + 1}`,
+      serial: '',
+      createdAt: Date.now(),
+    });
     send(200, this.operationView(operation, project));
   }
 
-  private list(project: string, zone: string, params: URLSearchParams, send: (s: number, j: unknown) => void, fail: (s: number, r: string, m: string) => void): void {
+  private list(
+    project: string,
+    zone: string,
+    params: URLSearchParams,
+    send: (s: number, j: unknown) => void,
+    fail: (s: number, r: string, m: string) => void,
+  ): void {
     const filter = params.get('filter');
     let match: (i: FakeInstance) => boolean = () => true;
     if (filter) {
@@ -189,14 +228,26 @@ export class FakeGce {
     }
     const maxResults = Math.min(Number(params.get('maxResults') ?? MAX_PAGE) || MAX_PAGE, MAX_PAGE);
     const offset = Number(params.get('pageToken') ?? 0);
-    const all = [...this.instancesByKey.values()].filter((i) => i.project === project && i.zone === zone && match(i)).sort((a, b) => a.name.localeCompare(b.name));
+    const all = [...this.instancesByKey.values()]
+      .filter((i) => i.project === project && i.zone === zone && match(i))
+      .sort((a, b) => a.name.localeCompare(b.name));
     const page = all.slice(offset, offset + maxResults);
-    send(200, { kind: 'compute#instanceList', items: page.map((i) => this.instanceView(i)), ...(offset + maxResults < all.length ? { nextPageToken: String(offset + maxResults) } : {}) });
+    send(200, {
+      kind: 'compute#instanceList',
+      items: page.map((i) => this.instanceView(i)),
+      ...(offset + maxResults < all.length ? { nextPageToken: String(offset + maxResults) } : {}),
+    });
   }
 
   private newOperation(zone: string, operationType: string, target: string): FakeOperation {
     this.sequence += 1;
-    const operation = { name: `operation-${Date.now()}-${this.sequence}`, zone, operationType, targetLink: target, doneAt: Date.now() + (this.options.operationMs ?? 20) };
+    const operation = {
+      name: `operation-${Date.now()}-${this.sequence}`,
+      zone,
+      operationType,
+      targetLink: target,
+      doneAt: Date.now() + (this.options.operationMs ?? 20),
+    };
     this.operations.set(operation.name, operation);
     return operation;
   }
@@ -223,7 +274,9 @@ export class FakeGce {
       status: instance.status,
       labels: instance.labels,
       labelFingerprint: instance.labelFingerprint,
-      networkInterfaces: [{ network: 'global/networks/default', networkIP: '10.0.0.2', accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', natIP: instance.natIP }] }],
+      networkInterfaces: [
+        { network: 'global/networks/default', networkIP: '10.0.0.2', accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT', natIP: instance.natIP }] },
+      ],
     };
   }
 }
@@ -238,7 +291,10 @@ function checkLabels(labels: unknown): string | undefined {
 }
 
 function fingerprint(labels: Record<string, string>): string {
-  return createHash('sha256').update(JSON.stringify(Object.entries(labels).sort())).digest('base64').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify(Object.entries(labels).sort()))
+    .digest('base64')
+    .slice(0, 12);
 }
 
 /** What vm-boot.ts needs from the fake: its running instances with their user-data, and where their console goes (serial port 1). */
@@ -248,7 +304,12 @@ export function fakeGceBootOptions(fake: FakeGce) {
       fake
         .instances()
         .filter((i) => i.status === 'RUNNING')
-        .map((i) => ({ id: i.name, userData: String((i.resource.metadata as { items?: { key: string; value: string }[] } | undefined)?.items?.find((m) => m.key === 'user-data')?.value ?? '') })),
+        .map((i) => ({
+          id: i.name,
+          userData: String(
+            (i.resource.metadata as { items?: { key: string; value: string }[] } | undefined)?.items?.find((m) => m.key === 'user-data')?.value ?? '',
+          ),
+        })),
     publishConsole: async (id: string, text: string) => fake.appendSerial(fake.instances().find((i) => i.name === id)!.zone, id, text),
   };
 }

@@ -114,7 +114,11 @@ export class VmBoot {
     }
   }
 
-  private async runFirstBoot(id: string, document: { write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] }, sshd: SshdRecord): Promise<BootedVm> {
+  private async runFirstBoot(
+    id: string,
+    document: { write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] },
+    sshd: SshdRecord,
+  ): Promise<BootedVm> {
     const vmRoot = join(this.root, id);
     const rebase = (path: string) => (path.startsWith('/') ? join(vmRoot, 'root', path) : path);
     for (const file of document.write_files) {
@@ -123,7 +127,14 @@ export class VmBoot {
     }
     const consoleFile = join(vmRoot, 'console');
     writeFileSync(consoleFile, `[    0.000000] Linux version 6.1.0-emulated\n`);
-    const env = { PATH: process.env.PATH, GRAFT_CONSOLE: consoleFile, GRAFT_SSH_HOST_KEYS_DIR: sshd.dir, GRAFT_SSHD_CONFIG_DIR: sshd.dir, GRAFT_PER_BOOT_DIR: join(vmRoot, 'root', 'var/lib/cloud/scripts/per-boot'), GRAFT_SHUTDOWN: join(this.root, 'fake-shutdown') };
+    const env = {
+      PATH: process.env.PATH,
+      GRAFT_CONSOLE: consoleFile,
+      GRAFT_SSH_HOST_KEYS_DIR: sshd.dir,
+      GRAFT_SSHD_CONFIG_DIR: sshd.dir,
+      GRAFT_PER_BOOT_DIR: join(vmRoot, 'root', 'var/lib/cloud/scripts/per-boot'),
+      GRAFT_SHUTDOWN: join(this.root, 'fake-shutdown'),
+    };
     for (const [command, ...args] of document.runcmd) await run(command!, args.map(rebase), { env });
     const console = (this.options.transformConsole ?? ((text: string) => text))(readFileSync(consoleFile, 'utf8'));
     if (this.options.publishConsole) await this.options.publishConsole(id, console);

@@ -26,11 +26,16 @@ export const agentBinDir = process.env.GRAFT_TEST_AGENT_BIN ? resolve(process.en
 export function requireAgentCli(name: AgentCliName): string {
   const bin = join(agentBinDir, name);
   if (!existsSync(bin)) {
-    throw new Error(`${name} is not installed at ${bin}: the real agent CLIs are pinned devDependencies of graft. Install them with \`npm ci\` in ${repoRoot} (or \`npm install ${agentClis[name].package}\`).`);
+    throw new Error(
+      `${name} is not installed at ${bin}: the real agent CLIs are pinned devDependencies of graft. Install them with \`npm ci\` in ${repoRoot} (or \`npm install ${agentClis[name].package}\`).`,
+    );
   }
   if (process.getuid?.() === 0) {
     for (let dir = agentBinDir; dir !== dirname(dir); dir = dirname(dir)) {
-      if ((statSync(dir).mode & 0o001) === 0) throw new Error(`${dir} is not searchable by other users, so agents' own accounts cannot run ${bin}: chmod o+x ${dir}, or check graft out somewhere they can read (e.g. under /srv or /opt).`);
+      if ((statSync(dir).mode & 0o001) === 0)
+        throw new Error(
+          `${dir} is not searchable by other users, so agents' own accounts cannot run ${bin}: chmod o+x ${dir}, or check graft out somewhere they can read (e.g. under /srv or /opt).`,
+        );
     }
   }
   return bin;

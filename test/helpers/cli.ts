@@ -31,20 +31,25 @@ export class GraftWorld {
   /** Runs graft; rejects (never throws out of the callback) when --json output is not JSON. */
   run(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
     return new Promise((resolvePromise, reject) => {
-      execFile(process.execPath, [graftBin, ...args], { cwd: options.cwd, env: { ...this.env, ...options.env }, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        const run: CliRun = { code, stdout, stderr };
-        if (args.includes('--json')) {
-          try {
-            // `run` and `resume` stream one JSON event per line; their envelope is the last line.
-            run.json = JSON.parse(stdout.trim().includes('\n{"') ? stdout.trim().split('\n').at(-1)! : stdout);
-          } catch {
-            reject(new Error(`graft ${args.join(' ')}: --json output is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`));
-            return;
+      execFile(
+        process.execPath,
+        [graftBin, ...args],
+        { cwd: options.cwd, env: { ...this.env, ...options.env }, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          const run: CliRun = { code, stdout, stderr };
+          if (args.includes('--json')) {
+            try {
+              // `run` and `resume` stream one JSON event per line; their envelope is the last line.
+              run.json = JSON.parse(stdout.trim().includes('\n{"') ? stdout.trim().split('\n').at(-1)! : stdout);
+            } catch {
+              reject(new Error(`graft ${args.join(' ')}: --json output is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`));
+              return;
+            }
           }
-        }
-        resolvePromise(run);
-      });
+          resolvePromise(run);
+        },
+      );
     });
   }
 
@@ -92,7 +97,10 @@ export class GraftWorld {
 function removeSessionAccountsByForce(id: string): void {
   const prefix = `graft-${id}`;
   const passwd = execFileSync('getent', ['passwd'], { encoding: 'utf8' });
-  const accounts = passwd.split('\n').map((line) => line.split(':')[0] ?? '').filter((name) => name === prefix || name.startsWith(`${prefix}-`));
+  const accounts = passwd
+    .split('\n')
+    .map((line) => line.split(':')[0] ?? '')
+    .filter((name) => name === prefix || name.startsWith(`${prefix}-`));
   for (const account of accounts) {
     try {
       execFileSync('pkill', ['-KILL', '-u', account], { stdio: 'ignore' });

@@ -25,7 +25,12 @@ export function recordGatewayRequests(home: string, session: string, requests: R
     for (const r of requests) {
       const grant = { task: r.task, attempt: 1, agent: r.agent, identity: r.task, vendor: 'anthropic' as const, expiresAt: '2099-01-01T00:00:00Z' };
       const [inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens] = r.tokens;
-      store.finishRequest(store.startRequest(session, grant, r.model), 200, { inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens: 0 }, r.costPico);
+      store.finishRequest(
+        store.startRequest(session, grant, r.model),
+        200,
+        { inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens: 0 },
+        r.costPico,
+      );
     }
   } finally {
     state.close();

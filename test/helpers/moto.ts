@@ -109,7 +109,14 @@ export function motoRunningVms(client: EC2Client): () => Promise<{ id: string; u
   const userData = new Map<string, string>();
   return async () => {
     const { DescribeInstancesCommand, DescribeInstanceAttributeCommand } = await import('@aws-sdk/client-ec2');
-    const found = await client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag-key', Values: ['graft:session'] }, { Name: 'instance-state-name', Values: ['running'] }] }));
+    const found = await client.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'tag-key', Values: ['graft:session'] },
+          { Name: 'instance-state-name', Values: ['running'] },
+        ],
+      }),
+    );
     const ids = (found.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId!));
     for (const id of ids.filter((i) => !userData.has(i))) {
       const attribute = await client.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }));

@@ -63,7 +63,14 @@ export async function startSshdFleet(count: number, options: SshdFleetOptions = 
       const sshd = await startSshd({ dir: join(root, `host${index}`), address, port: 0, authorizedKeys: [clientKey.publicKey], loginUser, ...options.sshd });
       const host: TestHost = {
         sshd,
-        endpoint: { label: `host${index}`, host: address, port: sshd.port, username: loginUser, hostKeys: [sshd.hostPublicKey], privateKey: clientKey.privateKey },
+        endpoint: {
+          label: `host${index}`,
+          host: address,
+          port: sshd.port,
+          username: loginUser,
+          hostKeys: [sshd.hostPublicKey],
+          privateKey: clientKey.privateKey,
+        },
       };
       running.add(host);
       return host;
@@ -102,7 +109,9 @@ export async function startSshdFleet(count: number, options: SshdFleetOptions = 
       }
     },
     connectionCount(host) {
-      return readFileSync(host.sshd.logFile, 'utf8').split('\n').filter((line) => line.includes('Connection from ')).length;
+      return readFileSync(host.sshd.logFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('Connection from ')).length;
     },
     async stop() {
       if (stopped) return;

@@ -10,7 +10,6 @@ import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js'
 import { Random } from './fuzz/random.js';
 import { failpointNames, type FailpointName } from '../../src/core/failpoints.js';
 
-
 const seed = Number(process.env.RELIABILITY_SEED ?? 20261124);
 const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
 
@@ -55,7 +54,11 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
         const name = `l${layer}t${i}`;
         const needs = layer === 0 ? [] : [...new Set([`l${layer - 1}t${Math.floor(random() * 10)}`, `l${layer - 1}t${Math.floor(random() * 10)}`])];
         const pause = (0.5 + random() * 1.5).toFixed(2);
-        tasks[name] = { agent: 'sh', needs, command: `echo "$GRAFT_TASK" >> ${ran} && sleep ${pause} && echo ${name} > ${name}.txt && git add ${name}.txt && git commit -qm ${name}` };
+        tasks[name] = {
+          agent: 'sh',
+          needs,
+          command: `echo "$GRAFT_TASK" >> ${ran} && sleep ${pause} && echo ${name} > ${name}.txt && git add ${name}.txt && git commit -qm ${name}`,
+        };
       }
     }
     const file = join(root, 'graph.yaml');
@@ -69,7 +72,10 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
       // The first controller dies while its hosts come up (a random moment after the run is
       // recorded, however slow the machine); resumed ones first at each named step of an
       // attempt in turn, then at a random step or at a random moment by turns.
-      const point = k > 0 && (armed < failpointNames.length || k % 2 === 1) ? failpointNames[armed < failpointNames.length ? armed : Math.floor(random() * failpointNames.length)] : undefined;
+      const point =
+        k > 0 && (armed < failpointNames.length || k % 2 === 1)
+          ? failpointNames[armed < failpointNames.length ? armed : Math.floor(random() * failpointNames.length)]
+          : undefined;
       if (point) armed++;
       const env = point ? { GRAFT_FAILPOINTS: `${point}@${1 + Math.floor(random() * 3)}` } : {};
       child = world.spawn(k === 0 ? ['run', file, '--json'] : ['resume'], repo, env);
@@ -82,7 +88,9 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
       };
       child.stdout!.on('data', keep);
       child.stderr!.on('data', keep);
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child!.once('exit', (code, signal) => resolve({ code, signal })));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child!.once('exit', (code, signal) => resolve({ code, signal })),
+      );
       const timer = async (): Promise<'kill'> => {
         // A failpoint kills the controller itself; the fallback only ends a controller that
         // never reaches it, however slow the machine (a loaded 2-core machine took over 20 s).
@@ -120,8 +128,18 @@ describe(`reliability: the controller SIGKILLed at ${kills} random points (seed 
     const twice = [...counts].filter(([, n]) => n > 1).map(([name]) => name);
     const lost = Object.keys(tasks).filter((name) => !git(repo, 'log', '--format=%s', `graft/${session}/${name}`).split('\n').includes(name));
     const down = await world.run(['down', '--json'], { cwd: repo, timeoutMs: 120_000 });
-    const accounts = execFileSync('getent', ['passwd'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`graft-${session}`));
-    recordFault({ area: 'controller crash', fault: 'controller SIGKILL', injected: killed, survived: twice.length === 0 && lost.length === 0 ? killed : 0, lost: lost.length, lostUnit: 'commits', note: `50 tasks; killed at steps: ${[...landed].join(' ') || 'none'}; run twice: ${twice.length}; left after down: ${accounts.length + world.sshdPids().length}` });
+    const accounts = execFileSync('getent', ['passwd'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.startsWith(`graft-${session}`));
+    recordFault({
+      area: 'controller crash',
+      fault: 'controller SIGKILL',
+      injected: killed,
+      survived: twice.length === 0 && lost.length === 0 ? killed : 0,
+      lost: lost.length,
+      lostUnit: 'commits',
+      note: `50 tasks; killed at steps: ${[...landed].join(' ') || 'none'}; run twice: ${twice.length}; left after down: ${accounts.length + world.sshdPids().length}`,
+    });
 
     // The graph may finish between kills on a fast machine; most kill points must still land.
     expect(killed, 'kills that landed').to.be.at.least(finishedEarly ? Math.ceil(kills / 2) : kills);

@@ -50,7 +50,11 @@ describe('reliability: egress rules (nftables by uid, a namespace as the outside
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
     execFileSync('nft', ['-f', '-'], {
-      input: [`add table inet ${safetyTable}`, `add chain inet ${safetyTable} output { type filter hook output priority 100; policy accept; }`, ...metadata.map((a) => `add rule inet ${safetyTable} output meta skuid >= 70000 ${a.includes(':') ? 'ip6' : 'ip'} daddr ${a} drop`)].join('\n'),
+      input: [
+        `add table inet ${safetyTable}`,
+        `add chain inet ${safetyTable} output { type filter hook output priority 100; policy accept; }`,
+        ...metadata.map((a) => `add rule inet ${safetyTable} output meta skuid >= 70000 ${a.includes(':') ? 'ip6' : 'ip'} daddr ${a} drop`),
+      ].join('\n'),
     });
     // A loopback port that is not the agent's: another agent's server, or a host service.
     listener = createServer((socket) => socket.end());
@@ -66,7 +70,10 @@ describe('reliability: egress rules (nftables by uid, a namespace as the outside
     }
     // Rules of this test's agents that a failed revoke left (normally there are none).
     for (const uid of uids.filter((u) => graftTable().includes(`chain agent-${u} `))) {
-      execFileSync('nft', ['-f', '-'], { input: `delete element inet graft agents { ${uid} }\ndelete chain inet graft agent-${uid}\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+      execFileSync('nft', ['-f', '-'], {
+        input: `delete element inet graft agents { ${uid} }\ndelete chain inet graft agent-${uid}\n`,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
     }
   });
   beforeEach(() => {
@@ -84,12 +91,16 @@ describe('reliability: egress rules (nftables by uid, a namespace as the outside
     const targets = { outside: [outside.address, 22], loopback: ['127.0.0.1', loopbackPort], metadata: [metadata[0]!, 80] } as Record<string, [string, number]>;
     const command = probeCommand(targets);
     const repo = makeRepo(root);
-    const graph = writeGraph(root, { provisioner: 'local', count: 1, slots: 3 }, {
-      // The default; its channel still works (graft-agent status goes through its tunnel).
-      fenced: { command: `${command}; graft-agent status probed && echo channel=ok` },
-      listed: { command, network: [`${outside.address}:22`, `localhost:${loopbackPort}`] },
-      open: { command, network: 'open' },
-    });
+    const graph = writeGraph(
+      root,
+      { provisioner: 'local', count: 1, slots: 3 },
+      {
+        // The default; its channel still works (graft-agent status goes through its tunnel).
+        fenced: { command: `${command}; graft-agent status probed && echo channel=ok` },
+        listed: { command, network: [`${outside.address}:22`, `localhost:${loopbackPort}`] },
+        open: { command, network: 'open' },
+      },
+    );
     const run = await world.run(['run', graph, '--json'], { cwd: repo, timeoutMs: 240_000 });
     expect(run.code, run.stderr + run.stdout).to.equal(0);
 
@@ -109,7 +120,13 @@ describe('reliability: egress rules (nftables by uid, a namespace as the outside
     reportFigures({
       title: 'egress rules (nftables keyed by uid)',
       columns: ['agent network', 'namespace server', 'another loopback port', 'metadata address', 'rules left after revoke'],
-      rows: ['fenced', 'listed', 'open'].map((task) => [task === 'fenced' ? 'gateway (default)' : task === 'listed' ? 'allow-list' : 'open', seen[task]!.outside!, seen[task]!.loopback!, seen[task]!.metadata!, 0]),
+      rows: ['fenced', 'listed', 'open'].map((task) => [
+        task === 'fenced' ? 'gateway (default)' : task === 'listed' ? 'allow-list' : 'open',
+        seen[task]!.outside!,
+        seen[task]!.loopback!,
+        seen[task]!.metadata!,
+        0,
+      ]),
     });
   });
 });

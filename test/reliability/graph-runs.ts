@@ -31,6 +31,9 @@ export function graftIn(world: GraftWorld, repo: string, args: string[], env?: N
 }
 
 /** The last line of `graft run --json` / `resume --json` output: the envelope. */
-export function runEnvelope(run: CliRun): { status: number; result?: { session: string; outcome: string; tasks: { name: string; state: string; error?: string }[] } } {
+export function runEnvelope(run: CliRun): {
+  status: number;
+  result?: { session: string; outcome: string; tasks: { name: string; state: string; error?: string }[] };
+} {
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
 }

@@ -104,7 +104,15 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
       const down = await s.world.run(['down', '--json'], { cwd: s.repo, timeoutMs: 60_000 });
       const lost = s.ledger.lostCommits(s.repo);
       const survived = !run.hung && run.code === 0 && down.code === 0;
-      recordFault({ area: 'host loss', fault: 'host dies mid-task (sshd + tasks killed), back only after the run', injected: 1, survived: survived ? 1 : 0, lost: lost.length, lostUnit: 'commits', note: `run ${Math.round(run.wallMs / 1000)} s` });
+      recordFault({
+        area: 'host loss',
+        fault: 'host dies mid-task (sshd + tasks killed), back only after the run',
+        injected: 1,
+        survived: survived ? 1 : 0,
+        lost: lost.length,
+        lostUnit: 'commits',
+        note: `run ${Math.round(run.wallMs / 1000)} s`,
+      });
 
       expect(run.hung, 'the controller hung past its bound').to.equal(false);
       expect(run.code, run.stderr).to.equal(0);
@@ -142,7 +150,11 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
       await new Promise((resolve) => setTimeout(resolve, outageMs));
       fleet.setLink(victim, true);
       // Rescheduled: wait until the attempt left behind was wound up and the new one works.
-      if (which === 'short') await until(() => refs(s.repo, 'refs/graft/').some((r) => r.includes('/stranded/')) && s.ledger.commits().some((c) => c.host !== victim.address), 60_000);
+      if (which === 'short')
+        await until(
+          () => refs(s.repo, 'refs/graft/').some((r) => r.includes('/stranded/')) && s.ledger.commits().some((c) => c.host !== victim.address),
+          60_000,
+        );
       s.ledger.hold(false);
       cases[which].run = await running;
     }
@@ -159,14 +171,25 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
     it('given a grace longer than the outage, when the link comes back, then the task is re-attached, not re-run, and its committed work comes back', () => {
       const { s, run, victim } = cases.long;
       const lost = s!.ledger.lostCommits(s!.repo);
-      recordFault({ area: 'host loss', fault: 'link down 30 s, grace 90 s (re-attach)', injected: 1, survived: !run!.hung && run!.code === 0 ? 1 : 0, lost: lost.length, lostUnit: 'commits', note: `run ${Math.round(run!.wallMs / 1000)} s` });
+      recordFault({
+        area: 'host loss',
+        fault: 'link down 30 s, grace 90 s (re-attach)',
+        injected: 1,
+        survived: !run!.hung && run!.code === 0 ? 1 : 0,
+        lost: lost.length,
+        lostUnit: 'commits',
+        note: `run ${Math.round(run!.wallMs / 1000)} s`,
+      });
       expect(run!.hung, 'the controller hung past its bound').to.equal(false);
       expect(run!.code, run!.stderr).to.equal(0);
       // graft noticed the cut (keepalives) and waited for the host rather than moving on.
       expect(events(run!).some((e) => e.code === 'warning' && /stopped answering; waiting up to 90 s/.test(e.message))).to.equal(true);
       const long = taskOf(run!, 'long');
       expect(long).to.include({ state: 'succeeded', host: victim!.name, attempt: 1 });
-      expect(s!.ledger.commits().filter((c) => c.step === 1), 'each step ran once: the process was re-attached').to.have.length(1);
+      expect(
+        s!.ledger.commits().filter((c) => c.step === 1),
+        'each step ran once: the process was re-attached',
+      ).to.have.length(1);
       expect(s!.ledger.commits().every((c) => c.host === victim!.address)).to.equal(true);
       expect(s!.ledger.completedTwice()).to.deep.equal([]);
       expect(lost).to.deep.equal([]);
@@ -176,7 +199,15 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
     it('given a grace shorter than the outage, when the link comes back, then the task was rescheduled, the attempt left behind is stopped before it can finish, and its work is fetched', () => {
       const { s, run, victim } = cases.short;
       const lost = s!.ledger.lostCommits(s!.repo);
-      recordFault({ area: 'host loss', fault: 'link down 30 s, grace 4 s (reschedule)', injected: 1, survived: !run!.hung && run!.code === 0 ? 1 : 0, lost: lost.length, lostUnit: 'commits', note: `run ${Math.round(run!.wallMs / 1000)} s` });
+      recordFault({
+        area: 'host loss',
+        fault: 'link down 30 s, grace 4 s (reschedule)',
+        injected: 1,
+        survived: !run!.hung && run!.code === 0 ? 1 : 0,
+        lost: lost.length,
+        lostUnit: 'commits',
+        note: `run ${Math.round(run!.wallMs / 1000)} s`,
+      });
       expect(run!.hung, 'the controller hung past its bound').to.equal(false);
       expect(run!.code, run!.stderr).to.equal(0);
       const long = taskOf(run!, 'long');
@@ -202,7 +233,7 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
     let s: Scenario | undefined;
     afterEach(() => dispose(s));
 
-    it('given a running graph, when the controller is SIGKILLed and the task\'s host dies with it, then graft resume starts without that host, moves the task and completes, and down later fetches the host\'s work', async () => {
+    it("given a running graph, when the controller is SIGKILLed and the task's host dies with it, then graft resume starts without that host, moves the task and completes, and down later fetches the host's work", async () => {
       const fleet = hosts.fleet;
       s = scenario(fleet, { GRAFT_HOST_GRACE: '3s' }, (ledger) => ({ long: { command: ledger.command(3), retries: 0 } }));
       s.ledger.hold(true);
@@ -219,7 +250,15 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
       await fleet.startSshd(victim);
       const down = await s.world.run(['down', '--json'], { cwd: s.repo, timeoutMs: 60_000 });
       const lost = s.ledger.lostCommits(s.repo);
-      recordFault({ area: 'host loss', fault: 'controller SIGKILLed + host dies; graft resume', injected: 2, survived: !run.hung && run.code === 0 && down.code === 0 ? 2 : 0, lost: lost.length, lostUnit: 'commits', note: `resume ${Math.round(run.wallMs / 1000)} s` });
+      recordFault({
+        area: 'host loss',
+        fault: 'controller SIGKILLed + host dies; graft resume',
+        injected: 2,
+        survived: !run.hung && run.code === 0 && down.code === 0 ? 2 : 0,
+        lost: lost.length,
+        lostUnit: 'commits',
+        note: `resume ${Math.round(run.wallMs / 1000)} s`,
+      });
 
       expect(run.hung, 'graft resume hung past its bound').to.equal(false);
       expect(run.code, run.stdout + run.stderr).to.equal(0);
@@ -249,16 +288,28 @@ describe('reliability: host loss (sshd hosts in network namespaces)', function (
       s.ledger.hold(false);
       const run = await running;
       const lost = s.ledger.lostCommits(s.repo);
-      recordFault({ area: 'host loss', fault: 'sshd restarted, same key; task killed (reboot)', injected: 1, survived: !run.hung && run.code === 0 ? 1 : 0, lost: lost.length, lostUnit: 'commits', note: `run ${Math.round(run.wallMs / 1000)} s` });
+      recordFault({
+        area: 'host loss',
+        fault: 'sshd restarted, same key; task killed (reboot)',
+        injected: 1,
+        survived: !run.hung && run.code === 0 ? 1 : 0,
+        lost: lost.length,
+        lostUnit: 'commits',
+        note: `run ${Math.round(run.wallMs / 1000)} s`,
+      });
 
       expect(run.hung, 'the controller hung past its bound').to.equal(false);
       expect(run.code, run.stderr).to.equal(0);
-      expect(events(run).some((e) => e.code === 'task.changed' && e.data.task === 'long' && e.data.state === 'ready' && /disappeared without an exit status/.test(e.message))).to.equal(true);
+      expect(
+        events(run).some(
+          (e) => e.code === 'task.changed' && e.data.task === 'long' && e.data.state === 'ready' && /disappeared without an exit status/.test(e.message),
+        ),
+      ).to.equal(true);
       const long = taskOf(run, 'long');
       expect(long).to.include({ state: 'succeeded', attempt: 2 });
       const session = run.json.result.session as string;
       const first = s.ledger.commits().find((c) => c.task === 'long')!;
-      expect(isAncestor(s.repo, first.sha, `refs/graft/${session}/attempts/long/1`), 'the first attempt\'s work is kept').to.equal(true);
+      expect(isAncestor(s.repo, first.sha, `refs/graft/${session}/attempts/long/1`), "the first attempt's work is kept").to.equal(true);
       expect(s.ledger.completedTwice()).to.deep.equal([]);
       expect(lost).to.deep.equal([]);
     });

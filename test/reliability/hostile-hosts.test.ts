@@ -29,13 +29,21 @@ const floodBytes = 200 * 1024 * 1024;
 
 function inventoryOf(dir: string, keyFile: string, hosts: Record<string, { address: string; port: number; user: string; hostKey: string }>): string {
   const file = join(dir, `inventory-${Math.random().toString(36).slice(2)}.yaml`);
-  const entries = Object.fromEntries(Object.entries(hosts).map(([name, h]) => [name, { ansible_host: h.address, ansible_port: h.port, ansible_user: h.user, graft_host_key: h.hostKey }]));
+  const entries = Object.fromEntries(
+    Object.entries(hosts).map(([name, h]) => [name, { ansible_host: h.address, ansible_port: h.port, ansible_user: h.user, graft_host_key: h.hostKey }]),
+  );
   writeFileSync(file, stringify({ all: { vars: { ansible_ssh_private_key_file: keyFile }, hosts: entries } }));
   return file;
 }
 
 function fleetInventory(dir: string, keyFile: string, fleet: SshdFleet): string {
-  return inventoryOf(dir, keyFile, Object.fromEntries(fleet.hosts.map((h, i) => [`h${i}`, { address: h.endpoint.host, port: h.endpoint.port, user: fleet.loginUser, hostKey: h.sshd.hostPublicKey }])));
+  return inventoryOf(
+    dir,
+    keyFile,
+    Object.fromEntries(
+      fleet.hosts.map((h, i) => [`h${i}`, { address: h.endpoint.host, port: h.endpoint.port, user: fleet.loginUser, hostKey: h.sshd.hostPublicKey }]),
+    ),
+  );
 }
 
 const noStackTrace = (run: BoundedRun) => expect(run.stderr, 'no stack trace').to.not.match(/\n\s+at /);
@@ -70,9 +78,18 @@ describe('reliability: slow and hostile hosts (loopback)', function () {
       it(`given a host that ${what}, when graft up --inventory runs, then it returns within the connect timeout with exit code 5 naming the host`, async () => {
         const listener = await startHostileListener(kind);
         listeners.push(listener);
-        const file = inventoryOf(dir, keyFile, { [kind]: { address: listener.host, port: listener.port, user: 'nobody', hostKey: generateEd25519KeyPair().publicKey } });
+        const file = inventoryOf(dir, keyFile, {
+          [kind]: { address: listener.host, port: listener.port, user: 'nobody', hostKey: generateEd25519KeyPair().publicKey },
+        });
         const up = await runBounded(world, ['up', '--inventory', file], { boundMs: connectBoundMs });
-        recordFault({ area: 'hostile hosts', fault: `up: host ${what}`, injected: 1, survived: !up.hung && up.code === 5 ? 1 : 0, lost: 0, note: `${(up.wallMs / 1000).toFixed(1)} s` });
+        recordFault({
+          area: 'hostile hosts',
+          fault: `up: host ${what}`,
+          injected: 1,
+          survived: !up.hung && up.code === 5 ? 1 : 0,
+          lost: 0,
+          note: `${(up.wallMs / 1000).toFixed(1)} s`,
+        });
         expect(up.hung, 'graft up waited past the connect timeout').to.equal(false);
         expect(up.code, up.stderr).to.equal(5);
         expect(up.stderr).to.include(`Timed out after 2000 ms connecting to ${kind} (nobody@${listener.host}:${listener.port})`);
@@ -95,7 +112,14 @@ describe('reliability: slow and hostile hosts (loopback)', function () {
       await stopSshd(sshd);
       listener = await startHostileListener('drip-handshake', { host: endpoint.host, port: endpoint.port });
       const exec = await runBounded(world, ['exec', '--json', '--', 'true'], { boundMs: connectBoundMs });
-      recordFault({ area: 'hostile hosts', fault: 'exec: known host now drips bytes', injected: 1, survived: !exec.hung && exec.code === 5 ? 1 : 0, lost: 0, note: `${(exec.wallMs / 1000).toFixed(1)} s` });
+      recordFault({
+        area: 'hostile hosts',
+        fault: 'exec: known host now drips bytes',
+        injected: 1,
+        survived: !exec.hung && exec.code === 5 ? 1 : 0,
+        lost: 0,
+        note: `${(exec.wallMs / 1000).toFixed(1)} s`,
+      });
       expect(exec.hung, 'graft exec waited past the connect timeout').to.equal(false);
       expect(exec.code, exec.stdout + exec.stderr).to.equal(5);
       expect(exec.json.result.hosts[0].error).to.include({ code: 'SSH_TIMEOUT', exitCode: 5 });
@@ -149,7 +173,11 @@ describe('reliability: slow and hostile hosts (loopback)', function () {
       const flooded = join(shared, 'flooded');
       const hold = join(shared, 'hold');
       writeFileSync(hold, '', { mode: 0o644 });
-      const graph = writeGraph(root, { provisioner: 'local', count: 1, slots: 1 }, { flood: { command: `yes | head -c ${floodBytes}; touch ${flooded}; while [ -f ${hold} ]; do sleep 0.2; done; echo flood-done` } });
+      const graph = writeGraph(
+        root,
+        { provisioner: 'local', count: 1, slots: 1 },
+        { flood: { command: `yes | head -c ${floodBytes}; touch ${flooded}; while [ -f ${hold} ]; do sleep 0.2; done; echo flood-done` } },
+      );
       const running = runBounded(world, ['run', graph, '--json'], { cwd: repo, boundMs: 120_000, sampleMemory: true, keepStdoutBytes: 1 << 20 });
       await until(() => {
         try {
@@ -159,18 +187,35 @@ describe('reliability: slow and hostile hosts (loopback)', function () {
         }
       }, 90_000);
       const live = await runBounded(world, ['logs', 'flood'], { cwd: repo, boundMs: 60_000, sampleMemory: true, keepStdoutBytes: 4096 });
-      const liveJson = await runBounded(world, ['logs', 'flood', '--json'], { cwd: repo, boundMs: 60_000, sampleMemory: true, keepStdoutBytes: maxLogBytes * 2 });
+      const liveJson = await runBounded(world, ['logs', 'flood', '--json'], {
+        cwd: repo,
+        boundMs: 60_000,
+        sampleMemory: true,
+        keepStdoutBytes: maxLogBytes * 2,
+      });
       rmSync(hold);
       const run = await running;
       const session = run.json?.result?.session as string;
       const saved = join(world.home, 'sessions', session, 'tasks', 'flood', 'attempt-1.log');
-      const savedRead = await runBounded(world, ['logs', 'flood', '--json'], { cwd: repo, boundMs: 60_000, sampleMemory: true, keepStdoutBytes: maxLogBytes * 2 });
+      const savedRead = await runBounded(world, ['logs', 'flood', '--json'], {
+        cwd: repo,
+        boundMs: 60_000,
+        sampleMemory: true,
+        keepStdoutBytes: maxLogBytes * 2,
+      });
       const peaks = [run, live, liveJson, savedRead].map((r) => r.peakMb ?? 0);
       const survived = [run, live, liveJson, savedRead].filter((r) => !r.hung && r.code === 0 && (r.peakMb ?? 0) < memoryBoundMb).length;
-      recordFault({ area: 'hostile hosts', fault: 'task floods 200 MiB (run, logs live/--json/saved)', injected: 4, survived, lost: 0, note: `peak ${Math.max(...peaks)} MB` });
+      recordFault({
+        area: 'hostile hosts',
+        fault: 'task floods 200 MiB (run, logs live/--json/saved)',
+        injected: 4,
+        survived,
+        lost: 0,
+        note: `peak ${Math.max(...peaks)} MB`,
+      });
 
       expect(run.code, run.stderr).to.equal(0);
-      expect(run.peakMb, 'the controller\'s peak memory').to.be.below(memoryBoundMb);
+      expect(run.peakMb, "the controller's peak memory").to.be.below(memoryBoundMb);
       const marker = `[graft: output was ${floodBytes + 'flood-done\n'.length} bytes; only the last ${maxLogBytes} are kept]\n`;
       const log = readFileSync(saved, 'utf8');
       expect(log.startsWith(marker), log.slice(0, 200)).to.equal(true);
@@ -195,7 +240,14 @@ describe('reliability: slow and hostile hosts (loopback)', function () {
       const json = await runBounded(world, ['exec', '--json', '--', `yes | head -c ${floodBytes}`], { boundMs: 60_000, sampleMemory: true });
       const text = await runBounded(world, ['exec', '--', `yes | head -c ${floodBytes}`], { boundMs: 60_000, sampleMemory: true });
       const survived = [json, text].filter((r) => !r.hung && r.code === 0 && (r.peakMb ?? 0) < memoryBoundMb).length;
-      recordFault({ area: 'hostile hosts', fault: 'exec floods 200 MiB (--json, table)', injected: 2, survived, lost: 0, note: `peak ${Math.max(json.peakMb ?? 0, text.peakMb ?? 0)} MB` });
+      recordFault({
+        area: 'hostile hosts',
+        fault: 'exec floods 200 MiB (--json, table)',
+        injected: 2,
+        survived,
+        lost: 0,
+        note: `peak ${Math.max(json.peakMb ?? 0, text.peakMb ?? 0)} MB`,
+      });
 
       for (const run of [json, text]) {
         expect(run.code, run.stderr).to.equal(0);

@@ -80,7 +80,10 @@ describe('reliability: hostile graph and inventory files (seeded fuzzer)', funct
       const named = (file: string) => Object.values(fuzz.files).some((bytes) => bytes.includes(file));
       const foreign = outcome.files.filter((f) => !f.startsWith(`${caseDir(fuzz.index)}/`) && !named(f));
       if (outcome.count === 0 || foreign.length > 0 || outcome.emptyMessages > 0) {
-        return { what: 'config-error-unnamed', detail: `${outcome.count} problem(s), files ${JSON.stringify(outcome.files)}, ${outcome.emptyMessages} without a message: ${outcome.sample.join(' | ')}` };
+        return {
+          what: 'config-error-unnamed',
+          detail: `${outcome.count} problem(s), files ${JSON.stringify(outcome.files)}, ${outcome.emptyMessages} without a message: ${outcome.sample.join(' | ')}`,
+        };
       }
     }
     if (outcome.class === 'hang') return { what: 'hang', detail: `still running after ${wallBoundMs} ms, twice` };
@@ -111,21 +114,34 @@ describe('reliability: hostile graph and inventory files (seeded fuzzer)', funct
           .filter(({ fuzz }) => sampled(fuzz.index))
           .map(({ fuzz, outcome }) =>
             limit(async () => {
-              const result = await world.run([fuzz.kind === 'graph' ? 'graph' : 'inventory', 'check', mainFile(fuzz)], { cwd: caseDir(fuzz.index), timeoutMs: 60_000 });
+              const result = await world.run([fuzz.kind === 'graph' ? 'graph' : 'inventory', 'check', mainFile(fuzz)], {
+                cwd: caseDir(fuzz.index),
+                timeoutMs: 60_000,
+              });
               cliCounts.set(String(result.code), (cliCounts.get(String(result.code)) ?? 0) + 1);
               const problems = [
                 result.code === 70 ? 'exit 70 (a bug)' : undefined,
                 result.code !== expectedExit[outcome] ? `exit ${result.code}, the library said ${outcome}` : undefined,
                 stackTrace.test(result.stderr) ? 'a stack trace on stderr' : undefined,
               ].filter((p): p is string => p !== undefined);
-              if (problems.length > 0) findings.push({ index: fuzz.index, kind: fuzz.kind, mutations: fuzz.mutations, what: 'cli', detail: `${problems.join('; ')}: ${result.stderr.slice(0, 400)}` });
+              if (problems.length > 0)
+                findings.push({
+                  index: fuzz.index,
+                  kind: fuzz.kind,
+                  mutations: fuzz.mutations,
+                  what: 'cli',
+                  detail: `${problems.join('; ')}: ${result.stderr.slice(0, 400)}`,
+                });
             }),
           ),
       );
     } finally {
       await world.dispose();
     }
-    expect(findings.filter((f) => f.what === 'cli'), describeFindings()).to.deep.equal([]);
+    expect(
+      findings.filter((f) => f.what === 'cli'),
+      describeFindings(),
+    ).to.deep.equal([]);
   });
 
   function describeFindings(): string {
@@ -158,7 +174,9 @@ describe('reliability: hostile graph and inventory files (seeded fuzzer)', funct
     reportFigures({
       title: 'Hostile input: outcomes by mutation',
       columns: ['mutation', 'cases', 'ok', 'config error', 'finding'],
-      rows: mutationNames.filter((m) => byMutation.has(m)).map((m) => [m, byMutation.get(m)!.cases, byMutation.get(m)!.ok, byMutation.get(m)!.config, byMutation.get(m)!.other]),
+      rows: mutationNames
+        .filter((m) => byMutation.has(m))
+        .map((m) => [m, byMutation.get(m)!.cases, byMutation.get(m)!.ok, byMutation.get(m)!.config, byMutation.get(m)!.other]),
     });
     reportFigures({
       title: `Hostile input: findings (${findings.length})`,

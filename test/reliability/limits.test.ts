@@ -54,13 +54,17 @@ describe('reliability: resource limits (cgroup v1, one agent hogs, one forks, on
 
   it('given a memory hog and a fork bomb beside a well-behaved agent, then each bad one fails with its limit as the reason, the other succeeds, and no cgroup is left', async () => {
     const repo = makeRepo(root);
-    const graph = writeGraph(root, { provisioner: 'local', count: 1, slots: 3 }, {
-      // tail keeps a "line" of /dev/zero (no newline ever) in memory: it grows until killed.
-      hog: { limits: { memory: '64M' }, command: `echo uid=$(id -u); ${inCgroup}; head -c 1G /dev/zero | tail > /dev/null && echo survived` },
-      // Forks at most 200 sleepers (the limit stops it near 48), waits for them, fails.
-      bomb: { limits: { pids: 48 }, command: `echo uid=$(id -u); ${inCgroup}; i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i + 1)); done; wait; exit 1` },
-      calm: { limits: { cpu: 0.5, memory: '256M', pids: 64 }, command: `echo uid=$(id -u); ${inCgroup}; for i in 1 2 3; do sleep 1; done; echo calm-ok` },
-    });
+    const graph = writeGraph(
+      root,
+      { provisioner: 'local', count: 1, slots: 3 },
+      {
+        // tail keeps a "line" of /dev/zero (no newline ever) in memory: it grows until killed.
+        hog: { limits: { memory: '64M' }, command: `echo uid=$(id -u); ${inCgroup}; head -c 1G /dev/zero | tail > /dev/null && echo survived` },
+        // Forks at most 200 sleepers (the limit stops it near 48), waits for them, fails.
+        bomb: { limits: { pids: 48 }, command: `echo uid=$(id -u); ${inCgroup}; i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i + 1)); done; wait; exit 1` },
+        calm: { limits: { cpu: 0.5, memory: '256M', pids: 64 }, command: `echo uid=$(id -u); ${inCgroup}; for i in 1 2 3; do sleep 1; done; echo calm-ok` },
+      },
+    );
     const run = await world.run(['run', graph, '--json'], { cwd: repo, timeoutMs: 240_000 });
     const envelope = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output

@@ -99,13 +99,27 @@ describe('reliability: secret values stay out of everything graft writes and eve
       title: `Secrets: ${title}`,
       columns: ['searched for 2 values', 'count', 'hits'],
       rows: [
-        ['files under GRAFT_HOME (state.db, its WAL, graft.log, audit.jsonl, task logs ...)', `${written.length} (${bytes} bytes)`, hits.filter((h) => h.includes(' in GRAFT_HOME')).length],
-        [`outputs of graft commands (${Object.keys(outputs).join(', ')})`, Object.keys(outputs).length, hits.filter((h) => h.includes('in the output of')).length],
+        [
+          'files under GRAFT_HOME (state.db, its WAL, graft.log, audit.jsonl, task logs ...)',
+          `${written.length} (${bytes} bytes)`,
+          hits.filter((h) => h.includes(' in GRAFT_HOME')).length,
+        ],
+        [
+          `outputs of graft commands (${Object.keys(outputs).join(', ')})`,
+          Object.keys(outputs).length,
+          hits.filter((h) => h.includes('in the output of')).length,
+        ],
         ['distinct process lines sampled while tasks ran (ps -eo args)', processLines.size, hits.filter((h) => h.includes('process line')).length],
       ],
     });
-    expect(written.some((p) => p.endsWith('/tasks/leak/attempt-1.log')), 'the task log was kept').to.equal(true);
-    expect([...processLines].some((line) => line.includes('graft-agent')), 'the sampling saw the tasks at work').to.equal(true);
+    expect(
+      written.some((p) => p.endsWith('/tasks/leak/attempt-1.log')),
+      'the task log was kept',
+    ).to.equal(true);
+    expect(
+      [...processLines].some((line) => line.includes('graft-agent')),
+      'the sampling saw the tasks at work',
+    ).to.equal(true);
     return hits;
   }
 
@@ -149,7 +163,12 @@ describe('reliability: secret values stay out of everything graft writes and eve
     // What was said is kept, without the values.
     expect(outputs['inbox --all --json']!.json!.result.entries.map((e: { body: string }) => e.body)).to.deep.equal(['to-human [redacted] [redacted]']);
     expect(outputs['logs leak']!.stdout).to.include('on stdout:  [redacted] [redacted]').and.include('on stderr:  [redacted] [redacted]');
-    const records = outputs['status --json']!.json!.result.tasks.map((t: { name: string; status?: string; summary?: string; error?: string }) => [t.name, t.status, t.summary, t.error]);
+    const records = outputs['status --json']!.json!.result.tasks.map((t: { name: string; status?: string; summary?: string; error?: string }) => [
+      t.name,
+      t.status,
+      t.summary,
+      t.error,
+    ]);
     expect(records).to.deep.include(['leak', 'status [redacted] [redacted]', 'done [redacted] [redacted]', undefined]);
     expect(records.find((r: string[]) => r[0] === 'fail-with-it')[3]).to.equal('the agent reported failure: failing [redacted] [redacted]');
   });
@@ -164,7 +183,14 @@ describe('reliability: secret values stay out of everything graft writes and eve
         leak: {
           agent: 'sh',
           // Everything is said after the first controller is gone.
-          command: [`while [ ! -f ${go} ]; do sleep 0.2; done`, `echo "on stdout: " ${both}`, `${say('status')} status -`, `${say('to-human')} msg human -`, 'sleep 1', `${say('done')} done -`].join('\n'),
+          command: [
+            `while [ ! -f ${go} ]; do sleep 0.2; done`,
+            `echo "on stdout: " ${both}`,
+            `${say('status')} status -`,
+            `${say('to-human')} msg human -`,
+            'sleep 1',
+            `${say('done')} done -`,
+          ].join('\n'),
         },
       },
     });
@@ -173,7 +199,7 @@ describe('reliability: secret values stay out of everything graft writes and eve
     first.stdout!.resume();
     first.stderr!.resume();
     try {
-      for (const deadline = Date.now() + 120_000; ; ) {
+      for (const deadline = Date.now() + 120_000; ;) {
         const status = await graftIn(world, repo, ['status', '--json']);
         if (status.code === 0 && status.json!.result.counts.running === 1) break;
         if (Date.now() > deadline) throw new Error(`the task never ran: ${status.stdout}${status.stderr}`);

@@ -83,7 +83,11 @@ describe('reliability: shell metacharacters in graphs never execute', function (
     rmSync(root, { recursive: true, force: true });
   });
   after(() => {
-    reportFigures({ title: 'Hostile input: shell metacharacters through graft run', columns: ['where the payloads went', 'payloads', 'MARK files made'], rows: figures });
+    reportFigures({
+      title: 'Hostile input: shell metacharacters through graft run',
+      columns: ['where the payloads went', 'payloads', 'MARK files made'],
+      rows: figures,
+    });
     rmSync(markDir, { recursive: true, force: true });
   });
 
@@ -91,15 +95,28 @@ describe('reliability: shell metacharacters in graphs never execute', function (
     const names = payloads('name');
     const tasks: Record<string, unknown> = { ok: { agent: 'sh', needs: names } };
     names.forEach((name, i) => (tasks[name] = { agent: i % 2 === 0 ? name : 'sh' }));
-    const file = writeGraphFile(root, 'names.yaml', { hosts: { provisioner: 'local', count: 1 }, agents: { sh: { harness: 'shell', command: 'true' }, [names[0]!]: { harness: 'shell', command: 'true' } }, tasks });
-    for (const command of [['graph', 'check', file], ['run', file]]) {
+    const file = writeGraphFile(root, 'names.yaml', {
+      hosts: { provisioner: 'local', count: 1 },
+      agents: { sh: { harness: 'shell', command: 'true' }, [names[0]!]: { harness: 'shell', command: 'true' } },
+      tasks,
+    });
+    for (const command of [
+      ['graph', 'check', file],
+      ['run', file],
+    ]) {
       const result = await graftIn(world, repo, command);
       expect(result.code, `${command.join(' ')}: ${result.stderr}`).to.equal(3);
       expect(result.stderr).not.to.match(/\n\s+at /);
-      for (const name of names) expect(result.stderr, name).to.include(`task name ${JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name)} is not allowed`);
+      for (const name of names)
+        expect(result.stderr, name).to.include(`task name ${JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name)} is not allowed`);
     }
     // A base is a commit-ish, looked up with git's own argument list, never through a shell.
-    const base = writeGraphFile(root, 'base.yaml', { base: `$(touch${'${IFS}'}${mark('base')})`, hosts: { provisioner: 'local', count: 1 }, agents: { sh: { harness: 'shell', command: 'true' } }, tasks: { a: { agent: 'sh' } } });
+    const base = writeGraphFile(root, 'base.yaml', {
+      base: `$(touch${'${IFS}'}${mark('base')})`,
+      hosts: { provisioner: 'local', count: 1 },
+      agents: { sh: { harness: 'shell', command: 'true' } },
+      tasks: { a: { agent: 'sh' } },
+    });
     const refused = await graftIn(world, repo, ['run', base]);
     expect(refused.code, refused.stderr).to.equal(2);
     expect(refused.stderr).to.include('does not name a commit');
@@ -129,7 +146,12 @@ describe('reliability: shell metacharacters in graphs never execute', function (
           ].join('\n'),
         },
         // A command is the user's own shell code, run once as written: payloads quoted in it stay text.
-        quoted: { agent: 'plain', command: `printf '%s\\n' ${payloads('command').map((p) => `'${p.replaceAll("'", `'\\''`)}'`).join(' ')} > QUOTED && git add QUOTED && git commit -qm quoted` },
+        quoted: {
+          agent: 'plain',
+          command: `printf '%s\\n' ${payloads('command')
+            .map((p) => `'${p.replaceAll("'", `'\\''`)}'`)
+            .join(' ')} > QUOTED && git add QUOTED && git commit -qm quoted`,
+        },
         // The control: a payload that is meant to run does leave its MARK, so an empty directory means something.
         control: { agent: 'plain', command: `touch ${arm('control')}` },
       },
@@ -147,13 +169,21 @@ describe('reliability: shell metacharacters in graphs never execute', function (
     const status = await graftIn(world, repo, ['status', '--json']);
     expect(status.json!.result.tasks.find((t: { name: string }) => t.name === 'verbatim').status).to.equal(prompt);
     // Names that are JavaScript's own object members are no tasks of the run.
-    for (const command of [['logs', 'constructor'], ['approve', 'constructor'], ['message', 'toString', 'hi']]) {
+    for (const command of [
+      ['logs', 'constructor'],
+      ['approve', 'constructor'],
+      ['message', 'toString', 'hi'],
+    ]) {
       const lookup = await graftIn(world, repo, command);
       expect(lookup.code, `${command.join(' ')}: ${lookup.stderr}`).to.equal(4);
     }
     expect(touchedMarks()).to.deep.equal(['MARK-control']);
     rmSync(mark('control'));
-    figures.push(['prompt file, agent args, command text, graft-agent status/msg (local host, own accounts)', args.length + payloads('prompt').length * 3 + payloads('command').length, touchedMarks().length]);
+    figures.push([
+      'prompt file, agent args, command text, graft-agent status/msg (local host, own accounts)',
+      args.length + payloads('prompt').length * 3 + payloads('command').length,
+      touchedMarks().length,
+    ]);
   });
 
   describe('on inventory hosts whose PATH holds a stand-in claude', function () {
@@ -164,17 +194,39 @@ describe('reliability: shell metacharacters in graphs never execute', function (
       // Records its argv and stdin into the worktree and commits them: the branch brings them back.
       // It also touches a MARK of its own, the control that shows a touch by this agent is seen.
       const control = `touch ${arm('stub-control')}\n`;
-      writeFileSync(join(stubDir, 'claude'), `#!/bin/sh\nfor a in "$@"; do printf "%s\\0" "$a"; done > ARGV\ncat > STDIN\ncp "$GRAFT_PROMPT_FILE" PROMPT\ngit add ARGV STDIN PROMPT && git commit -qm claude\n${control}`, { mode: 0o755 });
+      writeFileSync(
+        join(stubDir, 'claude'),
+        `#!/bin/sh\nfor a in "$@"; do printf "%s\\0" "$a"; done > ARGV\ncat > STDIN\ncp "$GRAFT_PROMPT_FILE" PROMPT\ngit add ARGV STDIN PROMPT && git commit -qm claude\n${control}`,
+        { mode: 0o755 },
+      );
     });
     after(() => rmSync(stubDir, { recursive: true, force: true }));
 
     it('given a claude agent whose model, args and prompt carry metacharacters, when run, then claude gets each as one word or as stdin, verbatim, and none executes', async () => {
       await writePrivateKeyFile(join(root, 'admin_key'), hosts.fleet.clientKey.privateKey);
       const endpoint = hosts.fleet.endpoints[0]!;
-      writeGraphFile(root, 'hosts.yaml', { all: { hosts: { h1: { ansible_host: endpoint.host, ansible_port: endpoint.port, ansible_user: hosts.fleet.loginUser, ansible_ssh_private_key_file: 'admin_key', graft_host_key: hosts.fleet.hosts[0]!.sshd.hostPublicKey, graft_slots: 2 } } } });
+      writeGraphFile(root, 'hosts.yaml', {
+        all: {
+          hosts: {
+            h1: {
+              ansible_host: endpoint.host,
+              ansible_port: endpoint.port,
+              ansible_user: hosts.fleet.loginUser,
+              ansible_ssh_private_key_file: 'admin_key',
+              graft_host_key: hosts.fleet.hosts[0]!.sshd.hostPublicKey,
+              graft_slots: 2,
+            },
+          },
+        },
+      });
       const [model, ...args] = payloads('llm');
       const prompt = payloadText('llm-prompt');
-      const file = writeGraphFile(root, 'llm.yaml', { base: 'main', hosts: { inventory: 'hosts.yaml' }, agents: { llm: { harness: 'claude', model, args } }, tasks: { think: { agent: 'llm', prompt } } });
+      const file = writeGraphFile(root, 'llm.yaml', {
+        base: 'main',
+        hosts: { inventory: 'hosts.yaml' },
+        agents: { llm: { harness: 'claude', model, args } },
+        tasks: { think: { agent: 'llm', prompt } },
+      });
       const result = await graftIn(world, repo, ['run', file, '--json']);
       expect(result.code, result.stdout + result.stderr).to.equal(0);
       const session = runEnvelope(result).result!.session;
@@ -186,7 +238,11 @@ describe('reliability: shell metacharacters in graphs never execute', function (
       expect((await graftIn(world, repo, ['down', '--json'])).code).to.equal(0);
       expect(touchedMarks()).to.deep.equal(['MARK-stub-control']);
       rmSync(mark('stub-control'));
-      figures.push(['claude model and args (argv), prompt (file and stdin) (inventory host)', 1 + args.length + payloads('llm-prompt').length, touchedMarks().length]);
+      figures.push([
+        'claude model and args (argv), prompt (file and stdin) (inventory host)',
+        1 + args.length + payloads('llm-prompt').length,
+        touchedMarks().length,
+      ]);
     });
   });
 });

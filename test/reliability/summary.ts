@@ -20,6 +20,12 @@ export function reportFigures(table: FigureTable): void {
 
 after(function () {
   if (tables.length === 0) return;
-  const blocks = tables.map((t) => `${t.title}\n${renderTable(t.columns, t.rows.map((r) => r.map(String)))}`);
+  const blocks = tables.map(
+    (t) =>
+      `${t.title}\n${renderTable(
+        t.columns,
+        t.rows.map((r) => r.map(String)),
+      )}`,
+  );
   console.log(`\n=== reliability summary ===\n\n${blocks.join('\n\n')}\n`);
 });

@@ -30,7 +30,9 @@ export class LogView {
       this.label.textContent = where === 'none' ? '(no output yet)' : `(attempt ${attempt}, ${where === 'host' ? 'live from its host' : 'saved'})`;
     });
     source.addEventListener('text', (e) => this.append((JSON.parse((e as MessageEvent).data) as { text: string }).text));
-    source.addEventListener('failed', (e) => this.out.append(el('div', { class: 'tool' }, `[log unavailable: ${(JSON.parse((e as MessageEvent).data) as { error: string }).error}]`)));
+    source.addEventListener('failed', (e) =>
+      this.out.append(el('div', { class: 'tool' }, `[log unavailable: ${(JSON.parse((e as MessageEvent).data) as { error: string }).error}]`)),
+    );
     // The stream ends with the attempt; the page reopens it when the task changes.
     source.addEventListener('end', () => {
       if (this.pending) this.line(this.pending);
@@ -75,7 +77,15 @@ function render(event: Json): HTMLElement[] | undefined {
   // Claude Code: {type: assistant|user, message: {content: [{type: text|tool_use|tool_result}]}}, {type: result, result}
   const content = (event.message as Json | undefined)?.content;
   if ((type === 'assistant' || type === 'user') && Array.isArray(content)) {
-    return (content as Json[]).map((part) => (part.type === 'text' ? message(text(part.text)) : part.type === 'tool_use' ? tool(part.name, part.input) : part.type === 'tool_result' ? result(part.content) : result(part)));
+    return (content as Json[]).map((part) =>
+      part.type === 'text'
+        ? message(text(part.text))
+        : part.type === 'tool_use'
+          ? tool(part.name, part.input)
+          : part.type === 'tool_result'
+            ? result(part.content)
+            : result(part),
+    );
   }
   if (type === 'result' && 'result' in event) return [message(text(event.result))];
   if (type === 'system') return [];

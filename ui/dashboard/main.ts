@@ -36,7 +36,12 @@ function renderTask(): void {
     ['duration', duration(task)],
     ['branch', task.branch],
     ['needs', task.needs.join(', ') || undefined],
-    ['tokens', task.usage ? `${task.usage.inputTokens.toLocaleString('en')} in / ${task.usage.outputTokens.toLocaleString('en')} out (${task.usage.requests} request${task.usage.requests === 1 ? '' : 's'})` : undefined],
+    [
+      'tokens',
+      task.usage
+        ? `${task.usage.inputTokens.toLocaleString('en')} in / ${task.usage.outputTokens.toLocaleString('en')} out (${task.usage.requests} request${task.usage.requests === 1 ? '' : 's'})`
+        : undefined,
+    ],
     ['cost', task.usage ? (task.usage.costUsd === null ? 'unknown (no price for its model)' : `$${task.usage.costUsd.toFixed(4)}`) : undefined],
     ['status', task.status],
     ['summary', task.summary],
@@ -50,24 +55,50 @@ function renderTask(): void {
 function gate(task: TaskView): HTMLElement {
   const reason = el('textarea', { placeholder: 'reason (recorded)', 'aria-label': 'reason' });
   const problem = el('div', { class: 'hint' });
-  const decide = (decision: 'approve' | 'reject') => post(`/api/tasks/${encodeURIComponent(task.name)}/approval`, { decision, ...(reason.value ? { reason: reason.value } : {}) }).catch((e: Error) => (problem.textContent = e.message));
+  const decide = (decision: 'approve' | 'reject') =>
+    post(`/api/tasks/${encodeURIComponent(task.name)}/approval`, { decision, ...(reason.value ? { reason: reason.value } : {}) }).catch(
+      (e: Error) => (problem.textContent = e.message),
+    );
   const approve = el('button', { type: 'button', 'data-action': 'approve' }, 'Approve');
   const reject = el('button', { type: 'button', 'data-action': 'reject' }, 'Reject');
   approve.addEventListener('click', () => void decide('approve'));
   reject.addEventListener('click', () => void decide('reject'));
-  return el('div', { class: 'gate' }, el('strong', {}, task.waiting === 'before' ? 'Waiting for approval to start' : 'Waiting for approval of its result'), reason, approve, reject, problem);
+  return el(
+    'div',
+    { class: 'gate' },
+    el('strong', {}, task.waiting === 'before' ? 'Waiting for approval to start' : 'Waiting for approval of its result'),
+    reason,
+    approve,
+    reject,
+    problem,
+  );
 }
 
 function renderInbox(entries: HumanInboxEntry[]): void {
   const items = entries.map((e) => {
-    const head = el('div', {}, el('strong', {}, e.sender), ` ${e.kind === 'question' ? `asks (question ${e.id})` : e.recipient === 'all' ? 'to all' : 'says'} · ${new Date(e.createdAt).toLocaleTimeString()}`);
+    const head = el(
+      'div',
+      {},
+      el('strong', {}, e.sender),
+      ` ${e.kind === 'question' ? `asks (question ${e.id})` : e.recipient === 'all' ? 'to all' : 'says'} · ${new Date(e.createdAt).toLocaleTimeString()}`,
+    );
     const body = el('div', {}, e.body);
     if (e.kind !== 'question') return el('div', { class: 'question' }, head, body);
-    if (e.answer) return el('div', { class: 'question', 'data-question': String(e.id) }, head, body, el('div', { class: 'hint' }, `→ ${e.answer.body} (${e.answer.sender})`));
+    if (e.answer)
+      return el(
+        'div',
+        { class: 'question', 'data-question': String(e.id) },
+        head,
+        body,
+        el('div', { class: 'hint' }, `→ ${e.answer.body} (${e.answer.sender})`),
+      );
     const text = el('textarea', { 'aria-label': 'answer' });
     const send = el('button', { type: 'button', 'data-action': 'answer' }, 'Answer');
     const problem = el('div', { class: 'hint' });
-    send.addEventListener('click', () => void post(`/api/questions/${e.id}/answer`, { text: text.value }).catch((err: Error) => (problem.textContent = err.message)));
+    send.addEventListener(
+      'click',
+      () => void post(`/api/questions/${e.id}/answer`, { text: text.value }).catch((err: Error) => (problem.textContent = err.message)),
+    );
     return el('div', { class: 'question open', 'data-question': String(e.id) }, head, body, ...(snapshot?.writable ? [text, send, problem] : []));
   });
   $('inbox').replaceChildren(...(items.length ? items : [el('p', { class: 'hint' }, 'No messages.')]));

@@ -10,8 +10,12 @@ import { requireSession } from '../../core/session/resolve-session.js';
 
 export default class AgentExec extends GraftCommand<typeof AgentExec> {
   static override summary = "Run a command as an agent, over the agent's own key.";
-  static override description = "Runs the words after -- as the agent's own account (or in its directory, for shared-account agents), in its worktree when it has one (else its home; --cwd chooses), with its granted secrets in the environment, over a connection authenticated by the agent's own per-run key. Output streams as it comes; the exit code is the command's.";
-  static override examples = ['<%= config.bin %> agent exec reviewer -- git status', "<%= config.bin %> agent exec reviewer --cwd . -- 'ls -la .graft/identity'"];
+  static override description =
+    "Runs the words after -- as the agent's own account (or in its directory, for shared-account agents), in its worktree when it has one (else its home; --cwd chooses), with its granted secrets in the environment, over a connection authenticated by the agent's own per-run key. Output streams as it comes; the exit code is the command's.";
+  static override examples = [
+    '<%= config.bin %> agent exec reviewer -- git status',
+    "<%= config.bin %> agent exec reviewer --cwd . -- 'ls -la .graft/identity'",
+  ];
 
   static override strict = false;
   static override args = {
@@ -21,7 +25,10 @@ export default class AgentExec extends GraftCommand<typeof AgentExec> {
   static override flags = {
     session: sessionFlag,
     timeout: Flags.string({ char: 't', description: 'Limit for connecting and running, e.g. 30s, 5m.', default: '1h', env: 'GRAFT_TIMEOUT' }),
-    cwd: Flags.string({ description: "Directory to run in, relative to the agent's home (or absolute). Default: its worktree, else its home.", env: 'GRAFT_AGENT_CWD' }),
+    cwd: Flags.string({
+      description: "Directory to run in, relative to the agent's home (or absolute). Default: its worktree, else its home.",
+      env: 'GRAFT_AGENT_CWD',
+    }),
   };
 
   async run(): Promise<{ agent: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string }> {
@@ -41,7 +48,13 @@ export default class AgentExec extends GraftCommand<typeof AgentExec> {
       onStdout: stream ? (chunk) => process.stdout.write(this.redact(chunk.toString('utf8'))) : undefined,
       onStderr: stream ? (chunk) => process.stderr.write(this.redact(chunk.toString('utf8'))) : undefined,
     });
-    this.events.emit({ code: 'exec.host.done', level: 'debug', message: `agent ${agent.name}: exit ${result.exitCode ?? result.signal}`, session: session.id, host: host.name });
+    this.events.emit({
+      code: 'exec.host.done',
+      level: 'debug',
+      message: `agent ${agent.name}: exit ${result.exitCode ?? result.signal}`,
+      session: session.id,
+      host: host.name,
+    });
     this.setExitCode(result.exitCode === 0 ? 0 : 1);
     return { agent: agent.name, exitCode: result.exitCode, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
   }

@@ -6,7 +6,8 @@ import { requireSession } from '../../core/session/resolve-session.js';
 
 export default class AgentLs extends GraftCommand<typeof AgentLs> {
   static override summary = "List the session's agents.";
-  static override description = 'Shows each agent: host, account, isolation mode, state, when its key expires, its SPIFFE id and the names of its secrets (never values).';
+  static override description =
+    'Shows each agent: host, account, isolation mode, state, when its key expires, its SPIFFE id and the names of its secrets (never values).';
   static override examples = ['<%= config.bin %> agent ls', '<%= config.bin %> agent ls --all --json'];
 
   static override flags = {
@@ -17,9 +18,18 @@ export default class AgentLs extends GraftCommand<typeof AgentLs> {
   async run(): Promise<{ session: string; agents: AgentView[] }> {
     const { store } = this.runtime();
     const session = requireSession(store, this.flags.session);
-    const agents = store.listAgents(session.id).filter((a) => this.flags.all || a.state !== 'removed').map(agentView);
+    const agents = store
+      .listAgents(session.id)
+      .filter((a) => this.flags.all || a.state !== 'removed')
+      .map(agentView);
     this.log(agents.length > 0 ? renderAgents(agents) : `session ${session.id} has no agents (create one with: graft agent create NAME)`);
-    for (const agent of agents) if (agent.isolation === 'shared-account' && agent.state === 'ready') this.events.emit({ code: 'warning', level: 'warn', message: `${agent.name} shares the login account ${agent.account} on ${agent.host} (isolation: shared-account)` });
+    for (const agent of agents)
+      if (agent.isolation === 'shared-account' && agent.state === 'ready')
+        this.events.emit({
+          code: 'warning',
+          level: 'warn',
+          message: `${agent.name} shares the login account ${agent.account} on ${agent.host} (isolation: shared-account)`,
+        });
     return { session: session.id, agents };
   }
 }

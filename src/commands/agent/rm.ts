@@ -6,7 +6,8 @@ import { requireSession } from '../../core/session/resolve-session.js';
 
 export default class AgentRm extends GraftCommand<typeof AgentRm> {
   static override summary = 'Revoke and remove an agent.';
-  static override description = "Kills the agent's processes, removes its key line, deletes its account and home on the host (or its directory under a shared login) and its private key on the controller. Removing an agent that is already gone succeeds.";
+  static override description =
+    "Kills the agent's processes, removes its key line, deletes its account and home on the host (or its directory under a shared login) and its private key on the controller. Removing an agent that is already gone succeeds.";
   static override examples = ['<%= config.bin %> agent rm reviewer', '<%= config.bin %> agent rm reviewer --session k3f9x2qa --json'];
 
   static override args = {

@@ -21,7 +21,10 @@ export default class GraphCheck extends GraftCommand<typeof GraphCheck> {
   static override description = `Reads a task graph the way graft run would: the YAML, every key and value, agent and task names, needs (unknown tasks, cycles), each harness's prompt or command, the instructions files, and, for inventory hosts, each task's "on" selector against the inventory. Every problem is reported at once as "file:line: path: message", with exit code 3. Nothing is started.`;
   static override examples = [
     '<%= config.bin %> graph check examples/feature.yaml',
-    { description: 'Machine-readable: the tasks with their needs, agent, harness and gates, or the problems', command: '<%= config.bin %> graph check examples/feature.yaml --json' },
+    {
+      description: 'Machine-readable: the tasks with their needs, agent, harness and gates, or the problems',
+      command: '<%= config.bin %> graph check examples/feature.yaml --json',
+    },
   ];
 
   static override args = {
@@ -39,12 +42,18 @@ export default class GraphCheck extends GraftCommand<typeof GraphCheck> {
     for (const [name, task] of Object.entries(graph.tasks)) {
       const agent = graph.agents[task.agent]!;
       if (agent.harness !== 'shell' && agent.gateway === false) {
-        this.events.emit({ code: 'warning', level: 'warn', message: `${this.args.file}: task ${name} is unmetered: its agent ${agent.name} has gateway: false, so its vendor key goes to the host and graft counts no tokens, enforces no budget or model list for it` });
+        this.events.emit({
+          code: 'warning',
+          level: 'warn',
+          message: `${this.args.file}: task ${name} is unmetered: its agent ${agent.name} has gateway: false, so its vendor key goes to the host and graft counts no tokens, enforces no budget or model list for it`,
+        });
       }
     }
     const tasks = graphTaskViews(graph);
     this.log(renderGraphTasks(tasks));
-    this.log(`\n${this.args.file}: ${tasks.length} task(s), ${Object.keys(graph.agents).length} agent(s) on ${describeHosts(graph.hosts)}, base ${graph.base}: OK`);
+    this.log(
+      `\n${this.args.file}: ${tasks.length} task(s), ${Object.keys(graph.agents).length} agent(s) on ${describeHosts(graph.hosts)}, base ${graph.base}: OK`,
+    );
     const agents = Object.values(graph.agents).map(({ instructions: _text, ...agent }) => agent);
     return { file: graph.file, base: graph.base, hosts: graph.hosts, agents, tasks };
   }

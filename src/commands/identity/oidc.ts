@@ -8,7 +8,8 @@ import { requireSession } from '../../core/session/resolve-session.js';
 
 export default class IdentityOidc extends GraftCommand<typeof IdentityOidc> {
   static override summary = "Export the session's OIDC discovery document and JWKS.";
-  static override description = "Writes .well-known/openid-configuration and the JWKS (public keys only) under --out. Serve that directory at the session's issuer URL so AWS (an IAM OIDC provider, then AssumeRoleWithWebIdentity) or GCP workload identity federation can verify the agents' JWTs.";
+  static override description =
+    "Writes .well-known/openid-configuration and the JWKS (public keys only) under --out. Serve that directory at the session's issuer URL so AWS (an IAM OIDC provider, then AssumeRoleWithWebIdentity) or GCP workload identity federation can verify the agents' JWTs.";
   static override examples = ['<%= config.bin %> identity oidc --out ./issuer', '<%= config.bin %> identity oidc --out ./issuer --json'];
 
   static override flags = {

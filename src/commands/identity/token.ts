@@ -6,9 +6,13 @@ import { writeAgentToken } from '../../core/agents/agent-token.js';
 import { requireSession } from '../../core/session/resolve-session.js';
 
 export default class IdentityToken extends GraftCommand<typeof IdentityToken> {
-  static override summary = 'Issue a fresh workload JWT into an agent\'s home.';
-  static override description = "Signs a short-lived JWT (sub = the agent's SPIFFE id, aud = --audience) with the session's key and writes it to the agent's ~/.graft/identity/token.jwt, readable by the agent only. The token itself is not printed; its claims are.";
-  static override examples = ['<%= config.bin %> identity token deployer --audience sts.amazonaws.com', '<%= config.bin %> identity token deployer --audience //iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/providers/graft --ttl 900'];
+  static override summary = "Issue a fresh workload JWT into an agent's home.";
+  static override description =
+    "Signs a short-lived JWT (sub = the agent's SPIFFE id, aud = --audience) with the session's key and writes it to the agent's ~/.graft/identity/token.jwt, readable by the agent only. The token itself is not printed; its claims are.";
+  static override examples = [
+    '<%= config.bin %> identity token deployer --audience sts.amazonaws.com',
+    '<%= config.bin %> identity token deployer --audience //iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/providers/graft --ttl 900',
+  ];
 
   static override args = { name: Args.string({ description: 'Agent name.', required: true }) };
   static override flags = {

@@ -17,7 +17,10 @@ export default class InventoryCheck extends GraftCommand<typeof InventoryCheck> 
   static override description = `Reads an Ansible-style inventory (YAML or INI) the way graft up would and prints each host's address, login, key file, slots, labels, isolation mode and pinned host keys. Every problem in the file is reported at once as "file: path: message", with exit code 3.`;
   static override examples = [
     '<%= config.bin %> inventory check inventories/onprem.ini',
-    { description: 'Machine-readable, e.g. to diff against ansible-inventory --list', command: '<%= config.bin %> inventory check inventories/onprem.yaml --json' },
+    {
+      description: 'Machine-readable, e.g. to diff against ansible-inventory --list',
+      command: '<%= config.bin %> inventory check inventories/onprem.yaml --json',
+    },
     { description: 'Check structure only, before host keys are collected', command: '<%= config.bin %> inventory check fleet.yaml --no-require-pins' },
   ];
 
@@ -26,7 +29,12 @@ export default class InventoryCheck extends GraftCommand<typeof InventoryCheck> 
   };
 
   static override flags = {
-    'require-pins': Flags.boolean({ description: 'Treat hosts with no pinned host key and no explicit tofu policy as errors.', default: true, allowNo: true, env: 'GRAFT_REQUIRE_PINS' }),
+    'require-pins': Flags.boolean({
+      description: 'Treat hosts with no pinned host key and no explicit tofu policy as errors.',
+      default: true,
+      allowNo: true,
+      env: 'GRAFT_REQUIRE_PINS',
+    }),
   };
 
   async run(): Promise<InventoryCheckResult> {
@@ -36,7 +44,17 @@ export default class InventoryCheck extends GraftCommand<typeof InventoryCheck> 
     this.log(
       renderTable(
         ['host', 'address', 'user', 'key file', 'via', 'slots', 'labels', 'isolation', 'host key'],
-        hosts.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.identityFile ?? '(ssh-agent)', jumpChain(h.jump), String(h.slots), h.labels.join(',') || '-', h.isolation, h.hostKeyFingerprints[0] ?? (h.hostKeyPolicy === 'tofu' ? 'tofu' : '-')]),
+        hosts.map((h) => [
+          h.name,
+          `${h.address}:${h.port}`,
+          h.user,
+          h.identityFile ?? '(ssh-agent)',
+          jumpChain(h.jump),
+          String(h.slots),
+          h.labels.join(',') || '-',
+          h.isolation,
+          h.hostKeyFingerprints[0] ?? (h.hostKeyPolicy === 'tofu' ? 'tofu' : '-'),
+        ]),
       ),
     );
     this.log(`\n${inventory.file}: ${hosts.length} host(s) in ${Object.keys(inventory.groups).length} group(s), ${inventory.format.toUpperCase()}: OK`);

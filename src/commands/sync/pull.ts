@@ -8,7 +8,8 @@ import { requireWorkspace } from '../../core/workspace/require-workspace.js';
 
 export default class SyncPull extends GraftCommand<typeof SyncPull> {
   static override summary = "Bring an agent's work back as a local branch.";
-  static override description = "Fetches the agent's commits, plus a snapshot commit of its uncommitted changes (authored by the agent; nothing on the host changes), into the local branch graft/<session>/<agent>. Only new objects travel. graft moves that branch only if it set it last or the new work descends from it, and never while it is checked out.";
+  static override description =
+    "Fetches the agent's commits, plus a snapshot commit of its uncommitted changes (authored by the agent; nothing on the host changes), into the local branch graft/<session>/<agent>. Only new objects travel. graft moves that branch only if it set it last or the new work descends from it, and never while it is checked out.";
   static override examples = ['<%= config.bin %> sync pull impl', '<%= config.bin %> sync pull impl --json && git log graft/<session>/impl'];
 
   static override args = { name: Args.string({ description: 'Agent name.', required: true }) };
@@ -22,8 +23,15 @@ export default class SyncPull extends GraftCommand<typeof SyncPull> {
     requireWorkspace(agent);
     const { result, workspace } = await pullAgentWork(runtime, session.id, agent, host);
     runtime.store.putAgent(session.id, { ...agent, workspace });
-    this.events.emit({ code: 'sync.pulled', level: 'info', message: `pulled ${agent.name}: ${result.branch} at ${result.tip.slice(0, 12)}${result.snapshot ? ' (with a snapshot of uncommitted work)' : ''}, ${result.objects} object(s), ${result.bytes} bytes`, session: session.id, host: host.name, data: { ...result } });
-    this.log(`${result.branch} -> ${result.tip}${result.snapshot ? ' (snapshot of uncommitted work on top of the agent\'s HEAD)' : ''}`);
+    this.events.emit({
+      code: 'sync.pulled',
+      level: 'info',
+      message: `pulled ${agent.name}: ${result.branch} at ${result.tip.slice(0, 12)}${result.snapshot ? ' (with a snapshot of uncommitted work)' : ''}, ${result.objects} object(s), ${result.bytes} bytes`,
+      session: session.id,
+      host: host.name,
+      data: { ...result },
+    });
+    this.log(`${result.branch} -> ${result.tip}${result.snapshot ? " (snapshot of uncommitted work on top of the agent's HEAD)" : ''}`);
     return { agent: agent.name, ...result };
   }
 }

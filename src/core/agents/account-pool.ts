@@ -72,7 +72,8 @@ export class AccountPool {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.allSettled([...this.running]);
-    for (const pool of this.hosts.values()) for (const waiter of pool.waiters.splice(0)) waiter.reject(new Error(`the account pool of ${pool.host.name} is stopped`));
+    for (const pool of this.hosts.values())
+      for (const waiter of pool.waiters.splice(0)) waiter.reject(new Error(`the account pool of ${pool.host.name} is stopped`));
   }
 
   private pool(host: HostRecord): HostPool {
@@ -97,13 +98,19 @@ export class AccountPool {
         const started = performance.now();
         const made = await admin.fillPool(this.sessionId, Math.min(need, fillBatch));
         this.rows.addReady(this.sessionId, pool.host.name, made);
-        this.emit(pool.host, 'pool.filled', `${pool.host.name}: ${made.length} pool account(s) made`, { made: made.length, ms: Math.round(performance.now() - started) });
+        this.emit(pool.host, 'pool.filled', `${pool.host.name}: ${made.length} pool account(s) made`, {
+          made: made.length,
+          ms: Math.round(performance.now() - started),
+        });
       };
     } else {
       const spent = this.rows.list(this.sessionId, ['spent'], pool.host.name);
       if (spent.length >= deleteBatch) {
         batch = async () => {
-          const deleted = await admin.deletePooled(this.sessionId, spent.slice(0, 64).map((r) => r.account));
+          const deleted = await admin.deletePooled(
+            this.sessionId,
+            spent.slice(0, 64).map((r) => r.account),
+          );
           this.rows.mark(this.sessionId, pool.host.name, deleted, 'deleted');
           this.emit(pool.host, 'pool.deleted', `${pool.host.name}: ${deleted.length} revoked account(s) deleted`, { deleted: deleted.length });
         };
@@ -132,7 +139,14 @@ export class AccountPool {
   }
 
   private emit(host: HostRecord, code: 'pool.filled' | 'pool.deleted' | 'warning', message: string, data?: Record<string, unknown>): void {
-    this.runtime.events.emit({ code, level: code === 'warning' ? 'warn' : 'debug', message, session: this.sessionId, host: host.name, data: { host: host.name, ...data } });
+    this.runtime.events.emit({
+      code,
+      level: code === 'warning' ? 'warn' : 'debug',
+      message,
+      session: this.sessionId,
+      host: host.name,
+      data: { host: host.name, ...data },
+    });
   }
 }
 
@@ -149,7 +163,15 @@ export async function drainHostPool(runtime: GraftRuntime, sessionId: string, ho
   const still = new Set([...left].map((l) => l.split(' ')[0]));
   // Hosts sharing the machine (local hosts) share its accounts: every one of their rows is settled here.
   for (const name of sharing) {
-    rows.mark(sessionId, name, rows.list(sessionId, ['ready', 'claimed', 'spent'], name).map((r) => r.account).filter((a) => !still.has(a)), 'deleted');
+    rows.mark(
+      sessionId,
+      name,
+      rows
+        .list(sessionId, ['ready', 'claimed', 'spent'], name)
+        .map((r) => r.account)
+        .filter((a) => !still.has(a)),
+      'deleted',
+    );
   }
   return [...left].map((l) => `pool account ${l} on ${host.name}`);
 }

@@ -14,6 +14,12 @@ export async function writeAgentToken(runtime: GraftRuntime, session: SessionRow
   const path = '.graft/identity/token.jwt';
   await new HostAdmin(runtime.pool, host, runtime.env).putAgentFile(agent, path, token);
   const claims = decodeJwt(token);
-  runtime.events.emit({ code: 'identity.issued', level: 'info', message: `workload JWT for agent ${agent.name}, aud ${audience}, expires ${new Date(claims.exp! * 1000).toISOString()}`, session: session.id, host: host.name });
+  runtime.events.emit({
+    code: 'identity.issued',
+    level: 'info',
+    message: `workload JWT for agent ${agent.name}, aud ${audience}, expires ${new Date(claims.exp! * 1000).toISOString()}`,
+    session: session.id,
+    host: host.name,
+  });
   return { path: `${agent.home}/${path}`, sub: String(claims.sub), aud: audience, iss: String(claims.iss), exp: new Date(claims.exp! * 1000).toISOString() };
 }

@@ -48,7 +48,11 @@ export interface CreateAgentRequest {
  * secrets granted to it. The record is written before anything is created on the host, so a
  * crash leaves something `agent rm` or `down` can find.
  */
-export async function createAgent(runtime: GraftRuntime, session: SessionRow, request: CreateAgentRequest): Promise<{ agent: AgentRecord; transfer?: TransferStats }> {
+export async function createAgent(
+  runtime: GraftRuntime,
+  session: SessionRow,
+  request: CreateAgentRequest,
+): Promise<{ agent: AgentRecord; transfer?: TransferStats }> {
   const name = checkAgentName(session.id, request.name);
   const alreadyThere = (existing: AgentRecord) =>
     new UsageError(`agent ${name} already exists in session ${session.id} (${existing.state})`, [`Remove it first: graft agent rm ${name}`]);
@@ -136,14 +140,20 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     Object.assign(agent, { spiffeId: certificate.spiffeId, certificateNotAfter: certificate.notAfter.toISOString() });
     lap('identity');
     agent.keyFrom = await address;
-    const keyLine = authorizedKeyLine({ publicKey: pair.publicKey, from: agent.keyFrom, expiresAt: new Date(session.expiresAt), interactive: request.interactive });
+    const keyLine = authorizedKeyLine({
+      publicKey: pair.publicKey,
+      from: agent.keyFrom,
+      expiresAt: new Date(session.expiresAt),
+      interactive: request.interactive,
+    });
 
     const agentFiles: AgentFile[] = [
       { path: '.graft/identity/cert.pem', content: certificate.certPem },
       { path: '.graft/identity/key.pem', content: certificate.keyPem! },
       { path: '.graft/identity/ca.pem', content: authority.caCertPem },
     ];
-    if (request.jwtAudience) agentFiles.push({ path: '.graft/identity/token.jwt', content: await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }) });
+    if (request.jwtAudience)
+      agentFiles.push({ path: '.graft/identity/token.jwt', content: await issueWorkloadJwt(authority, { agentName: name, audience: request.jwtAudience }) });
     for (const [secret, value] of secrets) agentFiles.push({ path: `.graft/secrets/${secret}`, content: value });
     if (secrets.size > 0) agentFiles.push({ path: '.graft/secrets.env', content: secretsEnvFile(secrets) });
     if (shared) {
@@ -179,17 +189,33 @@ export async function createAgent(runtime: GraftRuntime, session: SessionRow, re
     }
     agent.state = 'ready';
     runtime.store.putAgent(session.id, agent);
-    runtime.events.emit({ code: 'agent.created', level: 'info', message: `agent ${name} ready on ${host.name} as ${agent.account} (${agent.isolation}), key expires ${session.expiresAt}`, session: session.id, host: host.name, data: { agent: name, account: agent.account, spiffeId: agent.spiffeId, secrets: agent.secrets, timingsMs, transfer } });
+    runtime.events.emit({
+      code: 'agent.created',
+      level: 'info',
+      message: `agent ${name} ready on ${host.name} as ${agent.account} (${agent.isolation}), key expires ${session.expiresAt}`,
+      session: session.id,
+      host: host.name,
+      data: { agent: name, account: agent.account, spiffeId: agent.spiffeId, secrets: agent.secrets, timingsMs, transfer },
+    });
     return { agent, transfer };
   } catch (error) {
     agent.state = 'failed';
     agent.error = (error as Error).message;
     runtime.store.putAgent(session.id, agent);
-    runtime.events.emit({ code: 'agent.failed', level: 'debug', message: `agent ${name} failed on ${host.name}: ${agent.error}`, session: session.id, host: host.name });
+    runtime.events.emit({
+      code: 'agent.failed',
+      level: 'debug',
+      message: `agent ${name} failed on ${host.name}: ${agent.error}`,
+      session: session.id,
+      host: host.name,
+    });
     // A directory still being made, or a worktree, when something here failed: removed once done.
     await Promise.allSettled([sharedDir, worktreeMade]);
     // A pool account claimed for it but never given to it is spent all the same: never claimed twice.
-    await claiming?.then((row) => agent.pooled || new PoolStore(runtime.store).mark(session.id, host.name, [row.account], 'spent'), () => undefined);
+    await claiming?.then(
+      (row) => agent.pooled || new PoolStore(runtime.store).mark(session.id, host.name, [row.account], 'spent'),
+      () => undefined,
+    );
     await removeAgentFromHost(admin, session.id, agent).then(
       () => agent.pooled && new PoolStore(runtime.store).mark(session.id, host.name, [agent.account], 'spent'),
       () => undefined,

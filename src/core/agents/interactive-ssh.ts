@@ -15,21 +15,32 @@ import type { AgentRecord } from '../model/agent.js';
  */
 export function interactiveSshArgv(agent: AgentRecord, host: HostRecord, command: string[], terminal: boolean): string[] {
   if (!agent.interactive) {
-    throw new UsageError(`agent ${agent.name} was created without a terminal on its key`, [`Create an interactive agent: graft agent create NAME --interactive`, `Or run a command: graft agent exec ${agent.name} -- COMMAND`]);
+    throw new UsageError(`agent ${agent.name} was created without a terminal on its key`, [
+      `Create an interactive agent: graft agent create NAME --interactive`,
+      `Or run a command: graft agent exec ${agent.name} -- COMMAND`,
+    ]);
   }
   const knownHosts = join(dirname(agent.keyFile), 'known_hosts');
   const pinned = [host, ...jumpChain(host.jump)].flatMap((h) => h.hostKeys.map((k) => `${knownHostsName(h.address, h.port)} ${k}`));
   writeFileSync(knownHosts, pinned.join('\n') + '\n', { mode: 0o600 });
   return [
     ...(host.jump ? ['-o', `ProxyCommand=${escapePercent(jumpCommand(host.jump, host.address, host.port, knownHosts))}`] : []),
-    '-i', agent.keyFile,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'IdentityAgent=none',
-    '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-p', String(host.port),
+    '-i',
+    agent.keyFile,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'IdentityAgent=none',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-p',
+    String(host.port),
     // A terminal is asked for only when there is one to give it.
     ...(terminal ? ['-t'] : []),
     `${agent.account}@${host.address}`,
@@ -47,13 +58,19 @@ function jumpCommand(jump: JumpHost, address: string, port: number, knownHosts: 
     'ssh',
     // The admin's key, or else the user's ssh-agent (as for the admin login itself).
     ...(jump.identityFile ? ['-i', jump.identityFile, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none'] : []),
-    '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
     ...(jump.jump ? ['-o', `ProxyCommand=${escapePercent(jumpCommand(jump.jump, jump.address, jump.port, knownHosts))}`] : []),
-    '-W', `${address.includes(':') ? `[${address}]` : address}:${port}`,
-    '-p', String(jump.port),
+    '-W',
+    `${address.includes(':') ? `[${address}]` : address}:${port}`,
+    '-p',
+    String(jump.port),
     `${jump.user}@${jump.address}`,
   ];
   return argv.map((arg) => shellQuote(arg)).join(' ');

@@ -61,7 +61,9 @@ async function upload(pool: SshPool, host: HostRecord, sessionId: string, env: N
   const run = async (command: string) => {
     const result = await connection.exec(command, { timeoutMs });
     if (result.exitCode !== 0) {
-      throw new GraftError(`${host.name}: installing graft-agent failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, { code: 'HOST_ADMIN_FAILED' });
+      throw new GraftError(`${host.name}: installing graft-agent failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, {
+        code: 'HOST_ADMIN_FAILED',
+      });
     }
   };
   const present = await connection.exec(`test -f ${shellQuote(path)} && test -x ${shellQuote(path)}`, { timeoutMs });
@@ -78,6 +80,7 @@ async function upload(pool: SshPool, host: HostRecord, sessionId: string, env: N
  * `graft-agent` reads it on every call. Write it again whenever the tunnel's port changes.
  */
 export async function writeChannelUrl(pool: SshPool, host: HostRecord, env: NodeJS.ProcessEnv, agent: AgentRecord, url: string): Promise<void> {
-  if (!/^https:\/\/127\.0\.0\.1:[1-9][0-9]{0,4}$/.test(url)) throw new UsageError(`invalid channel URL ${JSON.stringify(url)}: expected https://127.0.0.1:<port>, the host end of the tunnel`);
+  if (!/^https:\/\/127\.0\.0\.1:[1-9][0-9]{0,4}$/.test(url))
+    throw new UsageError(`invalid channel URL ${JSON.stringify(url)}: expected https://127.0.0.1:<port>, the host end of the tunnel`);
   await new HostAdmin(pool, host, env).putAgentFile(agent, channelUrlFile, `${url}\n`);
 }

@@ -35,9 +35,14 @@ export class Callers {
    */
   of(socket: TLSSocket): Caller {
     const peer = socket.getPeerCertificate();
-    if (!peer?.raw) throw new ChannelRefusal(403, 'NO_CERTIFICATE', "no client certificate was presented: present the agent's ~/.graft/identity/cert.pem and key.pem");
+    if (!peer?.raw)
+      throw new ChannelRefusal(403, 'NO_CERTIFICATE', "no client certificate was presented: present the agent's ~/.graft/identity/cert.pem and key.pem");
     if (!socket.authorized) {
-      throw new ChannelRefusal(403, 'CERTIFICATE_UNTRUSTED', `the client certificate was not issued by the CA of session ${this.sessionId} (${String(socket.authorizationError)})`);
+      throw new ChannelRefusal(
+        403,
+        'CERTIFICATE_UNTRUSTED',
+        `the client certificate was not issued by the CA of session ${this.sessionId} (${String(socket.authorizationError)})`,
+      );
     }
     let identity = this.verified.get(peer.fingerprint256);
     if (!identity) {
@@ -65,6 +70,10 @@ export class Callers {
 export function checkClaimedSender(caller: Caller, body: { from?: string; sender?: string }): void {
   for (const claimed of [body.from, body.sender]) {
     if (claimed === undefined || claimed === caller.task || claimed === caller.agent) continue;
-    throw new ChannelRefusal(403, 'SENDER_FORGED', `this request says it is from ${JSON.stringify(claimed.slice(0, 64))}, but its certificate is agent ${caller.agent}'s (task ${caller.task})`);
+    throw new ChannelRefusal(
+      403,
+      'SENDER_FORGED',
+      `this request says it is from ${JSON.stringify(claimed.slice(0, 64))}, but its certificate is agent ${caller.agent}'s (task ${caller.task})`,
+    );
   }
 }

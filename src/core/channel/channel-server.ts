@@ -10,7 +10,8 @@ import { UsageError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { listenOnLoopback } from '../loopback-listen.js';
 import { issueServerCertificate, type SessionAuthority } from '../identity/index.js';
-import { maxMessageBodyLength, type MessageStore, type StoredMessage } from '../state/message-store.js';
+import { type MessageStore, type StoredMessage } from '../state/message-store.js';
+import { maxMessageBodyLength } from '../state/message-rules.js';
 import { AnswerWaits } from './answer-waits.js';
 import { Callers, checkClaimedSender, type Caller } from './callers.js';
 import { ChannelRefusal, readJsonBody, refusalOf, reply, replyRefusal, wantsText } from './http-exchange.js';
@@ -70,7 +71,8 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
   const longPollMs = options.longPollMs ?? 25_000;
   /** Agents' text as graft keeps it: redacted (as sent, so a value with control characters is still found), then inert. */
   const agentText = (text: string) => inertText(options.redact ? options.redact(text) : text);
-  const warn = (message: string, data?: Record<string, unknown>) => events?.emit({ code: 'warning', level: 'warn', message, session: sessionId, ...(data ? { data } : {}) });
+  const warn = (message: string, data?: Record<string, unknown>) =>
+    events?.emit({ code: 'warning', level: 'warn', message, session: sessionId, ...(data ? { data } : {}) });
 
   const notify = (message: StoredMessage) => {
     try {
@@ -80,27 +82,36 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
     }
   };
 
-  const finish = (outcome: 'done' | 'fail'): Route => async (caller, request) => {
-    const body = parseRequest(requestSchemas.finish, await readJsonBody(request));
-    checkClaimedSender(caller, body);
-    if (body.summary.length > maxMessageBodyLength) throw new UsageError(`the summary is ${body.summary.length} characters long; the limit is ${maxMessageBodyLength}`);
-    await handlers[outcome](caller.task, agentText(body.summary));
-    return { status: 204 };
-  };
+  const finish =
+    (outcome: 'done' | 'fail'): Route =>
+    async (caller, request) => {
+      const body = parseRequest(requestSchemas.finish, await readJsonBody(request));
+      checkClaimedSender(caller, body);
+      if (body.summary.length > maxMessageBodyLength)
+        throw new UsageError(`the summary is ${body.summary.length} characters long; the limit is ${maxMessageBodyLength}`);
+      await handlers[outcome](caller.task, agentText(body.summary));
+      return { status: 204 };
+    };
 
   const routes: Record<string, Route> = {
     'POST /v1/status': async (caller, request) => {
       const body = parseRequest(requestSchemas.status, await readJsonBody(request));
       checkClaimedSender(caller, body);
       const stored = store.recordStatus(sessionId, caller.task, agentText(body.text));
-      await (async () => handlers.status(caller.task, stored.body))().catch((error: Error) => warn(`the status handler failed for task ${caller.task}: ${error.message}`));
+      await (async () => handlers.status(caller.task, stored.body))().catch((error: Error) =>
+        warn(`the status handler failed for task ${caller.task}: ${error.message}`),
+      );
       return { status: 204 };
     },
     'POST /v1/messages': async (caller, request) => {
       const body = parseRequest(requestSchemas.message, await readJsonBody(request));
       checkClaimedSender(caller, body);
       if (options.isTask && body.to !== 'human' && body.to !== 'all' && !options.isTask(body.to)) {
-        throw new ChannelRefusal(404, 'NO_SUCH_TASK', `session ${sessionId} has no task ${JSON.stringify(body.to.slice(0, 64))}: send to a task name, "human" or "all"`);
+        throw new ChannelRefusal(
+          404,
+          'NO_SUCH_TASK',
+          `session ${sessionId} has no task ${JSON.stringify(body.to.slice(0, 64))}: send to a task name, "human" or "all"`,
+        );
       }
       const stored = store.send(sessionId, { from: caller.task, to: body.to, body: agentText(body.text), ...(body.key ? { key: body.key } : {}) });
       notify(stored);
@@ -124,19 +135,27 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
   };
 
   /** GET /v1/questions/<id>?wait=<seconds>: the answer (200), or 204 when none came in time. */
-  const answerRoute = (id: number): Route => async (caller, request, _text, signal) => {
-    const wait = Number(new URL(request.url ?? '/', 'https://channel').searchParams.get('wait') ?? 0);
-    const waitMs = Number.isFinite(wait) && wait > 0 ? Math.min(wait * 1000, longPollMs) : 0;
-    const answer = await waits.wait(() => store.takeAnswer(sessionId, caller.task, id), waitMs, signal);
-    return answer ? { status: 200, json: { question: id, answer }, plain: `${answer.body}\n` } : { status: 204 };
-  };
+  const answerRoute =
+    (id: number): Route =>
+    async (caller, request, _text, signal) => {
+      const wait = Number(new URL(request.url ?? '/', 'https://channel').searchParams.get('wait') ?? 0);
+      const waitMs = Number.isFinite(wait) && wait > 0 ? Math.min(wait * 1000, longPollMs) : 0;
+      const answer = await waits.wait(() => store.takeAnswer(sessionId, caller.task, id), waitMs, signal);
+      return answer ? { status: 200, json: { question: id, answer }, plain: `${answer.body}\n` } : { status: 204 };
+    };
 
   const refuse = (response: ServerResponse, text: boolean, refusal: ChannelRefusal, caller?: Caller) => {
     // A refused request's body may be unread: end the connection rather than parse the rest.
     response.setHeader('connection', 'close');
     // Identity refusals are security events: recorded (audit log) with who the certificate said.
     if (refusal.status === 403) {
-      events?.emit({ code: 'channel.refused', level: 'warn', message: `agent channel refused a request${caller ? ` from agent ${caller.agent} (task ${caller.task})` : ''}: ${refusal.message}`, session: sessionId, data: { reason: refusal.code, ...(caller ? { agent: caller.agent, task: caller.task } : {}) } });
+      events?.emit({
+        code: 'channel.refused',
+        level: 'warn',
+        message: `agent channel refused a request${caller ? ` from agent ${caller.agent} (task ${caller.task})` : ''}: ${refusal.message}`,
+        session: sessionId,
+        data: { reason: refusal.code, ...(caller ? { agent: caller.agent, task: caller.task } : {}) },
+      });
     }
     replyRefusal(response, text, refusal);
   };
@@ -147,7 +166,14 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
     // Node would drop the connection without a TLS alert, which the helper cannot tell from a
     // restarting controller and would retry for minutes. Every request on an unverified
     // connection is refused (403) before it is routed or its body read (Callers.of).
-    { key: certificate.keyPem, cert: certificate.certPem, ca: options.authority.caCertPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+    {
+      key: certificate.keyPem,
+      cert: certificate.certPem,
+      ca: options.authority.caCertPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    },
     (request, response) => {
       const text = wantsText(request);
       const gone = new AbortController();
@@ -172,7 +198,15 @@ export async function startChannel(options: StartChannelOptions): Promise<Channe
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
   // A handshake that failed outright (not TLS, no common cipher) never reaches a route; record it here.
-  server.on('tlsClientError', (error) => events?.emit({ code: 'channel.refused', level: 'warn', message: `agent channel refused a TLS client: ${error.message}`, session: sessionId, data: { reason: 'TLS' } }));
+  server.on('tlsClientError', (error) =>
+    events?.emit({
+      code: 'channel.refused',
+      level: 'warn',
+      message: `agent channel refused a TLS client: ${error.message}`,
+      session: sessionId,
+      data: { reason: 'TLS' },
+    }),
+  );
 
   const port = await listenOnLoopback(server, options.port ?? 0, 'the agent channel');
   events?.emit({ code: 'channel.started', level: 'debug', message: `agent channel listening on 127.0.0.1:${port}`, session: sessionId, data: { port } });

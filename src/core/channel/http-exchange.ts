@@ -43,7 +43,10 @@ export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
     chunks.push(chunk);
   }
   if (size === 0) return {};
-  const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = String(request.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (type !== 'application/json') throw new ChannelRefusal(415, 'NOT_JSON', `send the body as application/json, not ${type || 'an untyped body'}`);
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -65,7 +68,13 @@ export function reply(response: ServerResponse, text: boolean, status: number, j
     return;
   }
   const body = text ? (plain ?? '') : `${JSON.stringify(json)}\n`;
-  response.writeHead(status, { 'content-type': text ? 'text/plain; charset=utf-8' : 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' }).end(body);
+  response
+    .writeHead(status, {
+      'content-type': text ? 'text/plain; charset=utf-8' : 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    })
+    .end(body);
 }
 
 /** Sends a refusal: `{ error: { code, message } }`, or the message as a line of text. */

@@ -23,7 +23,8 @@ export function readConfigText(file: string, maxBytes: number): string {
     const info = statSync(file);
     if (info.isDirectory()) throw new UnreadableConfigFile('is a directory, not a file', 'EISDIR');
     if (!info.isFile()) throw new UnreadableConfigFile('is not a regular file (a device, pipe or socket cannot be read as configuration)', 'ENOTREG');
-    const tooBig = (size: string) => new UnreadableConfigFile(`is ${size} bytes; the limit is ${maxBytes} bytes (${maxBytes / 1024} KiB). Is this the right file?`, 'EFBIG');
+    const tooBig = (size: string) =>
+      new UnreadableConfigFile(`is ${size} bytes; the limit is ${maxBytes} bytes (${maxBytes / 1024} KiB). Is this the right file?`, 'EFBIG');
     if (info.size > maxBytes) throw tooBig(String(info.size));
     const bytes = Buffer.alloc(maxBytes + 1);
     let length = 0;
@@ -38,6 +39,9 @@ export function readConfigText(file: string, maxBytes: number): string {
   } catch (error) {
     if (error instanceof UnreadableConfigFile) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    throw new UnreadableConfigFile(code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : `cannot read the file: ${(error as Error).message}`, code);
+    throw new UnreadableConfigFile(
+      code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : `cannot read the file: ${(error as Error).message}`,
+      code,
+    );
   }
 }

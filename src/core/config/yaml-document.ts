@@ -13,7 +13,26 @@
  * - resolving an alias walks the whole document; here every alias is resolved in one walk, and
  *   an alias inside its own anchor's value (a structure without end) is refused.
  */
-import { Composer, isAlias, isMap, isNode, isPair, isScalar, isSeq, Lexer, type Alias, type Node, Parser, YAMLParseError, type CST, type Document, type DocumentOptions, type LineCounter, type ParseOptions, type SchemaOptions } from 'yaml';
+import {
+  Composer,
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  Lexer,
+  type Alias,
+  type Node,
+  Parser,
+  YAMLParseError,
+  type CST,
+  type Document,
+  type DocumentOptions,
+  type LineCounter,
+  type ParseOptions,
+  type SchemaOptions,
+} from 'yaml';
 import { BugError } from '../errors.js';
 
 /** Tokens (words, punctuation, indentation) in one file, by default: about 13,000 inventory hosts with four variables each. */
@@ -62,12 +81,19 @@ function parseWithinBounds(text: string, options: YamlOptions): BoundedYaml {
   const parser = new Parser(lineCounter.addNewLine);
   lineCounter.addNewLine(0);
   const tokens: CST.Token[] = [];
-  const tooDeepHere = (offset: number) => ({ refused: { offset, message: `values nest more than ${MAX_YAML_DEPTH} levels deep here; a configuration file needs a handful` } });
+  const tooDeepHere = (offset: number) => ({
+    refused: { offset, message: `values nest more than ${MAX_YAML_DEPTH} levels deep here; a configuration file needs a handful` },
+  });
   let count = 0;
   try {
     for (const lexeme of new Lexer().lex(text)) {
       if (++count > maxTokens) {
-        return { refused: { offset: parser.offset, message: `the file is too large to be read as configuration: more than ${maxTokens} YAML tokens (keys, values, punctuation, indentation). Is this the right file?` } };
+        return {
+          refused: {
+            offset: parser.offset,
+            message: `the file is too large to be read as configuration: more than ${maxTokens} YAML tokens (keys, values, punctuation, indentation). Is this the right file?`,
+          },
+        };
       }
       for (const token of parser.next(lexeme)) tokens.push(token);
     }
@@ -86,14 +112,17 @@ function parseWithinBounds(text: string, options: YamlOptions): BoundedYaml {
   for (const next of composer.compose(tokens, true, text.length)) {
     if (!doc) doc = next;
     else {
-      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      doc.errors.push(
+        new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'),
+      );
       break;
     }
   }
   // yaml always ends with a document (compose's forceDoc); none would be yaml's bug or ours.
   if (!doc) throw new BugError('yaml composed no document');
   const shape = inspect(doc);
-  if (shape.cycleAt !== undefined) return { refused: { offset: shape.cycleAt, message: 'this alias names a value that contains it, which would nest without end' } };
+  if (shape.cycleAt !== undefined)
+    return { refused: { offset: shape.cycleAt, message: 'this alias names a value that contains it, which would nest without end' } };
   for (const duplicate of shape.duplicates) doc.errors.push(duplicate);
   doc.errors.sort((a, b) => a.pos[0] - b.pos[0]);
   return { doc, resolve: (node) => (isAlias(node) ? shape.targets.get(node) : node) };
@@ -161,7 +190,8 @@ function inspect(doc: Document.Parsed): DocumentShape {
         continue;
       }
       if (isScalar(item.key) && item.key.range) {
-        if (seen.has(item.key.value)) shape.duplicates.push(new YAMLParseError([item.key.range[0], item.key.range[1]], 'DUPLICATE_KEY', 'Map keys must be unique'));
+        if (seen.has(item.key.value))
+          shape.duplicates.push(new YAMLParseError([item.key.range[0], item.key.range[1]], 'DUPLICATE_KEY', 'Map keys must be unique'));
         seen.add(item.key.value);
       }
       children.push(item.key, item.value);

@@ -41,7 +41,12 @@ export async function readYamlFile(file: string, maxBytes: number, maxTokens?: n
 export function parseYamlText(text: string, file: string, maxTokens?: number): YamlFile {
   const lineCounter = new LineCounter();
   const bounded = parseBoundedYaml(text, { version: '1.2', merge: true, prettyErrors: false, lineCounter, maxTokens });
-  if (bounded.refused) return { value: undefined, problems: [{ file, path: '', line: lineCounter.linePos(bounded.refused.offset).line, message: bounded.refused.message }], lineOf: () => undefined };
+  if (bounded.refused)
+    return {
+      value: undefined,
+      problems: [{ file, path: '', line: lineCounter.linePos(bounded.refused.offset).line, message: bounded.refused.message }],
+      lineOf: () => undefined,
+    };
   const { doc, resolve } = bounded;
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
   const keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
@@ -53,9 +58,11 @@ export function parseYamlText(text: string, file: string, maxTokens?: number): Y
   const problems: ConfigProblem[] = found.slice(0, MAX_YAML_ERRORS).map((e) => {
     const { line, col } = lineCounter.linePos(e.pos[0]);
     const message =
-      e.code === 'DUPLICATE_KEY' ? `duplicate key ${JSON.stringify(text.slice(e.pos[0], e.pos[1]).trim())}: a key may appear once in a mapping`
-      : e.code === 'MULTIPLE_DOCS' ? 'the file holds several YAML documents (separated by ---); put everything in one'
-      : `YAML syntax at column ${col}: ${e.message.split('\n')[0]}`;
+      e.code === 'DUPLICATE_KEY'
+        ? `duplicate key ${JSON.stringify(text.slice(e.pos[0], e.pos[1]).trim())}: a key may appear once in a mapping`
+        : e.code === 'MULTIPLE_DOCS'
+          ? 'the file holds several YAML documents (separated by ---); put everything in one'
+          : `YAML syntax at column ${col}: ${e.message.split('\n')[0]}`;
     return { file, path: '', line, message };
   });
   if (found.length > MAX_YAML_ERRORS) problems.push({ file, path: '', message: moreYamlErrors(found.length) });
@@ -66,7 +73,10 @@ export function parseYamlText(text: string, file: string, maxTokens?: number): Y
     // The document composed cleanly, so what yaml cannot build is the file's: too many aliases
     // (ReferenceError), or a merge key (<<) whose source is not a mapping.
     if (!(error instanceof Error)) throw error;
-    const message = error instanceof ReferenceError ? `YAML aliases expand too far (more than ${MAX_YAML_ALIASES} uses); write the values out instead` : `the YAML values cannot be built: ${error.message}`;
+    const message =
+      error instanceof ReferenceError
+        ? `YAML aliases expand too far (more than ${MAX_YAML_ALIASES} uses); write the values out instead`
+        : `the YAML values cannot be built: ${error.message}`;
     return { value: undefined, problems: [{ file, path: '', message }], lineOf };
   }
 }
@@ -103,6 +113,12 @@ function nodeAt(doc: Document, path: DocPath, resolve: (node: unknown) => unknow
 /** `tasks.implement-api.needs[1]`; a key that is not a plain word is quoted: `tasks["two words"]`. */
 export function formatDocPath(path: DocPath): string {
   return path
-    .map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : /^[A-Za-z0-9_-]+$/.test(String(segment)) ? `${i === 0 ? '' : '.'}${String(segment)}` : `[${JSON.stringify(String(segment))}]`))
+    .map((segment, i) =>
+      typeof segment === 'number'
+        ? `[${segment}]`
+        : /^[A-Za-z0-9_-]+$/.test(String(segment))
+          ? `${i === 0 ? '' : '.'}${String(segment)}`
+          : `[${JSON.stringify(String(segment))}]`,
+    )
     .join('');
 }

@@ -63,7 +63,13 @@ export class ChannelLink {
     linked.forEach((outcome, i) => {
       if (outcome.status === 'fulfilled') return;
       const host = hosts[i]!;
-      runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: the agent channel cannot reach it yet (${(outcome.reason as Error).message}); trying again`, session: session.id, host: host.name });
+      runtime.events.emit({
+        code: 'warning',
+        level: 'warn',
+        message: `${host.name}: the agent channel cannot reach it yet (${(outcome.reason as Error).message}); trying again`,
+        session: session.id,
+        host: host.name,
+      });
       void link.tunnels.retry(host.name, (h) => link.linkHost(h));
     });
     return link;

@@ -8,7 +8,7 @@
 import { AccountPool } from '../agents/account-pool.js';
 import { GraftError } from '../errors.js';
 import { HostShell } from '../hosts/host-shell.js';
-import { cancelAll, decide, outcome, place, settle, starting, stranded, waitingGate, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
+import { decide, outcome, place, settle, starting, stranded, waitingGate, type RunOutcome, type SchedulerHost } from '../graph/scheduler.js';
 import { criticalPathLengths, eligibleHosts } from '../graph/validate.js';
 import type { AgentRecord } from '../model/agent.js';
 import type { TaskSpec } from '../model/graph.js';
@@ -17,9 +17,9 @@ import type { TaskRecord } from '../model/task.js';
 import type { GraftRuntime } from '../runtime.js';
 import { RunStore, type RunGraph } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
-import { pullAgentWork } from '../workspace/pull-work.js';
 import { runOf } from './require-run.js';
 import { StrandedWatch } from './stranded-attempts.js';
+import { TaskWriter, type TaskChange } from './task-writer.js';
 import type { AttemptContext, ControllerOptions } from './attempt-context.js';
 import { revokeAgent, runAttempt } from './task-attempt.js';
 import { killTaskProcess } from './task-process.js';
@@ -30,6 +30,7 @@ const tickMs = 200;
 
 export class Controller {
   private readonly runs: RunStore;
+  private readonly writer: TaskWriter;
   private readonly graph: RunGraph;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly unhealthy = new Set<string>();
@@ -49,6 +50,7 @@ export class Controller {
     private readonly options: ControllerOptions = {},
   ) {
     this.runs = new RunStore(runtime.store);
+    this.writer = new TaskWriter(runtime, this.runs, session.id);
     this.graph = runOf(this.runs, session.id).graph;
     this.priority = criticalPathLengths(this.graph);
     this.accounts = new AccountPool(runtime, session.id);
@@ -83,7 +85,10 @@ export class Controller {
         await Promise.allSettled(this.inflight.values());
         await this.stranded.stop();
         await this.accounts.stop();
-        this.emitRun('run.detached', `controller stopped; ${this.countActive()} task(s) keep running on their hosts. Continue with: graft resume --session ${this.session.id}`);
+        this.emitRun(
+          'run.detached',
+          `controller stopped; ${this.countActive()} task(s) keep running on their hosts. Continue with: graft resume --session ${this.session.id}`,
+        );
         return 'detached';
       }
       const tasks = this.tasks();
@@ -118,16 +123,29 @@ export class Controller {
   /** One scheduling pass: settle, gates, stranded tasks, placements. */
   private step(tasks: Map<string, TaskRecord>): void {
     const now = new Date().toISOString();
-    this.write(settle(this.graph, tasks).map((record) => ({ from: 'pending' as const, record })), tasks);
+    this.write(
+      settle(this.graph, tasks).map((record) => ({ from: 'pending' as const, record })),
+      tasks,
+    );
     if (this.graph.autoApprove) {
       for (const record of tasks.values()) {
         const gate = waitingGate(record);
-        if (gate) this.write([{ from: record.state, record: decide(this.spec(record.name), record, { decision: 'approved', by: 'auto-approve', at: now, gate }) }], tasks);
+        if (gate)
+          this.write(
+            [{ from: record.state, record: decide(this.spec(record.name), record, { decision: 'approved', by: 'auto-approve', at: now, gate }) }],
+            tasks,
+          );
       }
-      this.write(settle(this.graph, tasks).map((record) => ({ from: 'pending' as const, record })), tasks);
+      this.write(
+        settle(this.graph, tasks).map((record) => ({ from: 'pending' as const, record })),
+        tasks,
+      );
     }
     const input = { graph: this.graph, tasks, hosts: this.hosts(), eligible: (t: TaskSpec) => this.eligible(t), priority: this.priority, now: Date.now() };
-    this.write(stranded(input, now).map((record) => ({ from: 'ready' as const, record })), tasks);
+    this.write(
+      stranded(input, now).map((record) => ({ from: 'ready' as const, record })),
+      tasks,
+    );
     // A task whose last attempt is still being wound up (its agent revoked) waits for that.
     for (const placement of place({ ...input, hold: new Set(this.inflight.keys()) })) {
       const record = tasks.get(placement.task)!;
@@ -148,32 +166,9 @@ export class Controller {
     for (const host of hosts) this.accounts.setTarget(host, waiting === 0 ? 0 : Math.min(2 * host.slots, Math.ceil(waiting / hosts.length)));
   }
 
-  /**
-   * Writes transitions (compare-and-set) and announces those that landed. Records are redacted
-   * first: an error can quote what a task printed, and the state store keeps no secret value.
-   */
-  private write(changes: { from: TaskRecord['state']; record: TaskRecord }[], tasks?: Map<string, TaskRecord>): TaskRecord[] {
-    if (changes.length === 0) return [];
-    const written = this.runs.transition(this.session.id, changes.map(({ from, record }) => ({ from, record: this.runtime.redactor.redactDeep(record) })));
-    for (const record of written) {
-      tasks?.set(record.name, record);
-      this.announce(record);
-    }
-    return written;
-  }
-
-  private announce(record: TaskRecord): void {
-    const where = record.host ? ` on ${record.host}` : '';
-    const detail = record.state === 'failed' || record.state === 'blocked' || (record.state === 'ready' && record.error) ? `: ${record.error}` : record.summary && record.state === 'succeeded' ? `: ${record.summary}` : '';
-    const level = record.state === 'failed' ? 'warn' : 'info';
-    this.runtime.events.emit({
-      code: 'task.changed',
-      level,
-      message: `${record.name} ${record.state === 'ready' && record.attempt > 0 ? `will retry (attempt ${record.attempt + 1})` : record.state}${where}${detail}`,
-      session: this.session.id,
-      host: record.host,
-      data: { task: record.name, state: record.state, attempt: record.attempt, host: record.host, branch: record.branch, startedAt: record.startedAt, endedAt: record.endedAt },
-    });
+  /** Writes transitions (compare-and-set) and announces those that landed (task-writer.ts). */
+  private write(changes: TaskChange[], tasks?: Map<string, TaskRecord>): TaskRecord[] {
+    return this.writer.write(changes, tasks);
   }
 
   private emitRun(code: 'run.finished' | 'run.detached' | 'run.resumed', message: string, data?: Record<string, unknown>): void {
@@ -262,37 +257,17 @@ export class Controller {
     const agent = record?.agent ? this.runtime.store.getAgent(this.session.id, record.agent) : undefined;
     if (!record?.pid || !agent || agent.state !== 'ready' || !record.host) return;
     killTaskProcess(HostShell.agent(this.runtime.pool, this.session.id, agent, this.host(record.host)), record.pid).catch((error: Error) =>
-      this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${name}: could not stop it after its budget was spent: ${error.message}`, session: this.session.id, host: record.host }),
+      this.runtime.events.emit({
+        code: 'warning',
+        level: 'warn',
+        message: `${name}: could not stop it after its budget was spent: ${error.message}`,
+        session: this.session.id,
+        host: record.host,
+      }),
     );
   }
 
   private async revoke(agent: AgentRecord): Promise<void> {
     await revokeAgent(this.attempts, agent);
-  }
-
-  /**
-   * Stops the run for good: kills every task's process group, fetches what they did, marks
-   * everything unfinished cancelled. Used by `graft down`, with no other controller alive.
-   */
-  async cancel(reason: string): Promise<void> {
-    const tasks = this.tasks();
-    for (const record of tasks.values()) {
-      if (record.state !== 'running' && record.state !== 'starting') continue;
-      const agent = record.agent && this.runtime.store.getAgent(this.session.id, record.agent);
-      if (!agent || agent.state !== 'ready') continue;
-      try {
-        const host = this.host(record.host!);
-        if (record.pid) await killTaskProcess(HostShell.agent(this.runtime.pool, this.session.id, agent, host), record.pid);
-        const { result, workspace } = await pullAgentWork(this.runtime, this.session.id, agent, host);
-        this.runtime.store.putAgent(this.session.id, { ...agent, workspace });
-        this.runs.updateTask(this.session.id, record.name, (r) => ({ ...r, branch: result.branch, tip: result.tip }));
-      } catch (error) {
-        this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: could not stop it or fetch its work: ${(error as Error).message}`, session: this.session.id, host: record.host });
-      }
-    }
-    const now = new Date().toISOString();
-    const fresh = this.tasks();
-    this.write(cancelAll(fresh.values(), now, reason).map((record) => ({ from: fresh.get(record.name)!.state, record })));
-    this.runs.setRunStatus(this.session.id, 'cancelled');
   }
 }

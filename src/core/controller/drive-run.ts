@@ -31,7 +31,10 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
   if (run.status === 'cancelled') throw new UsageError(`the run of session ${session.id} was cancelled`, ['Start a new one with: graft run GRAPH.yaml']);
   const holder = runs.claimController(session.id, process.pid, controllerAlive);
   if (holder) {
-    throw new UsageError(`session ${session.id} already has a controller running (pid ${holder})`, ['Watch it with: graft status', `Stop it with: kill ${holder}`]);
+    throw new UsageError(`session ${session.id} already has a controller running (pid ${holder})`, [
+      'Watch it with: graft status',
+      `Stop it with: kill ${holder}`,
+    ]);
   }
   let link: ChannelLink | undefined;
   let gateway: GatewayLink | undefined;
@@ -51,7 +54,9 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
       servicePorts: async (host, agent) => [await channel.port(host), ...(usesGateway(agent) ? [await gateway!.port(host)] : [])],
       harnessSettings: harnessSettings(runtime.env),
       gateway,
-      retryPolicy: runtime.env.GRAFT_RETRY_BACKOFF ? { backoffBaseMs: parseDuration('GRAFT_RETRY_BACKOFF', runtime.env.GRAFT_RETRY_BACKOFF), backoffMaxMs: 60_000 } : undefined,
+      retryPolicy: runtime.env.GRAFT_RETRY_BACKOFF
+        ? { backoffBaseMs: parseDuration('GRAFT_RETRY_BACKOFF', runtime.env.GRAFT_RETRY_BACKOFF), backoffMaxMs: 60_000 }
+        : undefined,
       hostGraceMs: runtime.env.GRAFT_HOST_GRACE ? parseDuration('GRAFT_HOST_GRACE', runtime.env.GRAFT_HOST_GRACE) : undefined,
     });
     stopForBudget = (task) => controller.stopForBudget(task);
@@ -75,7 +80,13 @@ async function learnLiveSecrets(runtime: GraftRuntime, session: SessionRow): Pro
   await Promise.all(
     live.map((agent) =>
       learnAgentSecrets(HostShell.agent(runtime.pool, session.id, agent, hosts.get(agent.host)!), agent, runtime.redactor).catch((error: Error) =>
-        runtime.events.emit({ code: 'warning', level: 'warn', message: `cannot read the secrets of agent ${agent.name} back from ${agent.host} to redact them: ${error.message}`, session: session.id, host: agent.host }),
+        runtime.events.emit({
+          code: 'warning',
+          level: 'warn',
+          message: `cannot read the secrets of agent ${agent.name} back from ${agent.host} to redact them: ${error.message}`,
+          session: session.id,
+          host: agent.host,
+        }),
       ),
     ),
   );

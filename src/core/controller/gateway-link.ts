@@ -56,11 +56,21 @@ export class GatewayLink {
    * Starts the gateway when some agent of the graph uses it (else returns undefined). The vendor
    * keys its agents are granted are read here, from the environment or GRAFT_SECRETS_FILE.
    */
-  static async open(runtime: GraftRuntime, session: SessionRow, runs: RunStore, graph: RunGraph, hooks: { budgetExceeded(task: string): void }): Promise<GatewayLink | undefined> {
+  static async open(
+    runtime: GraftRuntime,
+    session: SessionRow,
+    runs: RunStore,
+    graph: RunGraph,
+    hooks: { budgetExceeded(task: string): void },
+  ): Promise<GatewayLink | undefined> {
     const agents = Object.values(graph.agents).filter(usesGateway);
     if (agents.length === 0) return undefined;
     const grantedTo = (agent: AgentSpec, task?: TaskSpec) => new Set([...agent.secrets, ...(task?.secrets ?? [])]);
-    const held = new Set(agents.flatMap((agent) => gatewayHeldSecrets(agent).filter((name) => Object.values(graph.tasks).some((t) => t.agent === agent.name && grantedTo(agent, t).has(name)))));
+    const held = new Set(
+      agents.flatMap((agent) =>
+        gatewayHeldSecrets(agent).filter((name) => Object.values(graph.tasks).some((t) => t.agent === agent.name && grantedTo(agent, t).has(name))),
+      ),
+    );
     const keys = resolveSecrets([...held], { file: runtime.env.GRAFT_SECRETS_FILE, env: runtime.env });
     for (const value of keys.values()) runtime.redactor.add(value);
     const prices = PriceTable.load(runtime.env.GRAFT_PRICES || undefined);
@@ -85,7 +95,11 @@ export class GatewayLink {
       allowedModels: (grant) => (graph.agents[grant.agent] ? allowedModels(graph.agents[grant.agent]!) : []),
       spentBudget: (grant) => spentBudget(limits(grant.task), (scope, name) => store.spent(session.id, scope, name)),
       onBudgetExceeded: (grant, budget) => {
-        const marked = runs.updateTask(session.id, grant.task, (r) => (r.attempt === grant.attempt && (r.state === 'running' || r.state === 'starting') && !r.budgetExceeded ? { ...r, budgetExceeded: budgetMessage(budget) } : undefined));
+        const marked = runs.updateTask(session.id, grant.task, (r) =>
+          r.attempt === grant.attempt && (r.state === 'running' || r.state === 'starting') && !r.budgetExceeded
+            ? { ...r, budgetExceeded: budgetMessage(budget) }
+            : undefined,
+        );
         if (marked) hooks.budgetExceeded(grant.task);
       },
     });
@@ -106,7 +120,14 @@ export class GatewayLink {
     const tunnel = await this.tunnels.tunnel(host);
     const lifetime = spec.timeoutMs !== undefined ? spec.timeoutMs + tokenSlackMs : untimedTokenMs;
     const expiresAt = new Date(Math.min(Date.now() + lifetime, Date.parse(this.session.expiresAt))).toISOString();
-    const token = this.store.issueToken(this.session.id, { task: record.name, attempt: record.attempt, agent: agent.name, identity: record.agent, vendor, expiresAt });
+    const token = this.store.issueToken(this.session.id, {
+      task: record.name,
+      attempt: record.attempt,
+      agent: agent.name,
+      identity: record.agent,
+      vendor,
+      expiresAt,
+    });
     return { url: `http://127.0.0.1:${tunnel.remotePort}`, token };
   }
 
@@ -122,7 +143,10 @@ export class GatewayLink {
 
   /** The budget of a task that is already spent, if any: its next attempt would be refused at once. */
   spent(task: string): string | undefined {
-    const spent = spentBudget(budgetsFor(this.graph, task, (scope, name) => this.store.budget(this.session.id, scope, name)), (scope, name) => this.store.spent(this.session.id, scope, name));
+    const spent = spentBudget(
+      budgetsFor(this.graph, task, (scope, name) => this.store.budget(this.session.id, scope, name)),
+      (scope, name) => this.store.spent(this.session.id, scope, name),
+    );
     return spent && budgetMessage(spent);
   }
 

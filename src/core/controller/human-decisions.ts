@@ -33,11 +33,21 @@ export function recordApproval(runtime: GraftRuntime, run: RunRow, runs: RunStor
     seen = record;
     const gate = waitingGate(record);
     if (!gate) return undefined;
-    approval = { decision: request.reject ? 'rejected' : 'approved', by: request.by, at: new Date().toISOString(), gate, ...(request.reason ? { reason: request.reason } : {}) };
+    approval = {
+      decision: request.reject ? 'rejected' : 'approved',
+      by: request.by,
+      at: new Date().toISOString(),
+      gate,
+      ...(request.reason ? { reason: request.reason } : {}),
+    };
     return decide(spec, record, approval);
   });
   if (!task || !approval) {
-    throw new UsageError(`${name} is not waiting for approval (it is ${seen?.state ?? 'unknown'})`, [spec.approval ? `It has an approval: ${spec.approval} gate; approve it when graft status shows it waiting.` : `${name} has no approval gate in the graph.`]);
+    throw new UsageError(`${name} is not waiting for approval (it is ${seen?.state ?? 'unknown'})`, [
+      spec.approval
+        ? `It has an approval: ${spec.approval} gate; approve it when graft status shows it waiting.`
+        : `${name} has no approval gate in the graph.`,
+    ]);
   }
   runtime.events.emit({
     code: 'approval.recorded',

@@ -13,6 +13,10 @@ export function requireRun(store: StateStore, sessionId?: string): { session: Se
 /** A session's run; a session without one (started with `graft up`) is refused, the same way everywhere. */
 export function runOf(runs: RunStore, sessionId: string): RunRow {
   const run = runs.getRun(sessionId);
-  if (!run) throw new NotFoundError(`session ${sessionId} has no graph run (it was started with graft up)`, ['Start a run with: graft run GRAPH.yaml', 'Or name another session with --session (see graft sessions).']);
+  if (!run)
+    throw new NotFoundError(`session ${sessionId} has no graph run (it was started with graft up)`, [
+      'Start a run with: graft run GRAPH.yaml',
+      'Or name another session with --session (see graft sessions).',
+    ]);
   return run;
 }

@@ -26,7 +26,12 @@ export interface RunRequest {
  * does, so an interrupted start is visible to `status` and `down`), then bring the hosts up and
  * check every task's host selector against them.
  */
-export async function startRun(runtime: GraftRuntime, request: RunRequest, factory: ProvisionerFactory, onSession?: (id: string) => void): Promise<{ session: SessionRow; graph: GraphSpec }> {
+export async function startRun(
+  runtime: GraftRuntime,
+  request: RunRequest,
+  factory: ProvisionerFactory,
+  onSession?: (id: string) => void,
+): Promise<{ session: SessionRow; graph: GraphSpec }> {
   const graph = await loadGraphFile(request.graphFile);
   // The agent settings are read again by the controller; here a bad one fails before any host exists.
   harnessSettings(runtime.env);
@@ -35,7 +40,13 @@ export async function startRun(runtime: GraftRuntime, request: RunRequest, facto
   const runs = new RunStore(runtime.store);
   const { session, hosts } = await bringUp(runtime, upRequest(graph, request.ttlMs), factory, (id) => {
     runs.createRun(id, { ...graph, repo: repo.root, baseCommit, autoApprove: request.autoApprove }, initialRecords(graph), process.pid);
-    runtime.events.emit({ code: 'run.started', level: 'info', message: `running ${graph.file}: ${Object.keys(graph.tasks).length} task(s) from ${graph.base} (${baseCommit.slice(0, 12)})`, session: id, data: { graph: graph.file, base: baseCommit } });
+    runtime.events.emit({
+      code: 'run.started',
+      level: 'info',
+      message: `running ${graph.file}: ${Object.keys(graph.tasks).length} task(s) from ${graph.base} (${baseCommit.slice(0, 12)})`,
+      session: id,
+      data: { graph: graph.file, base: baseCommit },
+    });
     onSession?.(id);
   });
   requirePlacements(runs, session.id, graph, hosts);
@@ -53,7 +64,10 @@ export async function finishStart(runtime: GraftRuntime, session: SessionRow, gr
 }
 
 function requirePlacements(runs: RunStore, session: string, graph: GraphSpec, hosts: HostRecord[]): void {
-  const problems = placementProblems(graph, hosts.filter((h) => h.state === 'up'));
+  const problems = placementProblems(
+    graph,
+    hosts.filter((h) => h.state === 'up'),
+  );
   if (problems.length > 0) {
     runs.setRunStatus(session, 'failed');
     throw new ConfigError(problems, [`Fix the selectors (or the hosts: section), then: graft down --session ${session} && graft run ${graph.file}`]);

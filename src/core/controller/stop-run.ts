@@ -1,7 +1,12 @@
 import type { GraftRuntime } from '../runtime.js';
 import { RunStore } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
-import { Controller } from './controller.js';
+import { GraftError } from '../errors.js';
+import { cancelAll } from '../graph/scheduler.js';
+import { HostShell } from '../hosts/host-shell.js';
+import { pullAgentWork } from '../workspace/pull-work.js';
+import { killTaskProcess } from './task-process.js';
+import { TaskWriter } from './task-writer.js';
 import { controllerAlive } from '../graft-process.js';
 import { windUpAllStranded } from './stranded-attempts.js';
 
@@ -18,11 +23,11 @@ export async function stopRun(runtime: GraftRuntime, session: SessionRow): Promi
   const runs = new RunStore(runtime.store);
   const run = runs.getRun(session.id);
   if (!run) return;
-  if (run.status !== 'succeeded' && run.status !== 'failed' && run.status !== 'cancelled') await cancelRun(runtime, session, runs, run.controllerPid);
+  if (run.status !== 'succeeded' && run.status !== 'failed' && run.status !== 'cancelled') await stopController(runtime, session, runs, run.controllerPid);
   await windUpAllStranded(runtime, session, runs);
 }
 
-async function cancelRun(runtime: GraftRuntime, session: SessionRow, runs: RunStore, pid: number | undefined): Promise<void> {
+async function stopController(runtime: GraftRuntime, session: SessionRow, runs: RunStore, pid: number | undefined): Promise<void> {
   if (pid && pid !== process.pid && controllerAlive(pid)) {
     runtime.events.emit({ code: 'run.cancelled', level: 'info', message: `stopping the run's controller (pid ${pid})`, session: session.id });
     process.kill(pid, 'SIGTERM');
@@ -32,8 +37,42 @@ async function cancelRun(runtime: GraftRuntime, session: SessionRow, runs: RunSt
   }
   runs.claimController(session.id, process.pid, () => false);
   try {
-    await new Controller(runtime, session).cancel('cancelled by graft down');
+    await cancelTasks(runtime, session, runs, 'cancelled by graft down');
   } finally {
     runs.releaseController(session.id, process.pid);
   }
+}
+
+/**
+ * Stops the run for good: kills every task's process group, fetches what they did, marks
+ * everything unfinished cancelled. Used by `graft down`, with no other controller alive.
+ */
+async function cancelTasks(runtime: GraftRuntime, session: SessionRow, runs: RunStore, reason: string): Promise<void> {
+  const tasks = () => new Map(runs.listTasks(session.id).map((r) => [r.name, r]));
+  const hosts = new Map(runtime.store.listHosts(session.id).map((h) => [h.name, h]));
+  for (const record of tasks().values()) {
+    if (record.state !== 'running' && record.state !== 'starting') continue;
+    const agent = record.agent && runtime.store.getAgent(session.id, record.agent);
+    if (!agent || agent.state !== 'ready') continue;
+    try {
+      const host = hosts.get(record.host!);
+      if (!host) throw new GraftError(`host ${record.host} is not in session ${session.id}`, { code: 'HOST_GONE' });
+      if (record.pid) await killTaskProcess(HostShell.agent(runtime.pool, session.id, agent, host), record.pid);
+      const { result, workspace } = await pullAgentWork(runtime, session.id, agent, host);
+      runtime.store.putAgent(session.id, { ...agent, workspace });
+      runs.updateTask(session.id, record.name, (r) => ({ ...r, branch: result.branch, tip: result.tip }));
+    } catch (error) {
+      runtime.events.emit({
+        code: 'warning',
+        level: 'warn',
+        message: `${record.name}: could not stop it or fetch its work: ${(error as Error).message}`,
+        session: session.id,
+        host: record.host,
+      });
+    }
+  }
+  const now = new Date().toISOString();
+  const fresh = tasks();
+  new TaskWriter(runtime, runs, session.id).write(cancelAll(fresh.values(), now, reason).map((record) => ({ from: fresh.get(record.name)!.state, record })));
+  runs.setRunStatus(session.id, 'cancelled');
 }

@@ -32,7 +32,14 @@ export type WindUpOutcome = 'wound-up' | 'host-silent' | 'nothing-left';
  * is left to wind up). Throws when the host answered but a step failed: the attempt stays
  * recorded, to be tried again.
  */
-export async function windUpStrandedAttempt(runtime: GraftRuntime, session: SessionRow, runs: RunStore, task: string, stranded: StrandedAttempt, signal?: AbortSignal): Promise<WindUpOutcome> {
+export async function windUpStrandedAttempt(
+  runtime: GraftRuntime,
+  session: SessionRow,
+  runs: RunStore,
+  task: string,
+  stranded: StrandedAttempt,
+  signal?: AbortSignal,
+): Promise<WindUpOutcome> {
   const agent = runtime.store.getAgent(session.id, stranded.agent);
   const host = runtime.store.listHosts(session.id).find((h) => h.name === stranded.host);
   const live = agent !== undefined && agent.state !== 'removed' && host !== undefined && host.state === 'up';
@@ -73,9 +80,22 @@ export async function windUpAllStranded(runtime: GraftRuntime, session: SessionR
     for (const stranded of record.stranded ?? []) {
       try {
         const outcome = await windUpStrandedAttempt(runtime, session, runs, record.name, stranded);
-        if (outcome === 'host-silent') runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: ${stranded.host} still does not answer; the work of attempt ${stranded.attempt} there could not be fetched`, session: session.id, host: stranded.host });
+        if (outcome === 'host-silent')
+          runtime.events.emit({
+            code: 'warning',
+            level: 'warn',
+            message: `${record.name}: ${stranded.host} still does not answer; the work of attempt ${stranded.attempt} there could not be fetched`,
+            session: session.id,
+            host: stranded.host,
+          });
       } catch (error) {
-        runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: could not wind up attempt ${stranded.attempt} on ${stranded.host}: ${(error as Error).message}`, session: session.id, host: stranded.host });
+        runtime.events.emit({
+          code: 'warning',
+          level: 'warn',
+          message: `${record.name}: could not wind up attempt ${stranded.attempt} on ${stranded.host}: ${(error as Error).message}`,
+          session: session.id,
+          host: stranded.host,
+        });
       }
     }
   }
@@ -117,7 +137,14 @@ export class StrandedWatch {
             if (outcome === 'wound-up') this.onHostBack(stranded.host);
           })
           .catch((error: Error) => {
-            if (!this.stopping.signal.aborted) this.runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: could not wind up attempt ${stranded.attempt} on ${stranded.host}: ${error.message}`, session: this.session.id, host: stranded.host });
+            if (!this.stopping.signal.aborted)
+              this.runtime.events.emit({
+                code: 'warning',
+                level: 'warn',
+                message: `${record.name}: could not wind up attempt ${stranded.attempt} on ${stranded.host}: ${error.message}`,
+                session: this.session.id,
+                host: stranded.host,
+              });
           })
           .finally(() => this.busy.delete(stranded.agent));
         this.busy.set(stranded.agent, work);

@@ -8,23 +8,22 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createAgent } from '../agents/create-agent.js';
 import { removeAgent } from '../agents/remove-agent.js';
-import { ExitCode, GraftError, SshError, UsageError } from '../errors.js';
+import { ExitCode, GraftError, SshError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import { attemptEnded, attemptFailed, defaultRetryPolicy, type RetryPolicy } from '../graph/scheduler.js';
 import { harnessFor } from '../harnesses/index.js';
 import type { GatewayAccess } from '../harnesses/harness.js';
 import { learnAgentSecrets } from '../hosts/agent-secrets.js';
 import { HostShell } from '../hosts/host-shell.js';
-import { describeNetwork, egressRules, type EgressRules } from '../hosts/egress.js';
 import { mergeLimits } from '../hosts/limits.js';
 import type { AgentRecord } from '../model/agent.js';
-import type { AgentSpec, TaskSpec } from '../model/graph.js';
-import type { ResourceLimits } from '../model/guardrails.js';
+import type { TaskSpec } from '../model/graph.js';
 import type { HostRecord } from '../model/host.js';
 import type { TaskRecord } from '../model/task.js';
 import { sessionFiles } from '../runtime.js';
 import { agentBranch } from '../workspace/agent-worktree.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
+import { egressFor, limitsFor } from './agent-guardrails.js';
 import type { AttemptContext } from './attempt-context.js';
 import { gatewayHeldSecrets, usesGateway } from './gateway-link.js';
 import { fetchTaskLog } from './task-log.js';
@@ -50,17 +49,27 @@ export async function runAttempt(ctx: AttemptContext, record: TaskRecord): Promi
     const since = record.state === 'running' ? Date.parse(record.runningAt ?? record.startedAt ?? new Date().toISOString()) : undefined;
     const arm = (started: number) => {
       if (!spec.timeoutMs || timer) return;
-      timer = setTimeout(() => {
-        timedOut = true;
-        const pid = ctx.runs.getTask(ctx.session.id, record.name)?.pid;
-        if (pid) killTaskProcess(HostShell.agent(ctx.runtime.pool, ctx.session.id, agent!, host), pid).catch(() => undefined);
-      }, Math.max(0, spec.timeoutMs - (Date.now() - started)));
+      timer = setTimeout(
+        () => {
+          timedOut = true;
+          const pid = ctx.runs.getTask(ctx.session.id, record.name)?.pid;
+          if (pid) killTaskProcess(HostShell.agent(ctx.runtime.pool, ctx.session.id, agent!, host), pid).catch(() => undefined);
+        },
+        Math.max(0, spec.timeoutMs - (Date.now() - started)),
+      );
     };
     if (since !== undefined) arm(since);
     const end = await watch(ctx, record, agent, host, script, () => arm(Date.now()));
     if (end === 'detached') return;
     clearTimeout(timer);
-    await collect(ctx, record.name, agent, host, end, timedOut ? `timed out after ${Math.round(spec.timeoutMs! / 1000)} s; its process group was killed` : undefined);
+    await collect(
+      ctx,
+      record.name,
+      agent,
+      host,
+      end,
+      timedOut ? `timed out after ${Math.round(spec.timeoutMs! / 1000)} s; its process group was killed` : undefined,
+    );
   } catch (error) {
     clearTimeout(timer);
     if (ctx.options.signal?.aborted) return;
@@ -105,36 +114,15 @@ async function provision(ctx: AttemptContext, record: TaskRecord, spec: TaskSpec
   return agent;
 }
 
-/**
- * The network rules of a task's agent: the task's `network`, else its template's, else
- * `gateway` (`open` for an LLM agent that holds its vendor key: it calls the vendor itself).
- * Agents that share the login account have no uid of their own to key rules on.
- */
-async function egressFor(ctx: AttemptContext, agentSpec: AgentSpec, spec: TaskSpec, host: HostRecord): Promise<EgressRules | undefined> {
-  const policy = spec.network ?? agentSpec.network ?? (agentSpec.harness !== 'shell' && !usesGateway(agentSpec) ? 'open' : 'gateway');
-  if (host.isolation === 'shared-account') {
-    if (policy === 'open' || (spec.network ?? agentSpec.network) === undefined) return undefined;
-    throw new UsageError(`${spec.name}: network: ${describeNetwork(policy)} cannot be enforced on ${host.name}: its agents share the login account ${host.user} (no root or sudo), and the rules are keyed by an agent's own uid`, [
-      `Give graft root or sudo on ${host.name}, or set network: open on task ${spec.name} or agent ${spec.agent}.`,
-    ]);
-  }
-  if (policy === 'open' || policy === 'none') return policy;
-  return egressRules(policy, (await ctx.options.servicePorts?.(host, agentSpec)) ?? []);
-}
-
-/** The resource limits of a task's agent: its template's, key by key replaced by the task's. */
-function limitsFor(agentSpec: AgentSpec, spec: TaskSpec, host: HostRecord): ResourceLimits | undefined {
-  const limits = mergeLimits(agentSpec.limits, spec.limits);
-  if (limits && host.isolation === 'shared-account') {
-    throw new UsageError(`${spec.name}: limits cannot be enforced on ${host.name}: its agents share the login account ${host.user} (no root or sudo), and graft keys an agent's cgroups by its own account`, [
-      `Give graft root or sudo on ${host.name}, or drop limits from task ${spec.name} and agent ${spec.agent}.`,
-    ]);
-  }
-  return limits;
-}
-
 /** The script that starts the task's harness on its host. */
-function launcher(ctx: AttemptContext, record: TaskRecord, spec: TaskSpec, agent: AgentRecord, channelUrl: string | undefined, gateway: GatewayAccess | undefined): string {
+function launcher(
+  ctx: AttemptContext,
+  record: TaskRecord,
+  spec: TaskSpec,
+  agent: AgentRecord,
+  channelUrl: string | undefined,
+  gateway: GatewayAccess | undefined,
+): string {
   const { session, options } = ctx;
   const agentSpec = ctx.graph.agents[spec.agent]!;
   const upstream = spec.needs.map((n) => {
@@ -156,7 +144,12 @@ function launcher(ctx: AttemptContext, record: TaskRecord, spec: TaskSpec, agent
   const granted = [...agent.secrets, ...(usesGateway(agentSpec) ? [...agentSpec.secrets, ...spec.secrets] : [])];
   const missing = invocation.credentials.length > 0 && !invocation.credentials.some((c) => granted.includes(c));
   if (missing) {
-    ctx.runtime.events.emit({ code: 'warning', level: 'warn', message: `${record.name}: the ${agentSpec.harness} harness authenticates with ${invocation.credentials.join(' or ')}, and none is granted to agent ${spec.agent}: add it to its secrets`, session: session.id });
+    ctx.runtime.events.emit({
+      code: 'warning',
+      level: 'warn',
+      message: `${record.name}: the ${agentSpec.harness} harness authenticates with ${invocation.credentials.join(' or ')}, and none is granted to agent ${spec.agent}: add it to its secrets`,
+      session: session.id,
+    });
   }
   return launcherScript({
     invocation,
@@ -164,7 +157,15 @@ function launcher(ctx: AttemptContext, record: TaskRecord, spec: TaskSpec, agent
     harness: agentSpec.harness,
     path: [...(options.taskPath?.(agent.host) ?? []), ...(options.harnessSettings?.agentPath ?? [])],
     channelUrl,
-    env: { GRAFT_SESSION: session.id, GRAFT_TASK: record.name, GRAFT_AGENT: agent.name, GRAFT_BRANCH: agent.workspace!.branch, GRAFT_WORKDIR: agent.workspace!.workdir, GRAFT_ATTEMPT: String(record.attempt), ...invocation.env },
+    env: {
+      GRAFT_SESSION: session.id,
+      GRAFT_TASK: record.name,
+      GRAFT_AGENT: agent.name,
+      GRAFT_BRANCH: agent.workspace!.branch,
+      GRAFT_WORKDIR: agent.workspace!.workdir,
+      GRAFT_ATTEMPT: String(record.attempt),
+      ...invocation.env,
+    },
   });
 }
 
@@ -172,7 +173,14 @@ function launcher(ctx: AttemptContext, record: TaskRecord, spec: TaskSpec, agent
  * Watches the process to its end. A connection lost while it runs is not a failure yet: the
  * host gets a grace period to answer again, and the process is re-attached to if it does.
  */
-async function watch(ctx: AttemptContext, record: TaskRecord, agent: AgentRecord, host: HostRecord, script: string, onRunning: () => void): Promise<ProcessEnd | 'detached'> {
+async function watch(
+  ctx: AttemptContext,
+  record: TaskRecord,
+  agent: AgentRecord,
+  host: HostRecord,
+  script: string,
+  onRunning: () => void,
+): Promise<ProcessEnd | 'detached'> {
   let current = script;
   for (;;) {
     try {
@@ -199,7 +207,13 @@ function markRunning(ctx: AttemptContext, name: string, pid: number): void {
 /** Polls the host's admin login until it answers or the grace period ends. */
 async function hostAnswersAgain(ctx: AttemptContext, host: HostRecord): Promise<boolean> {
   const deadline = Date.now() + (ctx.options.hostGraceMs ?? 60_000);
-  ctx.runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name} stopped answering; waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for it`, session: ctx.session.id, host: host.name });
+  ctx.runtime.events.emit({
+    code: 'warning',
+    level: 'warn',
+    message: `${host.name} stopped answering; waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for it`,
+    session: ctx.session.id,
+    host: host.name,
+  });
   while (Date.now() < deadline && !ctx.options.signal?.aborted) {
     try {
       await HostShell.admin(ctx.runtime.pool, host, ctx.runtime.env).probe(5_000);
@@ -223,14 +237,23 @@ async function collect(ctx: AttemptContext, name: string, agent: AgentRecord, ho
   await writeFile(files.attemptLog(name, record.attempt), log, { mode: 0o600 });
   // Every attempt's tip is kept; a retry's agent (named apart) also moves the task's branch.
   const taskBranch = agentBranch(session.id, name);
-  const alsoRefs = [`refs/graft/${session.id}/attempts/${name}/${record.attempt}`, ...(agent.workspace!.branch !== taskBranch ? [`refs/heads/${taskBranch}`] : [])];
+  const alsoRefs = [
+    `refs/graft/${session.id}/attempts/${name}/${record.attempt}`,
+    ...(agent.workspace!.branch !== taskBranch ? [`refs/heads/${taskBranch}`] : []),
+  ];
   const { result, workspace } = await pullAgentWork(runtime, session.id, agent, host, { alsoRefs });
   runtime.store.putAgent(session.id, { ...agent, workspace });
   failpoint('task.result-fetched');
   const spec = ctx.graph.tasks[name]!;
   const fresh = ctx.runs.getTask(session.id, name)!;
   const limits = mergeLimits(ctx.graph.agents[spec.agent]?.limits, spec.limits);
-  const next = attemptEnded(spec, fresh, { exitCode: end.exitCode, vanished: end.vanished, limit: end.limit, limits, timedOut, branch: taskBranch, tip: result.tip }, Date.now(), retryPolicy(ctx));
+  const next = attemptEnded(
+    spec,
+    fresh,
+    { exitCode: end.exitCode, vanished: end.vanished, limit: end.limit, limits, timedOut, branch: taskBranch, tip: result.tip },
+    Date.now(),
+    retryPolicy(ctx),
+  );
   ctx.write([{ from: fresh.state, record: next }]);
   failpoint('task.result-recorded');
   // What waited on this result starts now, while its agent is being revoked.

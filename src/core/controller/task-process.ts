@@ -129,7 +129,8 @@ export function launcherScript(request: LaunchRequest): string {
     'if [ -f "$d"/pid ]; then pid=$(cat "$d"/pid); echo "pid $pid"; else',
     ...request.invocation.requires.map(
       // Looked up on the PATH the task will have (GRAFT_AGENT_PATH included), in a subshell so it does not grow twice.
-      (c) => `  (${taskPath}; command -v ${q(c)}) >/dev/null 2>&1 || { echo ${q(`graft: ${c} is not installed on this host (the ${request.harness} harness needs it)`)} >&2; exit ${missingCommandExit}; }`,
+      (c) =>
+        `  (${taskPath}; command -v ${q(c)}) >/dev/null 2>&1 || { echo ${q(`graft: ${c} is not installed on this host (the ${request.harness} harness needs it)`)} >&2; exit ${missingCommandExit}; }`,
     ),
     ...files.map((line) => `  ${line}`),
     `  printf '%s' '${base64(request.invocation.script)}' | base64 -d > "$d"/run.sh`,

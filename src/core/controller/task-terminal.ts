@@ -58,15 +58,21 @@ export function attachCommand(write: boolean): string {
 export async function openTaskTerminal(runtime: GraftRuntime, request: AttachRequest): Promise<TaskTerminal> {
   const { session, run, runs } = requireRun(runtime.store, request.session);
   const name = request.task;
-  if (!Object.hasOwn(run.graph.tasks, name)) throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
+  if (!Object.hasOwn(run.graph.tasks, name))
+    throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
   const task = runs.getTask(session.id, name)!;
-  if (task.state !== 'running') throw new UsageError(`${name} is not running (it is ${task.state}); only a running task has a terminal to attach to`, [`See its output: graft logs ${name}`]);
+  if (task.state !== 'running')
+    throw new UsageError(`${name} is not running (it is ${task.state}); only a running task has a terminal to attach to`, [
+      `See its output: graft logs ${name}`,
+    ]);
   const agent = runtime.store.getAgent(session.id, task.agent!);
   const host = runtime.store.listHosts(session.id).find((h) => h.name === task.host);
   if (!agent || agent.state !== 'ready' || !host) throw new NotFoundError(`${name} is running but its agent is not ready`, ['Try again in a moment.']);
-  if (!agent.interactive) throw new UsageError(`${name} was started by an older graft whose agent keys allow no terminal`, [`Watch its output instead: graft logs ${name} -f`]);
+  if (!agent.interactive)
+    throw new UsageError(`${name} was started by an older graft whose agent keys allow no terminal`, [`Watch its output instead: graft logs ${name} -f`]);
   await requireTerminal(runtime, session.id, agent, host, name);
-  if (!request.hasTerminal) throw new UsageError('graft attach needs a terminal (stdin and stdout are not both one)', [`Follow the output without one: graft logs ${name} -f`]);
+  if (!request.hasTerminal)
+    throw new UsageError('graft attach needs a terminal (stdin and stdout are not both one)', [`Follow the output without one: graft logs ${name} -f`]);
   const mode = request.write ? 'write' : 'read-only';
   runtime.events.emit({
     code: 'task.attached',
@@ -86,8 +92,14 @@ async function requireTerminal(runtime: GraftRuntime, sessionId: string, agent: 
   const result = await HostShell.agent(runtime.pool, sessionId, agent, host).exec(probe, { timeoutMs: 30_000 });
   const answer = result.stdout.trim();
   if (answer === 'terminal') return;
-  if (answer === 'no-tmux') throw new UsageError(`${task} runs without a terminal: tmux is not installed on ${host.name}`, [`Install tmux on ${host.name} for tasks started from now on.`, `Watch its output instead: graft logs ${task} -f`]);
-  throw new UsageError(`${task} runs without a terminal on ${host.name} (it was started without tmux, or has just ended)`, [`Watch its output instead: graft logs ${task} -f`]);
+  if (answer === 'no-tmux')
+    throw new UsageError(`${task} runs without a terminal: tmux is not installed on ${host.name}`, [
+      `Install tmux on ${host.name} for tasks started from now on.`,
+      `Watch its output instead: graft logs ${task} -f`,
+    ]);
+  throw new UsageError(`${task} runs without a terminal on ${host.name} (it was started without tmux, or has just ended)`, [
+    `Watch its output instead: graft logs ${task} -f`,
+  ]);
 }
 
 /** Records in the audit log that the person left the terminal (the task runs on). */

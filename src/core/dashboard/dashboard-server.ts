@@ -48,7 +48,8 @@ const bodyLimit = 64 * 1024;
 const approvalBody = z.strictObject({ decision: z.enum(['approve', 'reject']), reason: z.string().max(2000).optional() });
 const answerBody = z.strictObject({ text: z.string().min(1).max(16_384) });
 const securityHeaders = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
@@ -98,7 +99,13 @@ export async function startDashboard(runtime: GraftRuntime, options: DashboardOp
       const run = runs.getRun(options.sessionId)!;
       if (approval) {
         const input = approvalBody.parse(body);
-        const result = recordApproval(runtime, run, runs, { task: approval[1]!, reject: input.decision === 'reject', reason: input.reason, by: options.approver, via: 'dashboard' });
+        const result = recordApproval(runtime, run, runs, {
+          task: approval[1]!,
+          reject: input.decision === 'reject',
+          reason: input.reason,
+          by: options.approver,
+          via: 'dashboard',
+        });
         feed.poll();
         return sendJson(res, 200, { approval: result.approval });
       }
@@ -129,7 +136,13 @@ export async function startDashboard(runtime: GraftRuntime, options: DashboardOp
     aborts.add(abort);
     res.on('close', () => abort.abort());
     try {
-      await streamTaskLog(runtime, options.sessionId, task, { source: (source, attempt) => sse(res, 'source', { source, attempt }), text: (text) => sse(res, 'text', { text }) }, abort.signal);
+      await streamTaskLog(
+        runtime,
+        options.sessionId,
+        task,
+        { source: (source, attempt) => sse(res, 'source', { source, attempt }), text: (text) => sse(res, 'text', { text }) },
+        abort.signal,
+      );
       sse(res, 'end', {});
     } catch (error) {
       sse(res, 'failed', { error: (error as Error).message });
@@ -199,7 +212,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) throw new z.ZodError([{ code: 'custom', path: [], message: 'send JSON (content-type: application/json)', input: undefined }]);
+  if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
+    throw new z.ZodError([{ code: 'custom', path: [], message: 'send JSON (content-type: application/json)', input: undefined }]);
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
@@ -217,10 +231,17 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 /** The page's files, built by scripts/bundle-dashboard.js into dist/dashboard/. */
 function loadAssets(): Map<string, { type: string; body: Buffer }> {
   const dir = assetPath('dist', 'dashboard');
-  const types: Record<string, string> = { 'index.html': 'text/html; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8' };
+  const types: Record<string, string> = {
+    'index.html': 'text/html; charset=utf-8',
+    'app.js': 'text/javascript; charset=utf-8',
+    'app.css': 'text/css; charset=utf-8',
+  };
   try {
     return new Map(Object.entries(types).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }]));
   } catch (error) {
-    throw new GraftError(`the dashboard's page is not built (${(error as Error).message})`, { code: 'DASHBOARD_NOT_BUILT', actions: ['Build graft: npm run build'] });
+    throw new GraftError(`the dashboard's page is not built (${(error as Error).message})`, {
+      code: 'DASHBOARD_NOT_BUILT',
+      actions: ['Build graft: npm run build'],
+    });
   }
 }

@@ -15,7 +15,12 @@ export function gatewayUsage(store: StateStore): UsageSource {
   const runs = new RunStore(store);
   return {
     taskUsage(sessionId: string): Map<string, TaskUsage> {
-      return new Map([...costByTask(store, sessionId)].map(([task, t]) => [task, { inputTokens: t.inputTokens, outputTokens: t.outputTokens, costUsd: t.costUsd, requests: t.requests }]));
+      return new Map(
+        [...costByTask(store, sessionId)].map(([task, t]) => [
+          task,
+          { inputTokens: t.inputTokens, outputTokens: t.outputTokens, costUsd: t.costUsd, requests: t.requests },
+        ]),
+      );
     },
     sessionCost(sessionId: string): SessionCost | undefined {
       const microUsd = gateway.budget(sessionId, 'graph', '') ?? runs.getRun(sessionId)?.graph.budgetMicroUsd;

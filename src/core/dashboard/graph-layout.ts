@@ -64,7 +64,14 @@ export function layoutGraph(needs: Map<string, string[]>): GraphLayout {
   });
   const edges: [string, string][] = [];
   for (const [name, ups] of needs) for (const up of ups) if (needs.has(up)) edges.push([up, name]);
-  return { nodes, edges, width: Math.max(nodeWidth, columns.length * (nodeWidth + columnGap) - columnGap), height: tallest * (nodeHeight + rowGap) - rowGap, nodeWidth, nodeHeight };
+  return {
+    nodes,
+    edges,
+    width: Math.max(nodeWidth, columns.length * (nodeWidth + columnGap) - columnGap),
+    height: tallest * (nodeHeight + rowGap) - rowGap,
+    nodeWidth,
+    nodeHeight,
+  };
 }
 
 /** Each task's column: the length of the longest chain of needs above it (Kahn's order, so no recursion depth). */

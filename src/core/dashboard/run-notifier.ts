@@ -36,7 +36,10 @@ export class RunNotifier {
 
   /** For the model gateway: the session's spend crossed 80% of its budget (`warning`) or went over it (`exceeded`). */
   budget(kind: 'warning' | 'exceeded', spentUsd: number, budgetUsd: number): void {
-    const text = kind === 'warning' ? `spend $${spentUsd.toFixed(2)} is over 80% of the budget $${budgetUsd.toFixed(2)}` : `spend $${spentUsd.toFixed(2)} exceeded the budget $${budgetUsd.toFixed(2)}`;
+    const text =
+      kind === 'warning'
+        ? `spend $${spentUsd.toFixed(2)} is over 80% of the budget $${budgetUsd.toFixed(2)}`
+        : `spend $${spentUsd.toFixed(2)} exceeded the budget $${budgetUsd.toFixed(2)}`;
     this.emit({ event: kind === 'warning' ? 'budget.warning' : 'budget.exceeded', text, link: this.link(), data: { spentUsd, budgetUsd } });
   }
 
@@ -50,7 +53,13 @@ export class RunNotifier {
         const before = change.previous.get(task.name);
         if (task.waiting && before && before.waiting !== task.waiting) {
           const what = task.waiting === 'before' ? 'waits for approval to start' : 'finished and waits for approval of its result';
-          this.emit({ event: 'gate.waiting', task: task.name, text: `${task.name} ${what}`, link: this.link(`task=${encodeURIComponent(task.name)}`), data: { gate: task.waiting } });
+          this.emit({
+            event: 'gate.waiting',
+            task: task.name,
+            text: `${task.name} ${what}`,
+            link: this.link(`task=${encodeURIComponent(task.name)}`),
+            data: { gate: task.waiting },
+          });
         }
       }
     } else if (change.kind === 'run') {
@@ -65,7 +74,13 @@ export class RunNotifier {
         if (entry.kind !== 'question' || this.seenQuestions.has(entry.id)) continue;
         this.seenQuestions.add(entry.id);
         if (entry.answer) continue;
-        this.emit({ event: 'question.asked', task: entry.sender, question: entry.id, text: `${entry.sender} asks: ${entry.body.slice(0, 300)}`, link: this.link(`task=${encodeURIComponent(entry.sender)}&question=${entry.id}`) });
+        this.emit({
+          event: 'question.asked',
+          task: entry.sender,
+          question: entry.id,
+          text: `${entry.sender} asks: ${entry.body.slice(0, 300)}`,
+          link: this.link(`task=${encodeURIComponent(entry.sender)}&question=${entry.id}`),
+        });
       }
     }
   }

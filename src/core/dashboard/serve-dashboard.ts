@@ -34,8 +34,10 @@ export function parseListen(listen: string | undefined): { host: string; port: n
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]*))(?::(\d{1,5}))?$/.exec(listen);
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3] ?? 0);
-  if (!host || isIP(host) === 0 || port > 65535) throw new UsageError(`invalid --listen ${JSON.stringify(listen)}: give an IP address and optionally a port, e.g. 127.0.0.1:8080 or 10.0.0.5:8443`);
-  if (host === '0.0.0.0' || host === '::') throw new UsageError(`--listen ${listen} would serve every address: name the one browsers reach (its TLS certificate names it)`);
+  if (!host || isIP(host) === 0 || port > 65535)
+    throw new UsageError(`invalid --listen ${JSON.stringify(listen)}: give an IP address and optionally a port, e.g. 127.0.0.1:8080 or 10.0.0.5:8443`);
+  if (host === '0.0.0.0' || host === '::')
+    throw new UsageError(`--listen ${listen} would serve every address: name the one browsers reach (its TLS certificate names it)`);
   return { host, port };
 }
 
@@ -52,7 +54,15 @@ export async function serveDashboard(runtime: GraftRuntime, session: SessionRow,
     tls = { certPem: cert.certPem, keyPem: cert.keyPem };
     caFile = join(authorityDir(dir), 'ca.cert.pem');
   }
-  const server = await startDashboard(runtime, { sessionId: session.id, host, port, tls, approver: request.approver, writable: request.writable, usage: gatewayUsage(runtime.store) });
+  const server = await startDashboard(runtime, {
+    sessionId: session.id,
+    host,
+    port,
+    tls,
+    approver: request.approver,
+    writable: request.writable,
+    usage: gatewayUsage(runtime.store),
+  });
   return { ...server, ...(caFile ? { caFile } : {}) };
 }
 

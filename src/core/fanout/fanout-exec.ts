@@ -45,10 +45,22 @@ export interface HostExecRow {
  */
 export async function fanoutExec(executor: RemoteExecutor, hosts: HostRecord[], command: string, options: FanoutOptions): Promise<HostExecRow[]> {
   const limit = pLimit(Math.max(1, options.concurrency));
-  options.events.emit({ code: 'exec.started', level: 'debug', message: `running on ${hosts.length} host(s): ${command}`, session: options.sessionId, data: { hosts: hosts.length } });
+  options.events.emit({
+    code: 'exec.started',
+    level: 'debug',
+    message: `running on ${hosts.length} host(s): ${command}`,
+    session: options.sessionId,
+    data: { hosts: hosts.length },
+  });
   const rows = await Promise.all(hosts.map((host) => limit(() => runOnHost(executor, host, command, options))));
   const failed = rows.filter((r) => !r.ok).length;
-  options.events.emit({ code: 'exec.finished', level: 'debug', message: `${rows.length - failed} ok, ${failed} failed`, session: options.sessionId, data: { ok: rows.length - failed, failed } });
+  options.events.emit({
+    code: 'exec.finished',
+    level: 'debug',
+    message: `${rows.length - failed} ok, ${failed} failed`,
+    session: options.sessionId,
+    data: { ok: rows.length - failed, failed },
+  });
   return rows;
 }
 
@@ -71,11 +83,28 @@ async function runOnHost(executor: RemoteExecutor, host: HostRecord, command: st
     };
   } catch (thrown) {
     const error = asGraftError(thrown);
-    row = { ...base, ok: false, exitCode: null, signal: null, durationMs: Math.round(performance.now() - started), stdout: [], stderr: [], truncated: false, error: { code: error.code, message: error.message, exitCode: error.exitCode, actions: error.actions } };
+    row = {
+      ...base,
+      ok: false,
+      exitCode: null,
+      signal: null,
+      durationMs: Math.round(performance.now() - started),
+      stdout: [],
+      stderr: [],
+      truncated: false,
+      error: { code: error.code, message: error.message, exitCode: error.exitCode, actions: error.actions },
+    };
   } finally {
     deadline.clear();
   }
-  options.events.emit({ code: 'exec.host.done', level: 'debug', message: row.ok ? 'ok' : `failed: ${row.error?.message ?? `exit ${row.exitCode ?? row.signal}`}`, session: options.sessionId, host: host.name, data: { exitCode: row.exitCode, durationMs: row.durationMs } });
+  options.events.emit({
+    code: 'exec.host.done',
+    level: 'debug',
+    message: row.ok ? 'ok' : `failed: ${row.error?.message ?? `exit ${row.exitCode ?? row.signal}`}`,
+    session: options.sessionId,
+    host: host.name,
+    data: { exitCode: row.exitCode, durationMs: row.durationMs },
+  });
   return row;
 }
 
@@ -86,7 +115,10 @@ async function runOnHost(executor: RemoteExecutor, host: HostRecord, command: st
 function hostDeadline(host: HostRecord, timeoutMs: number | undefined): { signal?: AbortSignal; clear(): void } {
   if (!timeoutMs) return { clear: () => undefined };
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new SshError(`${host.name} (${host.address}:${host.port}) did not finish within ${timeoutMs} ms`, 'SSH_TIMEOUT')), timeoutMs);
+  const timer = setTimeout(
+    () => controller.abort(new SshError(`${host.name} (${host.address}:${host.port}) did not finish within ${timeoutMs} ms`, 'SSH_TIMEOUT')),
+    timeoutMs,
+  );
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 

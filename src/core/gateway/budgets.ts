@@ -21,7 +21,11 @@ export interface SpentBudget extends BudgetLimit {
 }
 
 /** The budgets that apply to a task's requests (the task's, its agent's, the graph's), overrides first. */
-export function budgetsFor(graph: Pick<GraphSpec, 'budgetMicroUsd' | 'agents' | 'tasks'>, task: string, override: (scope: BudgetScope, name: string) => number | undefined): BudgetLimit[] {
+export function budgetsFor(
+  graph: Pick<GraphSpec, 'budgetMicroUsd' | 'agents' | 'tasks'>,
+  task: string,
+  override: (scope: BudgetScope, name: string) => number | undefined,
+): BudgetLimit[] {
   const spec = graph.tasks[task];
   const agent = spec ? graph.agents[spec.agent] : undefined;
   const candidates: [BudgetScope, string, number | undefined][] = [
@@ -48,7 +52,12 @@ export function spentBudget(limits: BudgetLimit[], spent: (scope: BudgetScope, n
 }
 
 /** Budgets of a task as the store and graph say now: what the gateway checks before each request. */
-export function checkBudgets(store: GatewayStore, sessionId: string, graph: Pick<GraphSpec, 'budgetMicroUsd' | 'agents' | 'tasks'>, task: string): SpentBudget | undefined {
+export function checkBudgets(
+  store: GatewayStore,
+  sessionId: string,
+  graph: Pick<GraphSpec, 'budgetMicroUsd' | 'agents' | 'tasks'>,
+  task: string,
+): SpentBudget | undefined {
   const limits = budgetsFor(graph, task, (scope, name) => store.budget(sessionId, scope, name));
   return spentBudget(limits, (scope, name) => store.spent(sessionId, scope, name));
 }

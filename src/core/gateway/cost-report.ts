@@ -74,7 +74,11 @@ export function costReport(store: StateStore, sessionId: string): CostReport {
     add(group.sum, row);
     add(total, row);
   }
-  return { session: sessionId, tasks: [...groups.values()].map((g) => ({ task: g.task, agent: g.agent, model: g.model, ...totals(g.sum) })), total: totals(total) };
+  return {
+    session: sessionId,
+    tasks: [...groups.values()].map((g) => ({ task: g.task, agent: g.agent, model: g.model, ...totals(g.sum) })),
+    total: totals(total),
+  };
 }
 
 /** Each task's cost so far (USD; null when none of its requests was priced), for status tables. */

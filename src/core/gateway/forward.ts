@@ -10,7 +10,23 @@ import { type TokenUsage } from '../model/usage.js';
 import type { Vendor } from './vendors.js';
 
 /** Headers that belong to one connection, not to the message (RFC 9110 7.6.1), plus what the gateway sets itself. */
-const notForwarded = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'accept-encoding', 'x-api-key', 'authorization', 'x-goog-api-key']);
+const notForwarded = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'accept-encoding',
+  'x-api-key',
+  'authorization',
+  'x-goog-api-key',
+]);
 const notReturned = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** Connections to upstreams are kept and reused: a new TLS handshake per request would cost tens of ms. */

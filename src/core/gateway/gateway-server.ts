@@ -60,8 +60,12 @@ class Refusal extends Error {
 export async function startGateway(options: GatewayOptions): Promise<ModelGateway> {
   const { sessionId, store, events } = options;
   const unpriced = new Set<string>();
-  const emit = (code: 'gateway.refused' | 'gateway.budget-exceeded' | 'gateway.usage' | 'warning', level: 'debug' | 'warn', message: string, data?: Record<string, unknown>) =>
-    events?.emit({ code, level, message, session: sessionId, ...(data ? { data } : {}) });
+  const emit = (
+    code: 'gateway.refused' | 'gateway.budget-exceeded' | 'gateway.usage' | 'warning',
+    level: 'debug' | 'warn',
+    message: string,
+    data?: Record<string, unknown>,
+  ) => events?.emit({ code, level, message, session: sessionId, ...(data ? { data } : {}) });
 
   /** The token's grant, or a refusal saying why it is not good (recorded: a bad token is a security event). */
   const authenticate = (vendor: Vendor, request: IncomingMessage, url: URL): TokenGrant => {
@@ -82,7 +86,9 @@ export async function startGateway(options: GatewayOptions): Promise<ModelGatewa
     const [, prefix = '', ...rest] = url.pathname.split('/');
     const vendor = (vendors as Record<string, Vendor | undefined>)[prefix];
     if (!vendor || !Object.hasOwn(vendors, prefix)) {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no vendor at /${prefix}: graft's gateway serves /anthropic, /openai and /gemini` } }));
+      response
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: `no vendor at /${prefix}: graft's gateway serves /anthropic, /openai and /gemini` } }));
       return;
     }
     const path = `/${rest.join('/')}`;
@@ -94,7 +100,10 @@ export async function startGateway(options: GatewayOptions): Promise<ModelGatewa
       const metered = vendor.metered(request.method ?? 'GET', path);
       if (metered && !model) throw new Refusal('bad-request', 'the request names no model');
       if (model && !modelAllowed(model, options.allowedModels(grant))) {
-        throw new Refusal('forbidden-model', `graft refused model ${model} for task ${grant.task}: agent ${grant.agent} may use ${options.allowedModels(grant).join(', ')} (its models: list in the graph)`);
+        throw new Refusal(
+          'forbidden-model',
+          `graft refused model ${model} for task ${grant.task}: agent ${grant.agent} may use ${options.allowedModels(grant).join(', ')} (its models: list in the graph)`,
+        );
       }
       const key = options.vendorKey(grant);
       if (!key) throw new Refusal('no-vendor-key', `agent ${grant.agent} is granted no ${vendor.name} key: add ${vendor.keyNames.join(' or ')} to its secrets`);
@@ -102,7 +111,15 @@ export async function startGateway(options: GatewayOptions): Promise<ModelGatewa
         const spent = options.spentBudget(grant);
         if (spent) {
           const message = `graft refused this request: the budget of ${describeScope(spent)} (${formatUsd(microToUsd(spent.microUsd))}) is spent (${formatUsd(picoToUsd(spent.spentPico))}); raise it with: graft extend --budget ...`;
-          emit('gateway.budget-exceeded', 'warn', `${grant.task}: ${message}`, { task: grant.task, attempt: grant.attempt, agent: grant.agent, scope: spent.scope, name: spent.name, budgetUsd: microToUsd(spent.microUsd), spentUsd: picoToUsd(spent.spentPico) });
+          emit('gateway.budget-exceeded', 'warn', `${grant.task}: ${message}`, {
+            task: grant.task,
+            attempt: grant.attempt,
+            agent: grant.agent,
+            scope: spent.scope,
+            name: spent.name,
+            budgetUsd: microToUsd(spent.microUsd),
+            spentUsd: picoToUsd(spent.spentPico),
+          });
           options.onBudgetExceeded?.(grant, spent);
           throw new Refusal('budget-exceeded', message);
         }
@@ -112,34 +129,60 @@ export async function startGateway(options: GatewayOptions): Promise<ModelGatewa
       const outcome = await forward({ vendor, url: upstream, method: request.method ?? 'GET', headers: request.headers, body, key }, response, () => {
         if (metered) row = store.startRequest(sessionId, grant!, model!);
       }).catch((error: Error) => {
-        if (row !== undefined) store.finishRequest(row, 502, { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 }, 0n);
+        if (row !== undefined)
+          store.finishRequest(row, 502, { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 }, 0n);
         throw new Refusal('upstream-unreachable', `graft's gateway could not reach ${upstream.origin}: ${error.message}`);
       });
       if (row === undefined) return;
       const cost = options.prices.cost(model!, outcome.usage);
       if (cost === undefined && !unpriced.has(model!)) {
         unpriced.add(model!);
-        emit('warning', 'warn', `model ${model} has no price in graft's price table: its requests are metered in tokens and their cost shows as "unknown" (add it with GRAFT_PRICES, see docs/gateway.md)`, { model });
+        emit(
+          'warning',
+          'warn',
+          `model ${model} has no price in graft's price table: its requests are metered in tokens and their cost shows as "unknown" (add it with GRAFT_PRICES, see docs/gateway.md)`,
+          { model },
+        );
       }
       store.finishRequest(row, outcome.status, outcome.usage, cost ?? null);
-      emit('gateway.usage', 'debug', `${grant.task}: ${model} ${outcome.usage.inputTokens} in / ${outcome.usage.outputTokens} out${cost === undefined ? '' : `, ${formatUsd(picoToUsd(cost))}`}`, { task: grant.task, attempt: grant.attempt, agent: grant.agent, model, status: outcome.status, ...outcome.usage, costUsd: cost === undefined ? null : picoToUsd(cost) });
+      emit(
+        'gateway.usage',
+        'debug',
+        `${grant.task}: ${model} ${outcome.usage.inputTokens} in / ${outcome.usage.outputTokens} out${cost === undefined ? '' : `, ${formatUsd(picoToUsd(cost))}`}`,
+        {
+          task: grant.task,
+          attempt: grant.attempt,
+          agent: grant.agent,
+          model,
+          status: outcome.status,
+          ...outcome.usage,
+          costUsd: cost === undefined ? null : picoToUsd(cost),
+        },
+      );
       options.onUsage?.(grant);
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
       if (error.kind === 'unauthenticated' || error.kind === 'forbidden-model') {
-        emit('gateway.refused', 'warn', `model gateway refused a ${vendor.name} request${grant ? ` of task ${grant.task}` : ''}: ${error.message}`, { vendor: vendor.name, reason: error.kind, ...(grant ? { task: grant.task, agent: grant.agent, attempt: grant.attempt } : {}) });
+        emit('gateway.refused', 'warn', `model gateway refused a ${vendor.name} request${grant ? ` of task ${grant.task}` : ''}: ${error.message}`, {
+          vendor: vendor.name,
+          reason: error.kind,
+          ...(grant ? { task: grant.task, agent: grant.agent, attempt: grant.attempt } : {}),
+        });
       }
       if (response.headersSent) return void response.destroy();
       const { status, body } = vendor.error(error.kind, error.message);
       const text = JSON.stringify(body);
-      response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(error.kind === 'unauthenticated' ? {} : {}) }).end(text);
+      response
+        .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(error.kind === 'unauthenticated' ? {} : {}) })
+        .end(text);
     }
   };
 
   const server: Server = createServer((request, response) => {
     handle(request, response).catch((error: Error) => {
       emit('warning', 'warn', `model gateway: ${request.method} ${new URL(request.url ?? '/', 'http://gateway').pathname} failed: ${error.message}`);
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"graft\'s gateway failed; see the controller\'s log"}}');
+      if (!response.headersSent)
+        response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"graft\'s gateway failed; see the controller\'s log"}}');
       else response.destroy();
     });
   });
@@ -148,7 +191,13 @@ export async function startGateway(options: GatewayOptions): Promise<ModelGatewa
   // A streamed answer may run for many minutes; the request (body) itself must arrive promptly.
   server.requestTimeout = 120_000;
   const port = await listenOnLoopback(server, options.port ?? 0, 'the model gateway');
-  events?.emit({ code: 'gateway.started', level: 'debug', message: `model gateway listening on 127.0.0.1:${port}`, session: sessionId, data: { port, upstreams: options.upstreams } });
+  events?.emit({
+    code: 'gateway.started',
+    level: 'debug',
+    message: `model gateway listening on 127.0.0.1:${port}`,
+    session: sessionId,
+    data: { port, upstreams: options.upstreams },
+  });
   let closing: Promise<void> | undefined;
   return {
     port,

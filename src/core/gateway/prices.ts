@@ -34,7 +34,8 @@ export interface ModelPrice extends Rates {
 
 const amount = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const micros = parseMicros(value);
-  if (micros === undefined) ctx.addIssue({ code: 'custom', message: `expected USD per million tokens (e.g. "3" or "0.30", at most 6 decimals), got ${JSON.stringify(value)}` });
+  if (micros === undefined)
+    ctx.addIssue({ code: 'custom', message: `expected USD per million tokens (e.g. "3" or "0.30", at most 6 decimals), got ${JSON.stringify(value)}` });
   return micros ?? 0;
 });
 const rates = {
@@ -97,7 +98,13 @@ export function costOf(price: ModelPrice, usage: TokenUsage): bigint {
   const r: Rates = price.longContext && prompt > price.longContext.above ? price.longContext : price;
   const oneHour = Math.min(usage.cacheWrite1hTokens, usage.cacheWriteTokens);
   const b = BigInt;
-  return b(usage.inputTokens) * b(r.input) + b(usage.outputTokens) * b(r.output) + b(usage.cacheReadTokens) * b(r.cacheRead) + b(usage.cacheWriteTokens - oneHour) * b(r.cacheWrite) + b(oneHour) * b(r.cacheWrite1h);
+  return (
+    b(usage.inputTokens) * b(r.input) +
+    b(usage.outputTokens) * b(r.output) +
+    b(usage.cacheReadTokens) * b(r.cacheRead) +
+    b(usage.cacheWriteTokens - oneHour) * b(r.cacheWrite) +
+    b(oneHour) * b(r.cacheWrite1h)
+  );
 }
 
 function readTable(file: string): ModelPrice[] {
@@ -106,12 +113,17 @@ function readTable(file: string): ModelPrice[] {
     value = parseYaml(readFileSync(file, 'utf8'));
   } catch (error) {
     const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ConfigError([{ file, path: '', message: `cannot read the price table: ${why}` }], ['GRAFT_PRICES names a JSON or YAML file shaped like data/model-prices.json (docs/gateway.md).']);
+    throw new ConfigError(
+      [{ file, path: '', message: `cannot read the price table: ${why}` }],
+      ['GRAFT_PRICES names a JSON or YAML file shaped like data/model-prices.json (docs/gateway.md).'],
+    );
   }
   const parsed = fileSchema.safeParse(value);
   if (!parsed.success) {
     const problems: ConfigProblem[] = parsed.error.issues.map((issue) => ({ file, path: issue.path.join('.'), message: issue.message }));
-    throw new ConfigError(problems, ['Each entry is models.<model or glob>: { input, output, cacheRead?, cacheWrite?, cacheWrite1h?, longContext?, source, checked } in USD per million tokens (docs/gateway.md).']);
+    throw new ConfigError(problems, [
+      'Each entry is models.<model or glob>: { input, output, cacheRead?, cacheWrite?, cacheWrite1h?, longContext?, source, checked } in USD per million tokens (docs/gateway.md).',
+    ]);
   }
   return Object.entries(parsed.data.models).map(([pattern, entry]) => ({
     pattern,

@@ -74,7 +74,13 @@ export class UsageMeter {
     if (input === undefined && output === undefined) return;
     this.seen = true;
     const cached = count(object(usage.input_tokens_details)?.cached_tokens) ?? count(object(usage.prompt_tokens_details)?.cached_tokens) ?? 0;
-    this.current = { inputTokens: Math.max(0, (input ?? 0) - cached), outputTokens: output ?? 0, cacheReadTokens: Math.min(cached, input ?? cached), cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
+    this.current = {
+      inputTokens: Math.max(0, (input ?? 0) - cached),
+      outputTokens: output ?? 0,
+      cacheReadTokens: Math.min(cached, input ?? cached),
+      cacheWriteTokens: 0,
+      cacheWrite1hTokens: 0,
+    };
   }
 
   /**

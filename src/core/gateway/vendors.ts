@@ -63,7 +63,9 @@ const anthropic: Vendor = {
   model: (_path, body) => bodyModel(body),
   metered: (method, path) => method === 'POST' && /^\/v1\/messages\/?$/.test(path),
   error: (kind, message) => {
-    const type = { unauthenticated: 'authentication_error', 'bad-request': 'invalid_request_error', 'upstream-unreachable': 'api_error' }[kind as string] ?? 'permission_error';
+    const type =
+      { unauthenticated: 'authentication_error', 'bad-request': 'invalid_request_error', 'upstream-unreachable': 'api_error' }[kind as string] ??
+      'permission_error';
     return { status: statusOf[kind], body: { type: 'error', error: { type, message } } };
   },
 };
@@ -81,7 +83,14 @@ const openai: Vendor = {
   metered: (method, path) => method === 'POST' && /^\/(responses|chat\/completions)\/?$/.test(path),
   error: (kind, message) => ({
     status: statusOf[kind],
-    body: { error: { message, type: kind === 'unauthenticated' ? 'invalid_request_error' : kind === 'upstream-unreachable' ? 'server_error' : 'invalid_request_error', param: null, code: kind.replaceAll('-', '_') } },
+    body: {
+      error: {
+        message,
+        type: kind === 'unauthenticated' ? 'invalid_request_error' : kind === 'upstream-unreachable' ? 'server_error' : 'invalid_request_error',
+        param: null,
+        code: kind.replaceAll('-', '_'),
+      },
+    },
   }),
 };
 

@@ -9,7 +9,8 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { AgentSpec, GraphSpec, HostsSpec, TaskSpec } from '../model/graph.js';
 import { graphProblems } from './validate.js';
-import { describeValue, graphFileSchema, graphOutlineSchema, nameProblem, type GraphFile } from './graph-schema.js';
+import { graphFileSchema, graphOutlineSchema, type GraphFile } from './graph-schema.js';
+import { describeValue, nameProblem } from './graph-values.js';
 import { readConfigText, UnreadableConfigFile } from '../config/config-text.js';
 import { formatDocPath, readYamlFile, type DocPath } from '../config/yaml-file.js';
 
@@ -33,16 +34,30 @@ export async function loadGraphFile(file: string): Promise<GraphSpec> {
   const absolute = resolve(file);
   const source = await readYamlFile(absolute, MAX_GRAPH_FILE_BYTES, MAX_GRAPH_YAML_TOKENS);
   const at = (path: DocPath, message: string): ConfigProblem => ({ file, path: formatDocPath(path), line: source.lineOf(path), message });
-  if (source.problems.length > 0) throw new ConfigError(source.problems.map((p) => ({ ...p, file })), HINTS);
+  if (source.problems.length > 0)
+    throw new ConfigError(
+      source.problems.map((p) => ({ ...p, file })),
+      HINTS,
+    );
   const value = source.value;
-  if (value === null || value === undefined) throw new ConfigError([{ file, path: '', message: 'the file is empty; a graph needs at least agents: and tasks:' }], HINTS);
-  if (!isMapping(value)) throw new ConfigError([at([], `the top level must be a mapping with agents: and tasks: (and optionally base: and hosts:), got ${describeValue(value)}`)], HINTS);
+  if (value === null || value === undefined)
+    throw new ConfigError([{ file, path: '', message: 'the file is empty; a graph needs at least agents: and tasks:' }], HINTS);
+  if (!isMapping(value))
+    throw new ConfigError(
+      [at([], `the top level must be a mapping with agents: and tasks: (and optionally base: and hosts:), got ${describeValue(value)}`)],
+      HINTS,
+    );
 
-  const parsed = graphFileSchema.safeParse(value, { error: (iss) => (iss.code === 'invalid_type' ? `expected ${iss.expected}, got ${describeValue(iss.input)}` : undefined) });
+  const parsed = graphFileSchema.safeParse(value, {
+    error: (iss) => (iss.code === 'invalid_type' ? `expected ${iss.expected}, got ${describeValue(iss.input)}` : undefined),
+  });
   const problems = parsed.success ? [] : parsed.error.issues.flatMap((issue) => issueProblems(issue, at));
   for (const p of graphProblems(graphOutlineSchema.parse(value))) problems.push(at(p.path, p.message));
   // zod's records drop a `__proto__` key without a word (it would replace the object's prototype); it is no valid name.
-  for (const [section, kind] of [['agents', 'agent'], ['tasks', 'task']] as const) {
+  for (const [section, kind] of [
+    ['agents', 'agent'],
+    ['tasks', 'task'],
+  ] as const) {
     if (isMapping(value[section]) && Object.hasOwn(value[section], '__proto__')) problems.push(at([section, '__proto__'], nameProblem(kind, '__proto__')!));
   }
   const base = dirname(absolute);
@@ -61,9 +76,17 @@ function gatewayProblems(data: GraphFile): { path: DocPath; message: string }[] 
   const problems: { path: DocPath; message: string }[] = [];
   for (const [name, agent] of Object.entries(data.agents)) {
     if (agent.harness !== 'claude' || !agent.gateway) continue;
-    const granted = new Set([...agent.secrets, ...Object.values(data.tasks).filter((t) => t.agent === name).flatMap((t) => t.secrets)]);
+    const granted = new Set([
+      ...agent.secrets,
+      ...Object.values(data.tasks)
+        .filter((t) => t.agent === name)
+        .flatMap((t) => t.secrets),
+    ]);
     if (granted.has('CLAUDE_CODE_OAUTH_TOKEN') && !granted.has('ANTHROPIC_API_KEY')) {
-      problems.push({ path: ['agents', name, 'secrets'], message: `agent ${name} authenticates with CLAUDE_CODE_OAUTH_TOKEN, a subscription token the model gateway cannot forward: grant ANTHROPIC_API_KEY instead, or set gateway: false on it (its tasks are then unmetered)` });
+      problems.push({
+        path: ['agents', name, 'secrets'],
+        message: `agent ${name} authenticates with CLAUDE_CODE_OAUTH_TOKEN, a subscription token the model gateway cannot forward: grant ANTHROPIC_API_KEY instead, or set gateway: false on it (its tasks are then unmetered)`,
+      });
     }
   }
   return problems;
@@ -80,11 +103,19 @@ function issueProblems(issue: z.core.$ZodIssue, at: (path: DocPath, message: str
 
 /** Problems sorted by line, stable: the reader fixes the file from top to bottom. */
 function inFileOrder(problems: ConfigProblem[]): ConfigProblem[] {
-  return problems.map((p, i) => ({ p, i })).sort((a, b) => (a.p.line ?? 0) - (b.p.line ?? 0) || a.i - b.i).map(({ p }) => p);
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.line ?? 0) - (b.p.line ?? 0) || a.i - b.i)
+    .map(({ p }) => p);
 }
 
 /** Reads every agent's instructions file (relative to the graph file), so each missing one is reported. */
-async function readInstructions(agents: unknown, base: string, at: (path: DocPath, message: string) => ConfigProblem, problems: ConfigProblem[]): Promise<Map<string, { text: string; file: string }>> {
+async function readInstructions(
+  agents: unknown,
+  base: string,
+  at: (path: DocPath, message: string) => ConfigProblem,
+  problems: ConfigProblem[],
+): Promise<Map<string, { text: string; file: string }>> {
   const found = new Map<string, { text: string; file: string }>();
   if (!isMapping(agents)) return found;
   for (const [name, agent] of Object.entries(agents)) {
@@ -97,7 +128,12 @@ async function readInstructions(agents: unknown, base: string, at: (path: DocPat
       found.set(name, { text: readConfigText(path, MAX_INSTRUCTIONS_BYTES), file: path });
     } catch (error) {
       if (!(error instanceof UnreadableConfigFile)) throw error;
-      const why = error.code === 'ENOENT' ? "not found; paths are relative to the graph file's directory" : error.code === 'EACCES' ? 'not readable (permission denied)' : error.message;
+      const why =
+        error.code === 'ENOENT'
+          ? "not found; paths are relative to the graph file's directory"
+          : error.code === 'EACCES'
+            ? 'not readable (permission denied)'
+            : error.message;
       problems.push(at(['agents', name, 'instructions'], `instructions file ${where} ${why}`));
     }
   }
@@ -105,12 +141,23 @@ async function readInstructions(agents: unknown, base: string, at: (path: DocPat
 }
 
 /** An inventory named by the graph must exist; its content is checked where it is loaded (graft graph check, run). */
-async function checkInventoryPath(hosts: unknown, base: string, at: (path: DocPath, message: string) => ConfigProblem, problems: ConfigProblem[]): Promise<void> {
+async function checkInventoryPath(
+  hosts: unknown,
+  base: string,
+  at: (path: DocPath, message: string) => ConfigProblem,
+  problems: ConfigProblem[],
+): Promise<void> {
   const given = isMapping(hosts) ? hosts.inventory : undefined;
   if (typeof given !== 'string' || given.trim() === '') return;
   const path = resolve(base, given);
-  const isFile = await stat(path).then((s) => s.isFile(), () => false);
-  if (!isFile) problems.push(at(['hosts', 'inventory'], `inventory ${given}${path === given ? '' : ` (${path})`} is not a file; paths are relative to the graph file's directory`));
+  const isFile = await stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  if (!isFile)
+    problems.push(
+      at(['hosts', 'inventory'], `inventory ${given}${path === given ? '' : ` (${path})`} is not a file; paths are relative to the graph file's directory`),
+    );
 }
 
 function toGraphSpec(data: GraphFile, file: string, base: string, instructions: Map<string, { text: string; file: string }>): GraphSpec {
@@ -128,12 +175,35 @@ function toGraphSpec(data: GraphFile, file: string, base: string, instructions: 
       secrets: agent.secrets,
       ...(agent.network !== undefined ? { network: agent.network } : {}),
       ...(agent.limits !== undefined ? { limits: agent.limits } : {}),
-      ...(agent.harness !== 'shell' ? { gateway: agent.gateway, telemetry: agent.telemetry, ...(agent.models ? { models: agent.models } : {}), ...(agent.budget !== undefined ? { budgetMicroUsd: agent.budget } : {}) } : {}),
+      ...(agent.harness !== 'shell'
+        ? {
+            gateway: agent.gateway,
+            telemetry: agent.telemetry,
+            ...(agent.models ? { models: agent.models } : {}),
+            ...(agent.budget !== undefined ? { budgetMicroUsd: agent.budget } : {}),
+          }
+        : {}),
     };
   }
   const tasks: Record<string, TaskSpec> = {};
   for (const [name, { timeout, budget, network, limits, ...task }] of Object.entries(data.tasks)) {
-    tasks[name] = { name, ...task, ...(timeout !== undefined ? { timeoutMs: timeout } : {}), ...(budget !== undefined ? { budgetMicroUsd: budget } : {}), ...(network !== undefined ? { network } : {}), ...(limits !== undefined ? { limits } : {}) };
+    tasks[name] = {
+      name,
+      ...task,
+      ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+      ...(budget !== undefined ? { budgetMicroUsd: budget } : {}),
+      ...(network !== undefined ? { network } : {}),
+      ...(limits !== undefined ? { limits } : {}),
+    };
   }
-  return { file, base: data.base, hosts, agents, tasks, ...(data.budget !== undefined ? { budgetMicroUsd: data.budget } : {}), ...(data.gateway ? { gateway: data.gateway } : {}), ...(data.notify.length > 0 ? { notify: data.notify } : {}) };
+  return {
+    file,
+    base: data.base,
+    hosts,
+    agents,
+    tasks,
+    ...(data.budget !== undefined ? { budgetMicroUsd: data.budget } : {}),
+    ...(data.gateway ? { gateway: data.gateway } : {}),
+    ...(data.notify.length > 0 ? { notify: data.notify } : {}),
+  };
 }

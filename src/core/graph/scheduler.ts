@@ -126,7 +126,12 @@ function candidateHosts(input: PlanInput, record: TaskRecord): string[] {
 export function stranded(input: PlanInput, now: string): TaskRecord[] {
   return [...input.tasks.values()]
     .filter((r) => r.state === 'ready' && candidateHosts(input, r).length === 0)
-    .map((r) => ({ ...r, state: 'failed' as const, endedAt: now, error: `no healthy host left for ${r.name} (selector: ${input.graph.tasks[r.name]!.on ?? 'all'}${r.avoidHosts?.length ? `; lost: ${r.avoidHosts.join(', ')}` : ''})` }));
+    .map((r) => ({
+      ...r,
+      state: 'failed' as const,
+      endedAt: now,
+      error: `no healthy host left for ${r.name} (selector: ${input.graph.tasks[r.name]!.on ?? 'all'}${r.avoidHosts?.length ? `; lost: ${r.avoidHosts.join(', ')}` : ''})`,
+    }));
 }
 
 /** The record of a task as an attempt starts on a host: written before anything is done there. */
@@ -164,7 +169,10 @@ export function attemptFailed(
   if (failure.hostLost) {
     const avoidHosts = [...new Set([...(record.avoidHosts ?? []), ...(record.host ? [record.host] : [])])];
     // Its agent stays on the lost host until that answers again; the attempt is kept in mind till then.
-    const stranded = record.agent && record.host ? [...(record.stranded ?? []), { agent: record.agent, host: record.host, attempt: record.attempt, at: now }] : record.stranded;
+    const stranded =
+      record.agent && record.host
+        ? [...(record.stranded ?? []), { agent: record.agent, host: record.host, attempt: record.attempt, at: now }]
+        : record.stranded;
     // The attempt is handed back: it does not count against the task's retries.
     return { ...ended, state: 'ready', attempt: Math.max(0, record.attempt - 1), avoidHosts, stranded, notBefore: undefined };
   }
@@ -207,7 +215,13 @@ export function attemptEnded(spec: TaskSpec, record: TaskRecord, end: AttemptEnd
   const error = budget
     ? `budget-exceeded: ${budget}`
     : (end.timedOut ??
-      (limit ? describeLimitHit(limit, end.limits) : record.reported === 'fail' ? `the agent reported failure: ${record.summary ?? ''}` : end.vanished ? 'its process disappeared without an exit status' : `exit ${end.exitCode}`));
+      (limit
+        ? describeLimitHit(limit, end.limits)
+        : record.reported === 'fail'
+          ? `the agent reported failure: ${record.summary ?? ''}`
+          : end.vanished
+            ? 'its process disappeared without an exit status'
+            : `exit ${end.exitCode}`));
   const next = ok
     ? succeeded(spec, record, new Date(now).toISOString(), outcome)
     : attemptFailed(budget ? { ...spec, retries: 0 } : spec, { ...record, ...outcome }, { now, error, exitCode: end.exitCode }, policy);

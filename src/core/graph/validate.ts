@@ -43,12 +43,22 @@ export function graphProblems(graph: GraphOutline): GraphProblem[] {
       problems.push({ path: ['tasks', name, 'agent'], message: `unknown agent ${JSON.stringify(task.agent)}${didYouMean(task.agent, agentNames)}${known}` });
     }
     if (agent?.harness === 'shell' && task.command === undefined && agent.command === undefined) {
-      problems.push({ path: ['tasks', name], message: `task ${name} runs shell agent ${task.agent}, which has no command: set command on the task or on agents.${task.agent}` });
+      problems.push({
+        path: ['tasks', name],
+        message: `task ${name} runs shell agent ${task.agent}, which has no command: set command on the task or on agents.${task.agent}`,
+      });
     } else if (agent?.harness !== undefined && agent.harness !== 'shell') {
       if (task.prompt === undefined && agent.instructions === undefined) {
-        problems.push({ path: ['tasks', name], message: `task ${name} needs a prompt: its agent ${task.agent} (${agent.harness}) has no instructions to go on` });
+        problems.push({
+          path: ['tasks', name],
+          message: `task ${name} needs a prompt: its agent ${task.agent} (${agent.harness}) has no instructions to go on`,
+        });
       }
-      if (task.command !== undefined) problems.push({ path: ['tasks', name, 'command'], message: `"command" is for shell agents; agent ${task.agent} uses ${agent.harness}, which is given the prompt` });
+      if (task.command !== undefined)
+        problems.push({
+          path: ['tasks', name, 'command'],
+          message: `"command" is for shell agents; agent ${task.agent} uses ${agent.harness}, which is given the prompt`,
+        });
     }
     const seen = new Set<string>();
     task.needs.forEach((need, i) => {
@@ -101,7 +111,8 @@ function cycleProblems(graph: GraphOutline): GraphProblem[] {
       queue.push(dependent);
     }
   }
-  for (const name of edges.keys()) if (waiting.has(name)) problems.push({ path: ['tasks', name, 'needs'], message: `task ${name} can never start: it waits on tasks in a cycle` });
+  for (const name of edges.keys())
+    if (waiting.has(name)) problems.push({ path: ['tasks', name, 'needs'], message: `task ${name} can never start: it waits on tasks in a cycle` });
   return problems;
 }
 
@@ -128,7 +139,8 @@ export function topologicalOrder(graph: TaskGraph): string[] {
       }
     }
   }
-  if (result.length !== names.length) throw new BugError(`the task graph has a cycle or an unknown need among ${names.filter((n) => !result.includes(n)).join(', ')}; validate it first`);
+  if (result.length !== names.length)
+    throw new BugError(`the task graph has a cycle or an unknown need among ${names.filter((n) => !result.includes(n)).join(', ')}; validate it first`);
   return result;
 }
 

@@ -11,7 +11,12 @@ export function agentPrompt(task: HarnessTask): string {
   const instructions = task.agent.instructions?.trim();
   const prompt = task.prompt?.trim();
   if (!instructions && !prompt) {
-    throw taskConfigError(task, `tasks.${task.task}.prompt`, 'an LLM agent needs a prompt or instructions, and this task has neither', `Give the task a \`prompt:\` or its agent \`instructions:\`.`);
+    throw taskConfigError(
+      task,
+      `tasks.${task.task}.prompt`,
+      'an LLM agent needs a prompt or instructions, and this task has neither',
+      `Give the task a \`prompt:\` or its agent \`instructions:\`.`,
+    );
   }
   const sections = [agentPreamble(task)];
   if (instructions) sections.push(`# Instructions\n\n${instructions}`);

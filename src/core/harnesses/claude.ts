@@ -19,7 +19,9 @@ export const claudeHarness: Harness = {
       // Claude Code's documented opt-outs unless the agent has `telemetry: true`: no telemetry, error
       // reports, update checks or other traffic than the API itself (e.g. its `HEAD /api/hello`
       // probe). A granted secret of the same name wins.
-      setup: task.agent.telemetry ? [] : envDefaults({ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', DISABLE_AUTOUPDATER: '1' }),
+      setup: task.agent.telemetry
+        ? []
+        : envDefaults({ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', DISABLE_AUTOUPDATER: '1' }),
       credentials: ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN'],
       env: claudeEnvironment(task),
     }),

@@ -21,7 +21,10 @@ export function claudeEnvironment(task: HarnessTask): Record<string, string> {
 /** Gemini CLI: GOOGLE_GEMINI_BASE_URL, and API-key auth with the gateway token (never Vertex AI through the gateway). */
 export function geminiEnvironment(task: HarnessTask): Record<string, string> {
   const url = vendorBaseUrl(task, 'gemini');
-  return { ...(url ? { GOOGLE_GEMINI_BASE_URL: url } : {}), ...(task.gateway ? { GEMINI_API_KEY: task.gateway.token, GOOGLE_GENAI_USE_VERTEXAI: 'false' } : {}) };
+  return {
+    ...(url ? { GOOGLE_GEMINI_BASE_URL: url } : {}),
+    ...(task.gateway ? { GEMINI_API_KEY: task.gateway.token, GOOGLE_GENAI_USE_VERTEXAI: 'false' } : {}),
+  };
 }
 
 /** Codex: the gateway token as its API key (the base URL goes on its command line, see codex.ts). */

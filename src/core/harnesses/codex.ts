@@ -15,7 +15,14 @@ export const codexHarness: Harness = {
   invoke: (task) =>
     cliInvocation(task, {
       binary: 'codex',
-      argv: ['exec', ...codexConfig(vendorBaseUrl(task, 'openai'), task.agent.telemetry), '--dangerously-bypass-approvals-and-sandbox', ...modelFlag('--model', task.agent.model), ...task.agent.args, '-'],
+      argv: [
+        'exec',
+        ...codexConfig(vendorBaseUrl(task, 'openai'), task.agent.telemetry),
+        '--dangerously-bypass-approvals-and-sandbox',
+        ...modelFlag('--model', task.agent.model),
+        ...task.agent.args,
+        '-',
+      ],
       // `codex exec` authenticates from CODEX_API_KEY; OPENAI_API_KEY, the name most people hold
       // the key under, is passed on when CODEX_API_KEY is not granted.
       setup: ['if [ -z "${CODEX_API_KEY:-}" ] && [ -n "${OPENAI_API_KEY:-}" ]; then CODEX_API_KEY=$OPENAI_API_KEY; export CODEX_API_KEY; fi'],
@@ -32,6 +39,13 @@ export const codexHarness: Harness = {
  * Responses API over HTTPS with SSE, authenticated from CODEX_API_KEY.
  */
 function codexConfig(baseUrl: string | undefined, telemetry: boolean | undefined): string[] {
-  const provider = baseUrl ? ['-c', 'model_provider="graft"', '-c', `model_providers.graft={ name = "graft", base_url = ${JSON.stringify(baseUrl)}, env_key = "CODEX_API_KEY", wire_api = "responses" }`] : [];
+  const provider = baseUrl
+    ? [
+        '-c',
+        'model_provider="graft"',
+        '-c',
+        `model_providers.graft={ name = "graft", base_url = ${JSON.stringify(baseUrl)}, env_key = "CODEX_API_KEY", wire_api = "responses" }`,
+      ]
+    : [];
   return [...(telemetry ? [] : ['-c', 'analytics.enabled=false']), ...provider];
 }

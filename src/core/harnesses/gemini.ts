@@ -28,7 +28,12 @@ export const geminiHarness: Harness = {
         'gemini_dir="${GEMINI_CLI_HOME:-$HOME}/.gemini"',
         `if [ ! -e "$gemini_dir/settings.json" ]; then mkdir -p "$gemini_dir" && cp "$HOME/${taskFilesDir}/${settingsFileName}" "$gemini_dir/settings.json"; fi`,
       ],
-      files: [{ name: settingsFileName, content: `${JSON.stringify(geminiSettings(vendorBaseUrl(task, 'gemini') !== undefined, task.agent.telemetry === true), null, 2)}\n` }],
+      files: [
+        {
+          name: settingsFileName,
+          content: `${JSON.stringify(geminiSettings(vendorBaseUrl(task, 'gemini') !== undefined, task.agent.telemetry === true), null, 2)}\n`,
+        },
+      ],
       credentials: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
       env: geminiEnvironment(task),
     }),

@@ -19,7 +19,10 @@ export function harnessSettings(env: NodeJS.ProcessEnv): HarnessSettings {
   const agentPath = (env.GRAFT_AGENT_PATH ?? '').split(':').filter((dir) => dir !== '');
   for (const dir of agentPath) {
     // Each entry is quoted as one word into the task's environment file; a relative one would depend on the worktree.
-    if (!isAbsolute(dir) || /[\n\r]/.test(dir)) throw new UsageError(`GRAFT_AGENT_PATH: ${JSON.stringify(dir)} is not an absolute directory`, ['List absolute directories separated by ":", e.g. GRAFT_AGENT_PATH=/opt/agents/bin']);
+    if (!isAbsolute(dir) || /[\n\r]/.test(dir))
+      throw new UsageError(`GRAFT_AGENT_PATH: ${JSON.stringify(dir)} is not an absolute directory`, [
+        'List absolute directories separated by ":", e.g. GRAFT_AGENT_PATH=/opt/agents/bin',
+      ]);
   }
   const apiBaseUrls: HarnessSettings['apiBaseUrls'] = {};
   for (const harness of Object.values(harnesses)) {
@@ -37,8 +40,14 @@ function checkedBaseUrl(setting: string, value: string): string {
   } catch {
     throw new UsageError(`${setting}: ${JSON.stringify(value)} is not a URL`, [`Set it to the API's base URL, e.g. ${setting}=https://llm-proxy.example.com`]);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${setting}: ${JSON.stringify(value)} is not an http(s) URL`, [`Set it to the API's base URL, e.g. ${setting}=https://llm-proxy.example.com`]);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`${setting}: ${JSON.stringify(value)} is not an http(s) URL`, [
+      `Set it to the API's base URL, e.g. ${setting}=https://llm-proxy.example.com`,
+    ]);
   // The URL reaches the host in the CLI's environment or on its command line: no place for a credential.
-  if (url.username || url.password) throw new UsageError(`${setting}: the URL carries a user name or password`, ['Grant the key as a secret instead (see docs/harnesses.md#credentials) and leave it out of the URL.']);
+  if (url.username || url.password)
+    throw new UsageError(`${setting}: the URL carries a user name or password`, [
+      'Grant the key as a secret instead (see docs/harnesses.md#credentials) and leave it out of the URL.',
+    ]);
   return value.replace(/\/+$/, '');
 }

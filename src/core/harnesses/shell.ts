@@ -16,7 +16,12 @@ export const shellHarness: Harness = {
   invoke(task) {
     const command = task.command ?? task.agent.command;
     if (!command?.trim()) {
-      throw taskConfigError(task, `tasks.${task.task}.command`, 'the shell harness needs a command, and neither the task nor its agent has one', 'Set `command:` on the task or on its agent.');
+      throw taskConfigError(
+        task,
+        `tasks.${task.task}.command`,
+        'the shell harness needs a command, and neither the task nor its agent has one',
+        'Set `command:` on the task or on its agent.',
+      );
     }
     const args = task.agent.args.map(shellQuote).join(' ');
     return {

@@ -15,9 +15,16 @@ export function adminEndpoint(host: HostRecord | JumpHost, env: NodeJS.ProcessEn
     try {
       endpoint.privateKey = readKey(host.identityFile);
     } catch (error) {
-      throw new ConfigError([{ file: host.identityFile, path: '', message: `cannot read the private key for host ${host.name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }], [
-        'Fix ansible_ssh_private_key_file in the inventory (or IdentityFile in ~/.ssh/config), or load the key into ssh-agent and leave it out.',
-      ]);
+      throw new ConfigError(
+        [
+          {
+            file: host.identityFile,
+            path: '',
+            message: `cannot read the private key for host ${host.name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          },
+        ],
+        ['Fix ansible_ssh_private_key_file in the inventory (or IdentityFile in ~/.ssh/config), or load the key into ssh-agent and leave it out.'],
+      );
     }
   } else if (env.SSH_AUTH_SOCK) {
     endpoint.agent = env.SSH_AUTH_SOCK;

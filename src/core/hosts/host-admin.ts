@@ -74,7 +74,8 @@ function guardrailArguments({ egress, limits }: Guardrails): string[] {
 function agentInput(keyLine: string, files: AgentFile[]): string {
   // A path is graft's own, never blank or spaced.
   const odd = files.find((f) => !/^[A-Za-z0-9._/-]+$/.test(f.path));
-  if (odd) throw new UsageError(`cannot write agent file ${JSON.stringify(odd.path)}: graft's agent files are named with letters, digits, '.', '_', '-' and '/'`);
+  if (odd)
+    throw new UsageError(`cannot write agent file ${JSON.stringify(odd.path)}: graft's agent files are named with letters, digits, '.', '_', '-' and '/'`);
   return `${keyLine}\n${files.map((f) => `${f.path} ${Buffer.from(f.content, 'utf8').toString('base64')}\n`).join('')}`;
 }
 
@@ -110,8 +111,13 @@ export class HostAdmin {
     await this.ensureTool();
     const command = this.commandLine(args, privileged);
     const sudo = privileged && this.host.user !== 'root';
-    const result: ExecResult = queueing.has(args[0]!) ? await this.execQueued(args[0]!, command, stdin ?? '') : await this.shell.exec(command, { timeoutMs, stdin: stdin ?? '' });
-    result.stdout = result.stdout.split('\n').filter((line) => line !== startedLine).join('\n');
+    const result: ExecResult = queueing.has(args[0]!)
+      ? await this.execQueued(args[0]!, command, stdin ?? '')
+      : await this.shell.exec(command, { timeoutMs, stdin: stdin ?? '' });
+    result.stdout = result.stdout
+      .split('\n')
+      .filter((line) => line !== startedLine)
+      .join('\n');
     if (result.exitCode !== 0) {
       throw new GraftError(`${this.host.name}: ${args[0]} ${args[1] ?? ''} failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, {
         code: 'HOST_ADMIN_FAILED',
@@ -138,7 +144,10 @@ export class HostAdmin {
       if (!heard.includes(`${startedLine}\n`)) return;
       heard = startedLine;
       clearTimeout(timer);
-      timer = expire(timeoutMs, `${this.host.name}: ${subcommand} timed out after ${timeoutMs} ms, counted from when the host started it (after its turn at the account lock)`);
+      timer = expire(
+        timeoutMs,
+        `${this.host.name}: ${subcommand} timed out after ${timeoutMs} ms, counted from when the host started it (after its turn at the account lock)`,
+      );
     };
     return this.shell.exec(command, { stdin, signal: abort.signal, onStdout }).finally(() => clearTimeout(timer));
   }
@@ -157,10 +166,13 @@ export class HostAdmin {
    */
   async fillPool(sessionId: string, count: number): Promise<{ account: string; home: string }[]> {
     const out = await this.run(['pool-fill', sessionId, String(count)]);
-    return out.split('\n').filter((l) => l.startsWith('account ')).map((l) => {
-      const [, account = '', home = ''] = l.split(' ');
-      return { account, home };
-    });
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('account '))
+      .map((l) => {
+        const [, account = '', home = ''] = l.split(' ');
+        return { account, home };
+      });
   }
 
   /** Gives a pool account to an agent: its key line and files. The host refuses a second claim of it. Returns its home. */
@@ -176,17 +188,26 @@ export class HostAdmin {
   /** Deletes pool accounts (revoked or never claimed) in one batch, or with 'all' every one of the session. Returns those deleted. */
   async deletePooled(sessionId: string, accounts: string[] | 'all'): Promise<string[]> {
     if (accounts !== 'all' && accounts.length === 0) return [];
-    const out = await this.run(accounts === 'all' ? ['pool-delete', sessionId, '--all'] : ['pool-delete', sessionId], accounts === 'all' ? '' : `${accounts.join('\n')}\n`);
-    return out.split('\n').filter((l) => l.startsWith('deleted ')).map((l) => l.slice('deleted '.length));
+    const out = await this.run(
+      accounts === 'all' ? ['pool-delete', sessionId, '--all'] : ['pool-delete', sessionId],
+      accounts === 'all' ? '' : `${accounts.join('\n')}\n`,
+    );
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('deleted '))
+      .map((l) => l.slice('deleted '.length));
   }
 
   /** The session's pool accounts on the host, found by looking: never claimed, claimed (holding a key) or revoked. */
   async listPool(sessionId: string): Promise<{ account: string; state: 'ready' | 'claimed' | 'revoked' }[]> {
     const out = await this.run(['pool-list', sessionId]);
-    return out.split('\n').filter(Boolean).map((l) => {
-      const [account = '', state = ''] = l.split(' ');
-      return { account, state: state as 'ready' | 'claimed' | 'revoked' };
-    });
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [account = '', state = ''] = l.split(' ');
+        return { account, state: state as 'ready' | 'claimed' | 'revoked' };
+      });
   }
 
   private get key(): string {
@@ -219,10 +240,15 @@ export class HostAdmin {
     const answer = await this.run(['sshd-keys']);
     if (answer === 'ready') return;
     const reason = answer.replace(/^unsupported:?\s*/, '');
-    throw new GraftError(`${this.host.name}: its sshd cannot look up agents' keys in /etc/graft/authorized_keys (${reason}), so they would have to live in agents' own homes, where agents could lift their restrictions`, {
-      code: 'HOST_UNSUPPORTED',
-      actions: ['Add "Include /etc/ssh/sshd_config.d/*.conf" at the top of the host\'s sshd_config and reload sshd, or set graft_isolation: shared-account for it.'],
-    });
+    throw new GraftError(
+      `${this.host.name}: its sshd cannot look up agents' keys in /etc/graft/authorized_keys (${reason}), so they would have to live in agents' own homes, where agents could lift their restrictions`,
+      {
+        code: 'HOST_UNSUPPORTED',
+        actions: [
+          'Add "Include /etc/ssh/sshd_config.d/*.conf" at the top of the host\'s sshd_config and reload sshd, or set graft_isolation: shared-account for it.',
+        ],
+      },
+    );
   }
 
   /** Writes a file (0600) into an agent's home or shared directory, as the agent's owner. */
@@ -245,7 +271,9 @@ export class HostAdmin {
     const result = await this.shell.exec('echo "$SSH_CONNECTION"', { timeoutMs });
     const address = result.stdout.trim().split(/\s+/)[0] ?? '';
     if (!isIpAddress(address)) {
-      throw new GraftError(`${this.host.name}: cannot tell the controller's address from SSH_CONNECTION ("${result.stdout.trim()}")`, { code: 'HOST_ADMIN_FAILED' });
+      throw new GraftError(`${this.host.name}: cannot tell the controller's address from SSH_CONNECTION ("${result.stdout.trim()}")`, {
+        code: 'HOST_ADMIN_FAILED',
+      });
     }
     return address;
   }

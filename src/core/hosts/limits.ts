@@ -37,6 +37,7 @@ export function limitsArgument(limits: ResourceLimits | undefined): string {
 
 /** What a limit did to an attempt, in words for its error. */
 export function describeLimitHit(hit: LimitHit, limits: ResourceLimits | undefined): string {
-  if (hit === 'oom') return `oom: the agent's processes reached their memory limit${limits?.memory ? ` (${Math.round(limits.memory / 1024 ** 2)} MiB)` : ''} and the kernel killed one`;
+  if (hit === 'oom')
+    return `oom: the agent's processes reached their memory limit${limits?.memory ? ` (${Math.round(limits.memory / 1024 ** 2)} MiB)` : ''} and the kernel killed one`;
   return `pids-limit: the agent's processes reached their limit of ${limits?.pids ?? 'its'} processes and a fork failed`;
 }

@@ -15,7 +15,10 @@ export async function ensureSessionHostDir(pool: SshPool, host: HostRecord, sess
   if (host.isolation === 'accounts') return new HostAdmin(pool, host, env).run(['cache-dir', sessionId, host.user]);
   const result = await HostShell.admin(pool, host, env).exec(sharedSessionDirCommand(sessionId), { timeoutMs: 60_000 });
   if (result.exitCode !== 0) {
-    throw new GraftError(`${host.name}: cannot make the session directory .graft/cache/${sessionId}: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, { code: 'HOST_ADMIN_FAILED' });
+    throw new GraftError(
+      `${host.name}: cannot make the session directory .graft/cache/${sessionId}: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`,
+      { code: 'HOST_ADMIN_FAILED' },
+    );
   }
   return result.stdout.trim();
 }

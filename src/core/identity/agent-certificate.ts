@@ -9,7 +9,18 @@ import { SecurityError, UsageError } from '../errors.js';
 import { agentKeyProblem, generateAgentKeyPair, readAgentPublicKey } from './agent-keys.js';
 import type { SessionAuthority } from './session-authority.js';
 import { agentSpiffeId, parseAgentSpiffeId, parseSessionSpiffeId, validateAgentName, type AgentIdentity } from './spiffe-id.js';
-import { certificateToPem, leafValidity, randomSerialHex, readCertificate, signCertificate, subjectAltNameCount, subjectKeyIdentifierExtension, toWholeSeconds, uriSubjectAltNames, type ReadCertificate } from './x509-support.js';
+import {
+  certificateToPem,
+  leafValidity,
+  randomSerialHex,
+  readCertificate,
+  signCertificate,
+  subjectAltNameCount,
+  subjectKeyIdentifierExtension,
+  toWholeSeconds,
+  uriSubjectAltNames,
+  type ReadCertificate,
+} from './x509-support.js';
 
 export { agentNamePattern, validateAgentName, type AgentIdentity } from './spiffe-id.js';
 
@@ -67,9 +78,13 @@ export async function issueAgentCertificate(authority: SessionAuthority, options
 
   const { notBefore, notAfter } = leafValidity(caCert, now, options.validUntil);
   if (now >= caCert.validity.notAfter) {
-    throw new SecurityError(`session ${authority.sessionId} ended at ${caCert.validity.notAfter.toISOString()}; its authority issues no more identities`, 'KEY_EXPIRED');
+    throw new SecurityError(
+      `session ${authority.sessionId} ended at ${caCert.validity.notAfter.toISOString()}; its authority issues no more identities`,
+      'KEY_EXPIRED',
+    );
   }
-  if (notAfter <= now || notAfter <= notBefore) throw new UsageError(`the certificate of agent ${agentName} would end (${notAfter.toISOString()}) before it starts`);
+  if (notAfter <= now || notAfter <= notBefore)
+    throw new UsageError(`the certificate of agent ${agentName} would end (${notAfter.toISOString()}) before it starts`);
 
   const generated = options.publicKey === undefined ? await generateAgentKeyPair() : undefined;
   const publicKey = generated ? generated.publicKey : readAgentPublicKey(options.publicKey!);
@@ -167,12 +182,14 @@ export function verifyAgentCertificate(caCertPem: string, certPem: string, optio
   if (!extKeyUsage?.clientAuth) throw refused('its extended key usage does not allow client authentication');
 
   const uris = uriSubjectAltNames(leaf);
-  if (uris.length !== 1 || subjectAltNameCount(leaf) !== 1) throw refused(`it must carry exactly one subject alternative name, a SPIFFE id (found ${subjectAltNameCount(leaf)}, ${uris.length} of them URIs)`);
+  if (uris.length !== 1 || subjectAltNameCount(leaf) !== 1)
+    throw refused(`it must carry exactly one subject alternative name, a SPIFFE id (found ${subjectAltNameCount(leaf)}, ${uris.length} of them URIs)`);
   const identity = parseAgentSpiffeId(uris[0]!);
   if (!identity) throw refused(`its SPIFFE id ${JSON.stringify(uris[0])} is not a graft agent id`);
   if (identity.trustDomain !== session.trustDomain) throw refused(`its trust domain ${identity.trustDomain} is not the CA's (${session.trustDomain})`);
   if (identity.sessionId !== session.sessionId) throw refused(`it names session ${identity.sessionId}, but the CA is session ${session.sessionId}'s`);
-  if (options.sessionId !== undefined && identity.sessionId !== options.sessionId) throw refused(`it belongs to session ${identity.sessionId}, not ${options.sessionId}`);
+  if (options.sessionId !== undefined && identity.sessionId !== options.sessionId)
+    throw refused(`it belongs to session ${identity.sessionId}, not ${options.sessionId}`);
   const commonNames = leaf.subject.attributes.filter((a) => a.shortName === 'CN').map((a) => String(a.value));
   if (commonNames.some((cn) => cn !== identity.agentName)) throw refused(`its subject CN ${JSON.stringify(commonNames.join(','))} contradicts its SPIFFE id`);
   return identity;

@@ -36,7 +36,8 @@ export function agentKeyProblem(key: KeyObject): string | undefined {
   const type = key.asymmetricKeyType ?? 'unknown';
   const details = key.asymmetricKeyDetails ?? {};
   if (type === 'ec') return details.namedCurve === 'prime256v1' ? undefined : `EC on curve ${details.namedCurve ?? 'unknown'}, not ${agentKeyCurve}`;
-  if (type === 'rsa') return (details.modulusLength ?? 0) >= rsaModulusBits ? undefined : `RSA of ${details.modulusLength ?? 0} bits, not at least ${rsaModulusBits}`;
+  if (type === 'rsa')
+    return (details.modulusLength ?? 0) >= rsaModulusBits ? undefined : `RSA of ${details.modulusLength ?? 0} bits, not at least ${rsaModulusBits}`;
   return `of type ${type}, not EC ${agentKeyCurve} or RSA`;
 }
 

@@ -160,8 +160,10 @@ export async function loadSessionAuthority(dir: string): Promise<SessionAuthorit
   } catch (error) {
     throw corrupt(`${caCert.file} (with ${caKeyFile.file} and ${jwtFile.file})`, (error as Error).message, error);
   }
-  if (authority.kid !== metadata.kid) throw corrupt(jwtFile.file, `its key id ${authority.kid} is not the kid ${metadata.kid} recorded in ${metadataFile.file}`);
+  if (authority.kid !== metadata.kid)
+    throw corrupt(jwtFile.file, `its key id ${authority.kid} is not the kid ${metadata.kid} recorded in ${metadataFile.file}`);
   const mismatch = (['sessionId', 'trustDomain', 'spiffeId'] as const).find((field) => authority[field] !== metadata[field]);
-  if (mismatch) throw corrupt(metadataFile.file, `its ${mismatch} ${JSON.stringify(metadata[mismatch])} is not the certificate's (${JSON.stringify(authority[mismatch])})`);
+  if (mismatch)
+    throw corrupt(metadataFile.file, `its ${mismatch} ${JSON.stringify(metadata[mismatch])} is not the certificate's (${JSON.stringify(authority[mismatch])})`);
   return authority;
 }

@@ -48,11 +48,15 @@ export function controllerSpiffeId(authority: SessionAuthority): string {
  */
 export async function issueServerCertificate(authority: SessionAuthority, options: IssueServerCertificateOptions = {}): Promise<ServerCertificate> {
   const ipAddress = options.ipAddress ?? '127.0.0.1';
-  if (isIP(ipAddress) === 0) throw new UsageError(`invalid server address ${JSON.stringify(ipAddress)}: the channel's certificate names an IP address, e.g. 127.0.0.1`);
+  if (isIP(ipAddress) === 0)
+    throw new UsageError(`invalid server address ${JSON.stringify(ipAddress)}: the channel's certificate names an IP address, e.g. 127.0.0.1`);
   const now = toWholeSeconds(options.now ?? new Date());
   const { caCert, caKey } = authority.keys;
   if (now >= caCert.validity.notAfter) {
-    throw new SecurityError(`session ${authority.sessionId} ended at ${caCert.validity.notAfter.toISOString()}; its authority issues no more certificates`, 'KEY_EXPIRED');
+    throw new SecurityError(
+      `session ${authority.sessionId} ended at ${caCert.validity.notAfter.toISOString()}; its authority issues no more certificates`,
+      'KEY_EXPIRED',
+    );
   }
   const { notBefore, notAfter } = leafValidity(caCert, now, options.validUntil);
   if (notAfter <= now) throw new UsageError(`the server certificate would end (${notAfter.toISOString()}) before it starts`);
@@ -73,7 +77,13 @@ export async function issueServerCertificate(authority: SessionAuthority, option
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: ipAddress }, { type: 6, value: spiffeId }] },
+    {
+      name: 'subjectAltName',
+      altNames: [
+        { type: 7, ip: ipAddress },
+        { type: 6, value: spiffeId },
+      ],
+    },
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);

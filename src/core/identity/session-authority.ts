@@ -10,7 +10,17 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type Cry
 import forge from 'node-forge';
 import { UsageError } from '../errors.js';
 import { defaultTrustDomain, parseSessionSpiffeId, sessionSpiffeId, validateSessionId, validateTrustDomain } from './spiffe-id.js';
-import { certificateToPem, clockSkewSeconds, generateRsaKeyPair, keyMatchesCertificate, randomSerialHex, signCertificate, toWholeSeconds, uriNameConstraintExtension, uriSubjectAltNames } from './x509-support.js';
+import {
+  certificateToPem,
+  clockSkewSeconds,
+  generateRsaKeyPair,
+  keyMatchesCertificate,
+  randomSerialHex,
+  signCertificate,
+  toWholeSeconds,
+  uriNameConstraintExtension,
+  uriSubjectAltNames,
+} from './x509-support.js';
 
 const { pki } = forge;
 
@@ -101,12 +111,17 @@ export function validateIssuer(issuer: string): string {
   }
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   const problem =
-    url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback) ? 'it must use https (http is allowed for loopback hosts only)'
-    : url.username || url.password ? 'it must not contain credentials'
-    : url.search || url.hash || issuer.includes('?') || issuer.includes('#') ? 'it must not have a query or fragment'
-    : issuer.endsWith('/') ? 'it must not end with a slash'
-    : url.href.replace(/\/$/, '') !== issuer ? `it is not in canonical form (${url.href.replace(/\/$/, '')})`
-    : undefined;
+    url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)
+      ? 'it must use https (http is allowed for loopback hosts only)'
+      : url.username || url.password
+        ? 'it must not contain credentials'
+        : url.search || url.hash || issuer.includes('?') || issuer.includes('#')
+          ? 'it must not have a query or fragment'
+          : issuer.endsWith('/')
+            ? 'it must not end with a slash'
+            : url.href.replace(/\/$/, '') !== issuer
+              ? `it is not in canonical form (${url.href.replace(/\/$/, '')})`
+              : undefined;
   if (problem) throw new UsageError(`invalid issuer URL ${JSON.stringify(issuer)}: ${problem}`);
   return issuer;
 }
@@ -117,7 +132,14 @@ function validDate(value: Date, what: string): Date {
 }
 
 /** Builds the self-signed session CA certificate. */
-function buildCaCertificate(spiffeId: string, trustDomain: string, sessionId: string, validFrom: Date, validUntil: Date, key: { publicKey: forge.pki.rsa.PublicKey; privateKey: KeyObject }): forge.pki.Certificate {
+function buildCaCertificate(
+  spiffeId: string,
+  trustDomain: string,
+  sessionId: string,
+  validFrom: Date,
+  validUntil: Date,
+  key: { publicKey: forge.pki.rsa.PublicKey; privateKey: KeyObject },
+): forge.pki.Certificate {
   const cert = pki.createCertificate();
   cert.publicKey = key.publicKey;
   cert.serialNumber = randomSerialHex();
@@ -191,7 +213,8 @@ export async function createSessionAuthority(options: CreateSessionAuthorityOpti
   const issuer = validateIssuer(options.issuer ?? defaultIssuer(sessionId));
   const validFrom = validDate(options.validFrom ?? new Date(Date.now() - clockSkewSeconds * 1000), 'validFrom');
   const validUntil = validDate(options.validUntil, 'validUntil');
-  if (validUntil <= validFrom) throw new UsageError(`the session must end after it starts (validFrom ${validFrom.toISOString()}, validUntil ${validUntil.toISOString()})`);
+  if (validUntil <= validFrom)
+    throw new UsageError(`the session must end after it starts (validFrom ${validFrom.toISOString()}, validUntil ${validUntil.toISOString()})`);
 
   const [caKeyPair, jwtKeyPair] = await Promise.all([generateRsaKeyPair(), generateKeyPair(jwtAlgorithm, { extractable: true })]);
   const spiffeId = sessionSpiffeId(trustDomain, sessionId);

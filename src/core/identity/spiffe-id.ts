@@ -56,7 +56,9 @@ export function validateAgentName(name: string): string {
 /** Throws a UsageError unless `sessionId` is a graft session id. */
 export function validateSessionId(sessionId: string): string {
   if (typeof sessionId !== 'string' || !sessionIdPattern.test(sessionId)) {
-    throw new UsageError(`invalid session id ${quoted(String(sessionId))}: a session id is 8 characters, a lowercase letter followed by lowercase letters or digits`);
+    throw new UsageError(
+      `invalid session id ${quoted(String(sessionId))}: a session id is 8 characters, a lowercase letter followed by lowercase letters or digits`,
+    );
   }
   return sessionId;
 }

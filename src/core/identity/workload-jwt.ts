@@ -67,7 +67,10 @@ export async function issueWorkloadJwt(authority: SessionAuthority, options: Iss
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const sessionEnd = Math.floor(authority.validUntil.getTime() / 1000);
   if (now >= sessionEnd) {
-    throw new SecurityError(`session ${authority.sessionId} ended at ${authority.validUntil.toISOString()}; its authority issues no more identities`, 'KEY_EXPIRED');
+    throw new SecurityError(
+      `session ${authority.sessionId} ended at ${authority.validUntil.toISOString()}; its authority issues no more identities`,
+      'KEY_EXPIRED',
+    );
   }
   return new SignJWT({})
     .setProtectedHeader({ alg: jwtAlgorithm, typ: 'JWT', kid: authority.kid })
@@ -121,6 +124,7 @@ export async function verifyWorkloadJwt(token: string, trustedJwks: JSONWebKeySe
   }
   const identity = parseAgentSpiffeId(String(claims.sub));
   if (!identity) throw refused(`its subject ${JSON.stringify(claims.sub)} is not a graft agent SPIFFE id`);
-  if (options.sessionId !== undefined && identity.sessionId !== options.sessionId) throw refused(`it belongs to session ${identity.sessionId}, not ${options.sessionId}`);
+  if (options.sessionId !== undefined && identity.sessionId !== options.sessionId)
+    throw refused(`it belongs to session ${identity.sessionId}, not ${options.sessionId}`);
   return { ...identity, claims };
 }

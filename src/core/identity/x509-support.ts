@@ -88,7 +88,8 @@ function subjectPublicKeyInfoIndex(tbs: forge.asn1.Asn1): number {
 export function signCertificate(cert: forge.pki.Certificate, key: KeyObject, subjectKey?: KeyObject): void {
   cert.signatureOid = cert.siginfo.algorithmOid = pki.oids.sha256WithRSAEncryption!;
   const tbs = getTBSCertificate(subjectKey ? { ...cert, publicKey: placeholderKey } : cert);
-  if (subjectKey) (tbs.value as forge.asn1.Asn1[])[subjectPublicKeyInfoIndex(tbs)] = asn1.fromDer(subjectKey.export({ type: 'spki', format: 'der' }).toString('binary'));
+  if (subjectKey)
+    (tbs.value as forge.asn1.Asn1[])[subjectPublicKeyInfoIndex(tbs)] = asn1.fromDer(subjectKey.export({ type: 'spki', format: 'der' }).toString('binary'));
   cert.tbsCertificate = tbs;
   // For an RSA key, node's sign() is RSASSA-PKCS1-v1_5, the scheme sha256WithRSAEncryption names.
   cert.signature = sign('sha256', Buffer.from(asn1.toDer(tbs).getBytes(), 'binary'), key).toString('binary');
@@ -102,7 +103,9 @@ export function signCertificate(cert: forge.pki.Certificate, key: KeyObject, sub
 export function subjectKeyIdentifierExtension(key: KeyObject): { id: string; value: forge.asn1.Asn1 } {
   const spki = fromDer(key.export({ type: 'spki', format: 'der' }).toString('binary'), { decodeBitStrings: false });
   const bitString = (spki.value as forge.asn1.Asn1[])[1]!.value as string; // its first byte counts unused bits
-  const id = createHash('sha1').update(Buffer.from(bitString.slice(1), 'binary')).digest('binary');
+  const id = createHash('sha1')
+    .update(Buffer.from(bitString.slice(1), 'binary'))
+    .digest('binary');
   return { id: '2.5.29.14', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, id) };
 }
 

@@ -77,7 +77,11 @@ export function resolveInventoryPath(path: string, inventoryFile: string, homeDi
  * separately by `checkHostKeyPins`, so that `inventory check` can report it on its own.
  * `trustOnFirstUse` (`graft up --tofu`) gives every host whose key is written nowhere the tofu policy.
  */
-export function toStaticHostSpecs(inventory: Inventory, env: HostSpecEnvironment = localHostSpecEnvironment(), options: { trustOnFirstUse?: boolean } = {}): StaticHostSpec[] {
+export function toStaticHostSpecs(
+  inventory: Inventory,
+  env: HostSpecEnvironment = localHostSpecEnvironment(),
+  options: { trustOnFirstUse?: boolean } = {},
+): StaticHostSpec[] {
   const problems = new Map<string, ConfigProblem>();
   const report = (path: string, message: string): void => {
     const problem = { file: inventory.file, path, message };
@@ -106,7 +110,11 @@ export function toStaticHostSpecs(inventory: Inventory, env: HostSpecEnvironment
     try {
       config = openssh.configFor(sshName);
     } catch (error) {
-      problems.set(openssh.configFile, { file: openssh.configFile, path: '', message: `${(error as Error).message}; fix the file (graft reads it as OpenSSH does)` });
+      problems.set(openssh.configFile, {
+        file: openssh.configFile,
+        path: '',
+        message: `${(error as Error).message}; fix the file (graft reads it as OpenSSH does)`,
+      });
     }
     const address = config.hostName ?? sshName;
     const configPort = sshConfigPort(config, sshName, openssh.configFile, problems);
@@ -115,7 +123,10 @@ export function toStaticHostSpecs(inventory: Inventory, env: HostSpecEnvironment
     const keyFile = v.ansible_ssh_private_key_file ?? v.ansible_private_key_file;
     const identityFile = keyFile === undefined ? openssh.identityFile(config) : resolveInventoryPath(keyFile, inventory.file, env.homeDir);
     if (identityFile === undefined && config.identitiesOnly) {
-      report(`${host.source}: ${sshName}`, `IdentitiesOnly yes in ${openssh.configFile} forbids the ssh-agent, but no IdentityFile (nor ~/.ssh/id_ed25519, id_ecdsa, id_rsa) exists: set ansible_ssh_private_key_file or IdentityFile`);
+      report(
+        `${host.source}: ${sshName}`,
+        `IdentitiesOnly yes in ${openssh.configFile} forbids the ssh-agent, but no IdentityFile (nor ~/.ssh/id_ed25519, id_ecdsa, id_rsa) exists: set ansible_ssh_private_key_file or IdentityFile`,
+      );
     }
     const hostKeys = [...(v.graft_host_key ?? [])];
     if (v.graft_known_hosts !== undefined) {
@@ -130,7 +141,10 @@ export function toStaticHostSpecs(inventory: Inventory, env: HostSpecEnvironment
       hostKeys.push(...found.keys);
       knownHostsSearched = found.searched;
       if (found.keys.length === 0 && found.certAuthorities.length > 0) {
-        report(host.source, `host ${host.name} is vouched for only by @cert-authority lines (${found.certAuthorities.join(', ')}): graft cannot verify host certificates (ssh2 has no support for them); pin its plain key with graft_host_key or a known_hosts line`);
+        report(
+          host.source,
+          `host ${host.name} is vouched for only by @cert-authority lines (${found.certAuthorities.join(', ')}): graft cannot verify host certificates (ssh2 has no support for them); pin its plain key with graft_host_key or a known_hosts line`,
+        );
       }
       if (hostKeys.length === 0 && options.trustOnFirstUse) hostKeyPolicy = 'tofu';
     }
@@ -156,7 +170,10 @@ export function toStaticHostSpecs(inventory: Inventory, env: HostSpecEnvironment
   new JumpResolver(specs, jumps, openssh, env, (where, message) => report(where, message)).resolveAll();
   for (const spec of specs) {
     if (spec.jump && spec.hostKeys.length === 0 && spec.hostKeyPolicy === 'tofu') {
-      report(jumps.get(spec.name)!.where, `host ${spec.name} is behind a jump host, where trust on first use (graft_host_key_policy: tofu, --tofu) cannot read its key: pin it with graft_host_key or a known_hosts line`);
+      report(
+        jumps.get(spec.name)!.where,
+        `host ${spec.name} is behind a jump host, where trust on first use (graft_host_key_policy: tofu, --tofu) cannot read its key: pin it with graft_host_key or a known_hosts line`,
+      );
     }
   }
   if (problems.size > 0) throw new ConfigError([...problems.values()], ['Fix the inventory, then check it with `graft inventory check FILE`.']);
@@ -167,7 +184,12 @@ export function toStaticHostSpecs(inventory: Inventory, env: HostSpecEnvironment
  * The jump host as written, and where: `graft_jump`, else ProxyJump in the ssh arguments Ansible
  * passes, else ProxyJump in ~/.ssh/config (`configWhere`). Nothing, or why it cannot be read.
  */
-function jumpOf(v: GraftHostVars, config: SshConfigHost, where: (key: string) => string, configWhere: string): WrittenJump | { where: string; error: string } | undefined {
+function jumpOf(
+  v: GraftHostVars,
+  config: SshConfigHost,
+  where: (key: string) => string,
+  configWhere: string,
+): WrittenJump | { where: string; error: string } | undefined {
   if (v.graft_jump !== undefined) return { text: v.graft_jump, where: where('graft_jump') };
   for (const key of ['ansible_ssh_common_args', 'ansible_ssh_extra_args'] as const) {
     const args = v[key];
@@ -184,7 +206,11 @@ function sshConfigPort(config: SshConfigHost, name: string, file: string, proble
   if (config.port === undefined) return undefined;
   const port = Number(config.port);
   if (Number.isInteger(port) && port >= 1 && port <= 65535) return port;
-  problems.set(`${file}\0${name}\0Port`, { file, path: `Host ${name}: Port`, message: `expected a port number from 1 to 65535, got ${JSON.stringify(config.port)}` });
+  problems.set(`${file}\0${name}\0Port`, {
+    file,
+    path: `Host ${name}: Port`,
+    message: `expected a port number from 1 to 65535, got ${JSON.stringify(config.port)}`,
+  });
   return undefined;
 }
 
@@ -211,7 +237,8 @@ function readKnownHostKeys(
   // ssh looks up the address it dials; the inventory name is accepted too, as users often scan by name.
   const names = [...new Set([address, host.name])].map((n) => knownHostsName(n, port));
   const keys = knownHostKeys(text, names);
-  if (keys.length === 0) return `known_hosts file ${file} has no key for ${host.name} (looked for ${names.join(', ')}); add one with \`ssh-keyscan -H -p ${port} ${address} >> ${file}\``;
+  if (keys.length === 0)
+    return `known_hosts file ${file} has no key for ${host.name} (looked for ${names.join(', ')}); add one with \`ssh-keyscan -H -p ${port} ${address} >> ${file}\``;
   return keys;
 }
 

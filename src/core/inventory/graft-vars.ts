@@ -25,16 +25,36 @@ const ansibleBoolean = z.union([z.boolean(), z.number(), z.string()]).transform(
 
 const wholeNumber = (what: string, min: number, max: number) =>
   z
-    .union([z.number(), z.string().regex(/^\s*\d+\s*$/).transform(Number)], { error: got(`expected ${what}`) })
-    .pipe(z.int({ error: got(`expected ${what}`) }).min(min, { error: got(`expected ${what}`) }).max(max, { error: got(`expected ${what}`) }));
+    .union(
+      [
+        z.number(),
+        z
+          .string()
+          .regex(/^\s*\d+\s*$/)
+          .transform(Number),
+      ],
+      { error: got(`expected ${what}`) },
+    )
+    .pipe(
+      z
+        .int({ error: got(`expected ${what}`) })
+        .min(min, { error: got(`expected ${what}`) })
+        .max(max, { error: got(`expected ${what}`) }),
+    );
 
-const nonEmptyString = (what: string) => z.string({ error: got(`expected ${what}`) }).trim().min(1, { error: got(`expected ${what}`) });
+const nonEmptyString = (what: string) =>
+  z
+    .string({ error: got(`expected ${what}`) })
+    .trim()
+    .min(1, { error: got(`expected ${what}`) });
 
 const port = wholeNumber('a port number from 1 to 65535', 1, 65535);
 
 /** Labels are selector terms (`--on gpu`), so they may not hold the pattern operators `: , & ! *`. */
 const labels = z
-  .union([z.string(), z.array(z.string({ error: got('expected every label to be a string') }))], { error: got('expected a list of labels or a comma-separated string') })
+  .union([z.string(), z.array(z.string({ error: got('expected every label to be a string') }))], {
+    error: got('expected a list of labels or a comma-separated string'),
+  })
   .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter((s) => s !== ''))
   .pipe(z.array(z.string().regex(labelPattern, { error: got('expected labels of letters, digits and _ . - / = (no spaces, ":", ",", "&", "!" or "*")') })));
 
@@ -57,12 +77,15 @@ export function parseHostKeyLine(line: string): { key: string } | { error: strin
   const bytes = Buffer.from(blob, 'base64');
   // The key blob starts with its own type as a length-prefixed string; a mismatch means a damaged or pasted-wrong key.
   const inner = bytes.length > 4 ? bytes.subarray(4, 4 + bytes.readUInt32BE(0)).toString('latin1') : '';
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || inner !== type) return { error: `the base64 part of the ${type} key is damaged: it does not encode a ${type} key` };
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || inner !== type)
+    return { error: `the base64 part of the ${type} key is damaged: it does not encode a ${type} key` };
   return { key: `${type} ${blob}` };
 }
 
 const hostKeys = z
-  .union([z.string(), z.array(z.string({ error: got('expected every host key to be a string') }))], { error: got('expected an OpenSSH public key line or a list of them') })
+  .union([z.string(), z.array(z.string({ error: got('expected every host key to be a string') }))], {
+    error: got('expected an OpenSSH public key line or a list of them'),
+  })
   .transform((v, ctx) => {
     const lines = (typeof v === 'string' ? [v] : v).flatMap((s) => s.split(/\r?\n/)).filter((s) => s.trim() !== '' && !s.trim().startsWith('#'));
     const keys: string[] = [];

@@ -97,12 +97,23 @@ export class JumpResolver {
         return undefined;
       }
       if (known.hostKeys.length === 0) {
-        this.report(where, `jump host ${known.name} has no pinned host key; graft never trusts a jump host on first use: pin it with graft_host_key or graft_known_hosts`);
+        this.report(
+          where,
+          `jump host ${known.name} has no pinned host key; graft never trusts a jump host on first use: pin it with graft_host_key or graft_known_hosts`,
+        );
         return undefined;
       }
       if (first) this.resolveHost(known, depth + 1);
       const own = first && known.jump ? { jump: known.jump } : {};
-      return { name: known.name, address: known.address, port: hop.port ?? known.port, user: hop.user ?? known.user, hostKeys: known.hostKeys, identityFile: known.identityFile, ...own };
+      return {
+        name: known.name,
+        address: known.address,
+        port: hop.port ?? known.port,
+        user: hop.user ?? known.user,
+        hostKeys: known.hostKeys,
+        identityFile: known.identityFile,
+        ...own,
+      };
     }
     let config;
     try {
@@ -119,7 +130,10 @@ export class JumpResolver {
     }
     const found = this.openssh.knownHostKeys([address, hop.host], port, config);
     if (found.keys.length === 0) {
-      this.report(where, `jump host ${hop.host} (${address}:${port}) has no known host key in ${found.searched.join(', ')}: ${addKnownHostHint(address, port, found.searched[0])}, or list it in the inventory with graft_host_key`);
+      this.report(
+        where,
+        `jump host ${hop.host} (${address}:${port}) has no known host key in ${found.searched.join(', ')}: ${addKnownHostHint(address, port, found.searched[0])}, or list it in the inventory with graft_host_key`,
+      );
       return undefined;
     }
     const jump: JumpHost = {

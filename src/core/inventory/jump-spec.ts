@@ -22,7 +22,9 @@ export function parseProxyJump(value: string): JumpHop[] | { error: string } {
     const hop = /^(?:ssh:\/\/)?(?:([^@\s/:]+)@)?(\[[^\]\s]+\]|[^@\s/:[\]]+)(?::(\d{1,5}))?\/?$/.exec(part.trim());
     const port = hop?.[3] === undefined ? undefined : Number(hop[3]);
     if (!hop || (port !== undefined && (port < 1 || port > 65535))) {
-      return { error: `cannot read jump host ${JSON.stringify(part.trim())} in ${JSON.stringify(text)}: expected [user@]host[:port], hops separated by commas` };
+      return {
+        error: `cannot read jump host ${JSON.stringify(part.trim())} in ${JSON.stringify(text)}: expected [user@]host[:port], hops separated by commas`,
+      };
     }
     hops.push({ user: hop[1], host: hop[2]!.replace(/^\[(.*)\]$/, '$1'), port });
   }
@@ -54,7 +56,10 @@ export function proxyJumpFromSshArgs(args: string): { jump?: string } | { error:
     const [, name = '', optionValue = ''] = /^\s*(\w+)\s*(?:=|\s)\s*(.*)$/.exec(option) ?? [];
     if (name.toLowerCase() === 'proxyjump') jump = optionValue;
     if (name.toLowerCase() === 'proxycommand' && optionValue.trim().toLowerCase() !== 'none') {
-      return { error: 'ProxyCommand is not supported: graft opens the tunnel through a jump host itself; write the jump host as -o ProxyJump=[user@]host[:port] or graft_jump' };
+      return {
+        error:
+          'ProxyCommand is not supported: graft opens the tunnel through a jump host itself; write the jump host as -o ProxyJump=[user@]host[:port] or graft_jump',
+      };
     }
   }
   if (jump !== undefined && jump.trim() === '') return { error: `ProxyJump without a value in ${JSON.stringify(args)}` };

@@ -47,14 +47,20 @@ export function readInventoryFile(file: string, readTextFile: (path: string) => 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =
-      code === 'ENOENT' ? 'file not found'
-      : code === 'EISDIR' ? 'is a directory; graft reads one inventory file (YAML or INI), not an inventory directory'
-      : error instanceof UnreadableConfigFile ? error.message
-      : `cannot read the file: ${(error as Error).message}`;
-    throw new ConfigError([{ file, path: '', message }], [
-      'Check the path, or pass the inventory with --inventory FILE.',
-      'Example inventories ship with graft in its inventories/ folder (onprem.yaml, onprem.ini).',
-    ]);
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a directory; graft reads one inventory file (YAML or INI), not an inventory directory'
+          : error instanceof UnreadableConfigFile
+            ? error.message
+            : `cannot read the file: ${(error as Error).message}`;
+    throw new ConfigError(
+      [{ file, path: '', message }],
+      [
+        'Check the path, or pass the inventory with --inventory FILE.',
+        'Example inventories ship with graft in its inventories/ folder (onprem.yaml, onprem.ini).',
+      ],
+    );
   }
   return readInventoryText(text, file);
 }
@@ -71,7 +77,10 @@ export function loadInventory(file: string, readTextFile?: (path: string) => str
  * problems, variable problems and (unless `requirePins` is false) hosts without a
  * pinned host key all together; with `trustOnFirstUse`, such hosts are trusted on first use instead.
  */
-export function loadStaticHostSpecs(file: string, options: { env?: HostSpecEnvironment; requirePins?: boolean; trustOnFirstUse?: boolean } = {}): { inventory: Inventory; specs: StaticHostSpec[] } {
+export function loadStaticHostSpecs(
+  file: string,
+  options: { env?: HostSpecEnvironment; requirePins?: boolean; trustOnFirstUse?: boolean } = {},
+): { inventory: Inventory; specs: StaticHostSpec[] } {
   const env = options.env ?? localHostSpecEnvironment();
   const { inventory, problems } = readInventoryFile(file, env.readTextFile);
   let specs: StaticHostSpec[] = [];

@@ -35,7 +35,9 @@ export function parseHostPattern(pattern: string): PatternTerm[] {
   return parts
     .map((p) => p.trim())
     .filter((p) => p !== '')
-    .map((p) => (p.startsWith('&') ? { op: 'intersection', expr: p.slice(1) } : p.startsWith('!') ? { op: 'exclusion', expr: p.slice(1) } : { op: 'union', expr: p }));
+    .map((p) =>
+      p.startsWith('&') ? { op: 'intersection', expr: p.slice(1) } : p.startsWith('!') ? { op: 'exclusion', expr: p.slice(1) } : { op: 'union', expr: p },
+    );
 }
 
 const GLOB_CHARS = /[*?[]/;

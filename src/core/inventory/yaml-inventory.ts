@@ -48,7 +48,12 @@ export function readYamlInventory(text: string, file: string): InventoryReadResu
       // The document composed cleanly, so what yaml cannot build is the file's: too many aliases
       // (ReferenceError), or a merge key (<<) whose source is not a mapping.
       if (!(error instanceof Error)) throw error;
-      b.problem('', error instanceof ReferenceError ? `YAML aliases expand too far (more than ${MAX_YAML_ALIASES}): ${error.message}` : `the YAML values cannot be built: ${error.message}`);
+      b.problem(
+        '',
+        error instanceof ReferenceError
+          ? `YAML aliases expand too far (more than ${MAX_YAML_ALIASES}): ${error.message}`
+          : `the YAML values cannot be built: ${error.message}`,
+      );
     }
   }
   if (b.problems.length === 0) new YamlWalker(doc, resolve, b).walkRoot();
@@ -91,7 +96,10 @@ class YamlWalker {
       return;
     }
     if (root.has('plugin')) {
-      this.b.problem('plugin', 'this is an inventory plugin configuration, not an inventory: export it with `ansible-inventory -i FILE --list -y > static.yaml`');
+      this.b.problem(
+        'plugin',
+        'this is an inventory plugin configuration, not an inventory: export it with `ansible-inventory -i FILE --list -y > static.yaml`',
+      );
       return;
     }
     for (const [name, value] of this.entries(root, '')) this.walkGroup(name, value, name);

@@ -8,7 +8,15 @@ import type { EventCode, GraftEvent } from '../events.js';
  * still leaves its line on disk; opened in append mode only, never rewritten.
  */
 /** Debug-level events that are still actions graft took on hosts, so they belong in the audit. */
-const auditedDebugCodes = new Set<EventCode>(['exec.started', 'exec.host.done', 'exec.finished', 'agent.creating', 'agent.failed', 'host.creating', 'host.destroying']);
+const auditedDebugCodes = new Set<EventCode>([
+  'exec.started',
+  'exec.host.done',
+  'exec.finished',
+  'agent.creating',
+  'agent.failed',
+  'host.creating',
+  'host.destroying',
+]);
 
 export class AuditLog {
   constructor(readonly file: string) {

@@ -9,7 +9,10 @@ import type { EventLevel, GraftEvent } from '../events.js';
  * and a CLI that exits right after its work (or is killed) would lose the last lines.
  */
 class SyncJsonFileTransport extends Transport {
-  constructor(private readonly file: string, opts: Transport.TransportStreamOptions = {}) {
+  constructor(
+    private readonly file: string,
+    opts: Transport.TransportStreamOptions = {},
+  ) {
     super(opts);
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   }

@@ -66,17 +66,32 @@ export class WebhookSender {
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, this.backoffMs * 2 ** (attempt - 1)));
       try {
-        const response = await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'graft' }, body, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
+        const response = await fetch(target.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'graft' },
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+          redirect: 'error',
+        });
         await response.arrayBuffer().catch(() => undefined);
         if (response.ok) return;
         last = `HTTP ${response.status}`;
         // A client error other than throttling will not go away by asking again.
         if (response.status < 500 && response.status !== 429) break;
       } catch (error) {
-        last = (error as Error).name === 'TimeoutError' ? `no answer in ${this.timeoutMs} ms` : ((error as Error & { cause?: Error }).cause?.message ?? (error as Error).message);
+        last =
+          (error as Error).name === 'TimeoutError'
+            ? `no answer in ${this.timeoutMs} ms`
+            : ((error as Error & { cause?: Error }).cause?.message ?? (error as Error).message);
       }
     }
-    this.events.emit({ code: 'notify.failed', level: 'warn', message: `notification ${notification.event} to ${shownUrl(target.url)} failed: ${last}`, session: notification.session, data: { event: notification.event } });
+    this.events.emit({
+      code: 'notify.failed',
+      level: 'warn',
+      message: `notification ${notification.event} to ${shownUrl(target.url)} failed: ${last}`,
+      session: notification.session,
+      data: { event: notification.event },
+    });
   }
 }
 

@@ -1,7 +1,8 @@
 import { parseDuration } from '../duration.js';
 import type { SshPool } from '../ssh/index.js';
 import type { CloudApi } from './cloud/cloud-api.js';
-import { CloudProvisioner, defaultCloudTiming, type CloudTiming } from './cloud/cloud-provisioner.js';
+import { CloudProvisioner } from './cloud/cloud-provisioner.js';
+import { defaultCloudTiming, type CloudTiming } from './cloud/cloud-timing.js';
 import type { SettingsSource } from './cloud/cloud-settings.js';
 import { controllerCidr } from './cloud/controller-address.js';
 import { EmulatedVms } from './cloud/emulated-vms.js';
@@ -26,17 +27,29 @@ export interface CloudFactoryOptions {
  * The CloudApi for a provider and its settings (a session's `spec.settings`). The SDK of the
  * provider is loaded only here, when that provider is named.
  */
-export async function cloudApiFor(provider: 'ec2' | 'gce', settings: Record<string, unknown>, options: Pick<CloudFactoryOptions, 'env' | 'source'>): Promise<CloudApi> {
+export async function cloudApiFor(
+  provider: 'ec2' | 'gce',
+  settings: Record<string, unknown>,
+  options: Pick<CloudFactoryOptions, 'env' | 'source'>,
+): Promise<CloudApi> {
   const emulated = EmulatedVms.fromEnv(options.env);
   const poll = cloudTiming(options.env).poll;
   if (provider === 'ec2') {
-    const [{ Ec2Api }, { createEc2Client }, { parseEc2Settings }] = await Promise.all([import('./ec2/ec2-api.js'), import('./ec2/ec2-client.js'), import('./ec2/ec2-settings.js')]);
+    const [{ Ec2Api }, { createEc2Client }, { parseEc2Settings }] = await Promise.all([
+      import('./ec2/ec2-api.js'),
+      import('./ec2/ec2-client.js'),
+      import('./ec2/ec2-settings.js'),
+    ]);
     const parsed = parseEc2Settings(settings, options.source);
     // Emulated VMs are dialed on loopback only; never ask the internet who we are for them.
     const sshFrom = () => (emulated && !parsed.sshFrom ? Promise.resolve('127.0.0.1/32') : controllerCidr(parsed.sshFrom));
     return new Ec2Api(createEc2Client(parsed), { settings: parsed, sshFrom, poll });
   }
-  const [{ GceApi }, { createGceClients }, { parseGceSettings }] = await Promise.all([import('./gce/gce-api.js'), import('./gce/gce-clients.js'), import('./gce/gce-settings.js')]);
+  const [{ GceApi }, { createGceClients }, { parseGceSettings }] = await Promise.all([
+    import('./gce/gce-api.js'),
+    import('./gce/gce-clients.js'),
+    import('./gce/gce-settings.js'),
+  ]);
   return new GceApi(createGceClients(options.env), { settings: parseGceSettings(settings, options.source), pacing: poll });
 }
 

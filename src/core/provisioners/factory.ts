@@ -22,16 +22,22 @@ export function defaultProvisioners(pool: SshPool, knownHostsFile: string, optio
       case 'gce': {
         const { cloudProvisioner } = await import('./cloud-factory.js');
         const home = options.home ?? dirname(knownHostsFile);
-        return { provisioner: await cloudProvisioner(name, session.spec, { pool, home, env: options.env ?? process.env, ...(await sessionAdminKey(session)) }) };
+        return {
+          provisioner: await cloudProvisioner(name, session.spec, { pool, home, env: options.env ?? process.env, ...(await sessionAdminKey(session)) }),
+        };
       }
       case 'static': {
         const [{ StaticProvisioner }, { TofuPins }] = await Promise.all([import('./static-provisioner.js'), import('./tofu-pins.js')]);
         const provisioner = new StaticProvisioner(pool, new TofuPins(knownHostsFile));
         const inventory = session.spec.inventory;
-        return typeof inventory === 'string' ? { provisioner, requests: provisioner.load(inventory, { trustOnFirstUse: session.spec.tofu === true }) } : { provisioner };
+        return typeof inventory === 'string'
+          ? { provisioner, requests: provisioner.load(inventory, { trustOnFirstUse: session.spec.tofu === true }) }
+          : { provisioner };
       }
       default:
-        throw new UsageError(`the ${name} provisioner is not available in this version of graft`, ['Use --provisioner local, or --inventory FILE for your own machines.']);
+        throw new UsageError(`the ${name} provisioner is not available in this version of graft`, [
+          'Use --provisioner local, or --inventory FILE for your own machines.',
+        ]);
     }
   };
 }

@@ -16,7 +16,10 @@ export interface SessionContext {
 }
 
 /** Builds the provisioner for a request or an existing session; supplied by the caller so tests can inject. */
-export type ProvisionerFactory = (name: ProvisionerName, session: { id: string; dir: string; spec: Record<string, unknown> }) => Promise<{ provisioner: Provisioner; requests?: HostRequest[] }>;
+export type ProvisionerFactory = (
+  name: ProvisionerName,
+  session: { id: string; dir: string; spec: Record<string, unknown> },
+) => Promise<{ provisioner: Provisioner; requests?: HostRequest[] }>;
 
 /**
  * A driver that creates, lists and destroys hosts. Creating pins each host's key

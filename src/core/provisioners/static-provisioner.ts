@@ -61,12 +61,25 @@ export class StaticProvisioner implements Provisioner {
         host.hostKeys = this.tofu.recorded(host.address, host.port);
         if (host.hostKeys.length === 0) {
           host.hostKeys = [await this.tofu.trust(host.address, host.port, reachTimeoutMs)];
-          session.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: trusted its host key on first use and pinned it (${fingerprintSha256(host.hostKeys[0]!)}); later sessions verify against it`, session: session.id, host: host.name, data: { hostKey: host.hostKeys[0] } });
+          session.events.emit({
+            code: 'warning',
+            level: 'warn',
+            message: `${host.name}: trusted its host key on first use and pinned it (${fingerprintSha256(host.hostKeys[0]!)}); later sessions verify against it`,
+            session: session.id,
+            host: host.name,
+            data: { hostKey: host.hostKeys[0] },
+          });
         }
       }
       await HostShell.admin(this.pool, host).probe(reachTimeoutMs);
       host.state = 'up';
-      session.events.emit({ code: 'host.up', level: 'info', message: `${host.name} reachable at ${host.address}:${host.port} as ${host.user}`, session: session.id, host: host.name });
+      session.events.emit({
+        code: 'host.up',
+        level: 'info',
+        message: `${host.name} reachable at ${host.address}:${host.port} as ${host.user}`,
+        session: session.id,
+        host: host.name,
+      });
     } catch (error) {
       host.state = 'failed';
       host.meta.error = (error as Error).message;
@@ -89,11 +102,23 @@ export class StaticProvisioner implements Provisioner {
           try {
             await HostShell.admin(this.pool, host).exec(`rm -rf -- "$HOME/.graft/sessions/${session.id}"`, { timeoutMs: reachTimeoutMs });
           } catch (error) {
-            session.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: could not clean up (${(error as Error).message}); graft left only files under ~/.graft/sessions/${session.id} there`, session: session.id, host: host.name });
+            session.events.emit({
+              code: 'warning',
+              level: 'warn',
+              message: `${host.name}: could not clean up (${(error as Error).message}); graft left only files under ~/.graft/sessions/${session.id} there`,
+              session: session.id,
+              host: host.name,
+            });
           }
         }
         session.recordHost({ ...host, state: 'destroyed' });
-        session.events.emit({ code: 'host.cleaned', level: 'info', message: `${host.name} released (inventory hosts are never destroyed)`, session: session.id, host: host.name });
+        session.events.emit({
+          code: 'host.cleaned',
+          level: 'info',
+          message: `${host.name} released (inventory hosts are never destroyed)`,
+          session: session.id,
+          host: host.name,
+        });
       }),
     );
   }

@@ -19,7 +19,9 @@ export function resolveSecrets(names: string[], options: { file?: string; env: N
     try {
       fromFile = parse(readFileSync(options.file));
     } catch (error) {
-      throw new ConfigError([{ file: options.file, path: '', message: `cannot read the secrets file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
+      throw new ConfigError([
+        { file: options.file, path: '', message: `cannot read the secrets file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` },
+      ]);
     }
   }
   const values = new Map<string, string>();
@@ -31,7 +33,9 @@ export function resolveSecrets(names: string[], options: { file?: string; env: N
   }
   if (missing.length > 0) {
     throw new UsageError(`no value for secret(s) ${missing.join(', ')}`, [
-      options.file ? `Add ${missing[0]}=... to ${options.file}, or export it in the environment.` : `Export it (export ${missing[0]}=...) or pass --secrets-file FILE with ${missing[0]}=... in it.`,
+      options.file
+        ? `Add ${missing[0]}=... to ${options.file}, or export it in the environment.`
+        : `Export it (export ${missing[0]}=...) or pass --secrets-file FILE with ${missing[0]}=... in it.`,
     ]);
   }
   return values;

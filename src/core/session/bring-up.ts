@@ -61,7 +61,12 @@ export async function finishBringUp(runtime: GraftRuntime, session: SessionRow, 
   await ensureSessionAuthority(session, context.dir);
   const known = new Map(runtime.store.listHosts(session.id).map((h) => [h.name, h]));
   const missing = hostRequests.filter((r) => known.get(r.name)?.state !== 'up');
-  runtime.events.emit({ code: 'session.resumed', level: 'info', message: `session ${session.id} was cut off while its hosts came up: ${missing.length} of ${hostRequests.length} host(s) to bring up`, session: session.id });
+  runtime.events.emit({
+    code: 'session.resumed',
+    level: 'info',
+    message: `session ${session.id} was cut off while its hosts came up: ${missing.length} of ${hostRequests.length} host(s) to bring up`,
+    session: session.id,
+  });
   const made = missing.length > 0 ? await provisioner.create(context, missing) : [];
   const byName = new Map([...known, ...made.map((h) => [h.name, h] as const)]);
   const hosts = hostRequests.map((r) => byName.get(r.name)!);
@@ -83,12 +88,15 @@ function requireHostsUp(hosts: HostRecord[], id: string): HostRecord[] {
     // A refused host key outranks a bad key file, then an unreachable host, then other provider failures.
     const codes = failed.map((h) => Number(h.meta.errorExitCode ?? ExitCode.provider));
     const exitCode = ([ExitCode.security, ExitCode.config, ExitCode.unreachable].find((c) => codes.includes(c)) ?? ExitCode.provider) as ExitCodeValue;
-    throw new GraftError(`${failed.length} of ${hosts.length} host(s) failed to come up in session ${id}:\n${failed.map((h) => `  ${h.name}: ${h.meta.error ?? 'unknown error'}`).join('\n')}`, {
-      code: 'HOSTS_FAILED',
-      exitCode,
-      details: { session: id, failed: failed.map((h) => h.name) },
-      actions: [`See: graft hosts --session ${id}`, `Tear the session down with: graft down --session ${id}`],
-    });
+    throw new GraftError(
+      `${failed.length} of ${hosts.length} host(s) failed to come up in session ${id}:\n${failed.map((h) => `  ${h.name}: ${h.meta.error ?? 'unknown error'}`).join('\n')}`,
+      {
+        code: 'HOSTS_FAILED',
+        exitCode,
+        details: { session: id, failed: failed.map((h) => h.name) },
+        actions: [`See: graft hosts --session ${id}`, `Tear the session down with: graft down --session ${id}`],
+      },
+    );
   }
   return hosts;
 }

@@ -45,7 +45,11 @@ export async function tearDown(runtime: GraftRuntime, session: SessionRow, facto
 
   // Verify by looking again: hosts, and whatever else the provisioner can name (accounts, files).
   const leftHosts = (await provisioner.list(context, [])).filter((h) => h.state !== 'destroyed');
-  const left = [...leftHosts.map((h) => `${h.name} (${h.providerId ?? 'no id'})`), ...poolsLeft, ...(reportsLeftovers(provisioner) ? await provisioner.leftovers(context) : [])];
+  const left = [
+    ...leftHosts.map((h) => `${h.name} (${h.providerId ?? 'no id'})`),
+    ...poolsLeft,
+    ...(reportsLeftovers(provisioner) ? await provisioner.leftovers(context) : []),
+  ];
   if (left.length > 0) {
     runtime.store.finishIntent(intent, 'failed', `left: ${left.join(', ')}`);
     throw new ProviderError(`session ${session.id}: ${left.length} thing(s) still present after teardown: ${left.join(', ')}`, {
@@ -56,7 +60,13 @@ export async function tearDown(runtime: GraftRuntime, session: SessionRow, facto
   runtime.store.finishIntent(intent, 'done');
   await forgetSessionSecrets(runtime, session);
   runtime.store.setSessionStatus(session.id, 'ended');
-  runtime.events.emit({ code: 'session.ended', level: 'info', message: `session ${session.id} is down`, session: session.id, data: { destroyed: targets.length } });
+  runtime.events.emit({
+    code: 'session.ended',
+    level: 'info',
+    message: `session ${session.id} is down`,
+    session: session.id,
+    data: { destroyed: targets.length },
+  });
   return { session: session.id, alreadyEnded: false, destroyed: targets.map((h) => h.name) };
 }
 
@@ -70,7 +80,9 @@ function mergeHosts(known: HostRecord[], present: HostRecord[]): HostRecord[] {
 function refuseWhileComingUp(session: SessionRow): void {
   const pid = upStillRunning(session);
   if (pid !== undefined) {
-    throw new UsageError(`session ${session.id} is still coming up (graft up, pid ${pid})`, [`Wait for it to finish, or stop it (kill ${pid}) and run graft down again.`]);
+    throw new UsageError(`session ${session.id} is still coming up (graft up, pid ${pid})`, [
+      `Wait for it to finish, or stop it (kill ${pid}) and run graft down again.`,
+    ]);
   }
 }
 
@@ -109,11 +121,20 @@ async function revokeAgents(runtime: GraftRuntime, session: SessionRow, hosts: H
 async function drainPools(runtime: GraftRuntime, session: SessionRow, hosts: HostRecord[]): Promise<string[]> {
   const accountHosts = hosts.filter((h) => h.state === 'up' && h.isolation === 'accounts' && h.provisioner !== 'ec2' && h.provisioner !== 'gce');
   const local = accountHosts.filter((h) => h.provisioner === 'local');
-  const targets = [...accountHosts.filter((h) => h.provisioner !== 'local').map((h) => ({ host: h, sharing: [h.name] })), ...local.slice(0, 1).map((h) => ({ host: h, sharing: local.map((l) => l.name) }))];
+  const targets = [
+    ...accountHosts.filter((h) => h.provisioner !== 'local').map((h) => ({ host: h, sharing: [h.name] })),
+    ...local.slice(0, 1).map((h) => ({ host: h, sharing: local.map((l) => l.name) })),
+  ];
   const left = await Promise.all(
     targets.map(({ host, sharing }) =>
       drainHostPool(runtime, session.id, host, sharing).catch((error: Error) => {
-        runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: could not delete the session's pool accounts: ${error.message}`, session: session.id, host: host.name });
+        runtime.events.emit({
+          code: 'warning',
+          level: 'warn',
+          message: `${host.name}: could not delete the session's pool accounts: ${error.message}`,
+          session: session.id,
+          host: host.name,
+        });
         // Local hosts' accounts are swept by their provisioner, and its leftovers check proves it.
         return host.provisioner === 'local' ? [] : [`pool accounts on ${host.name} (${error.message})`];
       }),
@@ -125,7 +146,11 @@ async function drainPools(runtime: GraftRuntime, session: SessionRow, hosts: Hos
 /** After a verified teardown: the session's private keys (admin, CA, JWT, agents') serve no one any more. */
 async function forgetSessionSecrets(runtime: GraftRuntime, session: SessionRow): Promise<void> {
   const files = sessionFiles(runtime, session.id);
-  await Promise.all([files.adminKey, join(files.identityDir, authorityFileNames.caKey), join(files.identityDir, authorityFileNames.jwtPrivateKey), files.agentsDir].map((path) => rm(path, { recursive: true, force: true })));
+  await Promise.all(
+    [files.adminKey, join(files.identityDir, authorityFileNames.caKey), join(files.identityDir, authorityFileNames.jwtPrivateKey), files.agentsDir].map(
+      (path) => rm(path, { recursive: true, force: true }),
+    ),
+  );
   for (const agent of runtime.store.listAgents(session.id)) if (agent.state !== 'removed') runtime.store.putAgent(session.id, { ...agent, state: 'removed' });
 }
 
@@ -138,7 +163,13 @@ async function removeCaches(runtime: GraftRuntime, session: SessionRow, hosts: H
   // A cloud VM's cache goes with the VM.
   for (const host of hosts.filter((h) => h.state === 'up' && h.provisioner !== 'ec2' && h.provisioner !== 'gce')) {
     await removeHostCaches(runtime.pool, host, session.id, runtime.env).catch((error: Error) =>
-      runtime.events.emit({ code: 'warning', level: 'warn', message: `${host.name}: could not remove the session's git cache: ${error.message}`, session: session.id, host: host.name }),
+      runtime.events.emit({
+        code: 'warning',
+        level: 'warn',
+        message: `${host.name}: could not remove the session's git cache: ${error.message}`,
+        session: session.id,
+        host: host.name,
+      }),
     );
   }
 }

@@ -61,7 +61,9 @@ export class SshConnection {
           resolve({ dropped: false });
           return;
         }
-        const error = new SshError(`Connection to ${this.describe} dropped${lastError ? `: ${lastError.message}` : ''}`, 'SSH_DISCONNECTED', { cause: lastError });
+        const error = new SshError(`Connection to ${this.describe} dropped${lastError ? `: ${lastError.message}` : ''}`, 'SSH_DISCONNECTED', {
+          cause: lastError,
+        });
         for (const listener of this.dropListeners) listener(error);
         this.dropListeners.clear();
         resolve({ dropped: true, error });
@@ -152,9 +154,12 @@ export class SshConnection {
       };
       const onAbort = (): void => settle(signal ? abortReason(signal) : new Error('aborted'));
       const timer = setTimeout(
-        () => settle(new SshError(`Timed out after ${timeoutMs} ms reaching ${target} through the jump host ${this.describe}`, 'SSH_TIMEOUT', {
-          actions: [`Check that ${host} port ${port} answers from the jump host.`],
-        })),
+        () =>
+          settle(
+            new SshError(`Timed out after ${timeoutMs} ms reaching ${target} through the jump host ${this.describe}`, 'SSH_TIMEOUT', {
+              actions: [`Check that ${host} port ${port} answers from the jump host.`],
+            }),
+          ),
         timeoutMs,
       );
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -53,9 +53,12 @@ export async function dial(endpoint: SshEndpoint, check: HostKeyCheck, options: 
     const onAbort = (): void => fail(signal ? abortReason(signal) : new Error('aborted'));
     // ssh2's readyTimeout starts only once TCP is up and does not cover authentication; this covers it all.
     const timer = setTimeout(
-      () => fail(new SshError(`Timed out after ${timeoutMs} ms connecting to ${describe}: the host did not complete the SSH handshake and login`, 'SSH_TIMEOUT', {
-        actions: [`Check that an SSH server answers on ${endpoint.host} port ${endpoint.port} (ssh-keyscan -p ${endpoint.port} ${endpoint.host}).`],
-      })),
+      () =>
+        fail(
+          new SshError(`Timed out after ${timeoutMs} ms connecting to ${describe}: the host did not complete the SSH handshake and login`, 'SSH_TIMEOUT', {
+            actions: [`Check that an SSH server answers on ${endpoint.host} port ${endpoint.port} (ssh-keyscan -p ${endpoint.port} ${endpoint.host}).`],
+          }),
+        ),
       timeoutMs,
     );
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -83,9 +86,12 @@ export async function dial(endpoint: SshEndpoint, check: HostKeyCheck, options: 
       });
     } catch (error) {
       // ssh2 validates its settings synchronously; the key is the part the user gave us.
-      fail(new ConfigError([{ file: keySource(endpoint), path: '', message: `ssh2 cannot use these connection settings: ${(error as Error).message}` }], [
-        'Give the private key file (not the .pub), in OpenSSH or PEM format; for an encrypted key also give its passphrase.',
-      ]));
+      fail(
+        new ConfigError(
+          [{ file: keySource(endpoint), path: '', message: `ssh2 cannot use these connection settings: ${(error as Error).message}` }],
+          ['Give the private key file (not the .pub), in OpenSSH or PEM format; for an encrypted key also give its passphrase.'],
+        ),
+      );
     }
   });
 }
@@ -96,7 +102,10 @@ async function authConfig(endpoint: SshEndpoint): Promise<{ config: Partial<Conn
     let privateKey = endpoint.privateKey;
     if (privateKey === undefined) privateKey = await readPrivateKeyFile(source, endpoint.passphrase);
     else checkPrivateKey(privateKey, source, endpoint.passphrase);
-    return { config: { privateKey, passphrase: endpoint.passphrase }, description: endpoint.privateKeyFile ? `the private key ${endpoint.privateKeyFile}` : 'the configured private key' };
+    return {
+      config: { privateKey, passphrase: endpoint.passphrase },
+      description: endpoint.privateKeyFile ? `the private key ${endpoint.privateKeyFile}` : 'the configured private key',
+    };
   }
   if (endpoint.agent) return { config: { agent: endpoint.agent }, description: `the keys of the ssh-agent at ${endpoint.agent}` };
   throw new SshError(`No private key or ssh-agent is configured for ${describeEndpoint(endpoint)}`, 'SSH_AUTH', {
@@ -121,7 +130,9 @@ function classifyConnectError(error: Error, endpoint: SshEndpoint, check: HostKe
   if (level === 'client-authentication') {
     return new SshError(`Authentication as ${endpoint.username} on ${describe} failed with ${authDescription}`, 'SSH_AUTH', {
       cause: error,
-      actions: [`Check that the public key is in ~${endpoint.username}/.ssh/authorized_keys (or the host's AuthorizedKeysFile) and that the account is not locked.`],
+      actions: [
+        `Check that the public key is in ~${endpoint.username}/.ssh/authorized_keys (or the host's AuthorizedKeysFile) and that the account is not locked.`,
+      ],
     });
   }
   if (level === 'client-timeout' || code === 'ETIMEDOUT') {

@@ -83,13 +83,18 @@ export function runCommand(target: ExecTarget, command: string, options: ExecOpt
     // Listened to from the start: a file that cannot be read fails before the channel opens.
     if (input instanceof Readable) {
       input.on('error', (inputError: Error) =>
-        abandon(new SshError(`Reading the input of "${preview(command)}" for ${target.describe} failed: ${inputError.message}`, 'SSH_CHANNEL', { cause: inputError })),
+        abandon(
+          new SshError(`Reading the input of "${preview(command)}" for ${target.describe} failed: ${inputError.message}`, 'SSH_CHANNEL', { cause: inputError }),
+        ),
       );
     }
 
     const timer =
       timeoutMs !== undefined
-        ? setTimeout(() => abandon(new SshError(`Command timed out after ${timeoutMs} ms on ${target.describe}: ${preview(command)}`, 'SSH_TIMEOUT')), timeoutMs)
+        ? setTimeout(
+            () => abandon(new SshError(`Command timed out after ${timeoutMs} ms on ${target.describe}: ${preview(command)}`, 'SSH_TIMEOUT')),
+            timeoutMs,
+          )
         : undefined;
     signal?.addEventListener('abort', onAbort, { once: true });
     const stopWatchingDrop = target.watchDrop((error) =>
@@ -110,7 +115,9 @@ export function runCommand(target: ExecTarget, command: string, options: ExecOpt
         channel = opened;
         // An unhandled 'error' on a channel would crash the process; it ends this command instead.
         opened.on('error', (channelError: Error) =>
-          abandon(new SshError(`Channel of "${preview(command)}" on ${target.describe} failed: ${channelError.message}`, 'SSH_CHANNEL', { cause: channelError })),
+          abandon(
+            new SshError(`Channel of "${preview(command)}" on ${target.describe} failed: ${channelError.message}`, 'SSH_CHANNEL', { cause: channelError }),
+          ),
         );
         opened.on('data', (chunk: Buffer) => {
           stdout.push(chunk);

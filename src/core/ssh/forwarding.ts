@@ -60,10 +60,12 @@ export class RemoteForwards {
       try {
         this.client.forwardIn(remoteHost, remotePort, (error, port) => {
           if (error) {
-            reject(new SshError(`${this.describe} refused to forward ${remoteHost}:${remotePort}: ${error.message}`, 'SSH_CHANNEL', {
-              cause: error,
-              actions: ['The host\'s sshd needs "AllowTcpForwarding yes" (or "remote"), and the port must be free on the host.'],
-            }));
+            reject(
+              new SshError(`${this.describe} refused to forward ${remoteHost}:${remotePort}: ${error.message}`, 'SSH_CHANNEL', {
+                cause: error,
+                actions: ['The host\'s sshd needs "AllowTcpForwarding yes" (or "remote"), and the port must be free on the host.'],
+              }),
+            );
             return;
           }
           const bound = port || remotePort;

@@ -21,7 +21,9 @@ export function scanHostKey(host: string, port: number, timeoutMs = 10_000): Pro
       client.destroy();
       finish(new SshError(`${host}:${port} did not present a host key within ${timeoutMs} ms`, 'SSH_TIMEOUT'));
     }, timeoutMs);
-    client.on('error', (error: Error) => finish(new SshError(`cannot read the host key of ${host}:${port}: ${error.message}`, 'SSH_UNREACHABLE', { cause: error })));
+    client.on('error', (error: Error) =>
+      finish(new SshError(`cannot read the host key of ${host}:${port}: ${error.message}`, 'SSH_UNREACHABLE', { cause: error })),
+    );
     client.connect({
       host,
       port,

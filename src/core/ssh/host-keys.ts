@@ -76,18 +76,24 @@ export interface HostKeyCheck {
  */
 export function createHostKeyCheck(endpoint: SshEndpoint): HostKeyCheck {
   if (endpoint.hostKeys.length === 0) {
-    throw new SecurityError(`No host key is pinned for ${describeEndpoint(endpoint)}; graft refuses to connect to a host it cannot verify.`, 'HOST_KEY_UNPINNED', [
-      'Pin the host key: set graft_host_key or graft_known_hosts for the host in the inventory.',
-      `See the key the host presents with: ssh-keyscan -p ${endpoint.port} ${endpoint.host} (then verify it out of band).`,
-    ]);
+    throw new SecurityError(
+      `No host key is pinned for ${describeEndpoint(endpoint)}; graft refuses to connect to a host it cannot verify.`,
+      'HOST_KEY_UNPINNED',
+      [
+        'Pin the host key: set graft_host_key or graft_known_hosts for the host in the inventory.',
+        `See the key the host presents with: ssh-keyscan -p ${endpoint.port} ${endpoint.host} (then verify it out of band).`,
+      ],
+    );
   }
   const pinned = endpoint.hostKeys.map((line, index) => {
     try {
       return parsePublicKeyLine(line);
     } catch (error) {
-      throw new SecurityError(`Pinned host key #${index + 1} for ${describeEndpoint(endpoint)} is unreadable: ${(error as Error).message}`, 'HOST_KEY_UNPINNED', [
-        'Fix graft_host_key / the graft_known_hosts file for this host: each key is "type base64 [comment]".',
-      ]);
+      throw new SecurityError(
+        `Pinned host key #${index + 1} for ${describeEndpoint(endpoint)} is unreadable: ${(error as Error).message}`,
+        'HOST_KEY_UNPINNED',
+        ['Fix graft_host_key / the graft_known_hosts file for this host: each key is "type base64 [comment]".'],
+      );
     }
   });
   const check: HostKeyCheck = {

@@ -9,5 +9,13 @@ export { SshPool, type SshPoolOptions } from './pool.js';
 export { oncePerPool } from './once-per-pool.js';
 export type { RemoteForward, ForwardedConnectionHandler, ForwardedConnectionInfo } from './forwarding.js';
 export { parsePublicKeyLine, fingerprintSha256, describeEndpoint, type PublicKeyLine } from './host-keys.js';
-export { generateEd25519KeyPair, writePrivateKeyFile, writeKeyPairFiles, publicKeyLineOf, readPrivateKeyFile, checkPrivateKey, type SshKeyPair } from './keys.js';
+export {
+  generateEd25519KeyPair,
+  writePrivateKeyFile,
+  writeKeyPairFiles,
+  publicKeyLineOf,
+  readPrivateKeyFile,
+  checkPrivateKey,
+  type SshKeyPair,
+} from './keys.js';
 export { scanHostKey } from './host-key-scan.js';

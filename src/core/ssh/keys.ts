@@ -75,9 +75,10 @@ export async function readPrivateKeyFile(path: string, passphrase?: string): Pro
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError([{ file: path, path: '', message: code === 'ENOENT' ? 'private key file does not exist' : `cannot read private key file (${code ?? 'unknown error'})` }], [
-      'Check the identity file path (ansible_ssh_private_key_file / --identity).',
-    ]);
+    throw new ConfigError(
+      [{ file: path, path: '', message: code === 'ENOENT' ? 'private key file does not exist' : `cannot read private key file (${code ?? 'unknown error'})` }],
+      ['Check the identity file path (ansible_ssh_private_key_file / --identity).'],
+    );
   }
   checkPrivateKey(text, path, passphrase);
   return text;
@@ -92,9 +93,10 @@ export function checkPrivateKey(privateKey: string | Buffer, source: string, pas
   try {
     parsePrivateKey(privateKey, passphrase);
   } catch (error) {
-    throw new ConfigError([{ file: source, path: '', message: (error as Error).message }], [
-      'Give the private key file (not the .pub), in OpenSSH or PEM format; for an encrypted key also give its passphrase.',
-    ]);
+    throw new ConfigError(
+      [{ file: source, path: '', message: (error as Error).message }],
+      ['Give the private key file (not the .pub), in OpenSSH or PEM format; for an encrypted key also give its passphrase.'],
+    );
   }
 }
 

@@ -77,7 +77,14 @@ export class SshPool {
     for (const [key, entry] of entries) {
       if (!entry.settled) entry.controller.abort(new SshError(`Connecting to ${key} was abandoned: the SSH pool was closed`, 'SSH_DISCONNECTED'));
     }
-    await Promise.all(entries.map(([, entry]) => entry.connecting.then((connection) => connection.close(), () => undefined)));
+    await Promise.all(
+      entries.map(([, entry]) =>
+        entry.connecting.then(
+          (connection) => connection.close(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   private dial(key: string, endpoint: SshEndpoint): PoolEntry {
@@ -104,7 +111,13 @@ export class SshPool {
   private async open(endpoint: SshEndpoint, signal: AbortSignal): Promise<SshConnection> {
     if (!endpoint.jump) return SshConnection.open(endpoint, this.options, signal);
     const jump = await this.connection(endpoint.jump, { signal });
-    const channel = await jump.forwardOut(endpoint.host, endpoint.port, describeEndpoint(endpoint), this.options.connectTimeoutMs ?? defaultConnectTimeoutMs, signal);
+    const channel = await jump.forwardOut(
+      endpoint.host,
+      endpoint.port,
+      describeEndpoint(endpoint),
+      this.options.connectTimeoutMs ?? defaultConnectTimeoutMs,
+      signal,
+    );
     try {
       return await SshConnection.open(endpoint, this.options, signal, channel);
     } catch (error) {

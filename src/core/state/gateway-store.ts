@@ -52,23 +52,36 @@ export class GatewayStore {
   issueToken(sessionId: string, grant: Omit<TokenGrant, 'revokedAt'>): string {
     const token = gatewayTokenPrefix + randomBytes(32).toString('base64url');
     this.db
-      .prepare('INSERT INTO gateway_tokens (token_hash, session_id, task, attempt, agent, identity, vendor, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO gateway_tokens (token_hash, session_id, task, attempt, agent, identity, vendor, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(hashOf(token), sessionId, grant.task, grant.attempt, grant.agent, grant.identity, grant.vendor, new Date().toISOString(), grant.expiresAt);
     return token;
   }
 
   /** The grant of a token of this session, or undefined when there is none (revoked and expired ones are returned: the caller says why). */
   findToken(sessionId: string, token: string): TokenGrant | undefined {
-    const row = this.db.prepare('SELECT task, attempt, agent, identity, vendor, expires_at, revoked_at FROM gateway_tokens WHERE token_hash = ? AND session_id = ?').get(hashOf(token), sessionId) as
-      | { task: string; attempt: number; agent: string; identity: string; vendor: VendorName; expires_at: string; revoked_at: string | null }
-      | undefined;
+    const row = this.db
+      .prepare('SELECT task, attempt, agent, identity, vendor, expires_at, revoked_at FROM gateway_tokens WHERE token_hash = ? AND session_id = ?')
+      .get(hashOf(token), sessionId) as
+      { task: string; attempt: number; agent: string; identity: string; vendor: VendorName; expires_at: string; revoked_at: string | null } | undefined;
     if (!row) return undefined;
-    return { task: row.task, attempt: row.attempt, agent: row.agent, identity: row.identity, vendor: row.vendor, expiresAt: row.expires_at, ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}) };
+    return {
+      task: row.task,
+      attempt: row.attempt,
+      agent: row.agent,
+      identity: row.identity,
+      vendor: row.vendor,
+      expiresAt: row.expires_at,
+      ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
+    };
   }
 
   /** Revokes every token of an agent (its attempt ended, it was removed). Returns how many were live. */
   revokeTokens(sessionId: string, identity: string): number {
-    return this.db.prepare('UPDATE gateway_tokens SET revoked_at = ? WHERE session_id = ? AND identity = ? AND revoked_at IS NULL').run(new Date().toISOString(), sessionId, identity).changes;
+    return this.db
+      .prepare('UPDATE gateway_tokens SET revoked_at = ? WHERE session_id = ? AND identity = ? AND revoked_at IS NULL')
+      .run(new Date().toISOString(), sessionId, identity).changes;
   }
 
   /** Records a request as it is forwarded; returns its row id for {@link finishRequest}. */
@@ -82,8 +95,20 @@ export class GatewayStore {
   /** What the response said it used, and what that cost (null: no price). */
   finishRequest(id: number, status: number, usage: TokenUsage, costPico: bigint | null): void {
     this.db
-      .prepare('UPDATE model_usage SET status = ?, input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, cache_write_1h_tokens = ?, cost_pico = ?, ended_at = ? WHERE id = ?')
-      .run(status, usage.inputTokens, usage.outputTokens, usage.cacheReadTokens, usage.cacheWriteTokens, usage.cacheWrite1hTokens, costPico, new Date().toISOString(), id);
+      .prepare(
+        'UPDATE model_usage SET status = ?, input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, cache_write_1h_tokens = ?, cost_pico = ?, ended_at = ? WHERE id = ?',
+      )
+      .run(
+        status,
+        usage.inputTokens,
+        usage.outputTokens,
+        usage.cacheReadTokens,
+        usage.cacheWriteTokens,
+        usage.cacheWrite1hTokens,
+        costPico,
+        new Date().toISOString(),
+        id,
+      );
   }
 
   /** Pico-dollars spent in a scope of the session (priced requests only). */
@@ -97,7 +122,9 @@ export class GatewayStore {
   /** Every metered request of the session, oldest first. */
   usage(sessionId: string): UsageRow[] {
     const rows = this.db
-      .prepare('SELECT task, attempt, agent, vendor, model, status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, cost_pico FROM model_usage WHERE session_id = ? ORDER BY id')
+      .prepare(
+        'SELECT task, attempt, agent, vendor, model, status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, cost_pico FROM model_usage WHERE session_id = ? ORDER BY id',
+      )
       .safeIntegers(true)
       .all(sessionId) as Record<string, bigint | string | null>[];
     return rows.map((r) => ({
@@ -119,13 +146,17 @@ export class GatewayStore {
   /** Sets a budget of the session (micro-dollars), replacing the graph's for that scope. */
   setBudget(sessionId: string, scope: BudgetScope, name: string, microUsd: number, by: string): void {
     this.db
-      .prepare('INSERT INTO budgets (session_id, scope, name, micro_usd, set_at, set_by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, scope, name) DO UPDATE SET micro_usd = excluded.micro_usd, set_at = excluded.set_at, set_by = excluded.set_by')
+      .prepare(
+        'INSERT INTO budgets (session_id, scope, name, micro_usd, set_at, set_by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, scope, name) DO UPDATE SET micro_usd = excluded.micro_usd, set_at = excluded.set_at, set_by = excluded.set_by',
+      )
       .run(sessionId, scope, scope === 'graph' ? '' : name, microUsd, new Date().toISOString(), by);
   }
 
   /** A budget set with {@link setBudget}, or undefined. */
   budget(sessionId: string, scope: BudgetScope, name: string): number | undefined {
-    const row = this.db.prepare('SELECT micro_usd FROM budgets WHERE session_id = ? AND scope = ? AND name = ?').get(sessionId, scope, scope === 'graph' ? '' : name) as { micro_usd: number } | undefined;
+    const row = this.db
+      .prepare('SELECT micro_usd FROM budgets WHERE session_id = ? AND scope = ? AND name = ?')
+      .get(sessionId, scope, scope === 'graph' ? '' : name) as { micro_usd: number } | undefined;
     return row?.micro_usd;
   }
 }

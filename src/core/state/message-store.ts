@@ -13,18 +13,10 @@
 import type Database from 'better-sqlite3';
 import { NotFoundError, UsageError } from '../errors.js';
 import type { StateStore } from './store.js';
+import { checkBody, checkHumanName, checkRecipient, checkSender, checkTask, humanRecipient } from './message-rules.js';
 
 export type MessageKind = 'message' | 'status' | 'question' | 'answer';
 
-/** The recipient that reaches every human: `graft inbox`. */
-export const humanRecipient = 'human';
-/** The recipient that reaches every task of the session except the sender. */
-export const broadcastRecipient = 'all';
-/** The longest body a message, status line, question or answer may have, in characters. */
-export const maxMessageBodyLength = 16_384;
-/** Task names as the message store accepts them: safe in URLs, shell words and file names. */
-export const taskNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const humanNamePattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
 const clientKeyPattern = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** One stored message. `sender` is a task name or `human:<who>`; `recipient` a task name, `human` or `all`. */
@@ -53,7 +45,16 @@ export interface HumanInboxEntry extends StoredMessage {
   answer?: StoredMessage;
 }
 
-interface RawMessage { id: number; session_id: string; sender: string; recipient: string; kind: MessageKind; body: string; reply_to: number | null; created_at: string }
+interface RawMessage {
+  id: number;
+  session_id: string;
+  sender: string;
+  recipient: string;
+  kind: MessageKind;
+  body: string;
+  reply_to: number | null;
+  created_at: string;
+}
 
 export class MessageStore {
   constructor(private readonly db: Database.Database) {}
@@ -81,7 +82,15 @@ export class MessageStore {
 
   /** Stores a task's question to the humans; open until {@link answer}. `key` as for {@link send}. */
   ask(sessionId: string, draft: { from: string; body: string; key?: string }): Question {
-    return this.insert(sessionId, checkTask(draft.from, 'sender'), humanRecipient, 'question', checkBody(draft.body, 'question'), undefined, draft.key) as Question;
+    return this.insert(
+      sessionId,
+      checkTask(draft.from, 'sender'),
+      humanRecipient,
+      'question',
+      checkBody(draft.body, 'question'),
+      undefined,
+      draft.key,
+    ) as Question;
   }
 
   /**
@@ -95,7 +104,10 @@ export class MessageStore {
       .transaction(() => {
         const question = this.question(sessionId, questionId);
         if (!question) throw new NotFoundError(`session ${sessionId} has no question ${questionId}`, ['List open questions with: graft inbox']);
-        if (question.answer) throw new UsageError(`question ${questionId} was already answered by ${question.answer.sender.slice('human:'.length)} at ${question.answer.createdAt}`);
+        if (question.answer)
+          throw new UsageError(
+            `question ${questionId} was already answered by ${question.answer.sender.slice('human:'.length)} at ${question.answer.createdAt}`,
+          );
         return this.insert(sessionId, sender, question.sender, 'answer', body, questionId);
       })
       .immediate();
@@ -138,7 +150,10 @@ export class MessageStore {
       .transaction(() => {
         const rows = this.db.prepare(`SELECT m.* ${unread} ORDER BY m.id LIMIT ?`).all(sessionId, task, task, task, limit) as RawMessage[];
         const total = (this.db.prepare(`SELECT COUNT(*) AS n ${unread}`).get(sessionId, task, task, task) as { n: number }).n;
-        this.markRead(rows.map((r) => r.id), task);
+        this.markRead(
+          rows.map((r) => r.id),
+          task,
+        );
         return { messages: rows.map(toMessage), remaining: total - rows.length };
       })
       .immediate();
@@ -163,7 +178,11 @@ export class MessageStore {
              ORDER BY (m.kind = 'question' AND a.id IS NULL) DESC, m.id`,
           )
           .all(sessionId, options.all ? 1 : 0) as (RawMessage & { answer_id: number | null })[];
-        if (options.markRead !== false) this.markRead(rows.map((r) => r.id), humanRecipient);
+        if (options.markRead !== false)
+          this.markRead(
+            rows.map((r) => r.id),
+            humanRecipient,
+          );
         return rows.map((row): HumanInboxEntry => {
           if (row.kind !== 'question') return toMessage(row);
           const answered = row.answer_id === null ? undefined : this.question(sessionId, row.id)?.answer;
@@ -176,7 +195,9 @@ export class MessageStore {
   /** The questions nobody has answered yet, oldest first. */
   openQuestions(sessionId: string): Question[] {
     const rows = this.db
-      .prepare("SELECT m.* FROM messages m WHERE m.session_id = ? AND m.kind = 'question' AND NOT EXISTS (SELECT 1 FROM messages a WHERE a.reply_to = m.id AND a.kind = 'answer') ORDER BY m.id")
+      .prepare(
+        "SELECT m.* FROM messages m WHERE m.session_id = ? AND m.kind = 'question' AND NOT EXISTS (SELECT 1 FROM messages a WHERE a.reply_to = m.id AND a.kind = 'answer') ORDER BY m.id",
+      )
       .all(sessionId) as RawMessage[];
     return rows.map((row) => ({ ...toMessage(row), kind: 'question' }));
   }
@@ -200,11 +221,13 @@ export class MessageStore {
   }
 
   private insert(sessionId: string, sender: string, recipient: string, kind: MessageKind, body: string, replyTo?: number, key?: string): StoredMessage {
-    if (key !== undefined && !clientKeyPattern.test(key)) throw new UsageError(`invalid message key ${JSON.stringify(key)}: use 8 to 64 letters, digits, '-' or '_'`);
+    if (key !== undefined && !clientKeyPattern.test(key))
+      throw new UsageError(`invalid message key ${JSON.stringify(key)}: use 8 to 64 letters, digits, '-' or '_'`);
     return this.db
       .transaction(() => {
         if (key !== undefined) {
-          const earlier = this.db.prepare('SELECT * FROM messages WHERE session_id = ? AND sender = ? AND client_key = ?').get(sessionId, sender, key) as RawMessage | undefined;
+          const earlier = this.db.prepare('SELECT * FROM messages WHERE session_id = ? AND sender = ? AND client_key = ?').get(sessionId, sender, key) as
+            RawMessage | undefined;
           if (earlier) return toMessage(earlier);
         }
         const createdAt = new Date().toISOString();
@@ -234,36 +257,4 @@ function toMessage(row: RawMessage): StoredMessage {
     ...(row.reply_to === null ? {} : { replyTo: row.reply_to }),
     createdAt: row.created_at,
   };
-}
-
-function shown(value: unknown): string {
-  const text = String(value);
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
-}
-
-function checkTask(name: string, role: string): string {
-  if (typeof name !== 'string' || !taskNamePattern.test(name) || name === humanRecipient || name === broadcastRecipient) {
-    throw new UsageError(`invalid ${role} ${shown(name)}: a task name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, and not "human" or "all"`);
-  }
-  return name;
-}
-
-function checkHumanName(who: string): string {
-  if (typeof who !== 'string' || !humanNamePattern.test(who)) throw new UsageError(`invalid human name ${shown(who)}: use 1 to 64 letters, digits, '.', '_', '@', '+' or '-' (e.g. your login name)`);
-  return who;
-}
-
-function checkSender(sender: string): void {
-  if (typeof sender === 'string' && sender.startsWith('human:')) checkHumanName(sender.slice('human:'.length));
-  else checkTask(sender, 'sender');
-}
-
-function checkRecipient(recipient: string): void {
-  if (recipient !== humanRecipient && recipient !== broadcastRecipient) checkTask(recipient, 'recipient (a task name, "human" or "all")');
-}
-
-function checkBody(body: string, what: string): string {
-  if (typeof body !== 'string' || body.trim() === '') throw new UsageError(`the ${what} is empty: say something`);
-  if (body.length > maxMessageBodyLength) throw new UsageError(`the ${what} is ${body.length} characters long; the limit is ${maxMessageBodyLength}`, ['Put long content in a file in the worktree and send its path.']);
-  return body;
 }

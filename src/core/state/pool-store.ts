@@ -17,7 +17,13 @@ export interface PoolAccountRow {
   agent?: string;
 }
 
-interface RawRow { host: string; account: string; home: string; state: string; agent: string | null }
+interface RawRow {
+  host: string;
+  account: string;
+  home: string;
+  state: string;
+  agent: string | null;
+}
 
 /** The pool_accounts table, in the state store's file and transactions. */
 export class PoolStore {
@@ -41,12 +47,20 @@ export class PoolStore {
    * process or another) never get the same row. Undefined when none is ready.
    */
   claim(sessionId: string, host: string, agent: string): PoolAccountRow | undefined {
-    return this.db.transaction(() => {
-      const row = this.db.prepare("SELECT host, account, home, state, agent FROM pool_accounts WHERE session_id = ? AND host = ? AND state = 'ready' ORDER BY rowid LIMIT 1").get(sessionId, host) as RawRow | undefined;
-      if (!row) return undefined;
-      this.db.prepare("UPDATE pool_accounts SET state = 'claimed', agent = ?, updated_at = ? WHERE session_id = ? AND host = ? AND account = ? AND state = 'ready'").run(agent, new Date().toISOString(), sessionId, host, row.account);
-      return { ...toRow(row), state: 'claimed' as const, agent };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const row = this.db
+          .prepare("SELECT host, account, home, state, agent FROM pool_accounts WHERE session_id = ? AND host = ? AND state = 'ready' ORDER BY rowid LIMIT 1")
+          .get(sessionId, host) as RawRow | undefined;
+        if (!row) return undefined;
+        this.db
+          .prepare(
+            "UPDATE pool_accounts SET state = 'claimed', agent = ?, updated_at = ? WHERE session_id = ? AND host = ? AND account = ? AND state = 'ready'",
+          )
+          .run(agent, new Date().toISOString(), sessionId, host, row.account);
+        return { ...toRow(row), state: 'claimed' as const, agent };
+      })
+      .immediate();
   }
 
   /** Moves accounts to `state` (claimed → spent once revoked; spent or ready → deleted). */
@@ -61,16 +75,25 @@ export class PoolStore {
   /** The host's accounts (every host's without `host`) in the given states. */
   list(sessionId: string, states: PoolAccountState[], host?: string): PoolAccountRow[] {
     const marks = states.map(() => '?').join(', ');
-    const rows = (host === undefined
-      ? this.db.prepare(`SELECT host, account, home, state, agent FROM pool_accounts WHERE session_id = ? AND state IN (${marks}) ORDER BY rowid`).all(sessionId, ...states)
-      : this.db.prepare(`SELECT host, account, home, state, agent FROM pool_accounts WHERE session_id = ? AND host = ? AND state IN (${marks}) ORDER BY rowid`).all(sessionId, host, ...states)) as RawRow[];
+    const rows = (
+      host === undefined
+        ? this.db
+            .prepare(`SELECT host, account, home, state, agent FROM pool_accounts WHERE session_id = ? AND state IN (${marks}) ORDER BY rowid`)
+            .all(sessionId, ...states)
+        : this.db
+            .prepare(`SELECT host, account, home, state, agent FROM pool_accounts WHERE session_id = ? AND host = ? AND state IN (${marks}) ORDER BY rowid`)
+            .all(sessionId, host, ...states)
+    ) as RawRow[];
     return rows.map(toRow);
   }
 
   /** How many of the host's accounts are in each state. */
   counts(sessionId: string, host: string): Record<PoolAccountState, number> {
     const counts: Record<PoolAccountState, number> = { ready: 0, claimed: 0, spent: 0, deleted: 0 };
-    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM pool_accounts WHERE session_id = ? AND host = ? GROUP BY state').all(sessionId, host) as { state: PoolAccountState; n: number }[];
+    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM pool_accounts WHERE session_id = ? AND host = ? GROUP BY state').all(sessionId, host) as {
+      state: PoolAccountState;
+      n: number;
+    }[];
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }

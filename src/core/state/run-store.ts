@@ -27,7 +27,15 @@ export interface RunRow {
   updatedAt: string;
 }
 
-interface RawRun { session_id: string; status: string; graph: string; controller_pid: number | null; controller_started_at: string | null; created_at: string; updated_at: string }
+interface RawRun {
+  session_id: string;
+  status: string;
+  graph: string;
+  controller_pid: number | null;
+  controller_started_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
 
 /**
  * Runs and their tasks, in the session store's database. Every task change is a compare-and-set
@@ -43,13 +51,17 @@ export class RunStore {
 
   createRun(sessionId: string, graph: RunGraph, tasks: TaskRecord[], controllerPid: number): void {
     const now = new Date().toISOString();
-    this.db.transaction(() => {
-      this.db
-        .prepare("INSERT INTO runs (session_id, status, graph, controller_pid, controller_started_at, created_at, updated_at) VALUES (?, 'provisioning', ?, ?, ?, ?, ?)")
-        .run(sessionId, JSON.stringify(graph), controllerPid, now, now, now);
-      const insert = this.db.prepare('INSERT INTO tasks (session_id, name, state, record, updated_at) VALUES (?, ?, ?, ?, ?)');
-      for (const task of tasks) insert.run(sessionId, task.name, task.state, JSON.stringify(task), now);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            "INSERT INTO runs (session_id, status, graph, controller_pid, controller_started_at, created_at, updated_at) VALUES (?, 'provisioning', ?, ?, ?, ?, ?)",
+          )
+          .run(sessionId, JSON.stringify(graph), controllerPid, now, now, now);
+        const insert = this.db.prepare('INSERT INTO tasks (session_id, name, state, record, updated_at) VALUES (?, ?, ?, ?, ?)');
+        for (const task of tasks) insert.run(sessionId, task.name, task.state, JSON.stringify(task), now);
+      })
+      .immediate();
   }
 
   getRun(sessionId: string): RunRow | undefined {
@@ -66,17 +78,21 @@ export class RunStore {
    * holder from a live one (the caller knows how to ask the OS). Returns the holder's pid on refusal.
    */
   claimController(sessionId: string, pid: number, alive: (pid: number) => boolean): number | undefined {
-    return this.db.transaction(() => {
-      const run = this.getRun(sessionId);
-      if (run?.controllerPid && run.controllerPid !== pid && alive(run.controllerPid)) return run.controllerPid;
-      const now = new Date().toISOString();
-      this.db.prepare('UPDATE runs SET controller_pid = ?, controller_started_at = ?, updated_at = ? WHERE session_id = ?').run(pid, now, now, sessionId);
-      return undefined;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const run = this.getRun(sessionId);
+        if (run?.controllerPid && run.controllerPid !== pid && alive(run.controllerPid)) return run.controllerPid;
+        const now = new Date().toISOString();
+        this.db.prepare('UPDATE runs SET controller_pid = ?, controller_started_at = ?, updated_at = ? WHERE session_id = ?').run(pid, now, now, sessionId);
+        return undefined;
+      })
+      .immediate();
   }
 
   releaseController(sessionId: string, pid: number): void {
-    this.db.prepare('UPDATE runs SET controller_pid = NULL, updated_at = ? WHERE session_id = ? AND controller_pid = ?').run(new Date().toISOString(), sessionId, pid);
+    this.db
+      .prepare('UPDATE runs SET controller_pid = NULL, updated_at = ? WHERE session_id = ? AND controller_pid = ?')
+      .run(new Date().toISOString(), sessionId, pid);
   }
 
   listTasks(sessionId: string): TaskRecord[] {
@@ -96,18 +112,26 @@ export class RunStore {
   transition(sessionId: string, changes: { from: TaskState; record: TaskRecord }[]): TaskRecord[] {
     const now = new Date().toISOString();
     const update = this.db.prepare('UPDATE tasks SET state = ?, record = ?, updated_at = ? WHERE session_id = ? AND name = ? AND state = ?');
-    return this.db.transaction(() => changes.filter((c) => update.run(c.record.state, JSON.stringify(c.record), now, sessionId, c.record.name, c.from).changes > 0).map((c) => c.record)).immediate();
+    return this.db
+      .transaction(() =>
+        changes.filter((c) => update.run(c.record.state, JSON.stringify(c.record), now, sessionId, c.record.name, c.from).changes > 0).map((c) => c.record),
+      )
+      .immediate();
   }
 
   /** Reads a task and writes what `change` makes of it, atomically; `change` returning undefined writes nothing. */
   updateTask(sessionId: string, name: string, change: (record: TaskRecord) => TaskRecord | undefined): TaskRecord | undefined {
-    return this.db.transaction(() => {
-      const record = this.getTask(sessionId, name);
-      const next = record && change(record);
-      if (!next) return undefined;
-      this.db.prepare('UPDATE tasks SET state = ?, record = ?, updated_at = ? WHERE session_id = ? AND name = ?').run(next.state, JSON.stringify(next), new Date().toISOString(), sessionId, name);
-      return next;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const record = this.getTask(sessionId, name);
+        const next = record && change(record);
+        if (!next) return undefined;
+        this.db
+          .prepare('UPDATE tasks SET state = ?, record = ?, updated_at = ? WHERE session_id = ? AND name = ?')
+          .run(next.state, JSON.stringify(next), new Date().toISOString(), sessionId, name);
+        return next;
+      })
+      .immediate();
   }
 }
 

@@ -21,7 +21,15 @@ export interface SessionRow {
   expiresAt: string;
 }
 
-interface RawSession { id: string; created_at: string; updated_at: string; status: string; provisioner: string; spec: string; expires_at: string | null }
+interface RawSession {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  status: string;
+  provisioner: string;
+  spec: string;
+  expires_at: string | null;
+}
 
 /**
  * The session store: one SQLite file per graft home, in WAL mode, because the controller
@@ -58,18 +66,20 @@ export class StateStore {
   private migrate(file: string): void {
     // The version is read inside the write transaction: two graft processes opening a fresh
     // home at once must not both apply the same migration.
-    this.db.transaction(() => {
-      const version = this.db.pragma('user_version', { simple: true }) as number;
-      if (version > migrations.length) {
-        throw new StateError(`the state store ${file} was written by a newer graft (schema ${version}, this graft knows ${migrations.length})`, {
-          actions: ['Upgrade graft, or point GRAFT_HOME at another directory.'],
-        });
-      }
-      for (let i = version; i < migrations.length; i++) {
-        this.db.exec(migrations[i]!);
-        this.db.pragma(`user_version = ${i + 1}`);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const version = this.db.pragma('user_version', { simple: true }) as number;
+        if (version > migrations.length) {
+          throw new StateError(`the state store ${file} was written by a newer graft (schema ${version}, this graft knows ${migrations.length})`, {
+            actions: ['Upgrade graft, or point GRAFT_HOME at another directory.'],
+          });
+        }
+        for (let i = version; i < migrations.length; i++) {
+          this.db.exec(migrations[i]!);
+          this.db.pragma(`user_version = ${i + 1}`);
+        }
+      })
+      .immediate();
   }
 
   /** The open database, for the stores of other tables (runs and tasks, messages) that share this file and its transactions. */
@@ -98,7 +108,9 @@ export class StateStore {
     const now = new Date().toISOString();
     if (!from) return this.db.prepare('UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?').run(status, now, id).changes > 0;
     const placeholders = from.map(() => '?').join(', ');
-    return this.db.prepare(`UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND status IN (${placeholders})`).run(status, now, id, ...from).changes > 0;
+    return (
+      this.db.prepare(`UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND status IN (${placeholders})`).run(status, now, id, ...from).changes > 0
+    );
   }
 
   getSession(id: string): SessionRow | undefined {
@@ -114,10 +126,11 @@ export class StateStore {
   /** Inserts or replaces a host of a session. */
   putHost(sessionId: string, host: HostRecord): void {
     this.db
-      .prepare('INSERT INTO hosts (session_id, name, state, record, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(session_id, name) DO UPDATE SET state = excluded.state, record = excluded.record, updated_at = excluded.updated_at')
+      .prepare(
+        'INSERT INTO hosts (session_id, name, state, record, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(session_id, name) DO UPDATE SET state = excluded.state, record = excluded.record, updated_at = excluded.updated_at',
+      )
       .run(sessionId, host.name, host.state, JSON.stringify(host), new Date().toISOString());
   }
-
 
   listHosts(sessionId: string): HostRecord[] {
     const rows = this.db.prepare('SELECT record FROM hosts WHERE session_id = ? ORDER BY rowid').all(sessionId) as { record: string }[];
@@ -126,7 +139,9 @@ export class StateStore {
 
   putAgent(sessionId: string, agent: AgentRecord): void {
     this.db
-      .prepare('INSERT INTO agents (session_id, name, host, state, record, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, name) DO UPDATE SET host = excluded.host, state = excluded.state, record = excluded.record, updated_at = excluded.updated_at')
+      .prepare(
+        'INSERT INTO agents (session_id, name, host, state, record, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, name) DO UPDATE SET host = excluded.host, state = excluded.state, record = excluded.record, updated_at = excluded.updated_at',
+      )
       .run(sessionId, agent.name, agent.host, agent.state, JSON.stringify(agent), new Date().toISOString());
   }
 
@@ -136,12 +151,14 @@ export class StateStore {
    * Returns the existing agent when there is one.
    */
   claimAgent(sessionId: string, agent: AgentRecord): AgentRecord | undefined {
-    return this.db.transaction(() => {
-      const existing = this.getAgent(sessionId, agent.name);
-      if (existing && existing.state !== 'removed') return existing;
-      this.putAgent(sessionId, agent);
-      return undefined;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const existing = this.getAgent(sessionId, agent.name);
+        if (existing && existing.state !== 'removed') return existing;
+        this.putAgent(sessionId, agent);
+        return undefined;
+      })
+      .immediate();
   }
 
   getAgent(sessionId: string, name: string): AgentRecord | undefined {

@@ -74,7 +74,13 @@ export interface FilledCache {
  * Sends the base's objects to the host's cache (only what it lacks), pinned for the agent. Needs
  * no agent account, so it runs while the account is being made.
  */
-export async function fillHostCache(runtime: GraftRuntime, sessionId: string, host: HostRecord, prepared: PreparedWorktree, agentName: string): Promise<FilledCache> {
+export async function fillHostCache(
+  runtime: GraftRuntime,
+  sessionId: string,
+  host: HostRecord,
+  prepared: PreparedWorktree,
+  agentName: string,
+): Promise<FilledCache> {
   const cacheOf = new HostCache(runtime.pool, host, sessionId, prepared.repo, runtime.env);
   const cache = await cacheOf.ensure();
   return { cache, transfer: await cacheOf.push(cache, prepared.base, `base/${agentName}`) };
@@ -84,7 +90,14 @@ export async function fillHostCache(runtime: GraftRuntime, sessionId: string, ho
  * Gives an agent its worktree once the host's cache holds its base: as the agent, a clone that borrows the cache's objects and a branch
  * `graft/<session>/<agent>` checked out at the base, with the agent as its git author.
  */
-export async function createAgentWorktree(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, prepared: PreparedWorktree, filled: Promise<FilledCache>): Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> {
+export async function createAgentWorktree(
+  runtime: GraftRuntime,
+  sessionId: string,
+  agent: AgentRecord,
+  host: HostRecord,
+  prepared: PreparedWorktree,
+  filled: Promise<FilledCache>,
+): Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> {
   const { repo, base } = prepared;
   const { cache, transfer } = await filled;
   const branch = agentBranch(sessionId, agent.name);
@@ -119,7 +132,12 @@ export async function createAgentWorktree(runtime: GraftRuntime, sessionId: stri
  * trip, the agent's branch moves, as the agent (the host tool drops to its account, as it does to
  * write the agent's files), so a push costs one SSH handshake, not two.
  */
-export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord): Promise<{ base: string; fastForwarded: boolean; transfer: TransferStats }> {
+export async function pushBase(
+  runtime: GraftRuntime,
+  sessionId: string,
+  agent: AgentRecord,
+  host: HostRecord,
+): Promise<{ base: string; fastForwarded: boolean; transfer: TransferStats }> {
   const workspace = agent.workspace!;
   // The login is dialed while git works locally, not after.
   dialAhead(HostShell.admin(runtime.pool, host, runtime.env));
@@ -142,7 +160,10 @@ export async function pushBase(runtime: GraftRuntime, sessionId: string, agent: 
   // in and the agent's part follows once the tool is back. Agents sharing the login run it there
   // directly (in a subshell: it ends in exec).
   const asAgent = ['as-agent', agent.account];
-  const then = agent.isolation === 'accounts' ? `if ${admin.toolPresent()}; then ${admin.commandLine(asAgent)} <<'GRAFT_AGENT_SCRIPT'\n${script}\nGRAFT_AGENT_SCRIPT\nelse echo graft-tool-missing; fi` : `( ${script} )`;
+  const then =
+    agent.isolation === 'accounts'
+      ? `if ${admin.toolPresent()}; then ${admin.commandLine(asAgent)} <<'GRAFT_AGENT_SCRIPT'\n${script}\nGRAFT_AGENT_SCRIPT\nelse echo graft-tool-missing; fi`
+      : `( ${script} )`;
   const pushed = await cache.pushThen(workspace.cache, base, `base/${agent.name}`, [workspace.base], then);
   const outcome = pushed.output.trim() === 'graft-tool-missing' ? await admin.run(asAgent, script) : pushed.output.trim();
   return { base, fastForwarded: outcome === 'ff', transfer: pushed.transfer };
@@ -157,7 +178,7 @@ function dialAhead(shell: HostShell): void {
 export async function diffAgainstBase(workspace: AgentWorkspace, stat: boolean): Promise<string> {
   const repo = await openLocalRepo(workspace.repo);
   const tip = await resolveCommit(repo, `refs/heads/${workspace.branch}`).catch(() => {
-    throw new UsageError(`nothing pulled yet for ${workspace.branch}`, ['Bring the agent\'s work back first: graft sync pull NAME']);
+    throw new UsageError(`nothing pulled yet for ${workspace.branch}`, ["Bring the agent's work back first: graft sync pull NAME"]);
   });
   return gitText(repo.root, ['diff', ...(stat ? ['--stat'] : []), workspace.base, tip]);
 }

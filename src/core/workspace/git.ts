@@ -19,7 +19,13 @@ export function git(cwd: string, args: string[], options: { input?: Buffer | str
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', (error) =>
-      reject(new GraftError(`cannot run git: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { code: 'LOCAL_GIT_MISSING', cause: error, actions: ['Install git: apt-get install git'] })),
+      reject(
+        new GraftError(`cannot run git: ${(error as NodeJS.ErrnoException).code ?? error.message}`, {
+          code: 'LOCAL_GIT_MISSING',
+          cause: error,
+          actions: ['Install git: apt-get install git'],
+        }),
+      ),
     );
     child.on('close', (code) => {
       const result = { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 };

@@ -67,7 +67,14 @@ export class HostCache {
     // starting at once on one host (or hosts sharing a machine) all get here: each initialises a
     // private copy and renames it into place, and the first rename wins.
     const dir = await sessionHostDirCommand(this.pool, this.host, this.sessionId, this.env);
-    const answer = (await this.admin(`dir=$(${dir}) && path="$dir"/${this.name} && { test -d "$path" || { t="$path.init.$$" && git init -q --bare "$t" && { mv -T "$t" "$path" 2>/dev/null && echo made || rm -rf "$t"; }; }; } && echo "$dir"`)).toString('utf8').trim().split('\n');
+    const answer = (
+      await this.admin(
+        `dir=$(${dir}) && path="$dir"/${this.name} && { test -d "$path" || { t="$path.init.$$" && git init -q --bare "$t" && { mv -T "$t" "$path" 2>/dev/null && echo made || rm -rf "$t"; }; }; } && echo "$dir"`,
+      )
+    )
+      .toString('utf8')
+      .trim()
+      .split('\n');
     return { path: `${answer.at(-1)}/${this.name}`, made: answer.includes('made') };
   }
 
@@ -110,14 +117,20 @@ export class HostCache {
       );
       const text = answer.toString('utf8');
       if (text.trim() === 'pinned') return { objects: 0, bytes: 0 };
-      listing = text.split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
+      listing = text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' ') as [string, string]);
     }
     this.made = false;
     if (listing.length === 0) {
       const seeded = await this.seed(cache, commit, ref);
       if (seeded) return seeded;
     }
-    const known = await commitsHere(this.repo.root, listing.map(([sha]) => sha));
+    const known = await commitsHere(
+      this.repo.root,
+      listing.map(([sha]) => sha),
+    );
     const pack = await thinPack(this.repo.root, commit, known);
     const objects = packObjectCount(pack);
     await this.admin(`git -C ${shellQuote(cache)} ${storePackCommand(objects)} >/dev/null && ${pinCommand(cache, commit, ref)}`, pack);
@@ -125,14 +138,22 @@ export class HostCache {
   }
 
   /** One round trip when the cache holds `held`; undefined (nothing stored, `then` not run) when it does not. */
-  private async pushAssuming(cache: string, commit: string, ref: string, held: string[], then?: string): Promise<{ transfer: TransferStats; output: string } | undefined> {
+  private async pushAssuming(
+    cache: string,
+    commit: string,
+    ref: string,
+    held: string[],
+    then?: string,
+  ): Promise<{ transfer: TransferStats; output: string } | undefined> {
     const pack = held.includes(commit) ? Buffer.alloc(0) : await thinPack(this.repo.root, commit, held);
     const objects = packObjectCount(pack);
     const q = shellQuote(cache);
     const store = objects > 0 ? `git -C ${q} ${storePackCommand(objects)} >/dev/null && ` : '';
     const check = held.map((c) => `git -C ${q} cat-file -e ${c}^{commit} 2>/dev/null`).join(' && ');
     // `then` may end in a here-document, so the branch it ends closes on a line of its own.
-    const answer = (await this.admin(`if ${check}; then ${store}${pinCommand(cache, commit, ref)} && echo stored${then ? ` && ${then}` : ''}\nelse echo missing; fi`, pack)).toString('utf8');
+    const answer = (
+      await this.admin(`if ${check}; then ${store}${pinCommand(cache, commit, ref)} && echo stored${then ? ` && ${then}` : ''}\nelse echo missing; fi`, pack)
+    ).toString('utf8');
     const newline = answer.indexOf('\n');
     if ((newline < 0 ? answer : answer.slice(0, newline)).trim() !== 'stored') return undefined;
     return { transfer: { objects, bytes: pack.length }, output: newline < 0 ? '' : answer.slice(newline + 1) };
@@ -151,10 +172,16 @@ export class HostCache {
     // Temporary names git does not read (it finds packs by pack-*.idx), unique per sender.
     const prefix = `${dir}/tmp_graft_${randomBytes(6).toString('hex')}_`;
     // Every loose object, reachable or not: listing them is cheaper than finding which the commit needs.
-    const loose = reusable.loose.length > 0 ? (await git(this.repo.root, ['pack-objects', '--stdout', '--delta-base-offset', '-q'], { input: reusable.loose.join('\n') + '\n' })).stdout : Buffer.alloc(0);
+    const loose =
+      reusable.loose.length > 0
+        ? (await git(this.repo.root, ['pack-objects', '--stdout', '--delta-base-offset', '-q'], { input: reusable.loose.join('\n') + '\n' })).stdout
+        : Buffer.alloc(0);
     const looseObjects = packObjectCount(loose);
     // Each pack before its index, so that no reader finds an index without its pack.
-    const files = reusable.packs.flatMap((p) => [{ local: p.pack, name: `${p.name}.pack` }, { local: p.idx, name: `${p.name}.idx` }]);
+    const files = reusable.packs.flatMap((p) => [
+      { local: p.pack, name: `${p.name}.pack` },
+      { local: p.idx, name: `${p.name}.idx` },
+    ]);
     // Two files at a time (a host's sshd allows 10 sessions per connection by default, and the
     // agent's account is being made over the same one), read in 1 MiB pieces: measured here, a
     // 43 MB pack crosses in half the time 64 KiB ones take.
@@ -192,7 +219,10 @@ async function thinPack(root: string, commit: string, known: string[]): Promise<
 async function commitsHere(root: string, shas: string[]): Promise<string[]> {
   if (shas.length === 0) return [];
   const out = (await git(root, ['cat-file', '--batch-check=%(objectname) %(objecttype)'], { input: shas.join('\n') + '\n' })).stdout.toString('utf8');
-  return out.split('\n').filter((line) => line.endsWith(' commit')).map((line) => line.split(' ')[0]!);
+  return out
+    .split('\n')
+    .filter((line) => line.endsWith(' commit'))
+    .map((line) => line.split(' ')[0]!);
 }
 
 /** Removes the session's caches from a host (at `down`); a host that cannot be reached is the caller's to report. */

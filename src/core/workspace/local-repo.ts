@@ -22,9 +22,15 @@ export async function openLocalRepo(dir: string): Promise<LocalRepo> {
   if (!existsSync(path)) throw new UsageError(`${path} does not exist`);
   // One process answers all four: the top, the git directory, shallowness, and HEAD (a repository
   // prints the first three lines even when HEAD names no commit yet).
-  const top = await git(path, ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--is-shallow-repository', '--verify', '-q', 'HEAD^{commit}'], { allowFail: true });
+  const top = await git(path, ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--is-shallow-repository', '--verify', '-q', 'HEAD^{commit}'], {
+    allowFail: true,
+  });
   const [root, gitDir, shallow, head] = top.stdout.toString('utf8').trim().split('\n');
-  if (!root || !gitDir || !shallow) throw new UsageError(`${path} is not a git repository`, ['Run graft from a git repository, or pass --repo DIR.', 'Start one with: git init && git commit --allow-empty -m init']);
+  if (!root || !gitDir || !shallow)
+    throw new UsageError(`${path} is not a git repository`, [
+      'Run graft from a git repository, or pass --repo DIR.',
+      'Start one with: git init && git commit --allow-empty -m init',
+    ]);
   if (shallow === 'true') throw new UsageError(`${root} is a shallow clone`, ['Fetch its full history first: git fetch --unshallow']);
   if (top.code !== 0 || !head) throw new UsageError(`${root} has no commits yet`, ['Commit something first: git commit --allow-empty -m init']);
   return { root, gitDir, head };

@@ -23,11 +23,23 @@ export async function mergeBases(repo: LocalRepo, bases: NamedCommit[]): Promise
         code: 'MERGE_CONFLICT',
         exitCode: ExitCode.conflict,
         details: { bases: [current.name, next.name], files },
-        actions: [`Merge them yourself: git switch -c merged ${current.commit.slice(0, 12)} && git merge ${next.name}`, 'Resolve, commit, then use --from merged.'],
+        actions: [
+          `Merge them yourself: git switch -c merged ${current.commit.slice(0, 12)} && git merge ${next.name}`,
+          'Resolve, commit, then use --from merged.',
+        ],
       });
     }
     if (merged.code !== 0) throw new GraftError(`cannot merge ${current.name} and ${next.name}: ${merged.stderr.trim()}`, { code: 'GIT_FAILED' });
-    const commit = await gitText(repo.root, ['commit-tree', lines[0]!, '-p', current.commit, '-p', next.commit, '-m', `graft: merge ${next.name} into ${current.name}`]);
+    const commit = await gitText(repo.root, [
+      'commit-tree',
+      lines[0]!,
+      '-p',
+      current.commit,
+      '-p',
+      next.commit,
+      '-m',
+      `graft: merge ${next.name} into ${current.name}`,
+    ]);
     current = { name: `${current.name}+${next.name}`, commit };
   }
   return current.commit;

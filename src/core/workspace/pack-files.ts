@@ -34,7 +34,9 @@ export async function reusablePacks(repo: LocalRepo): Promise<ReusablePacks | un
   const dir = join(objects, 'pack');
   const files = existsSync(dir) ? readdirSync(dir) : [];
   if (files.some((file) => file.endsWith('.promisor'))) return undefined;
-  const names = files.filter((file) => /^pack-[0-9a-f]+\.pack$/.test(file) && files.includes(file.replace(/\.pack$/, '.idx'))).map((file) => file.slice(0, -'.pack'.length));
+  const names = files
+    .filter((file) => /^pack-[0-9a-f]+\.pack$/.test(file) && files.includes(file.replace(/\.pack$/, '.idx')))
+    .map((file) => file.slice(0, -'.pack'.length));
   if (names.length === 0) return undefined;
   const packs = await Promise.all(
     names.map(async (name) => {
@@ -50,7 +52,11 @@ export async function reusablePacks(repo: LocalRepo): Promise<ReusablePacks | un
 function looseObjects(objects: string): string[] {
   return readdirSync(objects)
     .filter((dir) => /^[0-9a-f]{2}$/.test(dir))
-    .flatMap((dir) => readdirSync(join(objects, dir)).filter((file) => /^[0-9a-f]{38}([0-9a-f]{24})?$/.test(file)).map((file) => dir + file));
+    .flatMap((dir) =>
+      readdirSync(join(objects, dir))
+        .filter((file) => /^[0-9a-f]{38}([0-9a-f]{24})?$/.test(file))
+        .map((file) => dir + file),
+    );
 }
 
 /** The object count an index records: the last entry of its fan-out table (version 2 after an 8-byte header, version 1 at the start). */

@@ -32,7 +32,13 @@ export interface PullOptions {
  * so nothing on the host changes). Only objects the controller lacks travel. The local branch is
  * moved only if graft set it last or the new tip descends from it, and never while checked out.
  */
-export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, agent: AgentRecord, host: HostRecord, options: PullOptions = {}): Promise<{ result: PullResult; workspace: AgentWorkspace }> {
+export async function pullAgentWork(
+  runtime: GraftRuntime,
+  sessionId: string,
+  agent: AgentRecord,
+  host: HostRecord,
+  options: PullOptions = {},
+): Promise<{ result: PullResult; workspace: AgentWorkspace }> {
   const workspace = agent.workspace!;
   const shell = HostShell.agent(runtime.pool, sessionId, agent, host);
   const q = shellQuote;
@@ -76,7 +82,8 @@ export async function pullAgentWork(runtime: GraftRuntime, sessionId: string, ag
   if (objects > 0) await git(repo.root, storePackCommand(objects).split(' '), { input: pack });
   const bytes = pack.length;
   const also = (options.alsoRefs ?? []).map((ref) => `update ${ref} ${tip}\n`);
-  if (options.ref) await git(repo.root, ['update-ref', '-m', `graft: work of agent ${agent.name}`, '--stdin'], { input: `update ${options.ref} ${tip}\n${also.join('')}` });
+  if (options.ref)
+    await git(repo.root, ['update-ref', '-m', `graft: work of agent ${agent.name}`, '--stdin'], { input: `update ${options.ref} ${tip}\n${also.join('')}` });
   else await moveBranch(repo.root, workspace, branch!, tip!, also);
   return {
     result: { branch: workspace.branch, tip: tip!, head: head!, snapshot: tip !== head, objects, bytes },
@@ -110,7 +117,9 @@ async function moveBranch(root: string, workspace: AgentWorkspace, { current, ch
     }
   }
   if (current && checkedOut) {
-    throw new UsageError(`${workspace.branch} is checked out here; moving it would leave your working tree behind`, ['Switch to another branch (git switch -), then pull again.']);
+    throw new UsageError(`${workspace.branch} is checked out here; moving it would leave your working tree behind`, [
+      'Switch to another branch (git switch -), then pull again.',
+    ]);
   }
   // The old value makes the update fail if the branch moved while the pull ran (empty: the
   // branch must not exist yet); graft's own refs move in the same transaction.

@@ -19,7 +19,8 @@ export function geminiVendor(script: Script): VendorHandler {
       const { method, path } = request;
       const call = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(path);
       if (method === 'GET' && path === '/v1beta/models') return reply.json(200, { models: [] }, 'other');
-      if (method !== 'POST' || !call) return reply.json(404, { error: { code: 404, status: 'NOT_FOUND', message: `${method} ${path} is not part of the mock` } }, 'error');
+      if (method !== 'POST' || !call)
+        return reply.json(404, { error: { code: 404, status: 'NOT_FOUND', message: `${method} ${path} is not part of the mock` } }, 'error');
       const [, model, verb] = call as unknown as [string, string, string];
       if (verb === 'countTokens') return reply.json(200, { totalTokens: 1300 }, 'other');
       const body = (request.body ?? {}) as GenerateBody;
@@ -27,7 +28,10 @@ export function geminiVendor(script: Script): VendorHandler {
       const kind = answered ? 'final' : declaresTool(body.tools, shellTool) ? 'tool-call' : 'text';
       const usageMetadata = geminiUsage[kind === 'tool-call' ? 'toolCall' : kind];
       const text = kind === 'final' ? script.finalText : 'Mock answer.';
-      const parts = kind === 'tool-call' ? [{ functionCall: { id: callId, name: shellTool, args: { command: script.command, description: `Write ${script.file.path}` } } }] : [{ text }];
+      const parts =
+        kind === 'tool-call'
+          ? [{ functionCall: { id: callId, name: shellTool, args: { command: script.command, description: `Write ${script.file.path}` } } }]
+          : [{ text }];
       const chunk = (p: unknown[], usage: Record<string, number>, finished: boolean) => ({
         candidates: [{ content: { role: 'model', parts: p }, index: 0, ...(finished ? { finishReason: 'STOP' } : {}) }],
         usageMetadata: usage,
@@ -39,12 +43,24 @@ export function geminiVendor(script: Script): VendorHandler {
       const events =
         kind === 'tool-call'
           ? [chunk(parts, usageMetadata, true)]
-          : [chunk([{ text: text.slice(0, 4) }], { promptTokenCount: usageMetadata.promptTokenCount, totalTokenCount: usageMetadata.promptTokenCount }, false), chunk([{ text: text.slice(4) }], usageMetadata, true)];
-      reply.sse(events.map((data) => ({ data })), kind, normalise(usageMetadata));
+          : [
+              chunk([{ text: text.slice(0, 4) }], { promptTokenCount: usageMetadata.promptTokenCount, totalTokenCount: usageMetadata.promptTokenCount }, false),
+              chunk([{ text: text.slice(4) }], usageMetadata, true),
+            ];
+      reply.sse(
+        events.map((data) => ({ data })),
+        kind,
+        normalise(usageMetadata),
+      );
     },
   };
 }
 
 function normalise(usage: (typeof geminiUsage)['final']): Usage {
-  return { inputTokens: usage.promptTokenCount - usage.cachedContentTokenCount, outputTokens: usage.candidatesTokenCount + usage.thoughtsTokenCount, cacheReadTokens: usage.cachedContentTokenCount, cacheWriteTokens: 0 };
+  return {
+    inputTokens: usage.promptTokenCount - usage.cachedContentTokenCount,
+    outputTokens: usage.candidatesTokenCount + usage.thoughtsTokenCount,
+    cacheReadTokens: usage.cachedContentTokenCount,
+    cacheWriteTokens: 0,
+  };
 }

@@ -130,7 +130,13 @@ export async function startMockVendor(kind: VendorKind, options: MockVendorOptio
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://mock');
       const body = parseBody(Buffer.concat(chunks), req.headers['content-encoding']);
-      const record: RecordedRequest = { method: req.method ?? '', path: url.pathname, query: withoutKey(url.searchParams), headers: withoutCredentials(req.headers), answer: 'error' };
+      const record: RecordedRequest = {
+        method: req.method ?? '',
+        path: url.pathname,
+        query: withoutKey(url.searchParams),
+        headers: withoutCredentials(req.headers),
+        answer: 'error',
+      };
       const key = apiKeyOf(req, url.searchParams);
       if (key) record.keyDigest = keyDigest(key);
       if (body !== undefined) record.body = body;
@@ -205,7 +211,8 @@ function apiKeyOf(req: IncomingMessage, query: URLSearchParams): string | undefi
 
 function withoutCredentials(headers: IncomingMessage['headers']): Record<string, string> {
   const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (!credentialHeaders.has(name) && value !== undefined) kept[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(headers))
+    if (!credentialHeaders.has(name) && value !== undefined) kept[name] = Array.isArray(value) ? value.join(', ') : value;
   return kept;
 }
 

@@ -8,7 +8,15 @@ import { createAgent } from '../../../src/core/agents/create-agent.js';
 import { HostAdmin } from '../../../src/core/hosts/host-admin.js';
 import { removeAgent } from '../../../src/core/agents/remove-agent.js';
 import { ensureSessionAuthority } from '../../../src/core/agents/session-identity.js';
-import { channelUrlFile, installAgentHelper, openChannelTunnel, startChannel, writeChannelUrl, type ChannelServer, type ChannelTunnel } from '../../../src/core/channel/index.js';
+import {
+  channelUrlFile,
+  installAgentHelper,
+  openChannelTunnel,
+  startChannel,
+  writeChannelUrl,
+  type ChannelServer,
+  type ChannelTunnel,
+} from '../../../src/core/channel/index.js';
 import type { GraftEvent } from '../../../src/core/events.js';
 import { createSessionAuthority, issueAgentCertificate, type SessionAuthority } from '../../../src/core/identity/index.js';
 import { defaultProvisioners } from '../../../src/core/provisioners/factory.js';
@@ -67,7 +75,9 @@ describe('agent channel end to end: agents on a local host, through the reverse 
 
   /** Runs graft-agent as the agent's own account, over its own key, like a harness would. */
   function asAgent(agent: string, args: string[], env: Record<string, string> = {}): Promise<ExecResult> {
-    const assignments = Object.entries(env).map(([key, value]) => `${key}=${shellQuote(value)} `).join('');
+    const assignments = Object.entries(env)
+      .map(([key, value]) => `${key}=${shellQuote(value)} `)
+      .join('');
     const command = `${assignments}${shellQuote(helper)} ${args.map(shellQuote).join(' ')}`;
     return runtime.pool.exec(agentEndpoint(agentRecord(agent), host), agentCommand(sessionId, agentRecord(agent), command), { timeoutMs: 120_000 });
   }
@@ -85,7 +95,11 @@ describe('agent channel end to end: agents on a local host, through the reverse 
     world = new GraftWorld();
     runtime = openRuntime({ env: world.env });
     runtime.events.on((event) => events.push(event));
-    const up = await bringUp(runtime, { provisioner: 'local', hosts: 1, slots: 4, labels: [], ttlMs: 3_600_000 }, defaultProvisioners(runtime.pool, runtime.layout.knownHosts));
+    const up = await bringUp(
+      runtime,
+      { provisioner: 'local', hosts: 1, slots: 4, labels: [], ttlMs: 3_600_000 },
+      defaultProvisioners(runtime.pool, runtime.layout.knownHosts),
+    );
     sessionId = up.session.id;
     host = up.hosts[0]!;
     for (const name of Object.keys(tasks)) await createAgent(runtime, up.session, { name, secrets: [], interactive: false });
@@ -111,7 +125,10 @@ describe('agent channel end to end: agents on a local host, through the reverse 
     expect(helper).to.match(new RegExp(`^/var/lib/graft/${sessionId}/bin/[0-9a-f]{12}/graft-agent$`));
     expect(statSync(helper).mode & 0o777).to.equal(0o755);
     expect(await installAgentHelper(runtime.pool, host, sessionId, runtime.env)).to.equal(helper);
-    const probe = await runtime.pool.exec(agentEndpoint(agentRecord('alpha'), host), `id -un; test -w ${shellQuote(helper)} && echo writable; ${shellQuote(helper)} --help | head -1`);
+    const probe = await runtime.pool.exec(
+      agentEndpoint(agentRecord('alpha'), host),
+      `id -un; test -w ${shellQuote(helper)} && echo writable; ${shellQuote(helper)} --help | head -1`,
+    );
     expect(probe.stdout.split('\n').slice(0, 2)).to.deep.equal([agentRecord('alpha').account, 'Usage: graft-agent COMMAND [ARGS]']);
     const url = await runtime.pool.exec(agentEndpoint(agentRecord('alpha'), host), `stat -c %a ${channelUrlFile} && cat ${channelUrlFile}`);
     expect(url.stdout).to.equal(`600\n${tunnel!.url}\n`);
@@ -142,7 +159,11 @@ describe('agent channel end to end: agents on a local host, through the reverse 
       ['done', 'plan', 'plan written'],
       ['fail', 'build', 'tests do not compile'],
     ]);
-    expect(messages().humanInbox(sessionId, { markRead: false }).map((m) => [m.sender, m.body])).to.deep.include(['plan', 'the plan is in PLAN.md']);
+    expect(
+      messages()
+        .humanInbox(sessionId, { markRead: false })
+        .map((m) => [m.sender, m.body]),
+    ).to.deep.include(['plan', 'the plan is in PLAN.md']);
     expect(messages().latestStatuses(sessionId).get('plan')!.body).to.equal('reading the code');
   });
 
@@ -154,13 +175,19 @@ describe('agent channel end to end: agents on a local host, through the reverse 
       agentCommand(sessionId, agentRecord('beta'), `printf '%s\\n' '-- from stdin' '  indented' | ${shellQuote(helper)} msg human -`),
     );
     expect(piped.exitCode, piped.stderr).to.equal(0);
-    const bodies = messages().humanInbox(sessionId, { markRead: false }).map((m) => m.body);
+    const bodies = messages()
+      .humanInbox(sessionId, { markRead: false })
+      .map((m) => m.body);
     expect(bodies).to.include(awkward);
     expect(bodies).to.include('-- from stdin\n  indented');
   });
 
   it('given messages between two agents and broadcasts, then each arrives exactly once, and never back to its sender', async () => {
-    for (const args of [['msg', 'build', 'direct to build'], ['msg', 'all', 'plan to all']]) expect((await asAgent('alpha', args)).exitCode).to.equal(0);
+    for (const args of [
+      ['msg', 'build', 'direct to build'],
+      ['msg', 'all', 'plan to all'],
+    ])
+      expect((await asAgent('alpha', args)).exitCode).to.equal(0);
     expect((await asAgent('beta', ['msg', 'all', 'build to all'])).exitCode).to.equal(0);
 
     const first = await asAgent('beta', ['inbox']);
@@ -176,9 +203,15 @@ describe('agent channel end to end: agents on a local host, through the reverse 
     const before = messages().history(sessionId, 'plan').length;
     const forged = await asAgent('beta', ['msg', 'human', 'I am plan, trust me'], { GRAFT_TASK: 'plan' });
     expect(forged.exitCode).to.equal(1);
-    expect(forged.stderr).to.match(/refused by the controller \(HTTP 403\): this request says it is from "plan", but its certificate is agent beta's \(task build\)/);
+    expect(forged.stderr).to.match(
+      /refused by the controller \(HTTP 403\): this request says it is from "plan", but its certificate is agent beta's \(task build\)/,
+    );
     expect(messages().history(sessionId, 'plan')).to.have.length(before);
-    expect(messages().humanInbox(sessionId, { all: true, markRead: false }).map((m) => m.body)).to.not.include('I am plan, trust me');
+    expect(
+      messages()
+        .humanInbox(sessionId, { all: true, markRead: false })
+        .map((m) => m.body),
+    ).to.not.include('I am plan, trust me');
     const refusal = events.find((e) => e.code === 'channel.refused' && e.data?.reason === 'SENDER_FORGED');
     expect(refusal).to.deep.include({ session: sessionId, level: 'warn' });
     expect(refusal!.data).to.include({ agent: 'beta', task: 'build' });
@@ -207,8 +240,11 @@ describe('agent channel end to end: agents on a local host, through the reverse 
       writeFileSync(join(copies, 'channel.url'), `${tunnel!.url}\n`);
       const stolen = () =>
         new Promise<{ code: number; stderr: string }>((resolve) =>
-          execFile(join(repoRoot, 'provisioners', 'host', 'graft-agent'), ['status', 'still here'], { env: { PATH: process.env.PATH, HOME: copies, GRAFT_IDENTITY_DIR: copies, GRAFT_CHANNEL_FILE: join(copies, 'channel.url') } }, (error, _stdout, stderr) =>
-            resolve({ code: error ? Number(error.code) : 0, stderr }),
+          execFile(
+            join(repoRoot, 'provisioners', 'host', 'graft-agent'),
+            ['status', 'still here'],
+            { env: { PATH: process.env.PATH, HOME: copies, GRAFT_IDENTITY_DIR: copies, GRAFT_CHANNEL_FILE: join(copies, 'channel.url') } },
+            (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }),
           ),
         );
       expect((await stolen()).code, 'accepted while gamma is live').to.equal(0);
@@ -224,7 +260,11 @@ describe('agent channel end to end: agents on a local host, through the reverse 
   it('given a controller restart (server and tunnel closed, a new server on a new port, URLs rewritten), then a waiting ask and a status sent meanwhile both complete', async () => {
     const oldLocalPort = channel!.port;
     const asking = asAgent('alpha', ['ask', 'Deploy now?']);
-    const question = await until(() => messages().openQuestions(sessionId).find((q) => q.body === 'Deploy now?'));
+    const question = await until(() =>
+      messages()
+        .openQuestions(sessionId)
+        .find((q) => q.body === 'Deploy now?'),
+    );
     await channel!.close();
     const meanwhile = asAgent('beta', ['status', 'sent while the controller was down']);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -245,8 +285,17 @@ describe('agent channel end to end: agents on a local host, through the reverse 
     expect(answered.stdout).to.equal('yes, deploy\n');
     expect(status.exitCode, status.stderr).to.equal(0);
     expect(reports).to.deep.include(['status', 'build', 'sent while the controller was down']);
-    expect(messages().openQuestions(sessionId).filter((q) => q.body === 'Deploy now?'), 'the question was asked once, not once per attempt').to.deep.equal([]);
-    expect(messages().history(sessionId, 'plan').filter((m) => m.body === 'Deploy now?')).to.have.length(1);
+    expect(
+      messages()
+        .openQuestions(sessionId)
+        .filter((q) => q.body === 'Deploy now?'),
+      'the question was asked once, not once per attempt',
+    ).to.deep.equal([]);
+    expect(
+      messages()
+        .history(sessionId, 'plan')
+        .filter((m) => m.body === 'Deploy now?'),
+    ).to.have.length(1);
 
     // A controller that reopens the tunnel asking for the port it had gets it: agents' URLs stay valid.
     const port = tunnel!.remotePort;
@@ -265,7 +314,8 @@ describe('agent channel end to end: agents on a local host, through the reverse 
 
     tunnel = await openChannelTunnel(HostShell.admin(runtime.pool, host, runtime.env), channel!.port, lostTunnel.remotePort);
     // The host usually hands the same port back; when it cannot yet, the URLs are rewritten.
-    if (tunnel.remotePort !== lostTunnel.remotePort) for (const agent of ['alpha', 'beta']) await writeChannelUrl(runtime.pool, host, runtime.env, agentRecord(agent), tunnel.url);
+    if (tunnel.remotePort !== lostTunnel.remotePort)
+      for (const agent of ['alpha', 'beta']) await writeChannelUrl(runtime.pool, host, runtime.env, agentRecord(agent), tunnel.url);
     expect((await asAgent('beta', ['status', 'after the drop'])).exitCode).to.equal(0);
     expect(reports).to.deep.include(['status', 'build', 'after the drop']);
     await lostTunnel.close();

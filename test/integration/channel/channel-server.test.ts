@@ -66,12 +66,27 @@ describe('agent channel server: the protocol over mutual TLS on loopback', () =>
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: server.port, method, path, ca: authority.caCertPem, ...(as ? { cert: as.certPem, key: as.keyPem } : {}), agent: false, headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...headers } },
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          method,
+          path,
+          ca: authority.caCertPem,
+          ...(as ? { cert: as.certPem, key: as.keyPem } : {}),
+          agent: false,
+          headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...headers },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode!, text, ...(String(res.headers['content-type']).startsWith('application/json') ? { json: JSON.parse(text) } : {}) }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode!,
+              text,
+              ...(String(res.headers['content-type']).startsWith('application/json') ? { json: JSON.parse(text) } : {}),
+            }),
+          );
         },
       );
       req.on('error', reject);
@@ -168,9 +183,26 @@ describe('agent channel server: the protocol over mutual TLS on loopback', () =>
 
   it('given a held poll, when the server closes, then close returns and the poll ends', async () => {
     const asked = await call(beta, 'POST', '/v1/questions', { text: 'still there?' });
-    const slow = await startChannel({ sessionId: session, authority, store, identify: () => ({ task: 'build' }), handlers: { status() {}, done() {}, fail() {} } });
+    const slow = await startChannel({
+      sessionId: session,
+      authority,
+      store,
+      identify: () => ({ task: 'build' }),
+      handlers: { status() {}, done() {}, fail() {} },
+    });
     const held = new Promise<string>((resolve) => {
-      const req = request({ host: '127.0.0.1', port: slow.port, path: `/v1/questions/${asked.json.id}?wait=25`, ca: authority.caCertPem, cert: beta.certPem, key: beta.keyPem, agent: false }, (res) => resolve(String(res.statusCode)));
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: slow.port,
+          path: `/v1/questions/${asked.json.id}?wait=25`,
+          ca: authority.caCertPem,
+          cert: beta.certPem,
+          key: beta.keyPem,
+          agent: false,
+        },
+        (res) => resolve(String(res.statusCode)),
+      );
       req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
       req.end();
     });

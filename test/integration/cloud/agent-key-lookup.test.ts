@@ -32,7 +32,10 @@ describe("agents' key lookup (graft-boot.sh, agent-account.sh sshd-keys)", funct
 
   beforeEach(async () => {
     boot = new VmBoot({ running: async () => [] });
-    vm = await boot.boot({ id: 'i-keylookup', userData: renderUserData({ session, host: 'ec2-01', adminUser, adminPublicKey: adminKey.publicKey, expires: new Date(Date.now() + 3_600_000) }) });
+    vm = await boot.boot({
+      id: 'i-keylookup',
+      userData: renderUserData({ session, host: 'ec2-01', adminUser, adminPublicKey: adminKey.publicKey, expires: new Date(Date.now() + 3_600_000) }),
+    });
     keyFile = join(boot.vmRoot(vm.id), 'admin_key');
     await writePrivateKeyFile(keyFile, adminKey.privateKey);
     pool = new SshPool();
@@ -48,17 +51,41 @@ describe("agents' key lookup (graft-boot.sh, agent-account.sh sshd-keys)", funct
   });
 
   function hostOn(sshd: SshdRecord): HostRecord {
-    return { name: 'vm', provisioner: 'ec2', address: sshd.address, port: sshd.port, user: adminUser, state: 'up', slots: 1, groups: [], labels: [], isolation: 'accounts', hostKeys: [sshd.hostPublicKey], identityFile: keyFile, meta: {} };
+    return {
+      name: 'vm',
+      provisioner: 'ec2',
+      address: sshd.address,
+      port: sshd.port,
+      user: adminUser,
+      state: 'up',
+      slots: 1,
+      groups: [],
+      labels: [],
+      isolation: 'accounts',
+      hostKeys: [sshd.hostPublicKey],
+      identityFile: keyFile,
+      meta: {},
+    };
   }
   const adminOf = (sshd: SshdRecord) => new HostAdmin(pool, hostOn(sshd), {});
-  const reloads = (sshd: SshdRecord) => readFileSync(sshd.logFile, 'utf8').split('\n').filter((line) => line.includes('Received SIGHUP')).length;
+  const reloads = (sshd: SshdRecord) =>
+    readFileSync(sshd.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('Received SIGHUP')).length;
 
   /** Another sshd on this machine that the VM's admin account logs in to, with its own /etc/ssh-like directory. */
   async function otherSshd(extraConfig: (dir: string) => string[]): Promise<SshdRecord> {
     const dir = join(boot.vmRoot(vm.id), `other-ssh-${extraSshds.length}`);
     mkdirSync(join(dir, 'sshd_config.d'), { recursive: true });
     const [address] = distinctLoopbackAddresses(1);
-    const sshd = await startSshd({ dir, address: address!, authorizedKeys: [], authorizedKeysFiles: ['%h/.ssh/authorized_keys'], allowUsers: ['graft-*'], extraConfig: extraConfig(dir) });
+    const sshd = await startSshd({
+      dir,
+      address: address!,
+      authorizedKeys: [],
+      authorizedKeysFiles: ['%h/.ssh/authorized_keys'],
+      allowUsers: ['graft-*'],
+      extraConfig: extraConfig(dir),
+    });
     extraSshds.push(sshd);
     return sshd;
   }
@@ -67,7 +94,11 @@ describe("agents' key lookup (graft-boot.sh, agent-account.sh sshd-keys)", funct
   async function logsIn(sshd: SshdRecord, key: SshKeyPair): Promise<boolean> {
     const probe = new SshPool();
     try {
-      const result = await probe.exec({ label: account, host: sshd.address, port: sshd.port, username: account, hostKeys: [sshd.hostPublicKey], privateKey: Buffer.from(key.privateKey) }, 'id -un', { timeoutMs: 10_000 });
+      const result = await probe.exec(
+        { label: account, host: sshd.address, port: sshd.port, username: account, hostKeys: [sshd.hostPublicKey], privateKey: Buffer.from(key.privateKey) },
+        'id -un',
+        { timeoutMs: 10_000 },
+      );
       return result.stdout.trim() === account;
     } catch {
       return false;
@@ -81,11 +112,14 @@ describe("agents' key lookup (graft-boot.sh, agent-account.sh sshd-keys)", funct
     const admin = adminOf(sshd);
     const from = await admin.controllerAddress();
     await admin.run(['create', account]);
-    await admin.run(['authorize', account], `${authorizedKeyLine({ publicKey: rootKey.publicKey, from, expiresAt: new Date(Date.now() + 3_600_000), interactive: false })}\n`);
+    await admin.run(
+      ['authorize', account],
+      `${authorizedKeyLine({ publicKey: rootKey.publicKey, from, expiresAt: new Date(Date.now() + 3_600_000), interactive: false })}\n`,
+    );
     await admin.run(['put', account, '.ssh/authorized_keys', '0600'], `${homeKey.publicKey}\n`);
   }
 
-  it('given a VM after its first boot, then its sshd reads agents\' keys from /etc/graft/authorized_keys only, and sshd-keys answers ready without reloading it', async () => {
+  it("given a VM after its first boot, then its sshd reads agents' keys from /etc/graft/authorized_keys only, and sshd-keys answers ready without reloading it", async () => {
     expect(readFileSync(join(boot.vmRoot(vm.id), 'etc/ssh/sshd_config.d/graft-agents.conf'), 'utf8')).to.equal(dropIn);
     // The boot reloaded the running sshd once, before it printed the keys.
     expect(reloads(vm.sshd)).to.equal(1);
@@ -98,17 +132,19 @@ describe("agents' key lookup (graft-boot.sh, agent-account.sh sshd-keys)", funct
     const homeKey = generateEd25519KeyPair('in-home');
     await probeAccount(vm.sshd, rootKey, homeKey);
     expect(await logsIn(vm.sshd, rootKey)).to.equal(true);
-    expect(await logsIn(vm.sshd, homeKey), 'a key line in the agent\'s own home must not log it in').to.equal(false);
+    expect(await logsIn(vm.sshd, homeKey), "a key line in the agent's own home must not log it in").to.equal(false);
   });
 
-  it('given an sshd that reads no drop-ins, even with graft\'s drop-in file beside its config, when sshd-keys runs, then the host is refused with the reason and nothing is left', async () => {
+  it("given an sshd that reads no drop-ins, even with graft's drop-in file beside its config, when sshd-keys runs, then the host is refused with the reason and nothing is left", async () => {
     const sshd = await otherSshd(() => []);
     // The file alone proves nothing: this sshd never reads it.
     writeFileSync(join(sshd.dir, 'sshd_config.d', 'graft-agents.conf'), dropIn);
-    const refused = await adminOf(sshd).ensureAgentKeyLookup().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const refused = await adminOf(sshd)
+      .ensureAgentKeyLookup()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     expect(refused).to.be.instanceOf(GraftError);
     expect((refused as GraftError).code).to.equal('HOST_UNSUPPORTED');
     expect((refused as GraftError).message).to.include(`${sshd.configFile} reads no drop-ins from ${join(sshd.dir, 'sshd_config.d')}`);
@@ -118,7 +154,7 @@ describe("agents' key lookup (graft-boot.sh, agent-account.sh sshd-keys)", funct
     expect(await adminOf(vm.sshd).run(['sshd-keys'])).to.equal('ready');
   });
 
-  it('given an sshd that reads drop-ins but has no lookup yet, when sshd-keys runs, then it adds the drop-in and reloads that sshd once, and agents\' keys work from then on', async () => {
+  it("given an sshd that reads drop-ins but has no lookup yet, when sshd-keys runs, then it adds the drop-in and reloads that sshd once, and agents' keys work from then on", async () => {
     const sshd = await otherSshd((dir) => [`Include ${join(dir, 'sshd_config.d')}/*.conf`]);
     await adminOf(sshd).ensureAgentKeyLookup();
     expect(readFileSync(join(sshd.dir, 'sshd_config.d', 'graft-agents.conf'), 'utf8')).to.equal(dropIn);

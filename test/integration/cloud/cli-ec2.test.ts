@@ -27,10 +27,30 @@ describe('graft CLI with --provisioner ec2 (moto)', function () {
     await boot.stop();
   });
 
-  const upArgs = (hosts: number) => ['up', '--provisioner', 'ec2', '--hosts', String(hosts), '--region', 'eu-west-1', '--instance-type', 't3.large', '--image', image, '--ssh-from', '127.0.0.1/32', '--ttl', '2h', '--json'];
+  const upArgs = (hosts: number) => [
+    'up',
+    '--provisioner',
+    'ec2',
+    '--hosts',
+    String(hosts),
+    '--region',
+    'eu-west-1',
+    '--instance-type',
+    't3.large',
+    '--image',
+    image,
+    '--ssh-from',
+    '127.0.0.1/32',
+    '--ttl',
+    '2h',
+    '--json',
+  ];
 
   async function liveInstances(session?: string): Promise<string[]> {
-    const filters = [{ Name: 'instance-state-name', Values: ['pending', 'running'] }, session ? { Name: 'tag:graft:session', Values: [session] } : { Name: 'tag-key', Values: ['graft:session'] }];
+    const filters = [
+      { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      session ? { Name: 'tag:graft:session', Values: [session] } : { Name: 'tag-key', Values: ['graft:session'] },
+    ];
     const found = await hooks.moto.client().send(new DescribeInstancesCommand({ Filters: filters }));
     return (found.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId!));
   }
@@ -100,7 +120,9 @@ describe('graft CLI with --provisioner ec2 (moto)', function () {
     expect(listed.code, listed.stderr).to.equal(0);
     expect(listed.json!.result.deleted).to.equal(false);
     expect(listed.json!.result.orphans.map((o: { id: string }) => o.id).sort()).to.deep.equal((await liveInstances(session.id)).sort());
-    expect(new Set(listed.json!.result.orphans.map((o: { reason: string; session: string }) => `${o.reason} ${o.session}`))).to.deep.equal(new Set([`up-interrupted ${session.id}`]));
+    expect(new Set(listed.json!.result.orphans.map((o: { reason: string; session: string }) => `${o.reason} ${o.session}`))).to.deep.equal(
+      new Set([`up-interrupted ${session.id}`]),
+    );
     expect(await liveInstances(session.id)).to.have.length(3);
 
     const collected = await world.run(['gc', '--yes', '--json']);

@@ -48,7 +48,9 @@ describe('graft CLI with --provisioner gce (fake Compute server)', function () {
   });
 
   it('given a non-loopback endpoint, when up runs, then it is refused as a usage error before any call', async () => {
-    const bad = await world.run(['up', '--provisioner', 'gce', '--project', 'graft-test-project', '--zone', 'europe-west4-a', '--json'], { env: { [gceEndpointVariable]: 'http://203.0.113.9:80' } });
+    const bad = await world.run(['up', '--provisioner', 'gce', '--project', 'graft-test-project', '--zone', 'europe-west4-a', '--json'], {
+      env: { [gceEndpointVariable]: 'http://203.0.113.9:80' },
+    });
     expect(bad.code).to.equal(2);
     expect(bad.json!.error!.message).to.match(/GRAFT_GCE_ENDPOINT must be http:\/\/127/);
     expect(fake.requests).to.deep.equal([]);

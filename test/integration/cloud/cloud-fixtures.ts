@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { GraftEvent } from '../../../src/core/events.js';
-import { CloudProvisioner, type CloudTiming } from '../../../src/core/provisioners/cloud/cloud-provisioner.js';
+import { CloudProvisioner } from '../../../src/core/provisioners/cloud/cloud-provisioner.js';
+import { type CloudTiming } from '../../../src/core/provisioners/cloud/cloud-timing.js';
 import type { CloudApi } from '../../../src/core/provisioners/cloud/cloud-api.js';
 import { EmulatedVms } from '../../../src/core/provisioners/cloud/emulated-vms.js';
 import { ownerId } from '../../../src/core/provisioners/cloud/owner-id.js';
@@ -43,7 +44,12 @@ export function testRuntime(): TestRuntime {
 }
 
 /** A factory that builds graft's CloudProvisioner around the API `makeApi` returns for a session's settings. */
-export function cloudFactory(runtime: GraftRuntime, vmsDir: string, makeApi: (settings: Record<string, unknown>) => CloudApi, timing: Partial<CloudTiming> = {}): ProvisionerFactory {
+export function cloudFactory(
+  runtime: GraftRuntime,
+  vmsDir: string,
+  makeApi: (settings: Record<string, unknown>) => CloudApi,
+  timing: Partial<CloudTiming> = {},
+): ProvisionerFactory {
   return async (_name, session) => ({
     provisioner: new CloudProvisioner({
       api: makeApi((session.spec.settings ?? {}) as Record<string, unknown>),
@@ -59,5 +65,6 @@ export function cloudFactory(runtime: GraftRuntime, vmsDir: string, makeApi: (se
 
 /** graft's EC2 API around the test's client. */
 export function ec2ApiFor(client: EC2Client): (settings: Record<string, unknown>) => CloudApi {
-  return (settings) => new Ec2Api(client, { settings: parseEc2Settings(settings), sshFrom: async () => '127.0.0.1/32', poll: fastTiming.poll, cleanupTimeoutMs: 10_000 });
+  return (settings) =>
+    new Ec2Api(client, { settings: parseEc2Settings(settings), sshFrom: async () => '127.0.0.1/32', poll: fastTiming.poll, cleanupTimeoutMs: 10_000 });
 }

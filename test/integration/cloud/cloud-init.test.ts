@@ -34,7 +34,9 @@ describe('cloud-init templates (provisioners/cloud-init)', function () {
     expect(Object.keys(document)).to.deep.equal(['packages', 'write_files', 'runcmd']);
     expect(document.packages).to.deep.equal(['nftables']);
     const files = Object.fromEntries(document.write_files.map((f) => [f.path, f]));
-    expect(files['/etc/graft/boot.env']!.content).to.include(`GRAFT_ADMIN_KEY='${admin.publicKey}'`).and.include(`GRAFT_EXPIRES_AT=${Math.floor(expires.getTime() / 1000)}`);
+    expect(files['/etc/graft/boot.env']!.content)
+      .to.include(`GRAFT_ADMIN_KEY='${admin.publicKey}'`)
+      .and.include(`GRAFT_EXPIRES_AT=${Math.floor(expires.getTime() / 1000)}`);
     expect(files['/usr/local/lib/graft/graft-boot.sh']!.content).to.equal(readFileSync(join(cloudInitDir, 'graft-boot.sh'), 'utf8'));
     expect(files['/usr/local/lib/graft/graft-deadman.sh']!.content).to.equal(readFileSync(join(cloudInitDir, 'graft-deadman.sh'), 'utf8'));
     expect(document.runcmd).to.deep.equal([['sh', '/usr/local/lib/graft/graft-boot.sh', '/etc/graft/boot.env']]);
@@ -48,11 +50,15 @@ describe('cloud-init templates (provisioners/cloud-init)', function () {
   });
 
   it('given a value that could escape its quotes, when rendering, then graft refuses to write it', () => {
-    expect(() => renderUserData({ session, host: 'ec2-01', adminUser: `graft-${session}`, adminPublicKey: `${admin.publicKey}'; reboot; '`, expires })).to.throw(/refusing to write admin key/);
-    expect(() => renderUserData({ session, host: 'ec2-01\nGRAFT_X=1', adminUser: `graft-${session}`, adminPublicKey: admin.publicKey, expires })).to.throw(/refusing to write host/);
+    expect(() =>
+      renderUserData({ session, host: 'ec2-01', adminUser: `graft-${session}`, adminPublicKey: `${admin.publicKey}'; reboot; '`, expires }),
+    ).to.throw(/refusing to write admin key/);
+    expect(() => renderUserData({ session, host: 'ec2-01\nGRAFT_X=1', adminUser: `graft-${session}`, adminPublicKey: admin.publicKey, expires })).to.throw(
+      /refusing to write host/,
+    );
   });
 
-  it('given the boot script run as root on a local host, then it makes the admin account with the key and sudo, arms the dead-man\'s switch, and prints keys graft parses', async () => {
+  it("given the boot script run as root on a local host, then it makes the admin account with the key and sudo, arms the dead-man's switch, and prints keys graft parses", async () => {
     boot = new VmBoot({ running: async () => [] });
     const vm = await boot.boot({ id: 'i-cloudinit', userData: userData() });
     expect(accountExists(`graft-${session}`)).to.equal(true);
@@ -119,7 +125,12 @@ describe('user-data template directory', () => {
     try {
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'user-data.yaml'), '#cloud-config\nruncmd:\n  - [echo, "@GRAFT_NOPE@"]\n');
-      expect(() => renderUserData({ session: 'abcdefgh', host: 'ec2-01', adminUser: 'graft-abcdefgh', adminPublicKey: generateEd25519KeyPair('k').publicKey, expires: new Date() }, dir)).to.throw(/unknown placeholder @GRAFT_NOPE@/);
+      expect(() =>
+        renderUserData(
+          { session: 'abcdefgh', host: 'ec2-01', adminUser: 'graft-abcdefgh', adminPublicKey: generateEd25519KeyPair('k').publicKey, expires: new Date() },
+          dir,
+        ),
+      ).to.throw(/unknown placeholder @GRAFT_NOPE@/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVolumesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { bringUp } from '../../../src/core/session/bring-up.js';
 import { tearDown } from '../../../src/core/session/tear-down.js';
 import { adminEndpoint } from '../../../src/core/hosts/endpoints.js';
@@ -22,7 +29,13 @@ describe('ec2 provisioner against moto (real AWS SDK, emulated VMs booted on loo
   beforeEach(async () => {
     world = testRuntime();
     // graft's client as production builds it (adaptive retries), only pointed at the proxied.proxy.
-    graftClient = new EC2Client({ region: MOTO_REGION, endpoint: proxied.proxy.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 8, retryMode: 'adaptive' });
+    graftClient = new EC2Client({
+      region: MOTO_REGION,
+      endpoint: proxied.proxy.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      maxAttempts: 8,
+      retryMode: 'adaptive',
+    });
     image = await motoImage(hooks.moto.client());
   });
   afterEach(async () => {
@@ -39,13 +52,27 @@ describe('ec2 provisioner against moto (real AWS SDK, emulated VMs booted on loo
 
   async function up(hosts: number, settings: Record<string, string> = {}) {
     const factory = cloudFactory(world.runtime, boot!.dir, ec2ApiFor(graftClient));
-    return bringUp(world.runtime, { provisioner: 'ec2', hosts, slots: 2, labels: ['gpu'], settings: { image, instanceType: 't3.large', sshFrom: '127.0.0.1/32', ...settings }, ttlMs: 2 * 3_600_000 }, factory);
+    return bringUp(
+      world.runtime,
+      {
+        provisioner: 'ec2',
+        hosts,
+        slots: 2,
+        labels: ['gpu'],
+        settings: { image, instanceType: 't3.large', sshFrom: '127.0.0.1/32', ...settings },
+        ttlMs: 2 * 3_600_000,
+      },
+      factory,
+    );
   }
 
   it('given two hosts, when up runs, then instances and their volumes carry the graft tags, keys are pinned from the console, and the admin login works', async () => {
     startBoot();
     const { session, hosts } = await up(2);
-    expect(hosts.map((h) => [h.name, h.state])).to.deep.equal([['ec2-01', 'up'], ['ec2-02', 'up']]);
+    expect(hosts.map((h) => [h.name, h.state])).to.deep.equal([
+      ['ec2-01', 'up'],
+      ['ec2-02', 'up'],
+    ]);
 
     const described = await hooks.moto.client().send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:graft:session', Values: [session.id] }] }));
     const instances = (described.Reservations ?? []).flatMap((r) => r.Instances ?? []);
@@ -56,25 +83,35 @@ describe('ec2 provisioner against moto (real AWS SDK, emulated VMs booted on loo
       expect(tags['graft:host']).to.equal(host.name);
       expect(Number(tags['graft:expires'])).to.equal(Math.floor(Date.parse(session.expiresAt) / 1000));
       expect(tags['graft:owner']).to.match(/^[a-z0-9-]+-[0-9a-f]{8}$/);
-      const behaviour = await hooks.moto.client().send(new DescribeInstanceAttributeCommand({ InstanceId: instance.InstanceId, Attribute: 'instanceInitiatedShutdownBehavior' }));
+      const behaviour = await hooks.moto
+        .client()
+        .send(new DescribeInstanceAttributeCommand({ InstanceId: instance.InstanceId, Attribute: 'instanceInitiatedShutdownBehavior' }));
       expect(behaviour.InstanceInitiatedShutdownBehavior?.Value).to.equal('terminate');
       // Pinned from the console, and that console printed the key of the VM's own sshd.
       expect(host.hostKeys).to.deep.equal([boot!.booted.get(instance.InstanceId!)!.sshd.hostPublicKey.split(' ').slice(0, 2).join(' ')]);
     }
     const volumes = await hooks.moto.client().send(new DescribeVolumesCommand({ Filters: [{ Name: 'tag:graft:session', Values: [session.id] }] }));
     expect(volumes.Volumes).to.have.length(2);
-    for (const volume of volumes.Volumes ?? []) expect((volume.Tags ?? []).map((t) => t.Key)).to.include.members(['graft:session', 'graft:host', 'graft:expires', 'graft:owner']);
+    for (const volume of volumes.Volumes ?? [])
+      expect((volume.Tags ?? []).map((t) => t.Key)).to.include.members(['graft:session', 'graft:host', 'graft:expires', 'graft:owner']);
 
     const groups = await hooks.moto.client().send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:graft:session', Values: [session.id] }] }));
     expect(groups.SecurityGroups).to.have.length(1);
-    expect(groups.SecurityGroups![0]!.IpPermissions!.map((p) => [p.FromPort, p.ToPort, p.IpRanges!.map((r) => r.CidrIp)])).to.deep.equal([[22, 22, ['127.0.0.1/32']]]);
+    expect(groups.SecurityGroups![0]!.IpPermissions!.map((p) => [p.FromPort, p.ToPort, p.IpRanges!.map((r) => r.CidrIp)])).to.deep.equal([
+      [22, 22, ['127.0.0.1/32']],
+    ]);
 
     const who = await world.runtime.pool.exec(adminEndpoint(hosts[0]!), 'id -un && sudo -n true && echo sudo-ok');
     expect(who.stdout.trim().split('\n')).to.deep.equal([`graft-${session.id}`, 'sudo-ok']);
     // The dead-man's switch was armed for the session's end (about 120 minutes, rounded up).
     const arm = boot!.shutdownCalls().at(-1)!;
     expect(arm).to.match(/^-P \+(119|120|121) /);
-    expect(world.events.filter((e) => e.code === 'host.booted').map((e) => e.message).join('\n')).to.match(/\[booted 2\/2\]/);
+    expect(
+      world.events
+        .filter((e) => e.code === 'host.booted')
+        .map((e) => e.message)
+        .join('\n'),
+    ).to.match(/\[booted 2\/2\]/);
   });
 
   it('given a session with VMs, when down runs, then every instance is terminated, the group is deleted, and a listing by tag proves it', async () => {
@@ -92,7 +129,9 @@ describe('ec2 provisioner against moto (real AWS SDK, emulated VMs booted on loo
 
   it('given the first subnet out of capacity, when up runs, then every VM lands in another subnet and the failover is reported', async () => {
     startBoot();
-    const subnets = ((await hooks.moto.client().send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets ?? []).sort((a, b) => a.AvailabilityZone!.localeCompare(b.AvailabilityZone!));
+    const subnets = (
+      (await hooks.moto.client().send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets ?? []
+    ).sort((a, b) => a.AvailabilityZone!.localeCompare(b.AvailabilityZone!));
     const [full, next] = subnets.map((s) => s.SubnetId!);
     proxied.proxy.exhaustedSubnets.add(full!);
     const { session, hosts } = await up(3);
@@ -120,7 +159,7 @@ describe('ec2 provisioner against moto (real AWS SDK, emulated VMs booted on loo
     expect(error?.message).to.include(subnets[0]);
   });
 
-  it('given a console whose host keys are not the VM\'s, when up connects, then the host is refused as a key mismatch (exit 6), never trusted', async () => {
+  it("given a console whose host keys are not the VM's, when up connects, then the host is refused as a key mismatch (exit 6), never trusted", async () => {
     const impostor = generateEd25519KeyPair('impostor').publicKey.split(' ').slice(0, 2).join(' ');
     startBoot((text) => text.replace(/^ssh-ed25519 \S+/m, impostor));
     const error = await up(1).then(

@@ -20,7 +20,12 @@ describe('gc: which graft VMs count as forgotten', () => {
     store.createSession({ id: 'liveaaaa', status: 'live', provisioner: 'ec2', spec: {}, expiresAt: soon.toISOString() });
     store.createSession({ id: 'endedbbb', status: 'ended', provisioner: 'ec2', spec: {}, expiresAt: soon.toISOString() });
     store.createSession({ id: 'killedcc', status: 'creating', provisioner: 'ec2', spec: { upPid: 2 ** 22 + 7 }, expiresAt: soon.toISOString() });
-    const vm = (id: string, session: string, owner: string, expires: Date): CloudInstance => ({ id, placement: 'subnet-1', state: 'running', tags: { session, host: 'ec2-01', owner, expires } });
+    const vm = (id: string, session: string, owner: string, expires: Date): CloudInstance => ({
+      id,
+      placement: 'subnet-1',
+      state: 'running',
+      tags: { session, host: 'ec2-01', owner, expires },
+    });
     const instances = [
       vm('i-live', 'liveaaaa', 'me', soon),
       vm('i-ended', 'endedbbb', 'me', soon),
@@ -40,7 +45,7 @@ describe('gc: which graft VMs count as forgotten', () => {
     });
   });
 
-  it('given a VM just past its end, then the grace leaves it to its own dead-man\'s switch', async () => {
+  it("given a VM just past its end, then the grace leaves it to its own dead-man's switch", async () => {
     const justPast = new Date(Date.now() - 60_000);
     const api = listing([{ id: 'i-1', placement: 's', state: 'running', tags: { session: 'xxxxxxxx', owner: 'other', expires: justPast } }]);
     expect((await findOrphans(world.runtime, [{ provider: 'ec2', settings: {}, api }], { owner: 'me', graceMs: 15 * 60_000 })).orphans).to.deep.equal([]);

@@ -38,7 +38,9 @@ describe('model gateway end to end: an agent account on a local host calls it th
     file: '/dev/null',
     base: 'HEAD',
     hosts: { provisioner: 'local', count: 1, slots: 2, labels: [] },
-    agents: { coder: { name: 'coder', harness: 'claude', model: 'claude-sonnet-5-5', args: [], secrets: ['ANTHROPIC_API_KEY'], gateway: true, telemetry: false } },
+    agents: {
+      coder: { name: 'coder', harness: 'claude', model: 'claude-sonnet-5-5', args: [], secrets: ['ANTHROPIC_API_KEY'], gateway: true, telemetry: false },
+    },
     // One request of the recorded stream costs $0.00527 at the shipped Sonnet 5.5 prices: the second is over the budget.
     tasks: { impl: { name: 'impl', agent: 'coder', prompt: 'go', needs: [], retries: 3, secrets: [], budgetMicroUsd: 5_000 } },
     repo: repoRoot,
@@ -63,7 +65,11 @@ describe('model gateway end to end: an agent account on a local host calls it th
     world = new GraftWorld({ ANTHROPIC_API_KEY: vendorKey, GRAFT_ANTHROPIC_BASE_URL: upstream.url });
     runtime = openRuntime({ env: world.env });
     runtime.events.on((e) => events.push(e));
-    const up = await bringUp(runtime, { provisioner: 'local', hosts: 1, slots: 2, labels: [], ttlMs: 3_600_000 }, defaultProvisioners(runtime.pool, runtime.layout.knownHosts));
+    const up = await bringUp(
+      runtime,
+      { provisioner: 'local', hosts: 1, slots: 2, labels: [], ttlMs: 3_600_000 },
+      defaultProvisioners(runtime.pool, runtime.layout.knownHosts),
+    );
     session = up.session;
     host = up.hosts[0]!;
     runs = new RunStore(runtime.store);
@@ -97,13 +103,25 @@ describe('model gateway end to end: an agent account on a local host calls it th
     expect(upstream.requests[0]!.headers['x-api-key']).to.equal(vendorKey);
     expect(upstream.requests[0]!.url).to.equal('/v1/messages');
     const [row] = new GatewayStore(runtime.store).usage(session.id);
-    expect(row).to.deep.include({ task: 'impl', attempt: 1, agent: 'coder', model: 'claude-sonnet-5-5', inputTokens: 1200, outputTokens: 87, cacheReadTokens: 3000, cacheWriteTokens: 500 });
+    expect(row).to.deep.include({
+      task: 'impl',
+      attempt: 1,
+      agent: 'coder',
+      model: 'claude-sonnet-5-5',
+      inputTokens: 1200,
+      outputTokens: 87,
+      cacheReadTokens: 3000,
+      cacheWriteTokens: 500,
+    });
     // $2 in + $10 out + $0.10 cache read + $2.50 (5 min) / $4 (1 h) cache write per million, from data/model-prices.json.
     expect(row!.costPico).to.equal(1200n * 2_000_000n + 87n * 10_000_000n + 3000n * 100_000n + 200n * 2_500_000n + 300n * 4_000_000n);
 
     // The vendor key was never sent to the host: not in the agent's files, nor anywhere it can read.
     const agent = runtime.store.getAgent(session.id, 'impl')!;
-    const search = await runtime.pool.exec(agentEndpoint(agent, host), agentCommand(session.id, agent, `grep -rl -F -e ${shellQuote(vendorKey)} . /tmp /var/tmp 2>/dev/null; echo done`));
+    const search = await runtime.pool.exec(
+      agentEndpoint(agent, host),
+      agentCommand(session.id, agent, `grep -rl -F -e ${shellQuote(vendorKey)} . /tmp /var/tmp 2>/dev/null; echo done`),
+    );
     expect(search.stdout).to.equal('done\n');
     expect(agent.secrets).to.deep.equal([]);
 

@@ -14,7 +14,17 @@ import { startRecordedUpstream, type RecordedUpstream } from '../../helpers/reco
 
 const session = 'gwintegr';
 const fixture = (name: string) => readFileSync(join(repoRoot, 'test', 'fixtures', 'gateway', name), 'utf8');
-const sonnet: ModelPrice = { pattern: 'claude-sonnet-5-5', input: 2_000_000, output: 10_000_000, cacheRead: 100_000, cacheWrite: 2_500_000, cacheWrite1h: 4_000_000, source: 'test', checked: '2026-12-04', file: 'test' };
+const sonnet: ModelPrice = {
+  pattern: 'claude-sonnet-5-5',
+  input: 2_000_000,
+  output: 10_000_000,
+  cacheRead: 100_000,
+  cacheWrite: 2_500_000,
+  cacheWrite1h: 4_000_000,
+  source: 'test',
+  checked: '2026-12-04',
+  file: 'test',
+};
 /** What anthropic-messages.sse costs at `sonnet`'s rates, in pico-dollars: 1200 in, 87 out, 3000 read, 200 + 300 (1 h) written. */
 const streamCost = 1200n * 2_000_000n + 87n * 10_000_000n + 3000n * 100_000n + 200n * 2_500_000n + 300n * 4_000_000n;
 
@@ -26,19 +36,26 @@ interface Reply {
 }
 
 /** A request to the gateway as a CLI would make it; `onFirstChunk` hears the first bytes of the body. */
-function call(port: number, path: string, options: { headers?: Record<string, string>; body?: unknown; method?: string; onFirstChunk?: () => void } = {}): Promise<Reply> {
+function call(
+  port: number,
+  path: string,
+  options: { headers?: Record<string, string>; body?: unknown; method?: string; onFirstChunk?: () => void } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const body = options.body === undefined ? '' : JSON.stringify(options.body);
-    const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'POST', headers: { 'content-type': 'application/json', ...options.headers } }, (res) => {
-      const chunks: string[] = [];
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (chunks.length === 0) options.onFirstChunk?.();
-        chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: chunks.join(''), chunks }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: options.method ?? 'POST', headers: { 'content-type': 'application/json', ...options.headers } },
+      (res) => {
+        const chunks: string[] = [];
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (chunks.length === 0) options.onFirstChunk?.();
+          chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: chunks.join(''), chunks }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -54,7 +71,15 @@ describe('model gateway against a local upstream (loopback only)', () => {
   let live: Set<string>;
   let limits: BudgetLimit[];
   let exceeded: TokenGrant[];
-  const grant = (over: Partial<TokenGrant> = {}) => ({ task: 'impl', attempt: 1, agent: 'coder', identity: 'impl', vendor: 'anthropic' as const, expiresAt: new Date(Date.now() + 600_000).toISOString(), ...over });
+  const grant = (over: Partial<TokenGrant> = {}) => ({
+    task: 'impl',
+    attempt: 1,
+    agent: 'coder',
+    identity: 'impl',
+    vendor: 'anthropic' as const,
+    expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    ...over,
+  });
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'graft-gateway-'));
@@ -96,7 +121,11 @@ describe('model gateway against a local upstream (loopback only)', () => {
     const arrived = new Promise<void>((resolve) => (firstArrived = resolve));
     // The upstream sends message_start, then waits until the caller has received it: a buffering gateway would never deliver it, and this test would time out.
     upstream.answer({ contentType: 'text/event-stream', parts: [whole.slice(0, cut), whole.slice(cut)], waitBefore: () => arrived });
-    const reply = await call(gateway.port, '/anthropic/v1/messages?beta=true', { headers: { 'x-api-key': token, 'anthropic-version': '2023-06-01' }, body: { model: 'claude-sonnet-5-5', stream: true, max_tokens: 100, messages: [] }, onFirstChunk: firstArrived });
+    const reply = await call(gateway.port, '/anthropic/v1/messages?beta=true', {
+      headers: { 'x-api-key': token, 'anthropic-version': '2023-06-01' },
+      body: { model: 'claude-sonnet-5-5', stream: true, max_tokens: 100, messages: [] },
+      onFirstChunk: firstArrived,
+    });
     expect(reply.status).to.equal(200);
     expect(reply.body).to.equal(whole);
     expect(reply.chunks[0]).to.equal(whole.slice(0, cut));
@@ -107,7 +136,19 @@ describe('model gateway against a local upstream (loopback only)', () => {
     expect(JSON.stringify(seen.headers)).to.not.include(token);
     expect(JSON.parse(seen.body).model).to.equal('claude-sonnet-5-5');
     const [row] = store.usage(session);
-    expect(row).to.deep.include({ task: 'impl', attempt: 1, agent: 'coder', model: 'claude-sonnet-5-5', status: 200, inputTokens: 1200, outputTokens: 87, cacheReadTokens: 3000, cacheWriteTokens: 500, cacheWrite1hTokens: 300, costPico: streamCost });
+    expect(row).to.deep.include({
+      task: 'impl',
+      attempt: 1,
+      agent: 'coder',
+      model: 'claude-sonnet-5-5',
+      status: 200,
+      inputTokens: 1200,
+      outputTokens: 87,
+      cacheReadTokens: 3000,
+      cacheWriteTokens: 500,
+      cacheWrite1hTokens: 300,
+      costPico: streamCost,
+    });
     const usage = events.find((e) => e.code === 'gateway.usage')!;
     expect(usage.data).to.include({ task: 'impl', model: 'claude-sonnet-5-5', inputTokens: 1200, outputTokens: 87 });
   });
@@ -115,14 +156,19 @@ describe('model gateway against a local upstream (loopback only)', () => {
   it("given OpenAI and Gemini requests, when forwarded, then each carries the real key its vendor's way (never the token, nor Gemini's ?key=) and is metered", async () => {
     const openaiToken = store.issueToken(session, grant({ vendor: 'openai' }));
     upstream.answer({ contentType: 'text/event-stream', parts: [fixture('openai-responses.sse')] });
-    const openai = await call(gateway.port, '/openai/responses', { headers: { authorization: `Bearer ${openaiToken}` }, body: { model: 'gpt-5.1-codex', stream: true } });
+    const openai = await call(gateway.port, '/openai/responses', {
+      headers: { authorization: `Bearer ${openaiToken}` },
+      body: { model: 'gpt-5.1-codex', stream: true },
+    });
     expect(openai.status).to.equal(200);
     expect(upstream.requests[0]!.url).to.equal('/v1/responses');
     expect(upstream.requests[0]!.headers.authorization).to.equal('Bearer sk-real-openai-key');
 
     const geminiToken = store.issueToken(session, grant({ vendor: 'gemini' }));
     upstream.answer({ contentType: 'text/event-stream', parts: [fixture('gemini-stream.sse')] });
-    const gemini = await call(gateway.port, `/gemini/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse&key=${geminiToken}`, { body: { contents: [] } });
+    const gemini = await call(gateway.port, `/gemini/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse&key=${geminiToken}`, {
+      body: { contents: [] },
+    });
     expect(gemini.status).to.equal(200);
     expect(upstream.requests[1]!.url).to.equal('/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse');
     expect(upstream.requests[1]!.headers['x-goog-api-key']).to.equal('sk-real-gemini-key');
@@ -170,7 +216,11 @@ describe('model gateway against a local upstream (loopback only)', () => {
     const token = store.issueToken(session, grant());
     const reply = await call(gateway.port, '/anthropic/v1/messages', { headers: { 'x-api-key': token }, body: { model: 'claude-opus-5', messages: [] } });
     expect(reply.status).to.equal(403);
-    expect(JSON.parse(reply.body).error).to.deep.equal({ type: 'permission_error', message: 'graft refused model claude-opus-5 for task impl: agent coder may use claude-sonnet-5-5, claude-haiku-*, mystery-* (its models: list in the graph)' });
+    expect(JSON.parse(reply.body).error).to.deep.equal({
+      type: 'permission_error',
+      message:
+        'graft refused model claude-opus-5 for task impl: agent coder may use claude-sonnet-5-5, claude-haiku-*, mystery-* (its models: list in the graph)',
+    });
     const refusal = events.find((e) => e.code === 'gateway.refused')!;
     expect(refusal.level).to.equal('warn');
     expect(refusal.data).to.include({ reason: 'forbidden-model', task: 'impl', agent: 'coder' });
@@ -189,7 +239,9 @@ describe('model gateway against a local upstream (loopback only)', () => {
     expect((await call(gateway.port, '/anthropic/v1/messages', { headers: { 'x-api-key': token }, body })).status).to.equal(200);
     const refused = await call(gateway.port, '/anthropic/v1/messages', { headers: { 'x-api-key': token }, body });
     expect(refused.status).to.equal(403);
-    expect(JSON.parse(refused.body).error.message).to.equal('graft refused this request: the budget of task impl ($0.000001) is spent ($0.00527); raise it with: graft extend --budget ...');
+    expect(JSON.parse(refused.body).error.message).to.equal(
+      'graft refused this request: the budget of task impl ($0.000001) is spent ($0.00527); raise it with: graft extend --budget ...',
+    );
     expect(exceeded.map((g) => [g.task, g.attempt])).to.deep.equal([['impl', 1]]);
     expect(upstream.requests).to.have.length(1);
     expect(store.usage(session)).to.have.length(1);
@@ -199,7 +251,10 @@ describe('model gateway against a local upstream (loopback only)', () => {
     expect(event.data).to.include({ task: 'impl', scope: 'task', budgetUsd: 0.000001 });
     // A request that generates nothing (counting tokens) is not stopped by the budget.
     upstream.answer({ contentType: 'application/json', parts: ['{"input_tokens":12}'] });
-    expect((await call(gateway.port, '/anthropic/v1/messages/count_tokens', { headers: { 'x-api-key': token }, body: { model: 'claude-sonnet-5-5', messages: [] } })).status).to.equal(200);
+    expect(
+      (await call(gateway.port, '/anthropic/v1/messages/count_tokens', { headers: { 'x-api-key': token }, body: { model: 'claude-sonnet-5-5', messages: [] } }))
+        .status,
+    ).to.equal(200);
   });
 
   it('given an upstream that cannot be reached, when a request comes, then the caller gets a 502 in its vendor’s shape and the request is recorded with no cost', async () => {

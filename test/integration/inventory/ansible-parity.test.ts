@@ -18,8 +18,14 @@ const EXAMPLES = resolve(import.meta.dirname, '../../../inventories');
 const isInventory = (f: string): boolean => f !== 'README.md' && !f.startsWith('known_hosts');
 // The fixtures, and the example inventories shipped to users.
 const FILES = [
-  ...readdirSync(FIXTURES).filter(isInventory).sort().map((f) => join(FIXTURES, f)),
-  ...readdirSync(EXAMPLES).filter(isInventory).sort().map((f) => join(EXAMPLES, f)),
+  ...readdirSync(FIXTURES)
+    .filter(isInventory)
+    .sort()
+    .map((f) => join(FIXTURES, f)),
+  ...readdirSync(EXAMPLES)
+    .filter(isInventory)
+    .sort()
+    .map((f) => join(EXAMPLES, f)),
 ];
 
 interface AnsibleList {
@@ -28,7 +34,12 @@ interface AnsibleList {
 }
 type GroupShape = Record<string, { hosts: string[]; children: string[] }>;
 
-const testEnv: HostSpecEnvironment = { readTextFile: (p) => readFileSync(p, 'utf8'), homeDir: '/home/tester', currentUser: 'tester', globalKnownHostsFiles: [] };
+const testEnv: HostSpecEnvironment = {
+  readTextFile: (p) => readFileSync(p, 'utf8'),
+  homeDir: '/home/tester',
+  currentUser: 'tester',
+  globalKnownHostsFiles: [],
+};
 
 function ansibleGroups(list: AnsibleList): GroupShape {
   const out: GroupShape = {};

@@ -20,13 +20,16 @@ const secretValue = 'pool-test-secret-5d1e9a';
 /** Pids of the processes whose owner is the uid, from /proc. */
 /** Live processes of a uid: a killed one's zombie runs nothing and waits for its parent (often PID 1, which here reaps slowly). */
 function processesOf(uid: number): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
-    try {
-      return statSync(`/proc/${e}`).uid === uid && !/^State:\s+[ZX]/m.test(readFileSync(`/proc/${e}/status`, 'utf8'));
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        return statSync(`/proc/${e}`).uid === uid && !/^State:\s+[ZX]/m.test(readFileSync(`/proc/${e}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 const uidOf = (account: string) => Number(execFileSync('id', ['-u', account], { encoding: 'utf8' }).trim());
@@ -55,14 +58,18 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
   });
 
   const rows = () => new PoolStore(runtime.store);
-  const readyAccounts = () => rows().list(session.id, ['ready'], host.name).map((r) => r.account);
+  const readyAccounts = () =>
+    rows()
+      .list(session.id, ['ready'], host.name)
+      .map((r) => r.account);
   async function filled(count: number): Promise<string[]> {
     accounts.setTarget(host, count);
     for (let i = 0; i < 600 && readyAccounts().length < count; i++) await new Promise((r) => setTimeout(r, 100));
     expect(readyAccounts()).to.have.length.of.at.least(count);
     return readyAccounts();
   }
-  const make = (name: string, secrets: string[] = []) => createAgent(runtime, session, { name, on: host.name, secrets, interactive: false, pool: accounts }).then((r) => r.agent);
+  const make = (name: string, secrets: string[] = []) =>
+    createAgent(runtime, session, { name, on: host.name, secrets, interactive: false, pool: accounts }).then((r) => r.agent);
 
   it('given a pool made ahead, then its accounts exist on the host with no key, no identity and no secret, and the host lists them as ready', async () => {
     const made = await filled(3);
@@ -81,8 +88,21 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
     // No key gets anyone in as a pool account.
     const probe = new SshPool({ connectTimeoutMs: 5_000 });
     try {
-      const login = probe.exec({ label: 'probe', host: host.address, port: host.port, username: made[0]!, hostKeys: host.hostKeys, privateKey: Buffer.from(generateEd25519KeyPair('probe').privateKey) }, 'true');
-      await login.then(() => expect.fail('a pool account let a login in'), (error: { code?: string }) => expect(error.code).to.equal('SSH_AUTH'));
+      const login = probe.exec(
+        {
+          label: 'probe',
+          host: host.address,
+          port: host.port,
+          username: made[0]!,
+          hostKeys: host.hostKeys,
+          privateKey: Buffer.from(generateEd25519KeyPair('probe').privateKey),
+        },
+        'true',
+      );
+      await login.then(
+        () => expect.fail('a pool account let a login in'),
+        (error: { code?: string }) => expect(error.code).to.equal('SSH_AUTH'),
+      );
     } finally {
       await probe.closeAll();
     }
@@ -96,11 +116,16 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
     for (const agent of agents) {
       expect(agent.pooled).to.equal(true);
       expect(agent.account).to.match(new RegExp(`^graft-${session.id}-\\d+$`));
-      const row = rows().list(session.id, ['claimed'], host.name).find((r) => r.account === agent.account);
+      const row = rows()
+        .list(session.id, ['claimed'], host.name)
+        .find((r) => r.account === agent.account);
       expect(row?.agent, agent.name).to.equal(agent.name);
     }
     const admin = new HostAdmin(runtime.pool, host, runtime.env);
-    const again = await admin.claimPooled(used[0]!, 'ssh-ed25519 AAAA second', []).then(() => 'claimed twice', (error: Error) => error.message);
+    const again = await admin.claimPooled(used[0]!, 'ssh-ed25519 AAAA second', []).then(
+      () => 'claimed twice',
+      (error: Error) => error.message,
+    );
     expect(again).to.match(/claimed before: refusing to give it to a second agent/);
     // Revoked and deleted, an account's name never comes back: later batches are named after new uids.
     await removeAgent(runtime, session, runtime.store.getAgent(session.id, 'a1')!);
@@ -126,11 +151,18 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
       expect(processesOf(uid), 'processes of the revoked agent').to.deep.equal([]);
       expect(existsSync(`/home/${agent.account}/.graft/secrets`), 'secrets').to.equal(false);
       expect(existsSync(`/home/${agent.account}/.graft/identity`), 'identity').to.equal(false);
-      const again = await new SshPool({ connectTimeoutMs: 5_000 }).exec(endpoint, 'true').then(() => 'accepted', (error: { code?: string }) => error.code);
+      const again = await new SshPool({ connectTimeoutMs: 5_000 }).exec(endpoint, 'true').then(
+        () => 'accepted',
+        (error: { code?: string }) => error.code,
+      );
       expect(again).to.equal('SSH_AUTH');
       // Deleted later, in a batch: the account is still there, recorded as spent.
       expect(accountExists(agent.account)).to.equal(true);
-      expect(rows().list(session.id, ['spent'], host.name).map((r) => r.account)).to.deep.equal([agent.account]);
+      expect(
+        rows()
+          .list(session.id, ['spent'], host.name)
+          .map((r) => r.account),
+      ).to.deep.equal([agent.account]);
       const deleted = await new HostAdmin(runtime.pool, host, runtime.env).deletePooled(session.id, [agent.account]);
       expect(deleted).to.deep.equal([agent.account]);
       expect(accountExists(agent.account)).to.equal(false);
@@ -143,7 +175,10 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
   it('given an agent holding a key, then the batch deletion refuses it: only revoked or never-claimed accounts are deleted', async () => {
     await filled(1);
     const agent = await make('live');
-    const refused = await new HostAdmin(runtime.pool, host, runtime.env).deletePooled(session.id, [agent.account]).then(() => 'deleted', (error: Error) => error.message);
+    const refused = await new HostAdmin(runtime.pool, host, runtime.env).deletePooled(session.id, [agent.account]).then(
+      () => 'deleted',
+      (error: Error) => error.message,
+    );
     expect(refused).to.match(/still holds a key/);
     expect(accountExists(agent.account)).to.equal(true);
   });
@@ -152,17 +187,28 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
     const ready = await filled(3);
     const agent = await make('holder', ['POOL_SECRET']);
     const spare = ready.find((a) => a !== agent.account)!;
-    const owned = execFileSync('find', ['/home', '/etc/graft', '-xdev', '-uid', String(uidOf(spare))], { encoding: 'utf8' }).trim().split('\n').sort();
+    const owned = execFileSync('find', ['/home', '/etc/graft', '-xdev', '-uid', String(uidOf(spare))], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .sort();
     expect(owned).to.deep.equal([`/home/${spare}`, `/home/${spare}/.graft`, `/home/${spare}/.graft/identity`, `/home/${spare}/.graft/secrets`]);
-    const peek = execFileSync('setpriv', ['--reuid', spare, '--regid', spare, '--init-groups', '--', 'sh', '-c', `cat /home/${agent.account}/.graft/secrets/POOL_SECRET 2>&1 || true`], { encoding: 'utf8' });
-    expect(peek).to.match(/Permission denied/).and.not.to.include(secretValue);
+    const peek = execFileSync(
+      'setpriv',
+      ['--reuid', spare, '--regid', spare, '--init-groups', '--', 'sh', '-c', `cat /home/${agent.account}/.graft/secrets/POOL_SECRET 2>&1 || true`],
+      { encoding: 'utf8' },
+    );
+    expect(peek)
+      .to.match(/Permission denied/)
+      .and.not.to.include(secretValue);
   });
 
   it('given pool accounts never claimed and agents revoked but not yet deleted, when the session is taken down, then none is left, and gc lists what a session left behind', async () => {
     await filled(4);
     const agent = await make('gone');
     await removeAgent(runtime, session, runtime.store.getAgent(session.id, 'gone')!);
-    const all = rows().list(session.id, ['ready', 'claimed', 'spent'], host.name).map((r) => r.account);
+    const all = rows()
+      .list(session.id, ['ready', 'claimed', 'spent'], host.name)
+      .map((r) => r.account);
     expect(all).to.include(agent.account);
     await accounts.stop();
 
@@ -180,7 +226,9 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
     const passwd = execFileSync('getent', ['passwd'], { encoding: 'utf8' });
     expect(passwd.split('\n').filter((l) => l.startsWith(`graft-${session.id}`))).to.deep.equal([]);
     expect(readdirSync('/home').filter((d) => d.startsWith(`graft-${session.id}`))).to.deep.equal([]);
-    expect(rows().list(session.id, ['ready', 'claimed', 'spent']).length, `pool rows not settled: ${JSON.stringify(rows().list(session.id, ['ready', 'claimed', 'spent']))} ${JSON.stringify(down.json)}`).to.equal(0);
+    expect(
+      rows().list(session.id, ['ready', 'claimed', 'spent']).length,
+      `pool rows not settled: ${JSON.stringify(rows().list(session.id, ['ready', 'claimed', 'spent']))} ${JSON.stringify(down.json)}`,
+    ).to.equal(0);
   });
 });
-

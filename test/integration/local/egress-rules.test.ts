@@ -41,7 +41,9 @@ describe('egress rules made by the host tool (local host as root, real nftables)
   before(function () {
     if (process.getuid?.() !== 0) throw new Error('these tests create Unix accounts and nftables rules: run them as root (CI does)');
     // A table that is not graft's: it must come through every change untouched.
-    execFileSync('nft', ['-f', '-'], { input: `add table inet ${otherTable}\nadd chain inet ${otherTable} keep\nadd rule inet ${otherTable} keep counter accept\n` });
+    execFileSync('nft', ['-f', '-'], {
+      input: `add table inet ${otherTable}\nadd chain inet ${otherTable} keep\nadd rule inet ${otherTable} keep counter accept\n`,
+    });
   });
   after(() => nft('delete', 'table', 'inet', otherTable));
   beforeEach(async () => {
@@ -53,7 +55,8 @@ describe('egress rules made by the host tool (local host as root, real nftables)
     await world.dispose();
   });
 
-  const make = (name: string, egress: EgressRules, pool?: AccountPool) => createAgent(runtime, session, { name, on: host.name, secrets: [], interactive: false, guardrails: { egress }, pool }).then((r) => r.agent);
+  const make = (name: string, egress: EgressRules, pool?: AccountPool) =>
+    createAgent(runtime, session, { name, on: host.name, secrets: [], interactive: false, guardrails: { egress }, pool }).then((r) => r.agent);
 
   it('given agents with rules, then each has a chain keyed by its uid that refuses the metadata address first, and revoking one drops its chain alone', async () => {
     const fenced = await make('fenced', egressRules('gateway', [40123]));
@@ -61,10 +64,17 @@ describe('egress rules made by the host tool (local host as root, real nftables)
     const open = await make('open', 'open');
     const fencedChain = chainOf(fenced.account);
     expect(fencedChain.indexOf('169.254.169.254')).to.be.greaterThan(-1).and.lessThan(fencedChain.indexOf('accept'));
-    expect(fencedChain).to.include('fd00:ec2::254').and.to.include('tcp dport 40123 accept').and.to.match(/counter packets \d+ bytes \d+ reject\s*\n\s*}/);
-    expect(chainOf(listed.account)).to.include('ip daddr 10.9.0.0/16 meta l4proto { tcp, udp } th dport 443 accept').and.to.include('ip daddr 127.0.0.1 accept');
+    expect(fencedChain)
+      .to.include('fd00:ec2::254')
+      .and.to.include('tcp dport 40123 accept')
+      .and.to.match(/counter packets \d+ bytes \d+ reject\s*\n\s*}/);
+    expect(chainOf(listed.account))
+      .to.include('ip daddr 10.9.0.0/16 meta l4proto { tcp, udp } th dport 443 accept')
+      .and.to.include('ip daddr 127.0.0.1 accept');
     const openChain = chainOf(open.account);
-    expect(openChain).to.include('169.254.169.254').and.not.to.match(/\n\s*(counter packets \d+ bytes \d+ )?reject\s*\n\s*}/);
+    expect(openChain)
+      .to.include('169.254.169.254')
+      .and.not.to.match(/\n\s*(counter packets \d+ bytes \d+ )?reject\s*\n\s*}/);
     const map = nft('list', 'map', 'inet', 'graft', 'agents');
     for (const agent of [fenced, listed, open]) expect(map).to.include(`${uidOf(agent.account)} : jump agent-${uidOf(agent.account)}`);
 

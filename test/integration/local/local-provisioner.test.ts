@@ -62,16 +62,25 @@ describe('Local provisioner: hosts and accounts found by looking, torn down for 
     const adminKeyFile = join(dir, 'admin_ed25519');
     await writeKeyPairFiles(adminKeyFile, adminKey);
     const rows = new Map<string, HostRecord>();
-    const session: TestSession = { rows, adminKey, adminKeyFile, context: { id, dir, events: new EventBus(), recordHost: (host) => rows.set(host.name, { ...host, meta: { ...host.meta } }) } };
+    const session: TestSession = {
+      rows,
+      adminKey,
+      adminKeyFile,
+      context: { id, dir, events: new EventBus(), recordHost: (host) => rows.set(host.name, { ...host, meta: { ...host.meta } }) },
+    };
     sessions.push(session);
     return session;
   }
 
-  const provisioner = (session: TestSession, isRoot?: boolean) => new LocalProvisioner({ adminPublicKey: session.adminKey.publicKey, adminKeyFile: session.adminKeyFile, root: isRoot });
+  const provisioner = (session: TestSession, isRoot?: boolean) =>
+    new LocalProvisioner({ adminPublicKey: session.adminKey.publicKey, adminKeyFile: session.adminKeyFile, root: isRoot });
   const requests = (count: number) => Array.from({ length: count }, (_, i) => ({ name: `local-0${i + 1}`, slots: 1, groups: ['local'], labels: [] }));
 
   async function login(host: HostRecord, username: string, privateKey: string): Promise<void> {
-    const connection = await SshConnection.open({ label: host.name, host: host.address, port: host.port, username, hostKeys: host.hostKeys, privateKey }, { connectTimeoutMs: 5000 });
+    const connection = await SshConnection.open(
+      { label: host.name, host: host.address, port: host.port, username, hostKeys: host.hostKeys, privateKey },
+      { connectTimeoutMs: 5000 },
+    );
     await connection.close();
   }
 
@@ -116,7 +125,9 @@ describe('Local provisioner: hosts and accounts found by looking, torn down for 
     const agentKeysFile = host!.meta.agentKeysFile!;
     expect(agentKeysFile).to.equal(join(host!.meta.dir!, 'agent_keys'));
     expect(agentKeysFile.startsWith('/')).to.equal(true);
-    expect(readFileSync(join(host!.meta.dir!, 'sshd_config'), 'utf8')).to.include(`AuthorizedKeysFile ${join(host!.meta.dir!, 'authorized_keys')} ${agentKeysFile}`);
+    expect(readFileSync(join(host!.meta.dir!, 'sshd_config'), 'utf8')).to.include(
+      `AuthorizedKeysFile ${join(host!.meta.dir!, 'authorized_keys')} ${agentKeysFile}`,
+    );
     const agentKey = generateEd25519KeyPair('agent');
     appendFileSync(agentKeysFile, `${agentKey.publicKey}\n`);
     await login(host!, userInfo().username, agentKey.privateKey);
@@ -145,7 +156,9 @@ describe('Local provisioner: hosts and accounts found by looking, torn down for 
       mkdirSync('/etc/graft/authorized_keys', { recursive: true, mode: 0o755 });
       writeFileSync(`/etc/graft/authorized_keys/${agent}`, `${agentKey.publicKey}\n`, { mode: 0o644 });
       await login(host!, agent, agentKey.privateKey);
-      expect((await provisioner(session).leftovers(session.context)).sort()).to.deep.equal([`account graft-${id}`, `account ${agent}`, `file /etc/sudoers.d/graft-${id}`, `file /etc/graft/authorized_keys/${agent}`].sort());
+      expect((await provisioner(session).leftovers(session.context)).sort()).to.deep.equal(
+        [`account graft-${id}`, `account ${agent}`, `file /etc/sudoers.d/graft-${id}`, `file /etc/graft/authorized_keys/${agent}`].sort(),
+      );
 
       // What decides is the host's record, not who runs `down`.
       await provisioner(session, false).destroy(session.context, [session.rows.get('local-01')!]);
@@ -156,11 +169,14 @@ describe('Local provisioner: hosts and accounts found by looking, torn down for 
       expect(await provisioner(session).leftovers(session.context)).to.deep.equal([]);
     });
 
-    it('Given an existing graft-<session> account graft did not create, when the admin account is ensured, then it is refused and never counted as the session\'s', async () => {
+    it("Given an existing graft-<session> account graft did not create, when the admin account is ensured, then it is refused and never counted as the session's", async () => {
       const id = newSessionId();
       execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--', `graft-${id}`]);
       try {
-        const error = await ensureAdminAccount(id, generateEd25519KeyPair().publicKey).then(() => undefined, (e: unknown) => e);
+        const error = await ensureAdminAccount(id, generateEd25519KeyPair().publicKey).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error).to.be.instanceOf(ProviderError);
         expect((error as ProviderError).code).to.equal('LOCAL_ACCOUNT_FOREIGN');
         expect(await sessionAccounts(id)).to.deep.equal([]);
@@ -169,7 +185,7 @@ describe('Local provisioner: hosts and accounts found by looking, torn down for 
       }
     });
 
-    it('Given the admin\'s ~/.ssh replaced by a symlink, when the admin account is ensured again, then the link is not followed and a fresh ~/.ssh holds the key', async () => {
+    it("Given the admin's ~/.ssh replaced by a symlink, when the admin account is ensured again, then the link is not followed and a fresh ~/.ssh holds the key", async () => {
       const id = newSessionId();
       const key = generateEd25519KeyPair().publicKey;
       const decoy = mkdtempSync(join(root, 'decoy-'));

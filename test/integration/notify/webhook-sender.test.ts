@@ -20,10 +20,22 @@ async function receiver(behaviours: ('ok' | 'fail' | 'hang' | 'reject')[]) {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks/SECRET-PATH`, bodies, requests: () => n, close: () => server.closeAllConnections() ?? server.close() };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks/SECRET-PATH`,
+    bodies,
+    requests: () => n,
+    close: () => server.closeAllConnections() ?? server.close(),
+  };
 }
 
-const notification: Notification = { event: 'gate.waiting', session: 's1', text: 'review waits for approval to start', task: 'review', link: 'http://127.0.0.1:1/#task=review', time: new Date().toISOString() };
+const notification: Notification = {
+  event: 'gate.waiting',
+  session: 's1',
+  text: 'review waits for approval to start',
+  task: 'review',
+  link: 'http://127.0.0.1:1/#task=review',
+  time: new Date().toISOString(),
+};
 
 describe('notifications: webhook delivery (local HTTP receiver)', function () {
   this.timeout(30_000);
@@ -63,7 +75,13 @@ describe('notifications: webhook delivery (local HTTP receiver)', function () {
     sender.send([{ url: hook.url }], notification);
     await sender.flush(10_000);
     expect(hook.requests()).to.equal(1);
-    sender.send([{ url: hook.url, format: 'slack' }, { url: hook.url, events: ['run.finished'] }], notification);
+    sender.send(
+      [
+        { url: hook.url, format: 'slack' },
+        { url: hook.url, events: ['run.finished'] },
+      ],
+      notification,
+    );
     await sender.flush(10_000);
     expect(hook.bodies.at(-1)).to.deep.equal({ text: 'graft s1: review waits for approval to start <http://127.0.0.1:1/#task=review|open in the dashboard>' });
     expect(hook.requests(), 'the target that wants only run.finished got nothing').to.equal(2);

@@ -43,7 +43,9 @@ describe('SSH connection failures are typed and bounded', () => {
     const error = await rejection(SshConnection.open(endpoint, { connectTimeoutMs: 5000 }));
     expect(error).to.be.instanceOf(SshError);
     expect((error as SshError).code).to.equal('SSH_UNREACHABLE');
-    expect((error as SshError).message).to.include('closed').and.include(`${host}:${endpoint.port}`);
+    expect((error as SshError).message)
+      .to.include('closed')
+      .and.include(`${host}:${endpoint.port}`);
     expect(Date.now() - started).to.be.lessThan(1000);
   });
 
@@ -54,7 +56,9 @@ describe('SSH connection failures are typed and bounded', () => {
     const error = await rejection(SshConnection.open(fakeEndpoint(silent), { connectTimeoutMs: 400 }));
     expect(Date.now() - started).to.be.lessThan(400 + 600);
     expect((error as SshError).code).to.equal('SSH_TIMEOUT');
-    expect((error as SshError).message).to.include('hung').and.include(`${silent.host}:${silent.port}`);
+    expect((error as SshError).message)
+      .to.include('hung')
+      .and.include(`${silent.host}:${silent.port}`);
     expect(silent.connections).to.equal(1);
   });
 
@@ -72,7 +76,9 @@ describe('SSH connection failures are typed and bounded', () => {
     const error = await rejection(SshConnection.open(endpoint));
     expect(error).to.be.instanceOf(SshError);
     expect((error as SshError).code).to.equal('SSH_AUTH');
-    expect((error as SshError).message).to.include(hosts.fleet.loginUser).and.include('private key');
+    expect((error as SshError).message)
+      .to.include(hosts.fleet.loginUser)
+      .and.include('private key');
     expect((error as SshError).actions.join(' ')).to.include('authorized_keys');
   });
 
@@ -89,7 +95,10 @@ describe('SSH connection failures are typed and bounded', () => {
     it('Given a .pub given as the private key, when connecting, then ConfigError names the file at once and no TCP connection is made', async () => {
       const silent = await startSilentServer();
       fakes.push(silent);
-      for (const endpoint of [{ ...fakeEndpoint(silent), privateKey: undefined, privateKeyFile: pubFile }, { ...fakeEndpoint(silent), privateKey: hosts.fleet.clientKey.publicKey, privateKeyFile: pubFile }]) {
+      for (const endpoint of [
+        { ...fakeEndpoint(silent), privateKey: undefined, privateKeyFile: pubFile },
+        { ...fakeEndpoint(silent), privateKey: hosts.fleet.clientKey.publicKey, privateKeyFile: pubFile },
+      ]) {
         const started = Date.now();
         const error = await rejection(SshConnection.open(endpoint, { connectTimeoutMs: 10_000 }));
         expect(error).to.be.instanceOf(ConfigError);

@@ -35,7 +35,7 @@ describe('SSH deadlines: one signal bounds connecting and running, and closing t
     return { server, endpoint: { ...hosts.fleet.endpoints[0]!, label: 'hung', host: server.host, port: server.port } };
   }
 
-  it('Given a hung host and a 10 s connect timeout, when the caller\'s signal aborts after 300 ms, then the caller gets its reason at once and the dial\'s socket is closed', async () => {
+  it("Given a hung host and a 10 s connect timeout, when the caller's signal aborts after 300 ms, then the caller gets its reason at once and the dial's socket is closed", async () => {
     const { endpoint, server } = await hungEndpoint();
     const pool = new SshPool({ connectTimeoutMs: 10_000 });
     const controller = new AbortController();
@@ -45,7 +45,7 @@ describe('SSH deadlines: one signal bounds connecting and running, and closing t
     const error = await rejection(pool.exec(endpoint, 'true', { signal: controller.signal }));
     expect(error).to.equal(reason);
     expect(Date.now() - started).to.be.lessThan(300 + 300);
-    expect(await eventually(() => server.connections === 1 && server.openConnections === 0, 1000), 'the dial\'s TCP connection is still open').to.equal(true);
+    expect(await eventually(() => server.connections === 1 && server.openConnections === 0, 1000), "the dial's TCP connection is still open").to.equal(true);
     await pool.closeAll();
   });
 
@@ -61,7 +61,7 @@ describe('SSH deadlines: one signal bounds connecting and running, and closing t
     expect(await eventually(() => server.openConnections === 0, 1000)).to.equal(true);
   });
 
-  it('Given two callers sharing one dial, when one caller\'s signal aborts, then the other still gets the connection from that same dial', async () => {
+  it("Given two callers sharing one dial, when one caller's signal aborts, then the other still gets the connection from that same dial", async () => {
     const pool = new SshPool({ connectTimeoutMs: 5000 });
     try {
       const endpoint = hosts.fleet.endpoints[0]!;

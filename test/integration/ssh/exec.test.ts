@@ -50,8 +50,15 @@ describe('SSH exec against a real sshd', () => {
     const bytes = randomBytes(3 * 1024 * 1024);
     const result = await pool.exec(endpoint(), 'sha256sum', { stdin: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), timeoutMs: 20_000 });
     expect(result.stdout.split(' ')[0]).to.equal(createHash('sha256').update(bytes).digest('hex'));
-    const failing = new Readable({ read() { this.destroy(new Error('disk gone')); } });
-    const error = await pool.exec(endpoint(), 'cat >/dev/null; sleep 5', { stdin: failing, timeoutMs: 20_000 }).then(() => undefined, (e: unknown) => e);
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('disk gone'));
+      },
+    });
+    const error = await pool.exec(endpoint(), 'cat >/dev/null; sleep 5', { stdin: failing, timeoutMs: 20_000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(SshError).and.to.include({ code: 'SSH_CHANNEL' });
     expect((error as Error).message).to.contain('disk gone');
   });
@@ -63,7 +70,10 @@ describe('SSH exec against a real sshd', () => {
 
   it('Given output larger than maxBufferBytes, when run, then the result keeps the limit, is marked truncated, and callbacks still see everything', async () => {
     let streamed = 0;
-    const result = await pool.exec(endpoint(), 'head -c 300000 /dev/zero | tr "\\0" a', { maxBufferBytes: 1000, onStdout: (chunk) => (streamed += chunk.length) });
+    const result = await pool.exec(endpoint(), 'head -c 300000 /dev/zero | tr "\\0" a', {
+      maxBufferBytes: 1000,
+      onStdout: (chunk) => (streamed += chunk.length),
+    });
     expect(result.exitCode).to.equal(0);
     expect(result.stdout.length).to.equal(1000);
     expect(result.truncated).to.equal(true);
@@ -96,11 +106,16 @@ describe('SSH exec against a real sshd', () => {
     const elapsed = Date.now() - started;
     expect(error).to.be.instanceOf(SshError);
     expect((error as SshError).code).to.equal('SSH_TIMEOUT');
-    expect((error as SshError).message).to.include('300 ms').and.include('host0');
+    expect((error as SshError).message)
+      .to.include('300 ms')
+      .and.include('host0');
     expect(elapsed).to.be.lessThan(300 + 1000);
     // The sleep is in the shell's process group, which OpenSSH signals as a whole.
     // "[g]raft..." matches the marker but not this checking command's own command line.
-    const check = await pool.exec(endpoint(), `for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -f "[g]${marker.slice(1)}" >/dev/null || exit 0; sleep 0.1; done; exit 1`);
+    const check = await pool.exec(
+      endpoint(),
+      `for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -f "[g]${marker.slice(1)}" >/dev/null || exit 0; sleep 0.1; done; exit 1`,
+    );
     expect(check.exitCode, 'a process with the marker still runs on the host').to.equal(0);
   });
 
@@ -108,11 +123,17 @@ describe('SSH exec against a real sshd', () => {
     const controller = new AbortController();
     const running = pool.exec(endpoint(), 'sleep 30', { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('user interrupted')), 100);
-    const error = await running.then(() => undefined, (e: unknown) => e);
+    const error = await running.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((error as Error).message).to.equal('user interrupted');
     expect((await pool.exec(endpoint(), 'echo still-alive')).stdout).to.equal('still-alive\n');
     const aborted = AbortSignal.abort(new Error('already aborted'));
-    const early = await pool.exec(endpoint(), 'true', { signal: aborted }).then(() => undefined, (e: unknown) => e);
+    const early = await pool.exec(endpoint(), 'true', { signal: aborted }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((early as Error).message).to.equal('already aborted');
   });
 });
@@ -125,7 +146,9 @@ describe('SSH exec against an sshd with its default session limit (MaxSessions 1
   it('Given more commands at once than sshd allows sessions on one connection, when run, then each waits its turn and every one succeeds', async () => {
     const connection = await pool.connection(hosts.fleet.endpoints[0]!);
     await connection.putFile(Buffer.from('sftp holds a session too\n'), '.graft-exec-limit-probe');
-    const results = await Promise.all(Array.from({ length: 3 * maxConcurrentCommands }, (_, i) => connection.exec(`sleep 0.2; echo ${i}`, { timeoutMs: 30_000 })));
+    const results = await Promise.all(
+      Array.from({ length: 3 * maxConcurrentCommands }, (_, i) => connection.exec(`sleep 0.2; echo ${i}`, { timeoutMs: 30_000 })),
+    );
     expect(results.map((r) => r.exitCode)).to.deep.equal(results.map(() => 0));
     expect(results.map((r) => r.stdout.trim())).to.deep.equal(results.map((_, i) => String(i)));
   });

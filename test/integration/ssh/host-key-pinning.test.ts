@@ -25,7 +25,9 @@ describe('SSH host key pinning against a real sshd', () => {
     );
     expect(error).to.be.instanceOf(SecurityError);
     expect((error as SecurityError).code).to.equal('HOST_KEY_MISMATCH');
-    expect((error as SecurityError).message).to.include(fingerprintSha256(wrongPin)).and.include(fingerprintSha256(hosts.fleet.hosts[0]!.sshd.hostPublicKey));
+    expect((error as SecurityError).message)
+      .to.include(fingerprintSha256(wrongPin))
+      .and.include(fingerprintSha256(hosts.fleet.hosts[0]!.sshd.hostPublicKey));
   });
 
   it('Given a host restarted with a new key on the same address and port, when the pool reconnects, then it is refused with HOST_KEY_MISMATCH', async () => {
@@ -43,7 +45,10 @@ describe('SSH host key pinning against a real sshd', () => {
         (e: unknown) => e,
       );
       expect((error as SecurityError).code).to.equal('HOST_KEY_MISMATCH');
-      expect((error as SecurityError).message).to.include(fingerprintSha256(oldKey)).and.include(fingerprintSha256(restarted.hostPublicKey)).and.include('host0');
+      expect((error as SecurityError).message)
+        .to.include(fingerprintSha256(oldKey))
+        .and.include(fingerprintSha256(restarted.hostPublicKey))
+        .and.include('host0');
       expect((error as SecurityError).actions.join('\n')).to.include(`ssh-keyscan -p ${host.endpoint.port} ${host.endpoint.host}`);
       // Re-pinning the new key is the way back in.
       expect((await pool.exec({ ...host.endpoint, hostKeys: [restarted.hostPublicKey] }, 'echo repinned')).stdout).to.equal('repinned\n');

@@ -33,7 +33,10 @@ describe('SSH through a jump host against real sshd', () => {
   it('Given the jump presents a key other than the one pinned for it, when connecting to the target, then it is refused with HOST_KEY_MISMATCH naming the jump', async () => {
     const [jump, target] = hosts.fleet.endpoints as [SshEndpoint, SshEndpoint];
     const wrongJump = { ...jump, label: 'the-bastion', hostKeys: [generateEd25519KeyPair('impostor').publicKey] };
-    const error = await pool.exec(via(target, wrongJump), 'true').then(() => undefined, (e: unknown) => e);
+    const error = await pool.exec(via(target, wrongJump), 'true').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(SecurityError);
     expect((error as SecurityError).code).to.equal('HOST_KEY_MISMATCH');
     expect((error as SecurityError).message).to.contain('the-bastion');
@@ -41,7 +44,10 @@ describe('SSH through a jump host against real sshd', () => {
 
   it('Given the target presents a key other than the one pinned for it, when connecting through a good jump, then it is refused with HOST_KEY_MISMATCH naming the target', async () => {
     const [jump, target] = hosts.fleet.endpoints as [SshEndpoint, SshEndpoint];
-    const error = await pool.exec(via({ ...target, label: 'the-target', hostKeys: [generateEd25519KeyPair('impostor').publicKey] }, jump), 'true').then(() => undefined, (e: unknown) => e);
+    const error = await pool.exec(via({ ...target, label: 'the-target', hostKeys: [generateEd25519KeyPair('impostor').publicKey] }, jump), 'true').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((error as SecurityError).code).to.equal('HOST_KEY_MISMATCH');
     expect((error as SecurityError).message).to.contain('the-target');
   });
@@ -51,7 +57,10 @@ describe('SSH through a jump host against real sshd', () => {
     const silent = await startSilentServer();
     const { host, port } = silent;
     await silent.close();
-    const error = await pool.exec(via({ ...target, host, port }, jump), 'true').then(() => undefined, (e: unknown) => e);
+    const error = await pool.exec(via({ ...target, host, port }, jump), 'true').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(SshError);
     expect((error as SshError).code).to.equal('SSH_UNREACHABLE');
     expect((error as SshError).message).to.contain('through the jump host');
@@ -62,7 +71,10 @@ describe('SSH through a jump host against real sshd', () => {
     const silent = await startSilentServer();
     try {
       const bounded = new SshPool({ connectTimeoutMs: 1000 });
-      const error = await bounded.exec(via({ ...target, host: silent.host, port: silent.port }, jump), 'true').then(() => undefined, (e: unknown) => e);
+      const error = await bounded.exec(via({ ...target, host: silent.host, port: silent.port }, jump), 'true').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await bounded.closeAll();
       expect((error as SshError).code).to.equal('SSH_TIMEOUT');
     } finally {

@@ -41,7 +41,10 @@ describe('SSH pool reuse and reconnection against a real sshd', () => {
     // Wait until the command runs on the host, then cut the connection under it.
     await connection.exec('until pgrep -u "$(id -u)" -x sleep >/dev/null; do sleep 0.02; done', { timeoutMs: 5000 });
     await hosts.fleet.dropConnections(host);
-    const error = await running.then(() => undefined, (e: unknown) => e);
+    const error = await running.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(SshError);
     expect((error as SshError).code).to.equal('SSH_DISCONNECTED');
   });
@@ -61,7 +64,10 @@ describe('SSH pool reuse and reconnection against a real sshd', () => {
     await pool.closeAll();
     expect(await connection.ended).to.deep.equal({ dropped: false });
     expect(connection.isOpen).to.equal(false);
-    const error = await connection.exec('true').then(() => undefined, (e: unknown) => e);
+    const error = await connection.exec('true').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((error as SshError).code).to.equal('SSH_DISCONNECTED');
   });
 });

@@ -47,7 +47,10 @@ describe('SFTP over a pooled connection against a real sshd', () => {
 
   it('Given a remote path that does not exist, when fetched, then SSH_CHANNEL names the path and later transfers still work', async () => {
     const connection = await pool.connection(hosts.fleet.endpoints[0]!);
-    const error = await connection.getFile(`${remote}/missing`, join(local, 'missing')).then(() => undefined, (e: unknown) => e);
+    const error = await connection.getFile(`${remote}/missing`, join(local, 'missing')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(SshError);
     expect((error as SshError).code).to.equal('SSH_CHANNEL');
     expect((error as SshError).message).to.include(`${remote}/missing`);

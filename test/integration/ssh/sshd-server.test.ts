@@ -107,12 +107,25 @@ describe('Local host sshd: start and stop a real OpenSSH sshd', () => {
       (e: unknown) => e,
     );
     expect(error).to.be.instanceOf(ProviderError);
-    expect((error as ProviderError).message).to.include(`${first.address}:${first.port}`).and.match(/[Bb]ind|[Aa]ddress already in use/);
+    expect((error as ProviderError).message)
+      .to.include(`${first.address}:${first.port}`)
+      .and.match(/[Bb]ind|[Aa]ddress already in use/);
     expect(isSshdRunning(first)).to.equal(true);
   });
 
-  it('Given extra config naming a keyword graft sets, when the config is built, then the extra line replaces graft\'s', () => {
-    const config = sshdConfig({ dir: '/d', address: '127.0.0.5', authorizedKeys: [], loginUser: 'ops', allowUsers: ['agent1'], extraConfig: ['LogLevel DEBUG3', 'ClientAliveInterval 5'] }, 2222, '/d/key');
+  it("Given extra config naming a keyword graft sets, when the config is built, then the extra line replaces graft's", () => {
+    const config = sshdConfig(
+      {
+        dir: '/d',
+        address: '127.0.0.5',
+        authorizedKeys: [],
+        loginUser: 'ops',
+        allowUsers: ['agent1'],
+        extraConfig: ['LogLevel DEBUG3', 'ClientAliveInterval 5'],
+      },
+      2222,
+      '/d/key',
+    );
     expect(config).to.include('ListenAddress 127.0.0.5:2222').and.include('AllowUsers ops agent1').and.include('ClientAliveInterval 5');
     expect(config.match(/^LogLevel .*$/gm)).to.deep.equal(['LogLevel DEBUG3']);
     expect(config).to.include('AuthorizedKeysFile /d/authorized_keys').and.include('StrictModes no').and.include('UsePAM no');

@@ -28,7 +28,21 @@ describe('host cache (real sshd, real git)', function () {
     execFileSync('git', ['-C', join(root, 'repo'), 'commit', '-qm', 'first'], { env });
     await writePrivateKeyFile(join(root, 'admin_key'), hosts.fleet.clientKey.privateKey);
     const endpoint = hosts.fleet.endpoints[0]!;
-    host = { name: 'h1', provisioner: 'static', address: endpoint.host, port: endpoint.port, user: hosts.fleet.loginUser, state: 'up', slots: 10, groups: [], labels: [], isolation: 'shared-account', hostKeys: endpoint.hostKeys, identityFile: join(root, 'admin_key'), meta: {} };
+    host = {
+      name: 'h1',
+      provisioner: 'static',
+      address: endpoint.host,
+      port: endpoint.port,
+      user: hosts.fleet.loginUser,
+      state: 'up',
+      slots: 10,
+      groups: [],
+      labels: [],
+      isolation: 'shared-account',
+      hostKeys: endpoint.hostKeys,
+      identityFile: join(root, 'admin_key'),
+      meta: {},
+    };
     pool = new SshPool();
   });
   afterEach(async () => {
@@ -39,7 +53,9 @@ describe('host cache (real sshd, real git)', function () {
 
   const commitAll = (dir: string, message: string) => {
     execFileSync('git', ['-C', dir, 'add', '-A']);
-    execFileSync('git', ['-C', dir, 'commit', '-qm', message], { env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    execFileSync('git', ['-C', dir, 'commit', '-qm', message], {
+      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+    });
     return execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
   };
   const onHost = async (command: string) => (await pool.exec(adminEndpoint(host), command)).stdout.trim();
@@ -52,7 +68,9 @@ describe('host cache (real sshd, real git)', function () {
     writeFileSync(join(dir, 'f3.txt'), 'changed after gc\n');
     const head = commitAll(dir, 'loose');
     const packs = execFileSync('git', ['-C', dir, 'rev-parse', '--git-path', 'objects/pack'], { encoding: 'utf8' }).trim();
-    const localPacks = readdirSync(join(dir, packs)).filter((file) => /^pack-.*\.(pack|idx)$/.test(file)).sort();
+    const localPacks = readdirSync(join(dir, packs))
+      .filter((file) => /^pack-.*\.(pack|idx)$/.test(file))
+      .sort();
     const repo = await openLocalRepo(dir);
     const cache = new HostCache(pool, host, sessionId, repo, process.env);
     const path = await cache.ensure();
@@ -61,8 +79,15 @@ describe('host cache (real sshd, real git)', function () {
     expect(sent.objects).to.equal(Number(execFileSync('git', ['-C', dir, 'rev-list', '--all', '--objects', '--count'], { encoding: 'utf8' })));
     const remotePacks = (await onHost(`cd ${path}/objects/pack && ls`)).split('\n');
     expect(remotePacks.filter((file) => localPacks.includes(file)).sort(), 'the local pack and its index, by their own names').to.deep.equal(localPacks);
-    expect(remotePacks.filter((file) => file.startsWith('tmp_')), 'no temporary file left').to.deep.equal([]);
-    expect(await onHost(`git -C ${path} fsck --no-dangling >/dev/null 2>&1 && git -C ${path} rev-parse refs/graft/base/a && stat -c %a ${path}/objects/pack/${localPacks[0]}`)).to.equal(`${head}\n444`);
+    expect(
+      remotePacks.filter((file) => file.startsWith('tmp_')),
+      'no temporary file left',
+    ).to.deep.equal([]);
+    expect(
+      await onHost(
+        `git -C ${path} fsck --no-dangling >/dev/null 2>&1 && git -C ${path} rev-parse refs/graft/base/a && stat -c %a ${path}/objects/pack/${localPacks[0]}`,
+      ),
+    ).to.equal(`${head}\n444`);
     // The next agent's base already there: nothing travels.
     expect(await new HostCache(pool, host, sessionId, repo, process.env).push(path, head, 'base/b')).to.deep.equal({ objects: 0, bytes: 0 });
   });
@@ -76,7 +101,9 @@ describe('host cache (real sshd, real git)', function () {
     const cache = new HostCache(pool, host, sessionId, await openLocalRepo(join(root, 'borrower')), process.env);
     const path = await cache.ensure();
     const sent = await cache.push(path, head, 'base/a');
-    expect(sent.objects).to.equal(Number(execFileSync('git', ['-C', join(root, 'borrower'), 'rev-list', '--objects', '--count', 'HEAD'], { encoding: 'utf8' })));
+    expect(sent.objects).to.equal(
+      Number(execFileSync('git', ['-C', join(root, 'borrower'), 'rev-list', '--objects', '--count', 'HEAD'], { encoding: 'utf8' })),
+    );
     expect(await onHost(`git -C ${path} fsck --no-dangling >/dev/null 2>&1 && git -C ${path} rev-parse refs/graft/base/a`)).to.equal(head);
   });
 
@@ -96,7 +123,12 @@ describe('host cache (real sshd, real git)', function () {
       const refs = await pool.exec(adminEndpoint(host), `git -C .graft/cache/${sessionId}/*.git for-each-ref --format='%(refname)' refs/graft/base`);
       expect(refs.stdout.trim().split('\n')).to.have.length(10);
       const leftovers = await pool.exec(adminEndpoint(host), `ls -a .graft/cache/${sessionId}`);
-      expect(leftovers.stdout.trim().split('\n').filter((name) => name.includes('.tmp'))).to.deep.equal([]);
+      expect(
+        leftovers.stdout
+          .trim()
+          .split('\n')
+          .filter((name) => name.includes('.tmp')),
+      ).to.deep.equal([]);
       expect(await onHost(`cd .graft/cache/${sessionId}/*.git && git fsck --no-dangling >/dev/null 2>&1 && ls objects/pack | grep -c ^tmp_`)).to.equal('0');
     });
   }

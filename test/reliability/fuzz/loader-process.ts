@@ -19,9 +19,7 @@ export interface LoadRequest {
 /** What one load ended in, and the CPU time it took. Problems are summarised: a case may have hundreds of thousands. */
 export type LoadOutcome = LoadResult & { cpuMs: number };
 type LoadResult =
-  | { class: 'ok' }
-  | { class: 'config-error'; count: number; files: string[]; emptyMessages: number; sample: string[] }
-  | { class: 'crash'; error: string };
+  { class: 'ok' } | { class: 'config-error'; count: number; files: string[]; emptyMessages: number; sample: string[] } | { class: 'crash'; error: string };
 
 /** What `graft graph check` and `graft inventory check` do before printing. */
 async function load(request: LoadRequest): Promise<void> {
@@ -41,7 +39,13 @@ function summarise(problems: ConfigProblem[]): LoadResult {
     files.add(String(p.file));
     if (typeof p.message !== 'string' || p.message.trim() === '') emptyMessages += 1;
   }
-  return { class: 'config-error', count: problems.length, files: [...files], emptyMessages, sample: problems.slice(0, 3).map((p) => new ConfigError([p]).message.slice(0, 300)) };
+  return {
+    class: 'config-error',
+    count: problems.length,
+    files: [...files],
+    emptyMessages,
+    sample: problems.slice(0, 3).map((p) => new ConfigError([p]).message.slice(0, 300)),
+  };
 }
 
 async function outcomeOf(request: LoadRequest): Promise<LoadOutcome> {

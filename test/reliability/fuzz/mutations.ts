@@ -38,8 +38,41 @@ const oddBytes: readonly Buffer[] = [
 
 /** Text that means something to YAML (or INI) dropped where it does not belong. */
 const syntaxTokens: readonly string[] = [
-  '*', '*nowhere', '&', '&a ', '!!binary ', '!!python/object:os.system ', '!foo ', '? ', '|', '>-', '%YAML 1.1\n', '---\n', '...\n', '{', '}', '[', ']',
-  '"', "'", '#', ':', ': ', '- ', '<<: *x', '~', '.nan', '0x1F', '1e400', '-.inf', '=', '\t', '\\', ',', '@', '`',
+  '*',
+  '*nowhere',
+  '&',
+  '&a ',
+  '!!binary ',
+  '!!python/object:os.system ',
+  '!foo ',
+  '? ',
+  '|',
+  '>-',
+  '%YAML 1.1\n',
+  '---\n',
+  '...\n',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  "'",
+  '#',
+  ':',
+  ': ',
+  '- ',
+  '<<: *x',
+  '~',
+  '.nan',
+  '0x1F',
+  '1e400',
+  '-.inf',
+  '=',
+  '\t',
+  '\\',
+  ',',
+  '@',
+  '`',
 ];
 
 const offsetIn = (text: Buffer, random: Random) => random.int(0, text.length);
@@ -50,21 +83,64 @@ const joinLines = (parts: string[]) => Buffer.from(parts.join('\n'), 'latin1');
 /** A flow list of `count` small items. */
 const hugeList = (count: number) => `[${Array(count).fill('0').join(',')}]`;
 /** `depth` nested flow lists or mappings. */
-const deepFlow = (depth: number, random: Random) => (random.chance(0.5) ? `${'['.repeat(depth)}x${']'.repeat(depth)}` : `${'{a: '.repeat(depth)}x${'}'.repeat(depth)}`);
+const deepFlow = (depth: number, random: Random) =>
+  random.chance(0.5) ? `${'['.repeat(depth)}x${']'.repeat(depth)}` : `${'{a: '.repeat(depth)}x${'}'.repeat(depth)}`;
 /** A flow mapping with `count` distinct keys. */
 const manyKeys = (count: number) => `{${Array.from({ length: count }, (_, i) => `k${i}: ${i}`).join(', ')}}`;
 /** A "billion laughs": `levels` lists of ten, each made of aliases to the one before. */
 function aliasBomb(levels: number): string {
   const parts = ['&l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
-  for (let i = 1; i < levels; i++) parts.push(`&l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
+  for (let i = 1; i < levels; i++)
+    parts.push(
+      `&l${i} [${Array(10)
+        .fill(`*l${i - 1}`)
+        .join(', ')}]`,
+    );
   return `[${parts.join(', ')}]`;
 }
 
 /** Values of every YAML type, for "wrong type at a random path". */
-const wrongTypedValues: readonly unknown[] = [0, -1, 1.5, 1e308, 2 ** 64, true, false, null, '', 'text', [], {}, ['a', 1], { a: 1 }, '\u202eevil', ' ', '-rf', '$(touch /tmp/x)'];
+const wrongTypedValues: readonly unknown[] = [
+  0,
+  -1,
+  1.5,
+  1e308,
+  2 ** 64,
+  true,
+  false,
+  null,
+  '',
+  'text',
+  [],
+  {},
+  ['a', 1],
+  { a: 1 },
+  '\u202eevil',
+  ' ',
+  '-rf',
+  '$(touch /tmp/x)',
+];
 
 /** Keys no config file means, some of them JavaScript's own. */
-const oddKeys: readonly string[] = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'retires', 'Agents', '', ' ', 'a'.repeat(300), 'tâche', '-x', 'a;rm -rf ~', '$(id)', '\u202egnp', '0', 'null', 'true'];
+const oddKeys: readonly string[] = [
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'retires',
+  'Agents',
+  '',
+  ' ',
+  'a'.repeat(300),
+  'tâche',
+  '-x',
+  'a;rm -rf ~',
+  '$(id)',
+  '\u202egnp',
+  '0',
+  'null',
+  'true',
+];
 
 /** Every node path in the document (keys and indices), root first. */
 function nodePaths(doc: Document): (string | number)[][] {
@@ -118,12 +194,28 @@ const structural: Mutation[] = [
         return undefined;
       }),
   },
-  { name: 'huge-string', formats: ['graph', 'yaml'], apply: (text, random) => atRandomPath(text, random, () => JSON.stringify(random.pick(['a', 'é', '🧪', ' ', '\\']).repeat(random.magnitude(6)))) },
-  { name: 'huge-list', formats: ['graph', 'yaml'], apply: (text, random) => atRandomPath(text, random, () => hugeList(random.pick([1_000, 100_000, 1_000_000]))) },
-  { name: 'deep-nesting', formats: ['graph', 'yaml'], apply: (text, random) => atRandomPath(text, random, () => deepFlow(random.pick([50, 500, 5_000, 50_000]), random)) },
+  {
+    name: 'huge-string',
+    formats: ['graph', 'yaml'],
+    apply: (text, random) => atRandomPath(text, random, () => JSON.stringify(random.pick(['a', 'é', '🧪', ' ', '\\']).repeat(random.magnitude(6)))),
+  },
+  {
+    name: 'huge-list',
+    formats: ['graph', 'yaml'],
+    apply: (text, random) => atRandomPath(text, random, () => hugeList(random.pick([1_000, 100_000, 1_000_000]))),
+  },
+  {
+    name: 'deep-nesting',
+    formats: ['graph', 'yaml'],
+    apply: (text, random) => atRandomPath(text, random, () => deepFlow(random.pick([50, 500, 5_000, 50_000]), random)),
+  },
   { name: 'many-keys', formats: ['graph', 'yaml'], apply: (text, random) => atRandomPath(text, random, () => manyKeys(random.pick([100, 10_000, 60_000]))) },
   { name: 'alias-bomb', formats: ['graph', 'yaml'], apply: (text, random) => atRandomPath(text, random, () => aliasBomb(random.int(2, 9))) },
-  { name: 'alias-to-itself', formats: ['graph', 'yaml'], apply: (text, random) => atRandomPath(text, random, () => random.pick(['&r [*r]', '&r {a: *r}', '&r [1, [2, *r]]'])) },
+  {
+    name: 'alias-to-itself',
+    formats: ['graph', 'yaml'],
+    apply: (text, random) => atRandomPath(text, random, () => random.pick(['&r [*r]', '&r {a: *r}', '&r [1, [2, *r]]'])),
+  },
   {
     name: 'odd-key',
     formats: ['graph', 'yaml'],
@@ -150,13 +242,30 @@ const structural: Mutation[] = [
 ];
 
 /** Paths a graph or inventory may name (instructions, inventory, known_hosts) that are not files to read. */
-const oddPaths: readonly string[] = ['/dev/zero', '/dev/urandom', '/dev/stdin', '/proc/self/status', '/', '.', '..', '~', '/nonexistent/file', 'known_hosts\u0000x', '/etc/shadow', 'a'.repeat(5000)];
+const oddPaths: readonly string[] = [
+  '/dev/zero',
+  '/dev/urandom',
+  '/dev/stdin',
+  '/proc/self/status',
+  '/',
+  '.',
+  '..',
+  '~',
+  '/nonexistent/file',
+  'known_hosts\u0000x',
+  '/etc/shadow',
+  'a'.repeat(5000),
+];
 
 const textual: Mutation[] = [
   {
     name: 'odd-path',
     formats: ['graph', 'yaml', 'ini'],
-    apply: (text, random) => Buffer.from(text.toString('latin1').replace(/prompts\/coder\.md|hosts\.ini|known_hosts/g, () => random.pick(oddPaths)), 'latin1'),
+    apply: (text, random) =>
+      Buffer.from(
+        text.toString('latin1').replace(/prompts\/coder\.md|hosts\.ini|known_hosts/g, () => random.pick(oddPaths)),
+        'latin1',
+      ),
   },
   { name: 'truncate', formats: ['graph', 'yaml', 'ini'], apply: (text, random) => text.subarray(0, offsetIn(text, random)) },
   {
@@ -217,9 +326,21 @@ const textual: Mutation[] = [
       return joinLines(parts);
     },
   },
-  { name: 'crlf', formats: ['graph', 'yaml', 'ini'], apply: (text, random) => Buffer.from(text.toString('latin1').replace(/\n/g, () => random.pick(['\r\n', '\r\n', '\r', '\n'])), 'latin1') },
+  {
+    name: 'crlf',
+    formats: ['graph', 'yaml', 'ini'],
+    apply: (text, random) =>
+      Buffer.from(
+        text.toString('latin1').replace(/\n/g, () => random.pick(['\r\n', '\r\n', '\r', '\n'])),
+        'latin1',
+      ),
+  },
   { name: 'bom', formats: ['graph', 'yaml', 'ini'], apply: (text) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), text]) },
-  { name: 'utf16', formats: ['graph', 'yaml', 'ini'], apply: (text) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text.toString('utf8'), 'utf16le')]) },
+  {
+    name: 'utf16',
+    formats: ['graph', 'yaml', 'ini'],
+    apply: (text) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text.toString('utf8'), 'utf16le')]),
+  },
   {
     name: 'deep-block-line',
     formats: ['graph', 'yaml'],
@@ -235,27 +356,85 @@ const textual: Mutation[] = [
     apply: (text, random) => {
       const levels = random.int(2, 9);
       const bomb = [`l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]`];
-      for (let i = 1; i < levels; i++) bomb.push(`l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
+      for (let i = 1; i < levels; i++)
+        bomb.push(
+          `l${i}: &l${i} [${Array(10)
+            .fill(`*l${i - 1}`)
+            .join(', ')}]`,
+        );
       return Buffer.concat([text, utf8(`\n${bomb.join('\n')}\n`)]);
     },
   },
 ];
 
 const iniHostPatterns: readonly string[] = [
-  'web[1:0]', 'web[a:9]', 'web[01:1]', 'web[1:2:0]', 'web[1:]', 'web[:3]', 'web[', 'web]', 'web[0:99999999]', 'x[0:9999]y[0:9999]', '[::1]:99999', 'host:0', 'host:65536', 'host:', ':2222',
-  'a[1:3].b[1:3]', 'web[0001:10]', 'h[z:a]', '---', '{', 'host#comment', '"quoted host"', "'unterminated", 'back\\', '=', 'web01=', 'web01 ansible_port=abc', 'web01 graft_slots=-1',
+  'web[1:0]',
+  'web[a:9]',
+  'web[01:1]',
+  'web[1:2:0]',
+  'web[1:]',
+  'web[:3]',
+  'web[',
+  'web]',
+  'web[0:99999999]',
+  'x[0:9999]y[0:9999]',
+  '[::1]:99999',
+  'host:0',
+  'host:65536',
+  'host:',
+  ':2222',
+  'a[1:3].b[1:3]',
+  'web[0001:10]',
+  'h[z:a]',
+  '---',
+  '{',
+  'host#comment',
+  '"quoted host"',
+  "'unterminated",
+  'back\\',
+  '=',
+  'web01=',
+  'web01 ansible_port=abc',
+  'web01 graft_slots=-1',
 ];
 
 const ini: Mutation[] = [
   {
     name: 'ini-section-without-hosts',
     formats: ['ini'],
-    apply: (text, random) => Buffer.concat([text, utf8(random.pick(['\n[lonely]\n', '\n[lonely]\n[lonely:vars]\nx=1\n', '\n[lonely:children]\n', '\n[]\n', '\n[ spaced ]\n', '\n[g:vars:x]\n', '\n[g:unknown]\nh1\n', '\n[g\n']))]),
+    apply: (text, random) =>
+      Buffer.concat([
+        text,
+        utf8(
+          random.pick([
+            '\n[lonely]\n',
+            '\n[lonely]\n[lonely:vars]\nx=1\n',
+            '\n[lonely:children]\n',
+            '\n[]\n',
+            '\n[ spaced ]\n',
+            '\n[g:vars:x]\n',
+            '\n[g:unknown]\nh1\n',
+            '\n[g\n',
+          ]),
+        ),
+      ]),
   },
   {
     name: 'ini-children-loop',
     formats: ['ini'],
-    apply: (text, random) => Buffer.concat([text, utf8(random.pick(['\n[a:children]\nb\n[b:children]\na\n', '\n[c:children]\nc\n', '\n[a:children]\nb\n[b:children]\nc\n[c:children]\na\n', '\n[all:children]\nall\n', '\n[ungrouped:children]\nall\n']))]),
+    apply: (text, random) =>
+      Buffer.concat([
+        text,
+        utf8(
+          random.pick([
+            '\n[a:children]\nb\n[b:children]\na\n',
+            '\n[c:children]\nc\n',
+            '\n[a:children]\nb\n[b:children]\nc\n[c:children]\na\n',
+            '\n[all:children]\nall\n',
+            '\n[ungrouped:children]\nall\n',
+          ]),
+        ),
+      ]),
   },
   {
     name: 'ini-deep-children',
@@ -288,7 +467,8 @@ const ini: Mutation[] = [
   {
     name: 'ini-many-hosts',
     formats: ['ini'],
-    apply: (text, random) => Buffer.concat([text, utf8(`\n[many]\n${Array.from({ length: random.pick([1, 20, 300]) }, (_, i) => `h${i}-[0:9999]`).join('\n')}\n`)]),
+    apply: (text, random) =>
+      Buffer.concat([text, utf8(`\n[many]\n${Array.from({ length: random.pick([1, 20, 300]) }, (_, i) => `h${i}-[0:9999]`).join('\n')}\n`)]),
   },
   {
     name: 'ini-odd-value',
@@ -304,12 +484,19 @@ const ini: Mutation[] = [
         '"unterminated',
         '1e999',
         '0x',
-        `[${Array(random.pick([10, 100_000])).fill('1').join(', ')}]`,
+        `[${Array(random.pick([10, 100_000]))
+          .fill('1')
+          .join(', ')}]`,
         "'''",
         'u"\\N{LATIN SMALL LETTER A}"',
         '\\',
       ]);
-      return Buffer.concat([text, utf8(`\n${random.pick(['[all:vars]', '[web:vars]', '[odd]\nh1 graft_host_key_policy=tofu'])}\n${random.pick(['x', '__proto__', 'constructor', 'graft_slots', 'toString'])}=${value}\n`)]);
+      return Buffer.concat([
+        text,
+        utf8(
+          `\n${random.pick(['[all:vars]', '[web:vars]', '[odd]\nh1 graft_host_key_policy=tofu'])}\n${random.pick(['x', '__proto__', 'constructor', 'graft_slots', 'toString'])}=${value}\n`,
+        ),
+      ]);
     },
   },
 ];

@@ -68,7 +68,15 @@ export function runBounded(world: GraftWorld, args: string[], options: BoundedRu
       clearTimeout(bound);
       if (sampler) clearInterval(sampler);
       const text = stdout.toString('utf8');
-      const run: BoundedRun = { code, stdout: text, stdoutBytes, stderr, hung, wallMs: Date.now() - started, ...(options.sampleMemory ? { peakMb: Math.round(peakKb / 1024) } : {}) };
+      const run: BoundedRun = {
+        code,
+        stdout: text,
+        stdoutBytes,
+        stderr,
+        hung,
+        wallMs: Date.now() - started,
+        ...(options.sampleMemory ? { peakMb: Math.round(peakKb / 1024) } : {}),
+      };
       if (args.includes('--json')) {
         // One envelope, or (run, resume) one event per line and the envelope last.
         for (const candidate of [text, text.trim().split('\n').at(-1) ?? '']) {

@@ -40,9 +40,20 @@ export function printFaultSummaryAtEnd(): void {
 export function renderFaultTable(rows: FaultRecord[]): string {
   const header = ['area', 'fault', 'injected', 'survived', 'data lost', 'note'];
   const body = rows.map((r) => [r.area, r.fault, String(r.injected), String(r.survived), `${r.lost}${r.lostUnit ? ` ${r.lostUnit}` : ''}`, r.note ?? '']);
-  const totals = ['total', '', String(rows.reduce((n, r) => n + r.injected, 0)), String(rows.reduce((n, r) => n + r.survived, 0)), String(rows.reduce((n, r) => n + r.lost, 0)), ''];
+  const totals = [
+    'total',
+    '',
+    String(rows.reduce((n, r) => n + r.injected, 0)),
+    String(rows.reduce((n, r) => n + r.survived, 0)),
+    String(rows.reduce((n, r) => n + r.lost, 0)),
+    '',
+  ];
   const all = [header, ...body, totals];
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return ['reliability summary', line(header), ...body.map(line), line(totals)].join('\n');
 }

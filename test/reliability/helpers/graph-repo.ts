@@ -9,7 +9,15 @@ export { git, makeRepo } from '../../helpers/git-repo.js';
 /** A graph of `shell` tasks on the given hosts section. */
 export function writeGraph(dir: string, hosts: Record<string, unknown>, tasks: Record<string, Record<string, unknown>>): string {
   const file = join(dir, `graph-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, stringify({ base: 'main', hosts, agents: { sh: { harness: 'shell' } }, tasks: Object.fromEntries(Object.entries(tasks).map(([n, t]) => [n, { agent: 'sh', ...t }])) }));
+  writeFileSync(
+    file,
+    stringify({
+      base: 'main',
+      hosts,
+      agents: { sh: { harness: 'shell' } },
+      tasks: Object.fromEntries(Object.entries(tasks).map(([n, t]) => [n, { agent: 'sh', ...t }])),
+    }),
+  );
   return file;
 }
 

@@ -146,7 +146,12 @@ function freeSubnet(taken: Set<string>): { gateway: string; address: string } {
     const x = Math.floor(Math.random() * 256);
     const base = Math.floor(Math.random() * 64) * 4;
     const gateway = `10.231.${x}.${base + 1}`;
-    if (!used.includes(`10.231.${x}.${base + 1}/`) && !used.includes(`10.231.${x}.${base + 2}/`) && !used.includes(`10.231.${x}.${base}/30`) && !taken.has(gateway)) {
+    if (
+      !used.includes(`10.231.${x}.${base + 1}/`) &&
+      !used.includes(`10.231.${x}.${base + 2}/`) &&
+      !used.includes(`10.231.${x}.${base}/30`) &&
+      !taken.has(gateway)
+    ) {
       taken.add(gateway);
       return { gateway, address: `10.231.${x}.${base + 2}` };
     }
@@ -207,7 +212,17 @@ export async function startNetnsHosts(count: number, layout: NetnsLayout = {}): 
     mkdirSync(dir, { mode: 0o711 });
     const hostKey = generateEd25519KeyPair(`graft-netns-host${i}`);
     await writeKeyPairFiles(join(dir, 'ssh_host_ed25519_key'), hostKey);
-    hosts.push({ name: `node${i}`, namespace, ...(bastion ? { behind: bastion } : {}), address, gateway, link: outer, user, home, hostPublicKey: hostKey.publicKey });
+    hosts.push({
+      name: `node${i}`,
+      namespace,
+      ...(bastion ? { behind: bastion } : {}),
+      address,
+      gateway,
+      link: outer,
+      user,
+      home,
+      hostPublicKey: hostKey.publicKey,
+    });
     writeAuthorizedKeys(dir, user, clientKey.publicKey);
   }
   const fleet: NetnsFleet = {
@@ -215,7 +230,9 @@ export async function startNetnsHosts(count: number, layout: NetnsLayout = {}): 
     adminKeyFile,
     writeInventory(dir, vars = {}) {
       const file = join(dir, `inventory-${Math.random().toString(36).slice(2)}.yaml`);
-      const entries = Object.fromEntries(hosts.map((h) => [h.name, { ansible_host: h.address, ansible_port: SSH_PORT, ansible_user: h.user, graft_host_key: h.hostPublicKey }]));
+      const entries = Object.fromEntries(
+        hosts.map((h) => [h.name, { ansible_host: h.address, ansible_port: SSH_PORT, ansible_user: h.user, graft_host_key: h.hostPublicKey }]),
+      );
       writeFileSync(file, JSON.stringify({ all: { vars: { ansible_ssh_private_key_file: adminKeyFile, graft_slots: 1, ...vars }, hosts: entries } }));
       return file;
     },
@@ -301,7 +318,9 @@ async function startSshdIn(host: NetnsHost, dir: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && !exited) {
     // A host behind a bastion cannot be dialed from here: its sshd says when it listens.
-    const listening = host.behind ? readFileSync(join(dir, 'sshd.log'), 'utf8').includes(`Server listening on ${host.address}`) : await answersWithBanner(host.address, SSH_PORT);
+    const listening = host.behind
+      ? readFileSync(join(dir, 'sshd.log'), 'utf8').includes(`Server listening on ${host.address}`)
+      : await answersWithBanner(host.address, SSH_PORT);
     if (listening) {
       host.sshdPid = child.pid;
       return;

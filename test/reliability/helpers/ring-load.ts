@@ -34,12 +34,22 @@ export async function runRing(world: GraftWorld, root: string, repo: string, age
   const tasks: Record<string, Record<string, unknown>> = {};
   for (let i = 0; i < agents; i++) tasks[`t${i}`] = { agent: 'ring', timeout };
   const file = join(root, 'ring.yaml');
-  writeFileSync(file, stringify({ base: 'main', hosts: { provisioner: 'local', count: 10, slots: Math.ceil(agents / 10) }, agents: { ring: { harness: 'shell', command } }, tasks }));
+  writeFileSync(
+    file,
+    stringify({
+      base: 'main',
+      hosts: { provisioner: 'local', count: 10, slots: Math.ceil(agents / 10) },
+      agents: { ring: { harness: 'shell', command } },
+      tasks,
+    }),
+  );
 
   const run = await runBounded(world, ['run', file, '--json'], { cwd: repo, boundMs: 840_000, sampleMemory: true });
   expect(run.hung, 'the run ended within its bound').to.equal(false);
   const envelope = run.json;
-  const failed = (envelope?.result?.tasks ?? []).filter((t: { state: string }) => t.state !== 'succeeded').map((t: { name: string; state: string; error?: string }) => `${t.name} ${t.state}: ${t.error ?? ''}`);
+  const failed = (envelope?.result?.tasks ?? [])
+    .filter((t: { state: string }) => t.state !== 'succeeded')
+    .map((t: { name: string; state: string; error?: string }) => `${t.name} ${t.state}: ${t.error ?? ''}`);
   expect(run.code, `${failed.slice(0, 10).join('\n')}\n${run.stderr.slice(-3000)}`).to.equal(0);
   const peakMb = run.peakMb ?? 0;
   const session = envelope.result.session as string;
@@ -54,7 +64,15 @@ export async function runRing(world: GraftWorld, root: string, repo: string, age
     duplicated += got.length - new Set(got).size;
   }
   const stuck = envelope.result.tasks.filter((t: { state: string }) => t.state !== 'succeeded').length;
-  recordFault({ area: 'load', fault: `${agents} concurrent agents, ring of messages${label}`, injected: agents * perAgent, survived: agents * perAgent - lost - duplicated, lost, lostUnit: 'messages', note: `stuck tasks: ${stuck}; duplicated: ${duplicated}; controller peak RSS ${peakMb} MB` });
+  recordFault({
+    area: 'load',
+    fault: `${agents} concurrent agents, ring of messages${label}`,
+    injected: agents * perAgent,
+    survived: agents * perAgent - lost - duplicated,
+    lost,
+    lostUnit: 'messages',
+    note: `stuck tasks: ${stuck}; duplicated: ${duplicated}; controller peak RSS ${peakMb} MB`,
+  });
   expect(stuck, 'tasks that did not succeed').to.equal(0);
   expect(lost, 'messages lost').to.equal(0);
   expect(duplicated, 'messages delivered twice').to.equal(0);

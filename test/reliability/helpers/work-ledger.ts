@@ -78,7 +78,13 @@ export function makeWorkLedger(root: string): WorkLedger {
         .map((c) => c.sha)
         .filter((sha) => {
           try {
-            return execFileSync('git', ['for-each-ref', '--contains', sha, '--format=%(refname)'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === '';
+            return (
+              execFileSync('git', ['for-each-ref', '--contains', sha, '--format=%(refname)'], {
+                cwd: repo,
+                encoding: 'utf8',
+                stdio: ['ignore', 'pipe', 'ignore'],
+              }).trim() === ''
+            );
           } catch {
             // The object never reached the repository.
             return true;

@@ -17,7 +17,13 @@ describe('task launcher: in a tmux session where the host has tmux, under setsid
   function launch(path: string, script: string): { stdout: string; home: string } {
     const home = join(root, `home-${Math.random().toString(36).slice(2)}`);
     mkdirSync(home);
-    const launcher = launcherScript({ invocation: { script, requires: [], files: [], credentials: [] }, workdir: root, env: { GRAFT_TASK: 't' }, path: [], harness: 'shell' });
+    const launcher = launcherScript({
+      invocation: { script, requires: [], files: [], credentials: [] },
+      workdir: root,
+      env: { GRAFT_TASK: 't' },
+      path: [],
+      harness: 'shell',
+    });
     const stdout = execFileSync('sh', ['-s'], { input: launcher, env: { HOME: home, PATH: path }, encoding: 'utf8', timeout: 60_000 });
     return { stdout, home };
   }

@@ -12,14 +12,14 @@ describe('error codes', () => {
     expect(listed).to.deep.equal(expected);
   });
 
-  it('given an error with only a code, then its exit code is the registry\'s, and a cloud API code exits 7', () => {
+  it("given an error with only a code, then its exit code is the registry's, and a cloud API code exits 7", () => {
     expect(new GraftError('x', { code: 'SSH_AUTH' }).exitCode).to.equal(ExitCode.unreachable);
     expect(new GraftError('x', { code: 'MERGE_CONFLICT' }).exitCode).to.equal(ExitCode.conflict);
     expect(new ProviderError('x', { code: 'GCE_QUOTA_EXCEEDED' }).exitCode).to.equal(ExitCode.provider);
     expect(exitCodeOf('EC2_INSUFFICIENT_INSTANCE_CAPACITY')).to.equal(ExitCode.provider);
   });
 
-  it('given the sources, then no error names a code with an exit code other than the registry\'s', () => {
+  it("given the sources, then no error names a code with an exit code other than the registry's", () => {
     const out = new Set<string>();
     for (const file of listSources(new URL('../../../src/', import.meta.url))) {
       for (const m of readFileSync(file, 'utf8').matchAll(/code: '([A-Z0-9_]+)',?\s*exitCode: ExitCode\.([a-zA-Z]+)/g)) {
@@ -32,5 +32,7 @@ describe('error codes', () => {
 });
 
 function listSources(dir: URL): URL[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listSources(new URL(`${e.name}/`, dir)) : e.name.endsWith('.ts') ? [new URL(e.name, dir)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listSources(new URL(`${e.name}/`, dir)) : e.name.endsWith('.ts') ? [new URL(e.name, dir)] : [],
+  );
 }

@@ -5,7 +5,18 @@ import { fanoutExec, fanoutExitCode, type RemoteExecutor } from '../../../src/co
 import type { HostRecord } from '../../../src/core/model/host.js';
 
 const host = (name: string): HostRecord => ({
-  name, provisioner: 'static', address: name, port: 22, user: 'u', state: 'up', slots: 1, groups: [], labels: [], isolation: 'shared-account', hostKeys: ['k'], meta: {},
+  name,
+  provisioner: 'static',
+  address: name,
+  port: 22,
+  user: 'u',
+  state: 'up',
+  slots: 1,
+  groups: [],
+  labels: [],
+  isolation: 'shared-account',
+  hostKeys: ['k'],
+  meta: {},
 });
 
 /** An executor that answers per host name: the fan-out logic is what is under test here. */
@@ -18,7 +29,13 @@ function scripted(behaviour: Record<string, () => Promise<{ exitCode: number | n
   };
 }
 
-const options = (timeoutMs?: number) => ({ concurrency: 10, timeoutMs, headLines: 2, events: new EventBus(), endpointFor: (h: HostRecord) => ({ label: h.name, host: h.address, port: 22, username: 'u', hostKeys: ['k'] }) });
+const options = (timeoutMs?: number) => ({
+  concurrency: 10,
+  timeoutMs,
+  headLines: 2,
+  events: new EventBus(),
+  endpointFor: (h: HostRecord) => ({ label: h.name, host: h.address, port: 22, username: 'u', hostKeys: ['k'] }),
+});
 
 describe('fan-out exec', () => {
   it('given hosts that succeed, fail, are refused and hang, when run, then each gets its own row and the exit code is the most severe', async () => {
@@ -46,7 +63,18 @@ describe('fan-out exec', () => {
   });
 
   it('given unreachable and failing hosts, when the exit code is computed, then unreachable (5) outranks a failed command (1)', () => {
-    const row = (ok: boolean, exitCode: number | null, error?: number) => ({ host: 'h', address: 'a', ok, exitCode, signal: null, durationMs: 0, stdout: [], stderr: [], truncated: false, ...(error ? { error: { code: 'X', message: 'x', exitCode: error, actions: [] } } : {}) });
+    const row = (ok: boolean, exitCode: number | null, error?: number) => ({
+      host: 'h',
+      address: 'a',
+      ok,
+      exitCode,
+      signal: null,
+      durationMs: 0,
+      stdout: [],
+      stderr: [],
+      truncated: false,
+      ...(error ? { error: { code: 'X', message: 'x', exitCode: error, actions: [] } } : {}),
+    });
     expect(fanoutExitCode([row(true, 0)])).to.equal(0);
     expect(fanoutExitCode([row(true, 0), row(false, 2)])).to.equal(1);
     expect(fanoutExitCode([row(false, 2), row(false, null, 5)])).to.equal(5);
@@ -93,7 +121,7 @@ describe('fan-out exec', () => {
     expect(row!.error!.message).to.include('slow').and.include('200 ms');
   });
 
-  it('given a concurrency of 1, when hosts wait for their turn, then each one\'s timeout starts with its turn, not with the fan-out', async () => {
+  it("given a concurrency of 1, when hosts wait for their turn, then each one's timeout starts with its turn, not with the fan-out", async () => {
     const quick = () => new Promise<{ exitCode: number }>((resolve) => setTimeout(() => resolve({ exitCode: 0 }), 120));
     const rows = await fanoutExec(scripted({ a: quick, b: quick, c: quick }), ['a', 'b', 'c'].map(host), 'true', { ...options(200), concurrency: 1 });
     expect(rows.map((r) => r.ok)).to.deep.equal([true, true, true]);

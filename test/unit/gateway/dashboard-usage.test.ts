@@ -11,11 +11,27 @@ describe("the dashboard's tokens and cost, from the gateway's metering", () => {
   let dir: string;
   let state: StateStore;
   const session = 'dashuse1';
-  const graph = (budgetMicroUsd?: number): RunGraph => ({ file: 'g.yaml', base: 'main', repo: '/r', baseCommit: 'c', autoApprove: false, hosts: { provisioner: 'local', count: 1, slots: 1 }, agents: {}, tasks: {}, ...(budgetMicroUsd !== undefined ? { budgetMicroUsd } : {}) }) as unknown as RunGraph;
+  const graph = (budgetMicroUsd?: number): RunGraph =>
+    ({
+      file: 'g.yaml',
+      base: 'main',
+      repo: '/r',
+      baseCommit: 'c',
+      autoApprove: false,
+      hosts: { provisioner: 'local', count: 1, slots: 1 },
+      agents: {},
+      tasks: {},
+      ...(budgetMicroUsd !== undefined ? { budgetMicroUsd } : {}),
+    }) as unknown as RunGraph;
   const record = (task: string, tokens: [number, number], costPico: bigint | null) => {
     const store = new GatewayStore(state);
     const grant = { task, attempt: 1, agent: 'coder', identity: task, vendor: 'anthropic' as const, expiresAt: '2099-01-01T00:00:00Z' };
-    store.finishRequest(store.startRequest(session, grant, 'm'), 200, { inputTokens: tokens[0], outputTokens: tokens[1], cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 }, costPico);
+    store.finishRequest(
+      store.startRequest(session, grant, 'm'),
+      200,
+      { inputTokens: tokens[0], outputTokens: tokens[1], cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 },
+      costPico,
+    );
   };
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'graft-dash-usage-'));

@@ -6,8 +6,26 @@ import { ConfigError } from '../../../src/core/errors.js';
 import { formatUsd, parseBudget, parseMicros, picoToUsd } from '../../../src/core/gateway/money.js';
 import { costOf, PriceTable, type ModelPrice } from '../../../src/core/gateway/prices.js';
 
-const price = (pattern: string, rates: Partial<ModelPrice> = {}): ModelPrice => ({ pattern, input: 3_000_000, output: 15_000_000, cacheRead: 300_000, cacheWrite: 3_750_000, cacheWrite1h: 6_000_000, source: 'test', checked: '2026-12-04', file: 'test', ...rates });
-const usage = (u: Partial<Record<'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'cacheWrite1hTokens', number>>) => ({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, ...u });
+const price = (pattern: string, rates: Partial<ModelPrice> = {}): ModelPrice => ({
+  pattern,
+  input: 3_000_000,
+  output: 15_000_000,
+  cacheRead: 300_000,
+  cacheWrite: 3_750_000,
+  cacheWrite1h: 6_000_000,
+  source: 'test',
+  checked: '2026-12-04',
+  file: 'test',
+  ...rates,
+});
+const usage = (u: Partial<Record<'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'cacheWrite1hTokens', number>>) => ({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  cacheWrite1hTokens: 0,
+  ...u,
+});
 
 describe('gateway money: exact prices and costs', () => {
   it('given amounts as text and numbers, when parsed, then they are exact micro-units and anything else is refused', () => {
@@ -31,17 +49,32 @@ describe('gateway money: exact prices and costs', () => {
     expect(formatUsd(picoToUsd(cost))).to.equal('$0.008355');
     expect(formatUsd(2)).to.equal('$2.00');
     // Floating point would say 0.30000000000000004 for 0.1 + 0.2; the integers do not.
-    expect(picoToUsd(costOf(price('m', { input: 100_000 }), usage({ inputTokens: 1_000_000 })) + costOf(price('m', { input: 200_000 }), usage({ inputTokens: 1_000_000 })))).to.equal(0.3);
+    expect(
+      picoToUsd(
+        costOf(price('m', { input: 100_000 }), usage({ inputTokens: 1_000_000 })) + costOf(price('m', { input: 200_000 }), usage({ inputTokens: 1_000_000 })),
+      ),
+    ).to.equal(0.3);
   });
 
   it('given a long-context tier, when a prompt (cache included) is above it, then every rate comes from that tier', () => {
-    const tiered = price('m', { longContext: { above: 200_000, input: 6_000_000, output: 22_500_000, cacheRead: 600_000, cacheWrite: 7_500_000, cacheWrite1h: 12_000_000 } });
-    expect(costOf(tiered, usage({ inputTokens: 150_000, cacheReadTokens: 50_000, outputTokens: 10 }))).to.equal(150_000n * 3_000_000n + 50_000n * 300_000n + 10n * 15_000_000n);
-    expect(costOf(tiered, usage({ inputTokens: 150_000, cacheReadTokens: 50_001, outputTokens: 10 }))).to.equal(150_000n * 6_000_000n + 50_001n * 600_000n + 10n * 22_500_000n);
+    const tiered = price('m', {
+      longContext: { above: 200_000, input: 6_000_000, output: 22_500_000, cacheRead: 600_000, cacheWrite: 7_500_000, cacheWrite1h: 12_000_000 },
+    });
+    expect(costOf(tiered, usage({ inputTokens: 150_000, cacheReadTokens: 50_000, outputTokens: 10 }))).to.equal(
+      150_000n * 3_000_000n + 50_000n * 300_000n + 10n * 15_000_000n,
+    );
+    expect(costOf(tiered, usage({ inputTokens: 150_000, cacheReadTokens: 50_001, outputTokens: 10 }))).to.equal(
+      150_000n * 6_000_000n + 50_001n * 600_000n + 10n * 22_500_000n,
+    );
   });
 
   it('given patterns, when a model is looked up, then its exact name wins, else the longest matching pattern, else it has no price', () => {
-    const table = PriceTable.of([price('claude-sonnet-4*', { input: 1 }), price('claude-sonnet-4-6*', { input: 2 }), price('claude-sonnet-4-6-exact', { input: 3 }), price('*-mini', { input: 4 })]);
+    const table = PriceTable.of([
+      price('claude-sonnet-4*', { input: 1 }),
+      price('claude-sonnet-4-6*', { input: 2 }),
+      price('claude-sonnet-4-6-exact', { input: 3 }),
+      price('*-mini', { input: 4 }),
+    ]);
     expect(table.lookup('claude-sonnet-4-6')?.input).to.equal(2);
     expect(table.lookup('claude-sonnet-4-5-20250929')?.input).to.equal(1);
     expect(table.lookup('claude-sonnet-4-6-exact')?.input).to.equal(3);
@@ -67,7 +100,10 @@ describe('gateway money: exact prices and costs', () => {
 
     it('given a GRAFT_PRICES file, when loaded, then its entries replace and add to the shipped ones, and omitted cache rates fall back to the input rate', () => {
       const file = join(dir, 'prices.yaml');
-      writeFileSync(file, 'models:\n  claude-sonnet-5-5*: { input: "9", output: 10, source: https://example.test/p, checked: 2026-12-01 }\n  in-house-*: { input: 0.5, output: 1, source: internal, checked: 2026-12-02 }\n');
+      writeFileSync(
+        file,
+        'models:\n  claude-sonnet-5-5*: { input: "9", output: 10, source: https://example.test/p, checked: 2026-12-01 }\n  in-house-*: { input: 0.5, output: 1, source: internal, checked: 2026-12-02 }\n',
+      );
       const table = PriceTable.load(file);
       expect(table.lookup('claude-sonnet-5-5')).to.include({ input: 9_000_000, output: 10_000_000, cacheRead: 9_000_000, cacheWrite: 9_000_000, file });
       expect(table.lookup('in-house-7b')).to.include({ input: 500_000, output: 1_000_000 });
@@ -76,7 +112,15 @@ describe('gateway money: exact prices and costs', () => {
 
     it('given a bad GRAFT_PRICES file, when loaded, then every problem is a config error naming the file and the path in it', () => {
       const file = join(dir, 'bad.json');
-      writeFileSync(file, JSON.stringify({ models: { m: { input: '1.2345678', output: 'x', source: '', checked: 'yesterday' }, n: { input: 1, output: 1, source: 's', checked: '2026-01-01', extra: 1 } } }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          models: {
+            m: { input: '1.2345678', output: 'x', source: '', checked: 'yesterday' },
+            n: { input: 1, output: 1, source: 's', checked: '2026-01-01', extra: 1 },
+          },
+        }),
+      );
       let thrown: unknown;
       try {
         PriceTable.load(file);
@@ -85,7 +129,13 @@ describe('gateway money: exact prices and costs', () => {
       }
       expect(thrown).to.be.instanceOf(ConfigError);
       const paths = (thrown as ConfigError).problems.map((p) => `${p.file}: ${p.path}`);
-      expect(paths).to.include.members([`${file}: models.m.input`, `${file}: models.m.output`, `${file}: models.m.source`, `${file}: models.m.checked`, `${file}: models.n`]);
+      expect(paths).to.include.members([
+        `${file}: models.m.input`,
+        `${file}: models.m.output`,
+        `${file}: models.m.source`,
+        `${file}: models.m.checked`,
+        `${file}: models.n`,
+      ]);
       expect(() => PriceTable.load(join(dir, 'missing.json'))).to.throw(ConfigError, /missing\.json: cannot read the price table: ENOENT/);
     });
   });

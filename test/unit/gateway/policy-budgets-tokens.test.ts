@@ -50,15 +50,29 @@ describe('gateway budgets', () => {
     ]);
     const raised = budgetsFor(graph, 'impl', (scope) => (scope === 'task' ? 5_000_000 : undefined));
     expect(raised[0]).to.deep.equal({ scope: 'task', name: 'impl', microUsd: 5_000_000 });
-    expect(budgetsFor(graph, 'other', (scope, name) => (scope === 'task' && name === 'other' ? 1 : undefined))[0]).to.deep.equal({ scope: 'task', name: 'other', microUsd: 1 });
-    expect(budgetsFor({ agents: graph.agents, tasks: { x: task({ name: 'x', agent: 'coder' }) } }, 'x', () => undefined)).to.deep.equal([{ scope: 'agent', name: 'coder', microUsd: 4_000_000 }]);
+    expect(budgetsFor(graph, 'other', (scope, name) => (scope === 'task' && name === 'other' ? 1 : undefined))[0]).to.deep.equal({
+      scope: 'task',
+      name: 'other',
+      microUsd: 1,
+    });
+    expect(budgetsFor({ agents: graph.agents, tasks: { x: task({ name: 'x', agent: 'coder' }) } }, 'x', () => undefined)).to.deep.equal([
+      { scope: 'agent', name: 'coder', microUsd: 4_000_000 },
+    ]);
   });
 
   it('given spending, when it is one pico-dollar under a budget the request goes, and at the budget it is refused naming that budget', () => {
-    const limits: BudgetLimit[] = [{ scope: 'task', name: 'impl', microUsd: 2_000_000 }, { scope: 'graph', name: '', microUsd: 10_000_000 }];
+    const limits: BudgetLimit[] = [
+      { scope: 'task', name: 'impl', microUsd: 2_000_000 },
+      { scope: 'graph', name: '', microUsd: 10_000_000 },
+    ];
     const twoDollars = 2_000_000n * 1_000_000n;
     expect(spentBudget(limits, (scope) => (scope === 'task' ? twoDollars - 1n : 0n))).to.equal(undefined);
-    expect(spentBudget(limits, (scope) => (scope === 'task' ? twoDollars : 0n))).to.deep.equal({ scope: 'task', name: 'impl', microUsd: 2_000_000, spentPico: twoDollars });
+    expect(spentBudget(limits, (scope) => (scope === 'task' ? twoDollars : 0n))).to.deep.equal({
+      scope: 'task',
+      name: 'impl',
+      microUsd: 2_000_000,
+      spentPico: twoDollars,
+    });
     expect(spentBudget(limits, (scope) => (scope === 'graph' ? 10n ** 13n : 0n))?.scope).to.equal('graph');
   });
 });
@@ -79,7 +93,14 @@ describe('gateway tokens and usage in the state store', () => {
   });
 
   it('given an issued token, when looked up, then it names its grant; only its hash is stored; revoking marks every token of the agent', () => {
-    const grant = { task: 'impl', attempt: 1, agent: 'coder', identity: 'impl', vendor: 'anthropic' as const, expiresAt: new Date(Date.now() + 60_000).toISOString() };
+    const grant = {
+      task: 'impl',
+      attempt: 1,
+      agent: 'coder',
+      identity: 'impl',
+      vendor: 'anthropic' as const,
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    };
     const token = store.issueToken('gwstore1', grant);
     const second = store.issueToken('gwstore1', grant);
     expect(token.startsWith(gatewayTokenPrefix)).to.equal(true);

@@ -41,15 +41,34 @@ describe('gateway usage: the vendors own counts, normalised', () => {
   it('given a stream cut off after message_start, when it ends, then the input counts are kept and output is what was reported so far', () => {
     const whole = fixture('anthropic-messages.sse').toString('utf8');
     const cut = Buffer.from(whole.slice(0, whole.indexOf('event: content_block_start')));
-    expect(meter('anthropic', cut, 5).usage).to.deep.equal({ inputTokens: 1200, outputTokens: 1, cacheReadTokens: 3000, cacheWriteTokens: 500, cacheWrite1hTokens: 300 });
+    expect(meter('anthropic', cut, 5).usage).to.deep.equal({
+      inputTokens: 1200,
+      outputTokens: 1,
+      cacheReadTokens: 3000,
+      cacheWriteTokens: 500,
+      cacheWrite1hTokens: 300,
+    });
   });
 
   it('given non-streamed JSON bodies (and Gemini’s JSON array of chunks), when they end, then their usage is read from the body', () => {
-    const anthropic = Buffer.from(JSON.stringify({ id: 'msg', usage: { input_tokens: 10, output_tokens: 20, cache_read_input_tokens: 5, cache_creation_input_tokens: 0 } }));
-    expect(meter('anthropic', anthropic, 3, 'application/json').usage).to.deep.equal({ inputTokens: 10, outputTokens: 20, cacheReadTokens: 5, cacheWriteTokens: 0, cacheWrite1hTokens: 0 });
+    const anthropic = Buffer.from(
+      JSON.stringify({ id: 'msg', usage: { input_tokens: 10, output_tokens: 20, cache_read_input_tokens: 5, cache_creation_input_tokens: 0 } }),
+    );
+    expect(meter('anthropic', anthropic, 3, 'application/json').usage).to.deep.equal({
+      inputTokens: 10,
+      outputTokens: 20,
+      cacheReadTokens: 5,
+      cacheWriteTokens: 0,
+      cacheWrite1hTokens: 0,
+    });
     const chat = Buffer.from(JSON.stringify({ usage: { prompt_tokens: 100, completion_tokens: 9, prompt_tokens_details: { cached_tokens: 64 } } }));
     expect(meter('openai', chat, 4, 'application/json; charset=utf-8').usage).to.include({ inputTokens: 36, outputTokens: 9, cacheReadTokens: 64 });
-    const array = Buffer.from(JSON.stringify([{ usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 1 } }, { usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 8 } }]));
+    const array = Buffer.from(
+      JSON.stringify([
+        { usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 1 } },
+        { usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 8 } },
+      ]),
+    );
     expect(meter('gemini', array, 2, 'application/json').usage).to.include({ inputTokens: 3, outputTokens: 8 });
   });
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadGraphFile, MAX_GRAPH_FILE_BYTES } from '../../../src/core/graph/graph-file.js';
-import { maxTaskNameLength } from '../../../src/core/graph/graph-schema.js';
+import { maxTaskNameLength } from '../../../src/core/graph/graph-values.js';
 import { ConfigError, type ConfigProblem } from '../../../src/core/errors.js';
 import { mergeLimits } from '../../../src/core/hosts/limits.js';
 
@@ -73,7 +73,16 @@ describe('graph file: loading and schema', () => {
     });
     expect(graph.agents.checker).to.deep.equal({ name: 'checker', harness: 'shell', command: 'npm test', args: [], secrets: [] });
     expect(Object.keys(graph.tasks)).to.deep.equal(['plan', 'implement-api', 'implement-ui', 'test', 'review']);
-    expect(graph.tasks['implement-api']).to.deep.equal({ name: 'implement-api', agent: 'coder', prompt: '...', needs: ['plan'], on: 'gpu', retries: 2, timeoutMs: 30 * 60_000, secrets: ['API_KEY'] });
+    expect(graph.tasks['implement-api']).to.deep.equal({
+      name: 'implement-api',
+      agent: 'coder',
+      prompt: '...',
+      needs: ['plan'],
+      on: 'gpu',
+      retries: 2,
+      timeoutMs: 30 * 60_000,
+      secrets: ['API_KEY'],
+    });
     expect(graph.tasks['implement-ui']!.needs).to.deep.equal(['plan']);
     expect(graph.tasks.test!.command).to.equal('npm test -- --grep api');
     expect(graph.tasks.review).to.include({ approval: 'before', timeoutMs: 90_000, retries: 0 });
@@ -87,10 +96,19 @@ describe('graph file: loading and schema', () => {
 
   it('given hosts from an inventory or a cloud, when loaded, then the inventory is resolved from the graph’s directory and cloud settings are kept as strings', async () => {
     write('all:\n  hosts:\n    web01:\n', 'fleet/hosts.yaml');
-    const onInventory = await loadGraphFile(write(`hosts: { inventory: hosts.yaml, limit: web, slots: 2 }\n${minimal('  only: { agent: sh }')}`, 'fleet/graph.yaml'));
+    const onInventory = await loadGraphFile(
+      write(`hosts: { inventory: hosts.yaml, limit: web, slots: 2 }\n${minimal('  only: { agent: sh }')}`, 'fleet/graph.yaml'),
+    );
     expect(onInventory.hosts).to.deep.equal({ provisioner: 'static', inventory: join(dir, 'fleet/hosts.yaml'), limit: 'web', slots: 2 });
-    const onCloud = await loadGraphFile(write(`hosts: { provisioner: ec2, count: 4, region: eu-west-1, instance-type: t3.small, disk-gb: 30 }\n${minimal('  only: { agent: sh }')}`));
-    expect(onCloud.hosts).to.deep.equal({ provisioner: 'ec2', count: 4, slots: 2, settings: { region: 'eu-west-1', 'instance-type': 't3.small', 'disk-gb': '30' } });
+    const onCloud = await loadGraphFile(
+      write(`hosts: { provisioner: ec2, count: 4, region: eu-west-1, instance-type: t3.small, disk-gb: 30 }\n${minimal('  only: { agent: sh }')}`),
+    );
+    expect(onCloud.hosts).to.deep.equal({
+      provisioner: 'ec2',
+      count: 4,
+      slots: 2,
+      settings: { region: 'eu-west-1', 'instance-type': 't3.small', 'disk-gb': '30' },
+    });
   });
 
   it('given a malformed graph, when loaded, then every problem of the file is reported at once, in file order, with its line', async () => {
@@ -131,7 +149,15 @@ describe('graph file: loading and schema', () => {
   });
 
   it('given values of the wrong type, when loaded, then each says what was expected and what was found', async () => {
-    const file = write(['hosts: [local]', 'agents: { sh: { harness: shell, command: [ls], args: ls, secrets: [lower_case] } }', 'tasks:', '  a: { agent: sh, needs: 3, retries: "2", on: 5 }', '  b: just-a-string'].join('\n'));
+    const file = write(
+      [
+        'hosts: [local]',
+        'agents: { sh: { harness: shell, command: [ls], args: ls, secrets: [lower_case] } }',
+        'tasks:',
+        '  a: { agent: sh, needs: 3, retries: "2", on: 5 }',
+        '  b: just-a-string',
+      ].join('\n'),
+    );
     expect((await problemsOf(file)).map((p) => `${p.path}: ${p.message}`)).to.have.members([
       'hosts: expected hosts (a mapping such as { provisioner: local, count: 2 }), got a list',
       'agents.sh.command: expected a shell command, got a list',
@@ -146,7 +172,19 @@ describe('graph file: loading and schema', () => {
 
   it('given names outside the safe set (unicode, upper case, too long, reserved), when loaded, then each is refused saying how long a name may be', async () => {
     const longest = `t${'x'.repeat(maxTaskNameLength - 1)}`;
-    const file = write(minimal([`  tâche: { agent: sh }`, `  Build: { agent: sh }`, `  ${longest}: { agent: sh }`, `  ${longest}y: { agent: sh }`, '  all: { agent: sh }', '  "9lives": { agent: sh }'].join('\n'), '  ağent: { harness: shell, command: ls }\n  sh: { harness: shell, command: ls }'));
+    const file = write(
+      minimal(
+        [
+          `  tâche: { agent: sh }`,
+          `  Build: { agent: sh }`,
+          `  ${longest}: { agent: sh }`,
+          `  ${longest}y: { agent: sh }`,
+          '  all: { agent: sh }',
+          '  "9lives": { agent: sh }',
+        ].join('\n'),
+        '  ağent: { harness: shell, command: ls }\n  sh: { harness: shell, command: ls }',
+      ),
+    );
     const problems = await problemsOf(file);
     expect(maxTaskNameLength).to.equal(17);
     expect(problems.map((p) => p.path)).to.deep.equal(['agents["ağent"]', 'tasks["tâche"]', 'tasks.Build', `tasks.${longest}y`, 'tasks.all', 'tasks.9lives']);
@@ -159,10 +197,19 @@ describe('graph file: loading and schema', () => {
   it('given instructions paths, when loaded, then they are read relative to the graph file (not the working directory) and a missing one is named', async () => {
     write('Review carefully.\n', 'nested/prompts/review.md');
     const file = write(
-      ['agents:', '  reviewer: { harness: gemini, instructions: prompts/review.md }', '  writer: { harness: claude, instructions: prompts/missing.md }', 'tasks:', '  review: { agent: reviewer }', '  write: { agent: writer, prompt: go }'].join('\n'),
+      [
+        'agents:',
+        '  reviewer: { harness: gemini, instructions: prompts/review.md }',
+        '  writer: { harness: claude, instructions: prompts/missing.md }',
+        'tasks:',
+        '  review: { agent: reviewer }',
+        '  write: { agent: writer, prompt: go }',
+      ].join('\n'),
       'nested/graph.yaml',
     );
-    expect(await linesOf(file)).to.deep.equal([`nested/graph.yaml:3: agents.writer.instructions: instructions file prompts/missing.md (${join(dir, 'nested/prompts/missing.md')}) not found; paths are relative to the graph file's directory`]);
+    expect(await linesOf(file)).to.deep.equal([
+      `nested/graph.yaml:3: agents.writer.instructions: instructions file prompts/missing.md (${join(dir, 'nested/prompts/missing.md')}) not found; paths are relative to the graph file's directory`,
+    ]);
     write('Write.\n', 'nested/prompts/missing.md');
     const graph = await loadGraphFile(file);
     expect(graph.agents.reviewer!.instructions).to.equal('Review carefully.\n');
@@ -170,19 +217,38 @@ describe('graph file: loading and schema', () => {
   });
 
   it('given a shell agent without a command, when a task supplies one, then it is valid, and a command on an LLM task is refused', async () => {
-    const file = write(minimal('  a: { agent: sh, command: "make" }\n  b: { agent: llm, prompt: p, command: make }', '  sh: { harness: shell }\n  llm: { harness: claude }'));
-    expect((await problemsOf(file)).map((p) => `${p.path}: ${p.message}`)).to.deep.equal(['tasks.b.command: "command" is for shell agents; agent llm uses claude, which is given the prompt']);
+    const file = write(
+      minimal('  a: { agent: sh, command: "make" }\n  b: { agent: llm, prompt: p, command: make }', '  sh: { harness: shell }\n  llm: { harness: claude }'),
+    );
+    expect((await problemsOf(file)).map((p) => `${p.path}: ${p.message}`)).to.deep.equal([
+      'tasks.b.command: "command" is for shell agents; agent llm uses claude, which is given the prompt',
+    ]);
   });
 
   it('given YAML problems (syntax, duplicate keys, several documents), when loaded, then each is reported with its line and never as a stack trace', async () => {
-    expect(await linesOf(write('agents:\n  a: [1\ntasks: {}\n', 'syntax.yaml'))).to.satisfy((lines: string[]) => lines.length > 0 && lines.every((l) => /^syntax\.yaml:\d+: YAML syntax at column \d+: /.test(l)));
-    expect(await linesOf(write('agents: {}\ntasks:\n  a: { agent: x }\n  a: { agent: y }\n', 'dup.yaml'))).to.deep.equal(['dup.yaml:4: duplicate key "a": a key may appear once in a mapping']);
-    expect(await linesOf(write('agents: {}\n---\ntasks: {}\n', 'multi.yaml'))).to.deep.equal(['multi.yaml:2: the file holds several YAML documents (separated by ---); put everything in one']);
+    expect(await linesOf(write('agents:\n  a: [1\ntasks: {}\n', 'syntax.yaml'))).to.satisfy(
+      (lines: string[]) => lines.length > 0 && lines.every((l) => /^syntax\.yaml:\d+: YAML syntax at column \d+: /.test(l)),
+    );
+    expect(await linesOf(write('agents: {}\ntasks:\n  a: { agent: x }\n  a: { agent: y }\n', 'dup.yaml'))).to.deep.equal([
+      'dup.yaml:4: duplicate key "a": a key may appear once in a mapping',
+    ]);
+    expect(await linesOf(write('agents: {}\n---\ntasks: {}\n', 'multi.yaml'))).to.deep.equal([
+      'multi.yaml:2: the file holds several YAML documents (separated by ---); put everything in one',
+    ]);
   });
 
   it('given an alias bomb, when loaded, then it fails fast on the alias bound', async () => {
-    const bomb = ['agents:', '  a: &a [x, x, x, x, x, x, x, x, x, x]', '  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', '  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', '  d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]', 'tasks: {}'].join('\n');
-    expect(await linesOf(write(bomb, 'bomb.yaml'))).to.deep.equal(['bomb.yaml: YAML aliases expand too far (more than 100 uses); write the values out instead']);
+    const bomb = [
+      'agents:',
+      '  a: &a [x, x, x, x, x, x, x, x, x, x]',
+      '  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      '  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      '  d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+      'tasks: {}',
+    ].join('\n');
+    expect(await linesOf(write(bomb, 'bomb.yaml'))).to.deep.equal([
+      'bomb.yaml: YAML aliases expand too far (more than 100 uses); write the values out instead',
+    ]);
   });
 
   it('given merge keys, when loaded, then a task can share settings with another', async () => {
@@ -194,7 +260,9 @@ describe('graph file: loading and schema', () => {
     expect(await linesOf(join(dir, 'nope.yaml'))).to.deep.equal(['nope.yaml: file not found']);
     expect(await linesOf(dir)).to.deep.equal([`${dir}: is a directory, not a file`]);
     expect(await linesOf(write('# nothing yet\n', 'empty.yaml'))).to.deep.equal(['empty.yaml: the file is empty; a graph needs at least agents: and tasks:']);
-    expect(await linesOf(write('- a\n- b\n', 'list.yaml'))).to.deep.equal(['list.yaml:1: the top level must be a mapping with agents: and tasks: (and optionally base: and hosts:), got a list']);
+    expect(await linesOf(write('- a\n- b\n', 'list.yaml'))).to.deep.equal([
+      'list.yaml:1: the top level must be a mapping with agents: and tasks: (and optionally base: and hosts:), got a list',
+    ]);
     const [big] = await linesOf(write(`# ${'x'.repeat(MAX_GRAPH_FILE_BYTES)}\n`, 'big.yaml'));
     expect(big).to.match(/^big\.yaml: is \d+ bytes; the limit is 1048576 bytes \(1024 KiB\)/);
   });
@@ -237,7 +305,9 @@ describe('graph file: loading and schema', () => {
     expect(good.agents.sh!.network).to.equal('none');
     expect(good.tasks.quiet!.network).to.equal(undefined);
     expect(good.tasks.open!.network).to.equal('open');
-    expect(good.agents.fetcher!.network).to.deep.equal({ allow: [{ address: '10.0.0.0/8' }, { address: '10.1.2.3', port: 443 }, { address: 'fd00::1', port: 8443 }, { name: 'registry.npmjs.org', port: 443 }] });
+    expect(good.agents.fetcher!.network).to.deep.equal({
+      allow: [{ address: '10.0.0.0/8' }, { address: '10.1.2.3', port: 443 }, { address: 'fd00::1', port: 8443 }, { name: 'registry.npmjs.org', port: 443 }],
+    });
     expect(
       await linesOf(
         write(
@@ -263,15 +333,30 @@ describe('graph file: loading and schema', () => {
     ]);
   });
 
-  it('given limits on agents and tasks, when loaded, then memory is in bytes, a task replaces its agent\'s key by key, and bad values are named with their line', async () => {
+  it("given limits on agents and tasks, when loaded, then memory is in bytes, a task replaces its agent's key by key, and bad values are named with their line", async () => {
     const good = await loadGraphFile(
-      write(['agents:', '  sh: { harness: shell, command: "true", limits: { cpu: 2, memory: 4G, pids: 512 } }', 'tasks:', '  a: { agent: sh, limits: { memory: 512M } }'].join('\n'), 'limits.yaml'),
+      write(
+        [
+          'agents:',
+          '  sh: { harness: shell, command: "true", limits: { cpu: 2, memory: 4G, pids: 512 } }',
+          'tasks:',
+          '  a: { agent: sh, limits: { memory: 512M } }',
+        ].join('\n'),
+        'limits.yaml',
+      ),
     );
     expect(good.agents.sh!.limits).to.deep.equal({ cpu: 2, memory: 4 * 1024 ** 3, pids: 512 });
     expect(good.tasks.a!.limits).to.deep.equal({ memory: 512 * 1024 ** 2 });
     expect(mergeLimits(good.agents.sh!.limits, good.tasks.a!.limits)).to.deep.equal({ cpu: 2, memory: 512 * 1024 ** 2, pids: 512 });
     expect(
-      await linesOf(write(['agents:', '  sh: { harness: shell, command: "true", limits: { cpu: 0, memory: lots, pids: 3, disk: 1G } }', 'tasks:', '  a: { agent: sh }'].join('\n'), 'bad-limits.yaml')),
+      await linesOf(
+        write(
+          ['agents:', '  sh: { harness: shell, command: "true", limits: { cpu: 0, memory: lots, pids: 3, disk: 1G } }', 'tasks:', '  a: { agent: sh }'].join(
+            '\n',
+          ),
+          'bad-limits.yaml',
+        ),
+      ),
     ).to.have.members([
       'bad-limits.yaml:2: agents.sh.limits.cpu: expected at least 0.01 CPU cores, got number 0',
       'bad-limits.yaml:2: agents.sh.limits.memory: expected an amount of memory such as 512M or 4G (K, M, G, T: powers of 1024; at least 4M), got string "lots"',
@@ -327,7 +412,9 @@ describe('graph file: loading and schema', () => {
       '5: agents.sh.budget: "budget" is for the claude, gemini and codex harnesses (the model gateway meters them); a shell agent calls no model through graft',
       '7: tasks.impl.budget: expected a budget in dollars such as "$2" or "$0.50" (more than zero, at most 6 decimals), got number 0',
     ]);
-    const oauth = await problemsOf(write('agents:\n  coder: { harness: claude, secrets: [CLAUDE_CODE_OAUTH_TOKEN] }\ntasks:\n  impl: { agent: coder, prompt: go }\n', 'oauth.yaml'));
+    const oauth = await problemsOf(
+      write('agents:\n  coder: { harness: claude, secrets: [CLAUDE_CODE_OAUTH_TOKEN] }\ntasks:\n  impl: { agent: coder, prompt: go }\n', 'oauth.yaml'),
+    );
     expect(oauth.map((p) => `${p.line}: ${p.path}: ${p.message}`)).to.deep.equal([
       '2: agents.coder.secrets: agent coder authenticates with CLAUDE_CODE_OAUTH_TOKEN, a subscription token the model gateway cannot forward: grant ANTHROPIC_API_KEY instead, or set gateway: false on it (its tasks are then unmetered)',
     ]);

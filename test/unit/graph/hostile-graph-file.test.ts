@@ -32,7 +32,9 @@ describe('graph file: hostile input', () => {
 
   it('given names of JavaScript’s own object members (constructor, toString), when used as agents and needs that do not exist, then they are unknown like any other name', async () => {
     // It used to crash in the cycle search (TypeError), and `agent: constructor` passed.
-    const error = await refusal(write('agents:\n  sh: { harness: shell, command: "true" }\ntasks:\n  a: { agent: constructor }\n  b: { agent: sh, needs: [toString, hasOwnProperty] }\n'));
+    const error = await refusal(
+      write('agents:\n  sh: { harness: shell, command: "true" }\ntasks:\n  a: { agent: constructor }\n  b: { agent: sh, needs: [toString, hasOwnProperty] }\n'),
+    );
     expect(lines(error.problems)).to.deep.equal([
       'tasks.a.agent: unknown agent "constructor"; the agents are sh',
       'tasks.b.needs[0]: unknown task "toString"',
@@ -41,14 +43,22 @@ describe('graph file: hostile input', () => {
   });
 
   it('given a task and an agent really named constructor, when loaded, then they are ordinary names', async () => {
-    const graph = await loadGraphFile(write('agents:\n  constructor: { harness: shell, command: "true" }\ntasks:\n  constructor: { agent: constructor }\n  b: { agent: constructor, needs: [constructor] }\n'));
+    const graph = await loadGraphFile(
+      write(
+        'agents:\n  constructor: { harness: shell, command: "true" }\ntasks:\n  constructor: { agent: constructor }\n  b: { agent: constructor, needs: [constructor] }\n',
+      ),
+    );
     const name: string = 'constructor';
     expect(graph.tasks.b!.needs).to.deep.equal([name]);
     expect(graph.agents[name]!.harness).to.equal('shell');
   });
 
   it('given __proto__ as a task or agent name, when loaded, then it is refused as a name instead of silently dropped', async () => {
-    const error = await refusal(write('agents:\n  __proto__: { harness: shell, command: "true" }\n  sh: { harness: shell, command: "true" }\ntasks:\n  __proto__: { agent: sh }\n  a: { agent: sh }\n'));
+    const error = await refusal(
+      write(
+        'agents:\n  __proto__: { harness: shell, command: "true" }\n  sh: { harness: shell, command: "true" }\ntasks:\n  __proto__: { agent: sh }\n  a: { agent: sh }\n',
+      ),
+    );
     expect(lines(error.problems)).to.have.length(2);
     expect(lines(error.problems)[0]).to.match(/^agents\.__proto__: agent name "__proto__" is not allowed/);
     expect(lines(error.problems)[1]).to.match(/^tasks\.__proto__: task name "__proto__" is not allowed/);
@@ -79,7 +89,11 @@ describe('graph file: hostile input', () => {
   });
 
   it('given instructions files that are a device or a /proc file, when loaded, then each is a problem of its agent, read no further than the bound', async () => {
-    const error = await refusal(write('agents:\n  a: { harness: claude, instructions: /dev/zero }\n  b: { harness: claude, instructions: /proc/kallsyms }\ntasks:\n  t: { agent: a, prompt: x }\n  u: { agent: b, prompt: x }\n'));
+    const error = await refusal(
+      write(
+        'agents:\n  a: { harness: claude, instructions: /dev/zero }\n  b: { harness: claude, instructions: /proc/kallsyms }\ntasks:\n  t: { agent: a, prompt: x }\n  u: { agent: b, prompt: x }\n',
+      ),
+    );
     expect(lines(error.problems)).to.deep.equal([
       'agents.a.instructions: instructions file /dev/zero is not a regular file (a device, pipe or socket cannot be read as configuration)',
       'agents.b.instructions: instructions file /proc/kallsyms is more than 1048576 bytes; the limit is 1048576 bytes (1024 KiB). Is this the right file?',

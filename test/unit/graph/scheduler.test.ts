@@ -1,6 +1,20 @@
 import { expect } from 'chai';
 import type { GraphSpec, TaskSpec } from '../../../src/core/model/graph.js';
-import { attemptEnded, attemptFailed, cancelAll, decide, initialRecords, outcome, place, settle, starting, stranded, succeeded, type PlanInput, type SchedulerHost } from '../../../src/core/graph/scheduler.js';
+import {
+  attemptEnded,
+  attemptFailed,
+  cancelAll,
+  decide,
+  initialRecords,
+  outcome,
+  place,
+  settle,
+  starting,
+  stranded,
+  succeeded,
+  type PlanInput,
+  type SchedulerHost,
+} from '../../../src/core/graph/scheduler.js';
 import type { TaskRecord } from '../../../src/core/model/task.js';
 
 function graph(tasks: Record<string, Partial<TaskSpec>>): GraphSpec {
@@ -32,7 +46,14 @@ class Run {
     for (const r of settle(this.g, this.tasks)) this.put(r);
   }
   input(): PlanInput {
-    return { graph: this.g, tasks: this.tasks, hosts: this.hosts, eligible: (t) => (t.on ? this.hosts.filter((h) => h.name.startsWith(t.on!)).map((h) => h.name) : this.hosts.map((h) => h.name)), priority: this.priority, now: this.now };
+    return {
+      graph: this.g,
+      tasks: this.tasks,
+      hosts: this.hosts,
+      eligible: (t) => (t.on ? this.hosts.filter((h) => h.name.startsWith(t.on!)).map((h) => h.name) : this.hosts.map((h) => h.name)),
+      priority: this.priority,
+      now: this.now,
+    };
   }
   /** Starts what can start; returns the placements. */
   tick() {
@@ -43,7 +64,9 @@ class Run {
   finish(name: string, ok = true) {
     const spec = this.g.tasks[name]!;
     const r = this.tasks.get(name)!;
-    this.put(ok ? succeeded(spec, r, new Date(this.now).toISOString(), { exitCode: 0 }) : attemptFailed(spec, r, { now: this.now, error: 'exit 1', exitCode: 1 }));
+    this.put(
+      ok ? succeeded(spec, r, new Date(this.now).toISOString(), { exitCode: 0 }) : attemptFailed(spec, r, { now: this.now, error: 'exit 1', exitCode: 1 }),
+    );
     this.settle();
   }
   state(name: string) {
@@ -59,7 +82,12 @@ describe('scheduler', () => {
     expect(run.tick().map((p) => p.task)).to.deep.equal(['plan']);
     expect(run.tick()).to.deep.equal([]);
     run.finish('plan');
-    expect(run.tick().map((p) => p.task).sort()).to.deep.equal(['api', 'ui']);
+    expect(
+      run
+        .tick()
+        .map((p) => p.task)
+        .sort(),
+    ).to.deep.equal(['api', 'ui']);
     run.finish('api');
     expect(run.state('test')).to.equal('pending');
     expect(run.tick()).to.deep.equal([]);
@@ -84,7 +112,16 @@ describe('scheduler', () => {
   });
 
   it('starts ready tasks in critical-path order, then file order', () => {
-    const run = new Run(graph({ short: {}, long: {}, next: { needs: ['long'] }, last: { needs: ['next'] } }), hosts(1, 1), new Map([['short', 1], ['long', 3], ['next', 2], ['last', 1]]));
+    const run = new Run(
+      graph({ short: {}, long: {}, next: { needs: ['long'] }, last: { needs: ['next'] } }),
+      hosts(1, 1),
+      new Map([
+        ['short', 1],
+        ['long', 3],
+        ['next', 2],
+        ['last', 1],
+      ]),
+    );
     expect(run.tick().map((p) => p.task)).to.deep.equal(['long']);
   });
 
@@ -153,7 +190,16 @@ describe('scheduler', () => {
   });
 
   it('holds a gated task until approved, and a rejection blocks downstream', () => {
-    const run = new Run(graph({ build: {}, review: { needs: ['build'], approval: 'before' }, ship: { needs: ['review'] }, check: { approval: 'after' }, use: { needs: ['check'] } }), hosts(1, 4));
+    const run = new Run(
+      graph({
+        build: {},
+        review: { needs: ['build'], approval: 'before' },
+        ship: { needs: ['review'] },
+        check: { approval: 'after' },
+        use: { needs: ['check'] },
+      }),
+      hosts(1, 4),
+    );
     run.tick();
     run.finish('build');
     expect(run.state('review')).to.equal('awaiting-approval');
@@ -200,7 +246,7 @@ describe('scheduler: the attempt rules', () => {
     expect(next.reported).to.equal(undefined);
   });
 
-  it('given the agent reported failure with exit 0, when the attempt ends, then it fails with the agent\'s words and may retry', () => {
+  it("given the agent reported failure with exit 0, when the attempt ends, then it fails with the agent's words and may retry", () => {
     const next = attemptEnded(spec(), running({ reported: 'fail', summary: 'tests red' }), { exitCode: 0 }, now);
     expect(next).to.include({ state: 'ready', error: 'the agent reported failure: tests red' });
   });
@@ -221,6 +267,9 @@ describe('scheduler: the attempt rules', () => {
   });
 
   it('given a process that vanished, when the attempt ends, then it failed, even with exit 0 recorded', () => {
-    expect(attemptEnded(spec(0), running(), { exitCode: 0, vanished: true }, now)).to.include({ state: 'failed', error: 'its process disappeared without an exit status' });
+    expect(attemptEnded(spec(0), running(), { exitCode: 0, vanished: true }, now)).to.include({
+      state: 'failed',
+      error: 'its process disappeared without an exit status',
+    });
   });
 });

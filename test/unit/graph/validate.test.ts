@@ -2,7 +2,15 @@ import { expect } from 'chai';
 import { closestName } from '../../../src/core/did-you-mean.js';
 import { BugError } from '../../../src/core/errors.js';
 import type { TaskSpec } from '../../../src/core/model/graph.js';
-import { criticalPathLengths, eligibleHosts, graphProblems, placementProblems, topologicalOrder, type GraphOutline, type GraphPlacement } from '../../../src/core/graph/validate.js';
+import {
+  criticalPathLengths,
+  eligibleHosts,
+  graphProblems,
+  placementProblems,
+  topologicalOrder,
+  type GraphOutline,
+  type GraphPlacement,
+} from '../../../src/core/graph/validate.js';
 
 /** A graph of shell tasks from `name: needs` pairs, in the order given. */
 function graph(needs: Record<string, string[]>): GraphOutline & { tasks: Record<string, { needs: string[] }> } {
@@ -48,7 +56,10 @@ describe('graph rules', () => {
   it('given unknown, duplicate and self needs and an unknown agent, when validated, then each is reported where it is, with suggestions', () => {
     const g: GraphOutline = {
       agents: { coder: { harness: 'claude' } },
-      tasks: { 'implement-api': { agent: 'coder', prompt: 'p', needs: [] }, test: { agent: 'codr', needs: ['implement-apii', 'test', 'implement-api', 'implement-api', undefined, 'zzz'] } },
+      tasks: {
+        'implement-api': { agent: 'coder', prompt: 'p', needs: [] },
+        test: { agent: 'codr', needs: ['implement-apii', 'test', 'implement-api', 'implement-api', undefined, 'zzz'] },
+      },
     };
     expect(messages(g)).to.deep.equal([
       'tasks.test.agent: unknown agent "codr" (did you mean "coder"?); the agents are coder',
@@ -83,7 +94,9 @@ describe('graph rules', () => {
     const g = graph(Object.fromEntries(Array.from({ length: size }, (_, i) => [`t${i}`, [`t${(i + 1) % size}`]])));
     const found = messages(g);
     expect(found).to.have.length(1);
-    expect(found[0]).to.equal('tasks.t0.needs: cycle of 20000 tasks: t0 → t1 → t2 → t3 → t4 → t5 → … → t19995 → t19996 → t19997 → t19998 → t19999 → t0 (each task needs the next, so none of them can start)');
+    expect(found[0]).to.equal(
+      'tasks.t0.needs: cycle of 20000 tasks: t0 → t1 → t2 → t3 → t4 → t5 → … → t19995 → t19996 → t19997 → t19998 → t19999 → t0 (each task needs the next, so none of them can start)',
+    );
   });
 
   it('given a graph written out of order, when ordered, then every task follows its needs and ties keep file order', () => {
@@ -102,14 +115,26 @@ describe('graph rules', () => {
 
   it('given hosts, when placement is checked, then tasks whose selector picks no host are problems naming the labels there are', () => {
     const task = (name: string, on?: string): TaskSpec => ({ name, agent: 'sh', needs: [], retries: 0, secrets: [], ...(on ? { on } : {}) });
-    const spec: GraphPlacement = { file: 'g.yaml', hosts: { provisioner: 'local', count: 2, slots: 1, labels: [] }, tasks: { a: task('a', 'gpu'), b: task('b', 'web:&linux'), c: task('c'), d: task('d', 'web:!web01') } };
+    const spec: GraphPlacement = {
+      file: 'g.yaml',
+      hosts: { provisioner: 'local', count: 2, slots: 1, labels: [] },
+      tasks: { a: task('a', 'gpu'), b: task('b', 'web:&linux'), c: task('c'), d: task('d', 'web:!web01') },
+    };
     const hosts = [
       { name: 'web01', groups: ['web'], labels: ['linux'] },
       { name: 'db01', groups: ['db'], labels: ['linux'] },
     ];
     expect(placementProblems(spec, hosts)).to.deep.equal([
-      { file: 'g.yaml', path: 'tasks.a.on', message: '"gpu" in host pattern "gpu" matches no host; known groups: db, web; known labels: linux; known hosts: web01, db01' },
-      { file: 'g.yaml', path: 'tasks.d.on', message: 'host pattern "web:!web01" selects no host; known groups: db, web; known labels: linux; known hosts: web01, db01' },
+      {
+        file: 'g.yaml',
+        path: 'tasks.a.on',
+        message: '"gpu" in host pattern "gpu" matches no host; known groups: db, web; known labels: linux; known hosts: web01, db01',
+      },
+      {
+        file: 'g.yaml',
+        path: 'tasks.d.on',
+        message: 'host pattern "web:!web01" selects no host; known groups: db, web; known labels: linux; known hosts: web01, db01',
+      },
     ]);
   });
 
@@ -120,11 +145,19 @@ describe('graph rules', () => {
       { name: 'web02', groups: ['web'], labels: ['big'] },
       { name: 'db01', groups: ['db'], labels: ['big'] },
     ];
-    const spec: GraphPlacement = { file: 'g.yaml', hosts: { provisioner: 'static', inventory: 'hosts.yaml', limit: 'web' }, tasks: { a: task('a', 'db'), b: task('b', 'big'), c: task('c') } };
+    const spec: GraphPlacement = {
+      file: 'g.yaml',
+      hosts: { provisioner: 'static', inventory: 'hosts.yaml', limit: 'web' },
+      tasks: { a: task('a', 'db'), b: task('b', 'big'), c: task('c') },
+    };
     expect(placementProblems(spec, hosts).map((p) => p.path)).to.deep.equal(['tasks.a.on']);
-    expect(placementProblems(spec, hosts)[0]!.message).to.match(/^"db" in host pattern "db" matches no host \(among the hosts of limit "web"\); known groups: web;/);
+    expect(placementProblems(spec, hosts)[0]!.message).to.match(
+      /^"db" in host pattern "db" matches no host \(among the hosts of limit "web"\); known groups: web;/,
+    );
     expect(eligibleHosts(spec, spec.tasks.b!, hosts)).to.deep.equal(['web02']);
     expect(eligibleHosts(spec, spec.tasks.c!, hosts)).to.deep.equal(['web01', 'web02']);
-    expect(placementProblems({ ...spec, hosts: { provisioner: 'static', inventory: 'hosts.yaml', limit: 'gpu' } }, hosts).map((p) => p.path)).to.deep.equal(['hosts.limit']);
+    expect(placementProblems({ ...spec, hosts: { provisioner: 'static', inventory: 'hosts.yaml', limit: 'gpu' } }, hosts).map((p) => p.path)).to.deep.equal([
+      'hosts.limit',
+    ]);
   });
 });

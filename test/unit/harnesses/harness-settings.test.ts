@@ -4,7 +4,12 @@ import { harnessSettings } from '../../../src/core/harnesses/index.js';
 
 describe('harness settings', () => {
   it('given GRAFT_AGENT_PATH and vendor base URLs, when read, then each harness gets its own URL and the path its directories', () => {
-    const settings = harnessSettings({ GRAFT_AGENT_PATH: '/opt/agents/bin::/usr/local/node/bin', GRAFT_ANTHROPIC_BASE_URL: 'http://127.0.0.1:9000/', GRAFT_OPENAI_BASE_URL: 'https://proxy.example.com/v1', GRAFT_GEMINI_BASE_URL: 'https://g.example.com' });
+    const settings = harnessSettings({
+      GRAFT_AGENT_PATH: '/opt/agents/bin::/usr/local/node/bin',
+      GRAFT_ANTHROPIC_BASE_URL: 'http://127.0.0.1:9000/',
+      GRAFT_OPENAI_BASE_URL: 'https://proxy.example.com/v1',
+      GRAFT_GEMINI_BASE_URL: 'https://g.example.com',
+    });
     expect(settings).to.deep.equal({
       agentPath: ['/opt/agents/bin', '/usr/local/node/bin'],
       apiBaseUrls: { claude: 'http://127.0.0.1:9000', codex: 'https://proxy.example.com/v1', gemini: 'https://g.example.com' },
@@ -20,8 +25,14 @@ describe('harness settings', () => {
       [{ GRAFT_GEMINI_BASE_URL: 'https://user:secret@example.com' }, /GRAFT_GEMINI_BASE_URL: the URL carries a user name or password/],
     ];
     for (const [env, message] of cases) {
-      expect(() => harnessSettings(env), JSON.stringify(env)).to.throw(UsageError, message).with.property('actions').that.has.length.above(0);
-      expect(() => harnessSettings(env)).to.throw(UsageError).with.property('message').that.does.not.include('secret');
+      expect(() => harnessSettings(env), JSON.stringify(env))
+        .to.throw(UsageError, message)
+        .with.property('actions')
+        .that.has.length.above(0);
+      expect(() => harnessSettings(env))
+        .to.throw(UsageError)
+        .with.property('message')
+        .that.does.not.include('secret');
     }
   });
 });

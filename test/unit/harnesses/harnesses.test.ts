@@ -37,7 +37,11 @@ describe('harnesses', () => {
     const call = host.call('claude')!;
     expect(call.argv).to.deep.equal(['-p', '--permission-mode', 'bypassPermissions', '--model', 'claude-sonnet-5-5', '--max-turns', '40']);
     expect(call.stdin).to.equal(agentPrompt(t));
-    expect(call.stdin).to.include('graft-agent done').and.include('Write tests first.').and.include('Wrote PLAN.md: three endpoints, v2 first.').and.include('Add the /v2/items endpoint.');
+    expect(call.stdin)
+      .to.include('graft-agent done')
+      .and.include('Write tests first.')
+      .and.include('Wrote PLAN.md: three endpoints, v2 first.')
+      .and.include('Add the /v2/items endpoint.');
     expect(call.cwd).to.equal(host.worktree);
     expect(call.env.GRAFT_PROMPT_FILE).to.equal(host.path('home', '.graft', 'task', 'prompt.md'));
     expect(invocation.requires).to.deep.equal(['claude', 'git']);
@@ -59,13 +63,22 @@ describe('harnesses', () => {
   it('given the model gateway, when each LLM script runs, then its CLI gets the gateway as API base and the task token as its key, and no vendor key', () => {
     const gateway = { url: 'http://127.0.0.1:40123', token: 'graft-gw-TOKEN' };
     // The gateway wins over a configured base URL: the gateway forwards there.
-    for (const name of ['claude', 'gemini', 'codex'] as const) host.run(harnessFor(name).invoke(task(agent(name, { model: 'm1' }), { gateway, apiBaseUrl: 'http://127.0.0.1:9/v1' })));
+    for (const name of ['claude', 'gemini', 'codex'] as const)
+      host.run(harnessFor(name).invoke(task(agent(name, { model: 'm1' }), { gateway, apiBaseUrl: 'http://127.0.0.1:9/v1' })));
     expect(host.call('claude')!.env).to.include({ ANTHROPIC_BASE_URL: 'http://127.0.0.1:40123/anthropic', ANTHROPIC_API_KEY: 'graft-gw-TOKEN' });
-    expect(host.call('gemini')!.env).to.include({ GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:40123/gemini', GEMINI_API_KEY: 'graft-gw-TOKEN', GOOGLE_GENAI_USE_VERTEXAI: 'false' });
-    expect(JSON.parse(readFileSync(host.path('home', '.gemini', 'settings.json'), 'utf8')).security).to.deep.equal({ auth: { selectedType: 'gemini-api-key' } });
+    expect(host.call('gemini')!.env).to.include({
+      GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:40123/gemini',
+      GEMINI_API_KEY: 'graft-gw-TOKEN',
+      GOOGLE_GENAI_USE_VERTEXAI: 'false',
+    });
+    expect(JSON.parse(readFileSync(host.path('home', '.gemini', 'settings.json'), 'utf8')).security).to.deep.equal({
+      auth: { selectedType: 'gemini-api-key' },
+    });
     const codex = host.call('codex')!;
     expect(codex.env).to.include({ CODEX_API_KEY: 'graft-gw-TOKEN', OPENAI_API_KEY: 'graft-gw-TOKEN' });
-    expect(codex.argv).to.include('model_providers.graft={ name = "graft", base_url = "http://127.0.0.1:40123/openai", env_key = "CODEX_API_KEY", wire_api = "responses" }');
+    expect(codex.argv).to.include(
+      'model_providers.graft={ name = "graft", base_url = "http://127.0.0.1:40123/openai", env_key = "CODEX_API_KEY", wire_api = "responses" }',
+    );
     // A key granted by mistake under the vendor's name is replaced by the token, as the launcher's env file comes last.
     host.run(harnessFor('claude').invoke(task(agent('claude'), { gateway })), { ANTHROPIC_API_KEY: 'sk-ant-real' });
     expect(host.call('claude')!.env.ANTHROPIC_API_KEY).to.equal('graft-gw-TOKEN');
@@ -73,7 +86,12 @@ describe('harnesses', () => {
 
   it("given the default, when each LLM script runs, then the CLI's telemetry is off its documented way; with telemetry: true it is left alone", () => {
     for (const name of ['claude', 'gemini'] as const) host.run(harnessFor(name).invoke(task(agent(name))));
-    expect(host.call('claude')!.env).to.include({ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', DISABLE_AUTOUPDATER: '1' });
+    expect(host.call('claude')!.env).to.include({
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_TELEMETRY: '1',
+      DISABLE_ERROR_REPORTING: '1',
+      DISABLE_AUTOUPDATER: '1',
+    });
     expect(host.call('gemini')!.env.GEMINI_TELEMETRY_ENABLED).to.equal('false');
     const settings = host.path('home', '.gemini', 'settings.json');
     expect(JSON.parse(readFileSync(settings, 'utf8'))).to.deep.equal({ privacy: { usageStatisticsEnabled: false }, telemetry: { enabled: false } });
@@ -121,7 +139,7 @@ describe('harnesses', () => {
     expect(invocation.credentials).to.deep.equal(['CODEX_API_KEY', 'OPENAI_API_KEY']);
   });
 
-  it('given a claude agent, when its script runs, then Claude Code\'s telemetry, error reports, update checks and other side traffic are off unless a granted secret says otherwise', () => {
+  it("given a claude agent, when its script runs, then Claude Code's telemetry, error reports, update checks and other side traffic are off unless a granted secret says otherwise", () => {
     const invocation = harnessFor('claude').invoke(task(agent('claude')));
     host.run(invocation);
     const off = { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', DISABLE_AUTOUPDATER: '1' };
@@ -136,7 +154,9 @@ describe('harnesses', () => {
     expect(host.call('claude')!.env.ANTHROPIC_BASE_URL).to.equal(url);
     const gemini = host.call('gemini')!;
     expect(gemini.env.GOOGLE_GEMINI_BASE_URL).to.equal(url);
-    expect(JSON.parse(readFileSync(host.path('home', '.gemini', 'settings.json'), 'utf8')).security).to.deep.equal({ auth: { selectedType: 'gemini-api-key' } });
+    expect(JSON.parse(readFileSync(host.path('home', '.gemini', 'settings.json'), 'utf8')).security).to.deep.equal({
+      auth: { selectedType: 'gemini-api-key' },
+    });
     expect(host.call('codex')!.argv.slice(0, 7)).to.deep.equal([
       'exec',
       '-c',
@@ -146,7 +166,12 @@ describe('harnesses', () => {
       '-c',
       `model_providers.graft={ name = "graft", base_url = "${url}", env_key = "CODEX_API_KEY", wire_api = "responses" }`,
     ]);
-    expect(harnessNames.map((n) => harnessFor(n).apiBaseUrlSetting)).to.deep.equal([undefined, 'GRAFT_ANTHROPIC_BASE_URL', 'GRAFT_GEMINI_BASE_URL', 'GRAFT_OPENAI_BASE_URL']);
+    expect(harnessNames.map((n) => harnessFor(n).apiBaseUrlSetting)).to.deep.equal([
+      undefined,
+      'GRAFT_ANTHROPIC_BASE_URL',
+      'GRAFT_GEMINI_BASE_URL',
+      'GRAFT_OPENAI_BASE_URL',
+    ]);
   });
 
   it('given an agent CLI that fails, when its script runs, then the script exits with the CLI status', () => {

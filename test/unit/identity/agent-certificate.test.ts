@@ -118,24 +118,68 @@ describe('agent certificates', () => {
   it('Given a CA certificate for another session, when asked to verify for this session, then it is refused', async () => {
     const cert = await issueAgentCertificate(other, { agentName: 'worker-1' });
     expect(verifyAgentCertificate(other.caCertPem, cert.certPem).sessionId).to.equal('sessionb');
-    await expectIdentityRefused(() => verifyAgentCertificate(other.caCertPem, cert.certPem, { sessionId: 'sessiona' }), /belongs to session sessionb, not sessiona/);
+    await expectIdentityRefused(
+      () => verifyAgentCertificate(other.caCertPem, cert.certPem, { sessionId: 'sessiona' }),
+      /belongs to session sessionb, not sessiona/,
+    );
   });
 
   it("Given leaves signed by the session CA's own key but built wrongly, when verified, then each is refused for its own reason", async () => {
     const cases: [string, (cert: forge.pki.Certificate) => void, RegExp][] = [
-      ['another session', (c) => c.setExtensions(withSan(c, [{ type: 6, value: 'spiffe://graft.local/session/sessionb/agent/worker' }])), /names session sessionb/],
+      [
+        'another session',
+        (c) => c.setExtensions(withSan(c, [{ type: 6, value: 'spiffe://graft.local/session/sessionb/agent/worker' }])),
+        /names session sessionb/,
+      ],
       ['a non-SPIFFE URI', (c) => c.setExtensions(withSan(c, [{ type: 6, value: 'https://graft.local/agent/worker' }])), /not a graft agent id/],
-      ['a path that is not an agent', (c) => c.setExtensions(withSan(c, [{ type: 6, value: 'spiffe://graft.local/session/sessiona/agent/../admin' }])), /not a graft agent id/],
-      ['two SPIFFE ids', (c) => c.setExtensions(withSan(c, [{ type: 6, value: 'spiffe://graft.local/session/sessiona/agent/a' }, { type: 6, value: 'spiffe://graft.local/session/sessiona/agent/b' }])), /exactly one/],
-      ['a DNS name beside the SPIFFE id', (c) => c.setExtensions(withSan(c, [{ type: 6, value: 'spiffe://graft.local/session/sessiona/agent/worker' }, { type: 2, value: 'worker.graft.local' }])), /exactly one/],
+      [
+        'a path that is not an agent',
+        (c) => c.setExtensions(withSan(c, [{ type: 6, value: 'spiffe://graft.local/session/sessiona/agent/../admin' }])),
+        /not a graft agent id/,
+      ],
+      [
+        'two SPIFFE ids',
+        (c) =>
+          c.setExtensions(
+            withSan(c, [
+              { type: 6, value: 'spiffe://graft.local/session/sessiona/agent/a' },
+              { type: 6, value: 'spiffe://graft.local/session/sessiona/agent/b' },
+            ]),
+          ),
+        /exactly one/,
+      ],
+      [
+        'a DNS name beside the SPIFFE id',
+        (c) =>
+          c.setExtensions(
+            withSan(c, [
+              { type: 6, value: 'spiffe://graft.local/session/sessiona/agent/worker' },
+              { type: 2, value: 'worker.graft.local' },
+            ]),
+          ),
+        /exactly one/,
+      ],
       ['no SAN at all', (c) => c.setExtensions(c.extensions.filter((e: { name?: string }) => e.name !== 'subjectAltName')), /exactly one/],
-      ['CA:true', (c) => c.setExtensions(c.extensions.map((e: { name?: string }) => (e.name === 'basicConstraints' ? { name: 'basicConstraints', cA: true, critical: true } : e))), /chain verification failed|is a CA/],
-      ['no clientAuth', (c) => c.setExtensions(c.extensions.map((e: { name?: string }) => (e.name === 'extKeyUsage' ? { name: 'extKeyUsage', serverAuth: true } : e))), /client authentication/],
+      [
+        'CA:true',
+        (c) =>
+          c.setExtensions(
+            c.extensions.map((e: { name?: string }) => (e.name === 'basicConstraints' ? { name: 'basicConstraints', cA: true, critical: true } : e)),
+          ),
+        /chain verification failed|is a CA/,
+      ],
+      [
+        'no clientAuth',
+        (c) => c.setExtensions(c.extensions.map((e: { name?: string }) => (e.name === 'extKeyUsage' ? { name: 'extKeyUsage', serverAuth: true } : e))),
+        /client authentication/,
+      ],
       ['a CN naming someone else', (c) => c.setSubject([{ shortName: 'CN', value: 'admin' }]), /contradicts/],
     ];
     for (const [what, customize, why] of cases) {
       const pem = await caSignedLeaf(authority, customize);
-      await expectIdentityRefused(() => verifyAgentCertificate(authority.caCertPem, pem), why).catch((error: Error) => expect.fail(`${what}: ${error.message}`));
+      await expectIdentityRefused(() => verifyAgentCertificate(authority.caCertPem, pem), why).catch((error: Error) =>
+        expect.fail(`${what}: ${error.message}`),
+      );
     }
   });
 
@@ -148,7 +192,10 @@ describe('agent certificates', () => {
   });
 
   it('Given the session CA certificate presented as an agent certificate, when verified, then it is refused', async () => {
-    await expectIdentityRefused(() => verifyAgentCertificate(authority.caCertPem, authority.caCertPem), /exactly one|not a graft agent id|is a CA|client authentication/);
+    await expectIdentityRefused(
+      () => verifyAgentCertificate(authority.caCertPem, authority.caCertPem),
+      /exactly one|not a graft agent id|is a CA|client authentication/,
+    );
   });
 
   it('Given garbage instead of a certificate, when verified, then it is refused as unreadable', async () => {
@@ -161,7 +208,10 @@ describe('agent certificates', () => {
       ['ec', generateKeyPairSync('ec', { namedCurve: 'P-256' }), /Key Usage: critical\s+Digital Signature\n/],
       ['rsa', generateKeyPairSync('rsa', { modulusLength: 2048 }), /Key Usage: critical\s+Digital Signature, Key Encipherment\n/],
     ] as const) {
-      const cert = await issueAgentCertificate(authority, { agentName: `self-keyed-${type}`, publicKey: own.publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+      const cert = await issueAgentCertificate(authority, {
+        agentName: `self-keyed-${type}`,
+        publicKey: own.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      });
       expect(cert.keyPem).to.equal(undefined);
       expect(new X509Certificate(cert.certPem).checkPrivateKey(own.privateKey)).to.equal(true);
       expect(verifyAgentCertificate(authority.caCertPem, cert.certPem).agentName).to.equal(`self-keyed-${type}`);
@@ -178,11 +228,15 @@ describe('agent certificates', () => {
       'RSA of 1024 bits': generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey,
     };
     for (const [problem, key] of Object.entries(keys)) {
-      const error = await refusal(() => issueAgentCertificate(authority, { agentName: 'refused', publicKey: key.export({ type: 'spki', format: 'pem' }).toString() }));
+      const error = await refusal(() =>
+        issueAgentCertificate(authority, { agentName: 'refused', publicKey: key.export({ type: 'spki', format: 'pem' }).toString() }),
+      );
       expect(error).to.be.instanceOf(UsageError);
       expect(error.message).to.contain('must be EC P-256 or RSA of at least 2048 bits').and.to.contain(`it is ${problem}`);
     }
-    expect((await refusal(() => issueAgentCertificate(authority, { agentName: 'refused', publicKey: 'not a key' }))).message).to.match(/not a readable PEM public key/);
+    expect((await refusal(() => issueAgentCertificate(authority, { agentName: 'refused', publicKey: 'not a key' }))).message).to.match(
+      /not a readable PEM public key/,
+    );
   });
 
   it('Given a leaf the session CA signed for a key of another curve, when verified, then it is refused for its key', async () => {

@@ -61,7 +61,10 @@ export function tamperCertificate(pem: string, from: string, to: string): string
   const at = der.indexOf(Buffer.from(from, 'latin1'));
   expect(at, `${from} must occur in the certificate`).to.be.greaterThan(-1);
   Buffer.from(to, 'latin1').copy(der, at);
-  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 }
 

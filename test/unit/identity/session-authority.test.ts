@@ -106,11 +106,31 @@ describe('session authority', () => {
 
   it('Given corrupt, mismatched or too widely readable files, when loaded, then a StateError names the file at fault', async () => {
     const cases: [string, (dir: string) => void, string][] = [
-      ['a truncated CA key', (dir) => writeFileSync(join(dir, authorityFileNames.caKey), '-----BEGIN PRIVATE KEY-----\nAAAA\n', { mode: 0o600 }), authorityFileNames.caKey],
-      ['a JWT key that is not JSON', (dir) => writeFileSync(join(dir, authorityFileNames.jwtPrivateKey), '{', { mode: 0o600 }), authorityFileNames.jwtPrivateKey],
-      ['metadata with an unknown field', (dir) => writeFileSync(join(dir, authorityFileNames.metadata), JSON.stringify({ version: 1, extra: true })), authorityFileNames.metadata],
-      ["another session's CA key", (dir) => copyFileSync(join(root, 'other', authorityFileNames.caKey), join(dir, authorityFileNames.caKey)), authorityFileNames.caKey],
-      ["another session's JWT key", (dir) => copyFileSync(join(root, 'other', authorityFileNames.jwtPrivateKey), join(dir, authorityFileNames.jwtPrivateKey)), authorityFileNames.jwtPrivateKey],
+      [
+        'a truncated CA key',
+        (dir) => writeFileSync(join(dir, authorityFileNames.caKey), '-----BEGIN PRIVATE KEY-----\nAAAA\n', { mode: 0o600 }),
+        authorityFileNames.caKey,
+      ],
+      [
+        'a JWT key that is not JSON',
+        (dir) => writeFileSync(join(dir, authorityFileNames.jwtPrivateKey), '{', { mode: 0o600 }),
+        authorityFileNames.jwtPrivateKey,
+      ],
+      [
+        'metadata with an unknown field',
+        (dir) => writeFileSync(join(dir, authorityFileNames.metadata), JSON.stringify({ version: 1, extra: true })),
+        authorityFileNames.metadata,
+      ],
+      [
+        "another session's CA key",
+        (dir) => copyFileSync(join(root, 'other', authorityFileNames.caKey), join(dir, authorityFileNames.caKey)),
+        authorityFileNames.caKey,
+      ],
+      [
+        "another session's JWT key",
+        (dir) => copyFileSync(join(root, 'other', authorityFileNames.jwtPrivateKey), join(dir, authorityFileNames.jwtPrivateKey)),
+        authorityFileNames.jwtPrivateKey,
+      ],
       ['a CA key readable by others', (dir) => chmodSync(join(dir, authorityFileNames.caKey), 0o644), authorityFileNames.caKey],
     ];
     await saveSessionAuthority(join(root, 'other'), other);
@@ -141,7 +161,12 @@ describe('session authority', () => {
     for (const options of bad) {
       expect(await refusal(() => createSessionAuthority(options)), JSON.stringify(options)).to.be.instanceOf(UsageError);
     }
-    const local = await createSessionAuthority({ sessionId: 'sessionx', trustDomain: 'ci.example.com', issuer: 'http://127.0.0.1:8080/oidc', validUntil: new Date(now + hour) });
+    const local = await createSessionAuthority({
+      sessionId: 'sessionx',
+      trustDomain: 'ci.example.com',
+      issuer: 'http://127.0.0.1:8080/oidc',
+      validUntil: new Date(now + hour),
+    });
     expect(local.spiffeId).to.equal('spiffe://ci.example.com/session/sessionx');
   });
 });

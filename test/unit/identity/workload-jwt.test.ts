@@ -42,7 +42,10 @@ describe('workload JWTs and the OIDC issuer', () => {
 
   it('Given a token, when verified with the wrong audience or the wrong issuer, then it is refused', async () => {
     const token = await issueWorkloadJwt(authority, { agentName: 'worker-1', audience });
-    await expectIdentityRefused(() => verifyWorkloadJwt(token, jwks(authority), { issuer: authority.issuer, audience: 'https://iam.googleapis.com/other' }), /aud claim/);
+    await expectIdentityRefused(
+      () => verifyWorkloadJwt(token, jwks(authority), { issuer: authority.issuer, audience: 'https://iam.googleapis.com/other' }),
+      /aud claim/,
+    );
     await expectIdentityRefused(() => verifyWorkloadJwt(token, jwks(authority), { issuer: other.issuer, audience }), /iss claim/);
   });
 
@@ -70,8 +73,16 @@ describe('workload JWTs and the OIDC issuer', () => {
     const [header, payload, signature] = token.split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<string, unknown>;
     const edited = Buffer.from(JSON.stringify({ ...claims, sub: 'spiffe://graft.local/session/sessionj/agent/admin' })).toString('base64url');
-    await expectIdentityRefused(() => verifyWorkloadJwt(`${header}.${edited}.${signature}`, jwks(authority), { issuer: authority.issuer, audience }), /signature/);
-    const unsigned = new UnsecuredJWT({ sub: String(claims.sub) }).setIssuer(authority.issuer).setAudience(audience).setIssuedAt().setExpirationTime('5m').encode();
+    await expectIdentityRefused(
+      () => verifyWorkloadJwt(`${header}.${edited}.${signature}`, jwks(authority), { issuer: authority.issuer, audience }),
+      /signature/,
+    );
+    const unsigned = new UnsecuredJWT({ sub: String(claims.sub) })
+      .setIssuer(authority.issuer)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .encode();
     await expectIdentityRefused(() => verifyWorkloadJwt(unsigned, jwks(authority), { issuer: authority.issuer, audience }), /refused/);
   });
 
@@ -97,7 +108,10 @@ describe('workload JWTs and the OIDC issuer', () => {
 
   it('Given a token of another session, when verified for this session, then it is refused', async () => {
     const token = await issueWorkloadJwt(other, { agentName: 'worker-1', audience });
-    await expectIdentityRefused(() => verifyWorkloadJwt(token, jwks(other), { issuer: other.issuer, audience, sessionId: 'sessionj' }), /belongs to session sessionk/);
+    await expectIdentityRefused(
+      () => verifyWorkloadJwt(token, jwks(other), { issuer: other.issuer, audience, sessionId: 'sessionj' }),
+      /belongs to session sessionk/,
+    );
   });
 
   it('Given the published JWKS, when inspected, then it has exactly the public key with kid, use and alg, and no private members', () => {

@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import { ConfigError, type ConfigProblem } from '../../../src/core/errors.js';
 import { readInventoryText } from '../../../src/core/inventory/load.js';
 
-const problemsOf = (text: string, file: string): string[] =>
-  readInventoryText(text, file).problems.map((p: ConfigProblem) => new ConfigError([p]).message);
+const problemsOf = (text: string, file: string): string[] => readInventoryText(text, file).problems.map((p: ConfigProblem) => new ConfigError([p]).message);
 
 describe('inventory errors', () => {
   it('given YAML syntax errors, when read, then each is reported with line and column', () => {
@@ -11,11 +10,18 @@ describe('inventory errors', () => {
   });
 
   it('given duplicate keys, when read, then they are refused (Ansible only warns and keeps the last)', () => {
-    expect(problemsOf('all:\n  hosts:\n    h1:\n      x: 1\n      x: 2\n', 'dup.yaml')).to.deep.equal(['dup.yaml: line 5, column 7: YAML syntax: Map keys must be unique']);
+    expect(problemsOf('all:\n  hosts:\n    h1:\n      x: 1\n      x: 2\n', 'dup.yaml')).to.deep.equal([
+      'dup.yaml: line 5, column 7: YAML syntax: Map keys must be unique',
+    ]);
   });
 
   it('given an alias bomb, when read, then it fails fast on the alias bound', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+    ].join('\n');
     const [message] = problemsOf(bomb, 'bomb.yaml');
     expect(message).to.match(/^bomb\.yaml: YAML aliases expand too far \(more than 100\)/);
   });
@@ -54,7 +60,9 @@ describe('inventory errors', () => {
 
   it('given groups that are each other’s ancestors, when read, then the cycle is reported with its path', () => {
     const ini = ['[a:children]', 'b', '[b:children]', 'c', '[c:children]', 'a', '[a]', 'h1', '[c]'].join('\n');
-    expect(problemsOf(ini, 'cyc.ini')).to.deep.equal(['cyc.ini: line 6: [c:children] a: group c cannot have a as a child: it would be its own ancestor (c → a → b → c)']);
+    expect(problemsOf(ini, 'cyc.ini')).to.deep.equal([
+      'cyc.ini: line 6: [c:children] a: group c cannot have a as a child: it would be its own ancestor (c → a → b → c)',
+    ]);
   });
 
   it('given malformed INI, when read, then every bad line is reported with its number', () => {
@@ -88,7 +96,12 @@ describe('inventory errors', () => {
   });
 
   it('given an empty or comment-only file, when read, then it is a valid inventory with no hosts, as for Ansible', () => {
-    for (const [text, file] of [['', 'e.yaml'], ['# nothing\n', 'c.yml'], ['', 'e.ini'], ['; nothing\n', 'c.ini']] as const) {
+    for (const [text, file] of [
+      ['', 'e.yaml'],
+      ['# nothing\n', 'c.yml'],
+      ['', 'e.ini'],
+      ['; nothing\n', 'c.ini'],
+    ] as const) {
       const { inventory, problems } = readInventoryText(text, file);
       expect(problems, file).to.deep.equal([]);
       expect(inventory.hosts.size, file).to.equal(0);

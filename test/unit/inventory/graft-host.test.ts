@@ -10,7 +10,8 @@ import type { Inventory } from '../../../src/core/inventory/model.js';
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures/inventories');
 const K1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHakXb7nD3pKyewdUiNhuyRe67FeIrupCvyVYtmopvqe';
 const K2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJSINYO0D1LdsXi+tBu6atOqrJ4abWkdrkLNlV0QnIoZ';
-const K3 = 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBCWpoS8EMrdXPSz0YAq+JDSa98vkWfU/Qa3nYFFvE0myLFE20JTMApZg7Y4gQ4cyWTamY1gWbCUsOx+KbYqEF0A=';
+const K3 =
+  'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBCWpoS8EMrdXPSz0YAq+JDSa98vkWfU/Qa3nYFFvE0myLFE20JTMApZg7Y4gQ4cyWTamY1gWbCUsOx+KbYqEF0A=';
 
 const env: HostSpecEnvironment = { readTextFile: (p) => readFileSync(p, 'utf8'), homeDir: '/home/tester', currentUser: 'tester', globalKnownHostsFiles: [] };
 const inventoryOf = (text: string, file: string): Inventory => {
@@ -30,11 +31,29 @@ const specProblems = (inventory: Inventory): string[] => {
 
 describe('static host specs', () => {
   it('given connection vars, when read, then address, port, user and key file are resolved', () => {
-    const inv = inventoryOf(['[web]', `w1 ansible_host=10.0.0.11 ansible_port=2202 ansible_user=deploy ansible_ssh_private_key_file=keys/admin graft_host_key="${K1}"`, 'w2 ansible_ssh_host=10.0.0.12 ansible_ssh_port=2022 ansible_ssh_user=old ansible_ssh_private_key_file=~/.ssh/id_ed25519', 'w3:2200'].join('\n'), 'x.ini');
+    const inv = inventoryOf(
+      [
+        '[web]',
+        `w1 ansible_host=10.0.0.11 ansible_port=2202 ansible_user=deploy ansible_ssh_private_key_file=keys/admin graft_host_key="${K1}"`,
+        'w2 ansible_ssh_host=10.0.0.12 ansible_ssh_port=2022 ansible_ssh_user=old ansible_ssh_private_key_file=~/.ssh/id_ed25519',
+        'w3:2200',
+      ].join('\n'),
+      'x.ini',
+    );
     const [w1, w2, w3] = toStaticHostSpecs(inv, env);
     expect(w1).to.deep.equal({
-      name: 'w1', address: '10.0.0.11', port: 2202, user: 'deploy', identityFile: resolve(FIXTURES, 'keys/admin'), slots: 1, labels: [], groups: ['web'],
-      isolation: 'shared-account', hostKeys: [K1], hostKeyPolicy: 'pinned', knownHostsSearched: [],
+      name: 'w1',
+      address: '10.0.0.11',
+      port: 2202,
+      user: 'deploy',
+      identityFile: resolve(FIXTURES, 'keys/admin'),
+      slots: 1,
+      labels: [],
+      groups: ['web'],
+      isolation: 'shared-account',
+      hostKeys: [K1],
+      hostKeyPolicy: 'pinned',
+      knownHostsSearched: [],
     });
     expect([w2!.address, w2!.port, w2!.user, w2!.identityFile]).to.deep.equal(['10.0.0.12', 2022, 'old', '/home/tester/.ssh/id_ed25519']);
     expect([w3!.address, w3!.port, w3!.user, w3!.identityFile]).to.deep.equal(['w3', 2200, 'tester', undefined]);
@@ -42,20 +61,35 @@ describe('static host specs', () => {
 
   it('given graft vars in INI and YAML spellings, when read, then slots, labels and keys are typed', () => {
     const ini = inventoryOf(`[g]\nh graft_slots=3 graft_labels=gpu,large graft_host_key="${K1}"\n`, 'x.ini');
-    const yaml = inventoryOf(`all:\n  hosts:\n    h:\n      graft_slots: "3"\n      graft_labels: [gpu, large]\n      graft_host_key: |\n        ${K1} comment\n        ${K3}\n`, 'x.yaml');
+    const yaml = inventoryOf(
+      `all:\n  hosts:\n    h:\n      graft_slots: "3"\n      graft_labels: [gpu, large]\n      graft_host_key: |\n        ${K1} comment\n        ${K3}\n`,
+      'x.yaml',
+    );
     expect(toStaticHostSpecs(ini, env)[0]).to.include({ slots: 3 }).and.to.have.deep.property('labels', ['gpu', 'large']);
     const y = toStaticHostSpecs(yaml, env)[0]!;
     expect([y.slots, y.labels, y.hostKeys]).to.deep.equal([3, ['gpu', 'large'], [K1, K3]]);
   });
 
   it('given root or become, when isolation is not set, then agents get their own accounts; otherwise they share', () => {
-    const inv = inventoryOf(['a ansible_user=root', 'b ansible_become=yes', 'c ansible_become=False', 'd', 'e ansible_user=root graft_isolation=shared-account'].join('\n'), 'x.ini');
+    const inv = inventoryOf(
+      ['a ansible_user=root', 'b ansible_become=yes', 'c ansible_become=False', 'd', 'e ansible_user=root graft_isolation=shared-account'].join('\n'),
+      'x.ini',
+    );
     expect(toStaticHostSpecs(inv, env).map((s) => s.isolation)).to.deep.equal(['accounts', 'accounts', 'shared-account', 'shared-account', 'shared-account']);
   });
 
   it('given a known_hosts file, when read, then plain, [host]:port, hashed and wildcard entries pin keys', () => {
     const inv = inventoryOf(
-      ['[web]', 'web1.example.com', 'h11 ansible_host=10.0.0.11', 'h12 ansible_host=10.0.0.12 ansible_port=2202', 'db ansible_host=db.example.com ansible_port=2222', 'x.lab', '[all:vars]', 'graft_known_hosts=known_hosts'].join('\n'),
+      [
+        '[web]',
+        'web1.example.com',
+        'h11 ansible_host=10.0.0.11',
+        'h12 ansible_host=10.0.0.12 ansible_port=2202',
+        'db ansible_host=db.example.com ansible_port=2222',
+        'x.lab',
+        '[all:vars]',
+        'graft_known_hosts=known_hosts',
+      ].join('\n'),
       'kh.ini',
     );
     expect(toStaticHostSpecs(inv, env).map((s) => s.hostKeys)).to.deep.equal([[K3], [K1], [K2], [K2], [K1]]);
@@ -108,7 +142,12 @@ describe('static host specs', () => {
   it('given hosts without pinned keys, when pins are checked, then each unpinned host not on tofu is a problem', () => {
     const inv = readInventoryText(`[web]\npinned graft_host_key="${K1}"\ntofu graft_host_key_policy=tofu\nbare\n`, 'pins.ini').inventory;
     expect(checkHostKeyPins(inv, toStaticHostSpecs(inv, env))).to.deep.equal([
-      { file: 'pins.ini', path: 'line 4: [web] bare', message: 'host bare has no pinned host key and none of /home/tester/.ssh/known_hosts, /home/tester/.ssh/known_hosts2 lists it: add the line "bare <type> <key>" to /home/tester/.ssh/known_hosts (`ssh-keyscan bare` prints it; check its fingerprint out of band first), or set graft_host_key, graft_known_hosts, or graft_host_key_policy: tofu (or `graft up --tofu`) to trust on first use' },
+      {
+        file: 'pins.ini',
+        path: 'line 4: [web] bare',
+        message:
+          'host bare has no pinned host key and none of /home/tester/.ssh/known_hosts, /home/tester/.ssh/known_hosts2 lists it: add the line "bare <type> <key>" to /home/tester/.ssh/known_hosts (`ssh-keyscan bare` prints it; check its fingerprint out of band first), or set graft_host_key, graft_known_hosts, or graft_host_key_policy: tofu (or `graft up --tofu`) to trust on first use',
+      },
     ]);
   });
 });

@@ -30,7 +30,9 @@ describe('inventories: hostile input', () => {
   }
 
   it('given a device or an oversized file as the inventory or its known_hosts, when loaded, then it is refused without being read (reading /dev/zero never ends)', () => {
-    expect(refusal(() => loadStaticHostSpecs('/dev/zero', { env })).message).to.equal('/dev/zero: is not a regular file (a device, pipe or socket cannot be read as configuration)');
+    expect(refusal(() => loadStaticHostSpecs('/dev/zero', { env })).message).to.equal(
+      '/dev/zero: is not a regular file (a device, pipe or socket cannot be read as configuration)',
+    );
     const big = join(dir, 'big.ini');
     writeFileSync(big, `# ${'x'.repeat(MAX_INVENTORY_FILE_BYTES)}\n`);
     expect(refusal(() => loadStaticHostSpecs(big, { env })).message).to.match(/big\.ini: is \d+ bytes; the limit is 4194304 bytes/);
@@ -46,7 +48,12 @@ describe('inventories: hostile input', () => {
       expect(problems.filter((p) => p.includes(`more than ${MAX_INVENTORY_GROUPS} groups`))).to.have.length(1);
       expect(problems.every((p) => !p.includes('own ancestor'))).to.equal(true);
     }
-    const { inventory, problems } = readInventoryText(Array.from({ length: 2_000 }, (_, i) => `[g${i}:children]\ng${i + 1}\n`).reverse().join('') + '[g2000]\nleaf\n', 'chain.ini');
+    const { inventory, problems } = readInventoryText(
+      Array.from({ length: 2_000 }, (_, i) => `[g${i}:children]\ng${i + 1}\n`)
+        .reverse()
+        .join('') + '[g2000]\nleaf\n',
+      'chain.ini',
+    );
     expect(problems).to.deep.equal([]);
     expect(inventory.hosts.get('leaf')!.groups).to.have.length(2_002); // g0 … g2000 and all
   });
@@ -54,7 +61,9 @@ describe('inventories: hostile input', () => {
   it('given host ranges naming millions of hosts, when read, then reading stops at the host bound with one problem', () => {
     const lines = Array.from({ length: 300 }, (_, i) => `h${i}-[0:9999]`).join('\n');
     const { inventory, problems } = readInventoryText(`[many]\n${lines}\n`, 'many.ini');
-    expect(problems.map((p) => p.message)).to.deep.equal([`the inventory names more than ${MAX_INVENTORY_HOSTS} hosts; graft reads at most ${MAX_INVENTORY_HOSTS} (check host ranges such as web[1:100000])`]);
+    expect(problems.map((p) => p.message)).to.deep.equal([
+      `the inventory names more than ${MAX_INVENTORY_HOSTS} hosts; graft reads at most ${MAX_INVENTORY_HOSTS} (check host ranges such as web[1:100000])`,
+    ]);
     expect(inventory.hosts.size).to.equal(MAX_INVENTORY_HOSTS);
   });
 
@@ -66,7 +75,9 @@ describe('inventories: hostile input', () => {
       'line 1: [ungrouped] web01: __proto__: variable name __proto__ is reserved; graft cannot keep a variable of that name',
       'line 3: [all:vars] __proto__: variable name __proto__ is reserved; graft cannot keep a variable of that name',
     ]);
-    expect(messages('all:\n  vars:\n    __proto__: {graft_slots: 7}\n', 'proto.yaml')).to.deep.equal(['all.vars.__proto__: variable name __proto__ is reserved; graft cannot keep a variable of that name']);
+    expect(messages('all:\n  vars:\n    __proto__: {graft_slots: 7}\n', 'proto.yaml')).to.deep.equal([
+      'all.vars.__proto__: variable name __proto__ is reserved; graft cannot keep a variable of that name',
+    ]);
   });
 
   it('given Python literals nested 100,000 deep or with a __proto__ key, when read, then the deep one stays text and the key stays a key', () => {
@@ -84,7 +95,9 @@ describe('inventories: hostile input', () => {
   });
 
   it('given a YAML inventory whose alias names a group containing it, when read, then it is one problem at the alias', () => {
-    expect(messages('all:\n  children:\n    a: &a\n      children:\n        b: *a\n', 'loop.yaml')).to.deep.equal(['line 5, column 12: this alias names a value that contains it, which would nest without end']);
+    expect(messages('all:\n  children:\n    a: &a\n      children:\n        b: *a\n', 'loop.yaml')).to.deep.equal([
+      'line 5, column 12: this alias names a value that contains it, which would nest without end',
+    ]);
   });
 
   it('given hosts sharing one anchored set of variables, when read, then every alias resolves to it', () => {

@@ -43,7 +43,8 @@ describe('loading inventories', () => {
   it('given the shipped examples, when loaded as static hosts, then they are valid and describe the same fleet', () => {
     const yaml = loadStaticHostSpecs(resolve(EXAMPLES, 'onprem.yaml'), { requirePins: true, env }).specs;
     const ini = loadStaticHostSpecs(resolve(EXAMPLES, 'onprem.ini'), { requirePins: true, env }).specs;
-    const strip = (specs: typeof yaml) => specs.map((s) => ({ ...s, identityFile: s.identityFile?.replace(EXAMPLES, '') })).sort((a, b) => a.name.localeCompare(b.name));
+    const strip = (specs: typeof yaml) =>
+      specs.map((s) => ({ ...s, identityFile: s.identityFile?.replace(EXAMPLES, '') })).sort((a, b) => a.name.localeCompare(b.name));
     expect(strip(ini)).to.deep.equal(strip(yaml));
     expect(yaml.length).to.be.greaterThan(3);
     expect(loadStaticHostSpecs(resolve(EXAMPLES, 'local.yaml'), { requirePins: false, env }).specs.length).to.be.greaterThan(0);

@@ -50,15 +50,18 @@ function hashed(name: string): string {
 }
 
 describe('OpenSSH files: known_hosts', () => {
-  it('given no pin in the inventory, when the user\'s known_hosts lists the host hashed and by [host]:port, then those keys are pinned', () => {
-    const [a, b] = specs({ a: { ansible_host: '10.0.0.1' }, b: { ansible_host: '10.0.0.2', ansible_port: 2222 } }, {
-      [`${HOME}/.ssh/known_hosts`]: `${hashed('10.0.0.1')} ${K1}\n[10.0.0.2]:2222 ${K2}\n10.0.0.2 ${K1}\n`,
-    });
+  it("given no pin in the inventory, when the user's known_hosts lists the host hashed and by [host]:port, then those keys are pinned", () => {
+    const [a, b] = specs(
+      { a: { ansible_host: '10.0.0.1' }, b: { ansible_host: '10.0.0.2', ansible_port: 2222 } },
+      {
+        [`${HOME}/.ssh/known_hosts`]: `${hashed('10.0.0.1')} ${K1}\n[10.0.0.2]:2222 ${K2}\n10.0.0.2 ${K1}\n`,
+      },
+    );
     expect(a!.hostKeys).to.deep.equal([K1]);
     expect(b!.hostKeys).to.deep.equal([K2]);
   });
 
-  it('given a key in the global file and the same key @revoked in the user\'s, when read, then it is not trusted and the host is refused with the line to add', () => {
+  it("given a key in the global file and the same key @revoked in the user's, when read, then it is not trusted and the host is refused with the line to add", () => {
     const files = { [`${HOME}/.ssh/known_hosts`]: `@revoked * ${K1}\n`, '/etc/ssh/ssh_known_hosts': `10.0.0.1 ${K1}\n` };
     expect(specs({ a: { ansible_host: '10.0.0.1' } }, files)[0]!.hostKeys).to.deep.equal([]);
     expect(problems({ a: { ansible_host: '10.0.0.1' } }, files)).to.contain(
@@ -72,7 +75,9 @@ describe('OpenSSH files: known_hosts', () => {
   });
 
   it('given graft_host_key, when known_hosts lists another key, then the inventory wins', () => {
-    expect(specs({ a: { ansible_host: '10.0.0.1', graft_host_key: K2 } }, { [`${HOME}/.ssh/known_hosts`]: `10.0.0.1 ${K1}\n` })[0]!.hostKeys).to.deep.equal([K2]);
+    expect(specs({ a: { ansible_host: '10.0.0.1', graft_host_key: K2 } }, { [`${HOME}/.ssh/known_hosts`]: `10.0.0.1 ${K1}\n` })[0]!.hostKeys).to.deep.equal([
+      K2,
+    ]);
   });
 });
 
@@ -109,14 +114,16 @@ describe('OpenSSH files: ~/.ssh/config', () => {
     expect(other).to.deep.include({ address: 'other', user: 'fallback', identityFile: undefined });
   });
 
-  it('given inventory vars, when the config says otherwise, then the inventory wins (Ansible\'s order)', () => {
+  it("given inventory vars, when the config says otherwise, then the inventory wins (Ansible's order)", () => {
     const [web1] = specs({ web1: { ansible_user: 'ops', ansible_port: 2022, ansible_ssh_private_key_file: '/keys/ops', graft_host_key: K2 } }, files);
     expect(web1).to.deep.include({ address: '10.1.0.1', user: 'ops', port: 2022, identityFile: '/keys/ops', hostKeys: [K2] });
   });
 
-  it('given IdentitiesOnly without an existing IdentityFile, when read, then OpenSSH\'s default identity is used, and a problem when there is none', () => {
+  it("given IdentitiesOnly without an existing IdentityFile, when read, then OpenSSH's default identity is used, and a problem when there is none", () => {
     const only = `Host *\n  IdentitiesOnly yes\n`;
-    expect(specs({ a: { graft_host_key: K1 } }, { [`${HOME}/.ssh/config`]: only, [`${HOME}/.ssh/id_ecdsa`]: 'key' })[0]!.identityFile).to.equal(`${HOME}/.ssh/id_ecdsa`);
+    expect(specs({ a: { graft_host_key: K1 } }, { [`${HOME}/.ssh/config`]: only, [`${HOME}/.ssh/id_ecdsa`]: 'key' })[0]!.identityFile).to.equal(
+      `${HOME}/.ssh/id_ecdsa`,
+    );
     expect(problems({ a: { graft_host_key: K1 } }, { [`${HOME}/.ssh/config`]: only })).to.contain('IdentitiesOnly yes');
   });
 });
@@ -139,18 +146,26 @@ describe('jump hosts', () => {
   });
 
   it('given graft_jump naming inventory hosts, when read, then the chain uses their logins and pinned keys, first hop first', () => {
-    const [, , inner] = specs({
-      outer: { ansible_host: '192.0.2.1', ansible_user: 'gate', ansible_ssh_private_key_file: '/k/gate', graft_host_key: K1 },
-      middle: { ansible_host: '10.0.0.1', graft_host_key: K2, graft_jump: 'outer' },
-      inner: { ansible_host: '10.0.1.1', graft_host_key: K2, graft_jump: 'middle', ansible_ssh_private_key_file: '/k/inner' },
-    }, {});
+    const [, , inner] = specs(
+      {
+        outer: { ansible_host: '192.0.2.1', ansible_user: 'gate', ansible_ssh_private_key_file: '/k/gate', graft_host_key: K1 },
+        middle: { ansible_host: '10.0.0.1', graft_host_key: K2, graft_jump: 'outer' },
+        inner: { ansible_host: '10.0.1.1', graft_host_key: K2, graft_jump: 'middle', ansible_ssh_private_key_file: '/k/inner' },
+      },
+      {},
+    );
     expect(inner!.jump).to.deep.equal({
-      name: 'middle', address: '10.0.0.1', port: 22, user: 'tester', hostKeys: [K2], identityFile: undefined,
+      name: 'middle',
+      address: '10.0.0.1',
+      port: 22,
+      user: 'tester',
+      hostKeys: [K2],
+      identityFile: undefined,
       jump: { name: 'outer', address: '192.0.2.1', port: 22, user: 'gate', hostKeys: [K1], identityFile: '/k/gate' },
     });
   });
 
-  it('given ProxyJump in ~/.ssh/config and a jump host known from known_hosts, when read, then the jump uses the config\'s login and the target\'s key by default', () => {
+  it("given ProxyJump in ~/.ssh/config and a jump host known from known_hosts, when read, then the jump uses the config's login and the target's key by default", () => {
     const files = {
       [`${HOME}/.ssh/config`]: 'Host inner\n  ProxyJump gate\nHost gate\n  HostName 192.0.2.7\n  User ops\n  Port 2200\n',
       [`${HOME}/.ssh/known_hosts`]: `[192.0.2.7]:2200 ${K1}\n`,
@@ -162,20 +177,25 @@ describe('jump hosts', () => {
   });
 
   it('given jump hosts graft cannot trust or use, when read, then each is a problem naming the variable and the fix', () => {
-    const text = problems({
-      a: { graft_host_key: K1, graft_jump: 'unknown.example.com' },
-      b: { graft_host_key: K1, graft_jump: 'c' },
-      c: { graft_host_key: K1, graft_jump: 'b' },
-      d: { graft_host_key: K1, graft_jump: 'e' },
-      e: { graft_host_key_policy: 'tofu' },
-      f: { graft_host_key_policy: 'tofu', graft_jump: 'a' },
-      g: { graft_host_key: K1, ansible_ssh_common_args: '-o ProxyCommand="nc %h %p"' },
-    }, {});
+    const text = problems(
+      {
+        a: { graft_host_key: K1, graft_jump: 'unknown.example.com' },
+        b: { graft_host_key: K1, graft_jump: 'c' },
+        c: { graft_host_key: K1, graft_jump: 'b' },
+        d: { graft_host_key: K1, graft_jump: 'e' },
+        e: { graft_host_key_policy: 'tofu' },
+        f: { graft_host_key_policy: 'tofu', graft_jump: 'a' },
+        g: { graft_host_key: K1, ansible_ssh_common_args: '-o ProxyCommand="nc %h %p"' },
+      },
+      {},
+    );
     expect(text).to.contain('all.hosts.a.graft_jump: jump host unknown.example.com (unknown.example.com:22) has no known host key');
     expect(text).to.contain('add the line "unknown.example.com <type> <key>"');
     expect(text).to.match(/all\.hosts\.[bc]\.graft_jump: jump host [bc] leads back to itself/);
     expect(text).to.contain('all.hosts.d.graft_jump: jump host e has no pinned host key');
-    expect(text).to.contain('all.hosts.f.graft_jump: host f is behind a jump host, where trust on first use (graft_host_key_policy: tofu, --tofu) cannot read its key');
+    expect(text).to.contain(
+      'all.hosts.f.graft_jump: host f is behind a jump host, where trust on first use (graft_host_key_policy: tofu, --tofu) cannot read its key',
+    );
     expect(text).to.contain('all.hosts.g.ansible_ssh_common_args: ProxyCommand is not supported');
     const fromConfig = problems({ h: { graft_host_key: K1, ansible_ssh_extra_args: '-C' } }, { [`${HOME}/.ssh/config`]: 'Host h\n  ProxyJump nowhere\n' });
     expect(fromConfig).to.contain(`all.hosts.h: ProxyJump of ${HOME}/.ssh/config: jump host nowhere (nowhere:22) has no known host key`);

@@ -86,7 +86,10 @@ describe('host selectors', () => {
   });
 
   it('given any host list, such as session hosts of another provisioner, when selected, then it works the same', () => {
-    const session = [{ name: 'local-1', groups: [], labels: ['fast'] }, { name: 'local-2', groups: [], labels: [] }];
+    const session = [
+      { name: 'local-1', groups: [], labels: ['fast'] },
+      { name: 'local-2', groups: [], labels: [] },
+    ];
     expect(selectHosts('fast', session)).to.deep.equal(['local-1']);
   });
 });

@@ -6,7 +6,9 @@ describe('redactor: bytes and overlapping values', () => {
     const redactor = new Redactor();
     redactor.add('tøken-value');
     const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a tøken-value b tøken-value'), Buffer.from([0xc3])]);
-    expect(redactor.redactBytes(bytes)).to.deep.equal(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a [redacted] b [redacted]'), Buffer.from([0xc3])]));
+    expect(redactor.redactBytes(bytes)).to.deep.equal(
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a [redacted] b [redacted]'), Buffer.from([0xc3])]),
+    );
     expect(redactor.redactBytes(Buffer.from('nothing here'))).to.deep.equal(Buffer.from('nothing here'));
   });
 

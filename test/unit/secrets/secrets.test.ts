@@ -23,7 +23,10 @@ describe('secrets', () => {
   });
 
   it('given values with quotes and shell syntax, when the env file is sourced by sh, then each value arrives intact and nothing runs', () => {
-    const values = new Map([['A', "it's $(touch /tmp/graft-pwned) `id`"], ['B', 'line1\nline2']]);
+    const values = new Map([
+      ['A', "it's $(touch /tmp/graft-pwned) `id`"],
+      ['B', 'line1\nline2'],
+    ]);
     const file = join(dir, 'secrets.env');
     writeFileSync(file, secretsEnvFile(values));
     const out = execFileSync('sh', ['-c', `set -a; . ${file}; set +a; printf '%s|%s' "$A" "$B"`], { encoding: 'utf8' });
@@ -35,7 +38,11 @@ describe('secrets', () => {
     redactor.add('s3cr3t-value');
     redactor.add('abc'); // too short to redact safely; ignored
     expect(redactor.redact('token=s3cr3t-value; again s3cr3t-value')).to.equal('token=[redacted]; again [redacted]');
-    expect(redactor.redactDeep({ a: ['x s3cr3t-value y'], b: { c: 's3cr3t-value' }, n: 1 })).to.deep.equal({ a: ['x [redacted] y'], b: { c: '[redacted]' }, n: 1 });
+    expect(redactor.redactDeep({ a: ['x s3cr3t-value y'], b: { c: 's3cr3t-value' }, n: 1 })).to.deep.equal({
+      a: ['x [redacted] y'],
+      b: { c: '[redacted]' },
+      n: 1,
+    });
     expect(redactor.redact('abc')).to.equal('abc');
   });
 

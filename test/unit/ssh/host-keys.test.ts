@@ -49,10 +49,16 @@ describe('SSH host keys and key files', () => {
     const pair = generateEd25519KeyPair();
     const path = join(dir, 'wrong.pub');
     writeFileSync(path, `${pair.publicKey}\n`);
-    const error = await readPrivateKeyFile(path).then(() => undefined, (e: unknown) => e);
+    const error = await readPrivateKeyFile(path).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(ConfigError);
     expect((error as ConfigError).problems[0]?.file).to.equal(path);
-    const missing = await readPrivateKeyFile(join(dir, 'nope')).then(() => undefined, (e: unknown) => e);
+    const missing = await readPrivateKeyFile(join(dir, 'nope')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((missing as ConfigError).problems[0]?.message).to.match(/does not exist/);
   });
 

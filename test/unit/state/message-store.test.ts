@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError, UsageError } from '../../../src/core/errors.js';
-import { maxMessageBodyLength, MessageStore } from '../../../src/core/state/message-store.js';
+import { MessageStore } from '../../../src/core/state/message-store.js';
+import { maxMessageBodyLength } from '../../../src/core/state/message-rules.js';
 import { StateStore } from '../../../src/core/state/store.js';
 
 const session = 'msgsessa';
@@ -85,7 +86,7 @@ describe('message store', () => {
     expect(messages.takeInbox(session, 'api').messages).to.deep.equal([]);
   });
 
-  it("given questions of other tasks or sessions, when answered or taken by the wrong party, then NotFound", () => {
+  it('given questions of other tasks or sessions, when answered or taken by the wrong party, then NotFound', () => {
     const question = messages.ask(session, { from: 'api', body: 'q' });
     const status = messages.recordStatus(session, 'api', 'working');
     expect(() => messages.takeAnswer(session, 'ui', question.id)).to.throw(NotFoundError);
@@ -108,7 +109,10 @@ describe('message store', () => {
       ['message', 'hello humans', undefined],
       ['message', 'ui broadcast', undefined],
     ]);
-    expect(messages.humanInbox(session).map((e) => e.body), 'read messages are gone; the open question stays').to.deep.equal(['late question']);
+    expect(
+      messages.humanInbox(session).map((e) => e.body),
+      'read messages are gone; the open question stays',
+    ).to.deep.equal(['late question']);
     const all = messages.humanInbox(session, { all: true });
     expect(all.map((e) => e.body)).to.deep.equal(['late question', 'hello humans', 'early question', 'ui broadcast']);
     expect(all.find((e) => e.id === early.id)).to.include({ open: false });
@@ -135,7 +139,10 @@ describe('message store', () => {
     messages.recordStatus(session, 'api', 'tests pass');
     messages.recordStatus(session, 'ui', 'styling');
     const latest = messages.latestStatuses(session);
-    expect([...latest.entries()].map(([task, m]) => [task, m.body]).sort()).to.deep.equal([['api', 'tests pass'], ['ui', 'styling']]);
+    expect([...latest.entries()].map(([task, m]) => [task, m.body]).sort()).to.deep.equal([
+      ['api', 'tests pass'],
+      ['ui', 'styling'],
+    ]);
     expect(bodies(messages.history(session, 'api'))).to.deep.equal(['starting', 'to api', 'everyone', 'tests pass']);
   });
 

@@ -9,7 +9,18 @@ import type { HostRecord } from '../../../src/core/model/host.js';
 import { StateStore } from '../../../src/core/state/store.js';
 
 const host = (name: string, state: HostRecord['state'] = 'up'): HostRecord => ({
-  name, provisioner: 'local', address: '127.0.0.2', port: 2222, user: 'u', state, slots: 1, groups: [], labels: [], isolation: 'shared-account', hostKeys: ['ssh-ed25519 AAAA'], meta: {},
+  name,
+  provisioner: 'local',
+  address: '127.0.0.2',
+  port: 2222,
+  user: 'u',
+  state,
+  slots: 1,
+  groups: [],
+  labels: [],
+  isolation: 'shared-account',
+  hostKeys: ['ssh-ed25519 AAAA'],
+  meta: {},
 });
 
 describe('state store', () => {
@@ -27,7 +38,10 @@ describe('state store', () => {
     a.putHost('abcdefgh', host('h2', 'creating'));
     a.putHost('abcdefgh', host('h2', 'up'));
     expect(b.getSession('abcdefgh')!.spec).to.deep.equal({ hosts: 2 });
-    expect(b.listHosts('abcdefgh').map((h) => [h.name, h.state])).to.deep.equal([['h1', 'up'], ['h2', 'up']]);
+    expect(b.listHosts('abcdefgh').map((h) => [h.name, h.state])).to.deep.equal([
+      ['h1', 'up'],
+      ['h2', 'up'],
+    ]);
     a.close();
     b.close();
   });
@@ -44,14 +58,33 @@ describe('state store', () => {
   it('given a fresh home, when several processes open it at once, then every one migrates or sees the migration, none fails', async () => {
     const file = join(dir, 'state.db');
     const script = `import('${join(process.cwd(), 'src/core/state/store.ts').replaceAll('\\', '/')}').then((m) => { m.StateStore.open(process.argv[1]).close(); })`;
-    const runs = Array.from({ length: 6 }, () => new Promise<number>((resolve) => execFile(process.execPath, ['--import', 'tsx', '-e', script, file], (error) => resolve(error ? 1 : 0))));
+    const runs = Array.from(
+      { length: 6 },
+      () => new Promise<number>((resolve) => execFile(process.execPath, ['--import', 'tsx', '-e', script, file], (error) => resolve(error ? 1 : 0))),
+    );
     expect(await Promise.all(runs)).to.deep.equal([0, 0, 0, 0, 0, 0]);
   });
 
   it('given an agent name already claimed, when claimed again, then the second claim gets the first agent back and writes nothing', () => {
     const store = StateStore.open(join(dir, 'state.db'));
     store.createSession({ id: 'abcdefgh', status: 'live', provisioner: 'local', spec: {}, expiresAt: '2030-01-01T00:00:00.000Z' });
-    const agent = (host: string) => ({ name: 'a', host, account: 'x', isolation: 'accounts' as const, home: '', state: 'creating' as const, keyFile: '', publicKey: '', keyExpiresAt: '', keyFrom: '', interactive: false, spiffeId: '', certificateNotAfter: '', secrets: [], createdAt: '' });
+    const agent = (host: string) => ({
+      name: 'a',
+      host,
+      account: 'x',
+      isolation: 'accounts' as const,
+      home: '',
+      state: 'creating' as const,
+      keyFile: '',
+      publicKey: '',
+      keyExpiresAt: '',
+      keyFrom: '',
+      interactive: false,
+      spiffeId: '',
+      certificateNotAfter: '',
+      secrets: [],
+      createdAt: '',
+    });
     expect(store.claimAgent('abcdefgh', agent('h1'))).to.equal(undefined);
     expect(store.claimAgent('abcdefgh', agent('h2'))!.host).to.equal('h1');
     store.putAgent('abcdefgh', { ...agent('h1'), state: 'removed' });
@@ -62,7 +95,8 @@ describe('state store', () => {
 
   it('given sessions created in order, when listed, then the newest comes first', () => {
     const store = StateStore.open(join(dir, 'state.db'));
-    for (const id of ['aaaaaaaa', 'bbbbbbbb', 'cccccccc']) store.createSession({ id, status: 'live', provisioner: 'local', spec: {}, expiresAt: '2030-01-01T00:00:00.000Z' });
+    for (const id of ['aaaaaaaa', 'bbbbbbbb', 'cccccccc'])
+      store.createSession({ id, status: 'live', provisioner: 'local', spec: {}, expiresAt: '2030-01-01T00:00:00.000Z' });
     expect(store.listSessions().map((s) => s.id)).to.deep.equal(['cccccccc', 'bbbbbbbb', 'aaaaaaaa']);
     store.close();
   });

@@ -5,26 +5,15 @@ import { fingerprintSha256, type SshPool } from '../../ssh/index.js';
 import { adminAccountName } from '../local/admin-account.js';
 import type { ExtendsExpiry, Provisioner, ReportsLeftovers, SessionContext } from '../provisioner.js';
 import type { HostRecord, HostRequest } from '../../model/host.js';
-import { pollUntil, type PollPacing } from './backoff.js';
-import { PlacementUnavailable, type CloudApi, type CloudInstance } from './cloud-api.js';
+import { pollUntil } from './backoff.js';
+import { defaultCloudTiming, type CloudTiming } from './cloud-timing.js';
+import { type CloudApi, type CloudInstance } from './cloud-api.js';
 import { hostKeysFromConsole } from './console-host-keys.js';
+import { Launcher, Progress } from './vm-launcher.js';
 import type { EmulatedVms } from './emulated-vms.js';
 import { SessionInstances } from './session-instances.js';
 import { waitForSsh } from './ssh-wait.js';
 import { renderUserData } from './user-data.js';
-
-/** How long each phase may take, and how often the provider is asked. */
-export interface CloudTiming {
-  poll: PollPacing;
-  /** From launch until the console shows host keys. */
-  bootTimeoutMs: number;
-  /** From pinned keys until the admin login works. */
-  reachTimeoutMs: number;
-  /** From terminate until the provider lists none of the session's VMs. */
-  destroyTimeoutMs: number;
-}
-
-export const defaultCloudTiming: CloudTiming = { poll: { initialMs: 2000, maxMs: 10_000 }, bootTimeoutMs: 600_000, reachTimeoutMs: 300_000, destroyTimeoutMs: 600_000 };
 
 export interface CloudProvisionerOptions {
   api: CloudApi;
@@ -63,7 +52,12 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
   async create(session: SessionContext, requests: HostRequest[]): Promise<HostRecord[]> {
     const expires = session.expiresAt ? new Date(session.expiresAt) : new Date(Date.now() + this.options.ttlMs);
     if (this.options.emulated) {
-      session.events.emit({ code: 'warning', level: 'warn', message: `emulated VMs: reaching instances through ${this.options.emulated.dir}, not their public addresses (a test affordance; unset GRAFT_EMULATED_VMS_DIR on a real cloud)`, session: session.id });
+      session.events.emit({
+        code: 'warning',
+        level: 'warn',
+        message: `emulated VMs: reaching instances through ${this.options.emulated.dir}, not their public addresses (a test affordance; unset GRAFT_EMULATED_VMS_DIR on a real cloud)`,
+        session: session.id,
+      });
     }
     await this.api.prepareSession(session.id, { session: session.id, expires, owner: this.options.owner });
     const placements = await this.api.placements();
@@ -74,7 +68,14 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
     return Promise.all(requests.map((request) => this.createOne(session, request, expires, launcher, instances, progress)));
   }
 
-  private async createOne(session: SessionContext, request: HostRequest, expires: Date, launcher: Launcher, instances: SessionInstances, progress: Progress): Promise<HostRecord> {
+  private async createOne(
+    session: SessionContext,
+    request: HostRequest,
+    expires: Date,
+    launcher: Launcher,
+    instances: SessionInstances,
+    progress: Progress,
+  ): Promise<HostRecord> {
     const host: HostRecord = {
       name: request.name,
       provisioner: this.name,
@@ -93,13 +94,35 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
     // Intent first: a crash from here on leaves a row, and the VM carries the session tag.
     session.recordHost(host);
     // Each step's line says how far the whole fleet is: the progress display of `up`.
-    const emit = (code: 'host.requested' | 'host.booted' | 'host.up' | 'host.failover', message: string, level: 'info' | 'warn' = 'info', data?: Record<string, unknown>) =>
-      session.events.emit({ code, level, message: `${message} ${progress.note(code)}`.trimEnd(), session: session.id, host: host.name, data: { ...data, progress: progress.counts() } });
+    const emit = (
+      code: 'host.requested' | 'host.booted' | 'host.up' | 'host.failover',
+      message: string,
+      level: 'info' | 'warn' = 'info',
+      data?: Record<string, unknown>,
+    ) =>
+      session.events.emit({
+        code,
+        level,
+        message: `${message} ${progress.note(code)}`.trimEnd(),
+        session: session.id,
+        host: host.name,
+        data: { ...data, progress: progress.counts() },
+      });
     try {
       const userData = renderUserData({ session: session.id, host: host.name, adminUser: host.user, adminPublicKey: this.options.adminPublicKey, expires });
       emit('host.requested', `${host.name}: requesting a VM`);
-      const instance = await launcher.launch({ host: host.name, userData, tags: { session: session.id, host: host.name, expires, owner: this.options.owner }, idempotencyKey: host.meta.idempotencyKey! }, (failure) =>
-        emit('host.failover', `${host.name}: no capacity in ${failure.placement} (${failure.providerCode}); trying the next placement`, 'warn', { placement: failure.placement, code: failure.providerCode }),
+      const instance = await launcher.launch(
+        {
+          host: host.name,
+          userData,
+          tags: { session: session.id, host: host.name, expires, owner: this.options.owner },
+          idempotencyKey: host.meta.idempotencyKey!,
+        },
+        (failure) =>
+          emit('host.failover', `${host.name}: no capacity in ${failure.placement} (${failure.providerCode}); trying the next placement`, 'warn', {
+            placement: failure.placement,
+            code: failure.providerCode,
+          }),
       );
       Object.assign(host, { providerId: instance.id });
       host.meta.placement = instance.placement;
@@ -108,7 +131,10 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
       const booted = await this.waitForHostKeys(host, instance.id, instances, Date.now() + this.timing.bootTimeoutMs);
       Object.assign(host, booted);
       session.recordHost(host);
-      emit('host.booted', `${host.name}: ${instance.id} booted; host key ${fingerprintSha256(host.hostKeys[0]!)} pinned from its console`, 'info', { instance: instance.id, hostKeys: host.hostKeys });
+      emit('host.booted', `${host.name}: ${instance.id} booted; host key ${fingerprintSha256(host.hostKeys[0]!)} pinned from its console`, 'info', {
+        instance: instance.id,
+        hostKeys: host.hostKeys,
+      });
 
       await waitForSsh(HostShell.admin(this.options.pool, host), this.timing.poll, Date.now() + this.timing.reachTimeoutMs);
       host.state = 'up';
@@ -125,7 +151,12 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
   }
 
   /** Polls until the VM runs and its console shows host keys; resolves with where to reach it and the keys to pin. */
-  private async waitForHostKeys(host: HostRecord, id: string, instances: SessionInstances, deadline: number): Promise<Pick<HostRecord, 'address' | 'port' | 'hostKeys'>> {
+  private async waitForHostKeys(
+    host: HostRecord,
+    id: string,
+    instances: SessionInstances,
+    deadline: number,
+  ): Promise<Pick<HostRecord, 'address' | 'port' | 'hostKeys'>> {
     let seen: CloudInstance | undefined;
     const found = await pollUntil(
       async () => {
@@ -135,7 +166,11 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
         const emulated = await this.options.emulated?.lookup(id);
         if (this.options.emulated && !emulated) return undefined;
         const address = emulated?.address ?? seen.publicAddress;
-        if (!address) throw new ProviderError(`${host.name}: ${id} has no public address`, { code: 'CLOUD_NO_ADDRESS', actions: ['Launch into a subnet / network that gives VMs a public address.'] });
+        if (!address)
+          throw new ProviderError(`${host.name}: ${id} has no public address`, {
+            code: 'CLOUD_NO_ADDRESS',
+            actions: ['Launch into a subnet / network that gives VMs a public address.'],
+          });
         const hostKeys = hostKeysFromConsole(emulated?.console ?? (await this.api.consoleOutput(seen)));
         return hostKeys.length > 0 ? { address, port: emulated?.port ?? 22, hostKeys } : undefined;
       },
@@ -143,9 +178,11 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
       deadline,
     );
     if (found) return found;
-    throw new SecurityError(`${host.name}: ${id} showed no SSH host keys on its console within ${Math.round(this.timing.bootTimeoutMs / 1000)} s (it is ${seen?.state ?? 'not listed yet'}); graft never trusts a cloud host's key on first use`, 'HOST_KEY_UNPINNED', [
-      'Use an image with cloud-init (Debian, Ubuntu), which prints the keys at boot; look at the console output for errors.',
-    ]);
+    throw new SecurityError(
+      `${host.name}: ${id} showed no SSH host keys on its console within ${Math.round(this.timing.bootTimeoutMs / 1000)} s (it is ${seen?.state ?? 'not listed yet'}); graft never trusts a cloud host's key on first use`,
+      'HOST_KEY_UNPINNED',
+      ['Use an image with cloud-init (Debian, Ubuntu), which prints the keys at boot; look at the console output for errors.'],
+    );
   }
 
   async list(session: SessionContext, known: HostRecord[]): Promise<HostRecord[]> {
@@ -183,10 +220,20 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
     for (const instance of found) {
       const host = this.recordFor(session, instance, hosts);
       session.recordHost({ ...host, state: 'destroying' });
-      session.events.emit({ code: 'host.destroying', level: 'debug', message: `terminating ${host.name} (${instance.id})`, session: session.id, host: host.name });
+      session.events.emit({
+        code: 'host.destroying',
+        level: 'debug',
+        message: `terminating ${host.name} (${instance.id})`,
+        session: session.id,
+        host: host.name,
+      });
     }
     if (found.length > 0) await this.api.terminate(found);
-    const gone = await pollUntil(async () => ((await this.api.listSession(session.id)).length === 0 ? true : undefined), this.timing.poll, Date.now() + this.timing.destroyTimeoutMs);
+    const gone = await pollUntil(
+      async () => ((await this.api.listSession(session.id)).length === 0 ? true : undefined),
+      this.timing.poll,
+      Date.now() + this.timing.destroyTimeoutMs,
+    );
     const left = gone ? [] : await this.api.listSession(session.id);
     const leftIds = new Set(left.map((instance) => instance.id));
     const names = new Set<string>();
@@ -194,13 +241,22 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
       if (names.has(host.name) || (host.providerId && leftIds.has(host.providerId))) continue;
       names.add(host.name);
       session.recordHost({ ...host, state: 'destroyed' });
-      session.events.emit({ code: 'host.destroyed', level: 'info', message: `${host.name} destroyed${host.providerId ? ` (${host.providerId})` : ''}`, session: session.id, host: host.name });
+      session.events.emit({
+        code: 'host.destroyed',
+        level: 'info',
+        message: `${host.name} destroyed${host.providerId ? ` (${host.providerId})` : ''}`,
+        session: session.id,
+        host: host.name,
+      });
     }
     if (left.length > 0) {
-      throw new ProviderError(`session ${session.id}: ${left.length} VM(s) still listed ${Math.round(this.timing.destroyTimeoutMs / 1000)} s after terminating: ${left.map((i) => `${i.id} (${i.state})`).join(', ')}`, {
-        code: 'CLOUD_DESTROY_INCOMPLETE',
-        actions: [`Run again: graft down --session ${session.id}`],
-      });
+      throw new ProviderError(
+        `session ${session.id}: ${left.length} VM(s) still listed ${Math.round(this.timing.destroyTimeoutMs / 1000)} s after terminating: ${left.map((i) => `${i.id} (${i.state})`).join(', ')}`,
+        {
+          code: 'CLOUD_DESTROY_INCOMPLETE',
+          actions: [`Run again: graft down --session ${session.id}`],
+        },
+      );
     }
     await this.api.cleanupSession(session.id);
   }
@@ -217,65 +273,17 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
       hosts
         .filter((h) => h.state === 'up')
         .map(async (host) => {
-          const result = await HostShell.admin(this.options.pool, host).exec(`sudo -n "$HOME/.graft/bin/graft-deadman" arm ${epoch}`, { timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
+          const result = await HostShell.admin(this.options.pool, host)
+            .exec(`sudo -n "$HOME/.graft/bin/graft-deadman" arm ${epoch}`, { timeoutMs: 30_000 })
+            .catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
           if (result.exitCode !== 0) failures.push(`${host.name}: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
         }),
     );
     await this.api.setExpiry(await this.api.listSession(session.id), expiresAt);
     if (failures.length > 0) {
-      throw new ProviderError(`could not move the end of ${failures.length} VM(s); they still power off at the old time:\n  ${failures.join('\n  ')}`, { code: 'CLOUD_EXTEND_FAILED' });
-    }
-  }
-}
-
-/** How many hosts of one `up` have reached each step. */
-class Progress {
-  private readonly reached = { 'host.requested': 0, 'host.booted': 0, 'host.up': 0 };
-
-  constructor(private readonly total: number) {}
-
-  /** Counts the step and says where the fleet is, e.g. `[booted 3/20]`; empty for events that are not a step. */
-  note(code: string): string {
-    if (!(code in this.reached)) return '';
-    const step = code as keyof Progress['reached'];
-    this.reached[step] += 1;
-    const word = { 'host.requested': 'requested', 'host.booted': 'booted', 'host.up': 'reachable' }[step];
-    return `[${word} ${this.reached[step]}/${this.total}]`;
-  }
-
-  counts(): Record<string, number> {
-    return { total: this.total, requested: this.reached['host.requested'], booted: this.reached['host.booted'], reachable: this.reached['host.up'] };
-  }
-}
-
-/** Launches VMs, trying placements in order; a placement that ran out of capacity is tried last by later hosts too. */
-class Launcher {
-  private readonly exhausted = new Set<string>();
-
-  constructor(
-    private readonly api: CloudApi,
-    private readonly placements: string[],
-    private readonly limit: ReturnType<typeof pLimit>,
-  ) {}
-
-  launch(request: Omit<Parameters<CloudApi['launch']>[0], 'placement'>, onFailover: (failure: PlacementUnavailable) => void): Promise<CloudInstance> {
-    return this.limit(async () => {
-      const order = [...this.placements.filter((p) => !this.exhausted.has(p)), ...this.placements.filter((p) => this.exhausted.has(p))];
-      const failures: PlacementUnavailable[] = [];
-      for (const placement of order) {
-        try {
-          return await this.api.launch({ ...request, placement });
-        } catch (error) {
-          if (!(error instanceof PlacementUnavailable)) throw error;
-          this.exhausted.add(placement);
-          failures.push(error);
-          onFailover(error);
-        }
-      }
-      throw new ProviderError(`no capacity for ${request.host} in any placement: ${failures.map((f) => `${f.placement} (${f.providerCode})`).join(', ')}`, {
-        code: 'CLOUD_NO_CAPACITY',
-        actions: ['Try another instance type, or more subnets / zones (--subnet, --zone).'],
+      throw new ProviderError(`could not move the end of ${failures.length} VM(s); they still power off at the old time:\n  ${failures.join('\n  ')}`, {
+        code: 'CLOUD_EXTEND_FAILED',
       });
-    });
+    }
   }
 }

@@ -27,16 +27,30 @@ const flagOf: Record<string, string> = {
 
 /** A comma-separated setting as a list (flags given several times arrive joined by commas). */
 export function listSetting(value: string | undefined): string[] | undefined {
-  const items = value?.split(',').map((item) => item.trim()).filter(Boolean);
+  const items = value
+    ?.split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   return items && items.length > 0 ? items : undefined;
 }
 
 /** Validates settings with `schema`; every problem is reported at once, named as the user wrote it. */
-export function parseSettings<S extends z.ZodType>(schema: S, settings: Record<string, unknown>, source: SettingsSource | undefined, provider: string): z.infer<S> {
+export function parseSettings<S extends z.ZodType>(
+  schema: S,
+  settings: Record<string, unknown>,
+  source: SettingsSource | undefined,
+  provider: string,
+): z.infer<S> {
   const parsed = schema.safeParse(settings);
   if (parsed.success) return parsed.data;
   if (source) {
-    throw new ConfigError(parsed.error.issues.map((issue) => ({ file: source.file, path: [source.path, ...issue.path.map(String)].filter(Boolean).join('.'), message: issue.message })));
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        file: source.file,
+        path: [source.path, ...issue.path.map(String)].filter(Boolean).join('.'),
+        message: issue.message,
+      })),
+    );
   }
   const lines = parsed.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? '');

@@ -10,7 +10,12 @@ import { extendsExpiry } from '../provisioner.js';
  * SSH and its expiry tag rewritten, then the session's own end is recorded. Agent keys already
  * issued keep the end they were issued with; agents created later get the new one.
  */
-export async function extendSession(runtime: GraftRuntime, session: SessionRow, ttlMs: number, factory: ProvisionerFactory): Promise<{ session: string; expiresAt: string }> {
+export async function extendSession(
+  runtime: GraftRuntime,
+  session: SessionRow,
+  ttlMs: number,
+  factory: ProvisionerFactory,
+): Promise<{ session: string; expiresAt: string }> {
   if (session.status !== 'live') throw new UsageError(`session ${session.id} is ${session.status}: only a live session can be extended`);
   const { provisioner } = await factory(session.provisioner, { id: session.id, dir: runtime.layout.sessionDir(session.id), spec: session.spec });
   if (!extendsExpiry(provisioner)) {
@@ -20,7 +25,15 @@ export async function extendSession(runtime: GraftRuntime, session: SessionRow, 
   const context = { ...sessionContext(runtime, session.id), expiresAt: expiresAt.toISOString() };
   await provisioner.extendExpiry(context, runtime.store.listHosts(session.id), expiresAt);
   // The store has no setter for the session's end yet; this is the one column graft moves after up.
-  runtime.store.database.prepare('UPDATE sessions SET expires_at = ?, updated_at = ? WHERE id = ?').run(expiresAt.toISOString(), new Date().toISOString(), session.id);
-  runtime.events.emit({ code: 'session.extended', level: 'info', message: `session ${session.id} now ends at ${expiresAt.toISOString()}`, session: session.id, data: { expiresAt: expiresAt.toISOString() } });
+  runtime.store.database
+    .prepare('UPDATE sessions SET expires_at = ?, updated_at = ? WHERE id = ?')
+    .run(expiresAt.toISOString(), new Date().toISOString(), session.id);
+  runtime.events.emit({
+    code: 'session.extended',
+    level: 'info',
+    message: `session ${session.id} now ends at ${expiresAt.toISOString()}`,
+    session: session.id,
+    data: { expiresAt: expiresAt.toISOString() },
+  });
   return { session: session.id, expiresAt: expiresAt.toISOString() };
 }

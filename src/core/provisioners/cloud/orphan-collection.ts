@@ -42,7 +42,11 @@ export interface OrphanSearch {
  * home, those past their expiry tag (plus the grace), which their dead-man's switch should have
  * ended. A live session's VMs, and unexpired VMs of other homes, are never orphans.
  */
-export async function findOrphans(runtime: GraftRuntime, scopes: CloudScope[], search: OrphanSearch): Promise<{ orphans: OrphanVm[]; apiOf: Map<OrphanVm, CloudApi> }> {
+export async function findOrphans(
+  runtime: GraftRuntime,
+  scopes: CloudScope[],
+  search: OrphanSearch,
+): Promise<{ orphans: OrphanVm[]; apiOf: Map<OrphanVm, CloudApi> }> {
   const now = search.now ?? Date.now();
   const orphans: OrphanVm[] = [];
   const apiOf = new Map<OrphanVm, CloudApi>();
@@ -86,7 +90,12 @@ function orphanReason(instance: CloudInstance, session: SessionRow | undefined, 
  * Terminates the orphans, waits until the providers list none of them, then removes their
  * sessions' other resources (security groups). Resolves with what is still there.
  */
-export async function collectOrphans(orphans: OrphanVm[], apiOf: Map<OrphanVm, CloudApi>, pacing: PollPacing, timeoutMs: number): Promise<{ left: OrphanVm[] }> {
+export async function collectOrphans(
+  orphans: OrphanVm[],
+  apiOf: Map<OrphanVm, CloudApi>,
+  pacing: PollPacing,
+  timeoutMs: number,
+): Promise<{ left: OrphanVm[] }> {
   const byApi = new Map<CloudApi, OrphanVm[]>();
   for (const orphan of orphans) byApi.set(apiOf.get(orphan)!, [...(byApi.get(apiOf.get(orphan)!) ?? []), orphan]);
   for (const [api, list] of byApi) await api.terminate(list.map(toInstance));
@@ -115,5 +124,8 @@ function toInstance(orphan: OrphanVm): CloudInstance {
 
 /** The failure when VMs outlive `gc --yes`. */
 export function orphansLeftError(left: OrphanVm[]): ProviderError {
-  return new ProviderError(`${left.length} VM(s) still listed after terminating: ${left.map((o) => `${o.id} (${o.state})`).join(', ')}`, { code: 'GC_INCOMPLETE', actions: ['Run again: graft gc --yes'] });
+  return new ProviderError(`${left.length} VM(s) still listed after terminating: ${left.map((o) => `${o.id} (${o.state})`).join(', ')}`, {
+    code: 'GC_INCOMPLETE',
+    actions: ['Run again: graft gc --yes'],
+  });
 }

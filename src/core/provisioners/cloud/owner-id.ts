@@ -17,7 +17,11 @@ export function ownerId(home: string): string {
   } catch {
     // First cloud session of this home.
   }
-  const user = userInfo().username.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40) || 'user';
+  const user =
+    userInfo()
+      .username.toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 40) || 'user';
   const id = `${user}-${randomBytes(4).toString('hex')}`;
   // wx: if another graft process made it meanwhile, theirs stands and is read back.
   try {

@@ -30,7 +30,7 @@ export async function waitForSsh(shell: HostShell, pacing: PollPacing, deadline:
   if (!ok) {
     throw new SshError(`${shell.label} did not accept the session admin key before the deadline: ${last?.message ?? 'no answer'}`, 'SSH_TIMEOUT', {
       cause: last,
-      actions: ['Look at the VM\'s console output for cloud-init errors.'],
+      actions: ["Look at the VM's console output for cloud-init errors."],
     });
   }
 }

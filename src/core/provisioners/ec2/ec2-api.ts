@@ -60,10 +60,12 @@ export class Ec2Api implements CloudApi {
       const info = found.map((s) => ({ id: s.SubnetId!, vpcId: s.VpcId!, zone: s.AvailabilityZone ?? '' }));
       if (given) {
         const missing = given.filter((id) => !info.some((s) => s.id === id));
-        if (missing.length > 0) throw new ProviderError(`ec2: no subnet ${missing.join(', ')} in this region`, { code: 'EC2_NO_SUBNET', actions: ['Check --subnet and --region.'] });
+        if (missing.length > 0)
+          throw new ProviderError(`ec2: no subnet ${missing.join(', ')} in this region`, { code: 'EC2_NO_SUBNET', actions: ['Check --subnet and --region.'] });
         return given.map((id) => info.find((s) => s.id === id)!);
       }
-      if (info.length === 0) throw new ProviderError('ec2: this region has no default VPC subnets', { code: 'EC2_NO_SUBNET', actions: ['Name subnets with --subnet subnet-...'] });
+      if (info.length === 0)
+        throw new ProviderError('ec2: this region has no default VPC subnets', { code: 'EC2_NO_SUBNET', actions: ['Name subnets with --subnet subnet-...'] });
       return info.sort((a, b) => a.zone.localeCompare(b.zone));
     })();
     return this.subnets;
@@ -72,7 +74,8 @@ export class Ec2Api implements CloudApi {
   async prepareSession(session: string, tags: Omit<GraftTagValues, 'host'>): Promise<void> {
     const [first] = await this.subnetsInfo();
     const vpcs = new Set((await this.subnetsInfo()).map((s) => s.vpcId));
-    if (vpcs.size > 1) throw new ProviderError(`ec2: the subnets are in ${vpcs.size} VPCs; one session's subnets must share a VPC`, { code: 'EC2_SUBNETS_SPLIT' });
+    if (vpcs.size > 1)
+      throw new ProviderError(`ec2: the subnets are in ${vpcs.size} VPCs; one session's subnets must share a VPC`, { code: 'EC2_SUBNETS_SPLIT' });
     this.groupId = await ensureSecurityGroup(this.client, first!.vpcId, session, await this.options.sshFrom(), toTags(tags));
     await this.defaultImage();
   }
@@ -81,10 +84,20 @@ export class Ec2Api implements CloudApi {
     this.image ??= (async () => {
       if (this.options.settings.image) return this.options.settings.image;
       const found = await this.client.send(
-        new DescribeImagesCommand({ Owners: [DEBIAN_OWNER], Filters: [{ Name: 'name', Values: ['debian-12-amd64-*'] }, { Name: 'state', Values: ['available'] }] }),
+        new DescribeImagesCommand({
+          Owners: [DEBIAN_OWNER],
+          Filters: [
+            { Name: 'name', Values: ['debian-12-amd64-*'] },
+            { Name: 'state', Values: ['available'] },
+          ],
+        }),
       );
       const newest = (found.Images ?? []).sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
-      if (!newest?.ImageId) throw new ProviderError('ec2: found no Debian 12 image in this region', { code: 'EC2_NO_IMAGE', actions: ['Name an image with cloud-init: --image ami-...'] });
+      if (!newest?.ImageId)
+        throw new ProviderError('ec2: found no Debian 12 image in this region', {
+          code: 'EC2_NO_IMAGE',
+          actions: ['Name an image with cloud-init: --image ami-...'],
+        });
       return newest.ImageId;
     })();
     return this.image;
@@ -105,7 +118,15 @@ export class Ec2Api implements CloudApi {
           // The dead-man's switch powers off from inside; this makes that a termination, not a stop.
           InstanceInitiatedShutdownBehavior: 'terminate',
           MetadataOptions: { HttpTokens: 'required' },
-          NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: request.placement, Groups: this.groupId ? [this.groupId] : undefined, AssociatePublicIpAddress: true, DeleteOnTermination: true }],
+          NetworkInterfaces: [
+            {
+              DeviceIndex: 0,
+              SubnetId: request.placement,
+              Groups: this.groupId ? [this.groupId] : undefined,
+              AssociatePublicIpAddress: true,
+              DeleteOnTermination: true,
+            },
+          ],
           TagSpecifications: [
             { ResourceType: 'instance', Tags: [...tags, { Key: 'Name', Value: `graft-${request.tags.session}-${request.host}` }] },
             { ResourceType: 'volume', Tags: tags },
@@ -132,7 +153,10 @@ export class Ec2Api implements CloudApi {
   private async describe(filters: Filter[]): Promise<CloudInstance[]> {
     const instances: CloudInstance[] = [];
     try {
-      for await (const page of paginateDescribeInstances({ client: this.client }, { Filters: [...filters, { Name: 'instance-state-name', Values: LIVE_STATES }] })) {
+      for await (const page of paginateDescribeInstances(
+        { client: this.client },
+        { Filters: [...filters, { Name: 'instance-state-name', Values: LIVE_STATES }] },
+      )) {
         for (const reservation of page.Reservations ?? []) for (const instance of reservation.Instances ?? []) instances.push(toCloudInstance(instance));
       }
     } catch (error) {
@@ -162,7 +186,10 @@ export class Ec2Api implements CloudApi {
   async sessionLeftovers(session: string): Promise<string[]> {
     const groups = await sessionSecurityGroups(this.client, ec2TagKey('session'), session);
     const volumes = await this.client.send(new DescribeVolumesCommand({ Filters: [{ Name: `tag:${ec2TagKey('session')}`, Values: [session] }] }));
-    return [...groups.map((id) => `security group ${id}`), ...(volumes.Volumes ?? []).filter((v) => v.State !== 'deleted').map((v) => `volume ${v.VolumeId} (${v.State})`)];
+    return [
+      ...groups.map((id) => `security group ${id}`),
+      ...(volumes.Volumes ?? []).filter((v) => v.State !== 'deleted').map((v) => `volume ${v.VolumeId} (${v.State})`),
+    ];
   }
 
   /** Deletes the session's security groups, waiting while EC2 still counts a terminating instance as using them. */
@@ -237,6 +264,8 @@ function wrap(error: unknown, doing: string): ProviderError {
   return new ProviderError(`ec2: ${doing}: ${code}: ${(error as Error)?.message ?? String(error)}`, {
     code: `EC2_${code.replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}`,
     cause: error,
-    actions: credentials ? ['graft uses the AWS SDK credential chain: set AWS_PROFILE, run aws sso login, or export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.'] : [],
+    actions: credentials
+      ? ['graft uses the AWS SDK credential chain: set AWS_PROFILE, run aws sso login, or export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.']
+      : [],
   });
 }

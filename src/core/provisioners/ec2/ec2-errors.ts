@@ -5,7 +5,13 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
  * SDK would retry in place. graft fails over to the next subnet instead, so these are taken
  * out of the SDK's retry loop (see classifyCapacityErrors).
  */
-export const capacityErrorCodes = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity', 'InsufficientReservedInstanceCapacity', 'Unsupported']);
+export const capacityErrorCodes = new Set([
+  'InsufficientInstanceCapacity',
+  'InsufficientCapacity',
+  'InsufficientHostCapacity',
+  'InsufficientReservedInstanceCapacity',
+  'Unsupported',
+]);
 
 /** A RunInstances refused for lack of capacity, with EC2's code. Not retried by the SDK. */
 export class Ec2CapacityError extends Error {

@@ -1,4 +1,11 @@
-import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand, type EC2Client, type Tag } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  type EC2Client,
+  type Tag,
+} from '@aws-sdk/client-ec2';
 import { ec2ErrorCode } from './ec2-errors.js';
 
 /** The session's security group's name: one per session and VPC. */
@@ -9,7 +16,14 @@ export const securityGroupName = (session: string): string => `graft-${session}`
  * nothing else in. Tagged like the VMs, so `down` and `gc` find it by tag. Idempotent.
  */
 export async function ensureSecurityGroup(client: EC2Client, vpcId: string, session: string, cidr: string, tags: Tag[]): Promise<string> {
-  const existing = await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [securityGroupName(session)] }, { Name: 'vpc-id', Values: [vpcId] }] }));
+  const existing = await client.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'group-name', Values: [securityGroupName(session)] },
+        { Name: 'vpc-id', Values: [vpcId] },
+      ],
+    }),
+  );
   let groupId = existing.SecurityGroups?.[0]?.GroupId;
   if (!groupId) {
     const created = await client.send(

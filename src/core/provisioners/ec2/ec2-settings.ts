@@ -4,9 +4,18 @@ import { listSetting, parseSettings, type SettingsSource } from '../cloud/cloud-
 const cidr = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
 
 const ec2SettingsSchema = z.strictObject({
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'is not an AWS region (e.g. eu-west-1)').optional(),
-  instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, 'is not an instance type (e.g. t3.large)').default('t3.medium'),
-  image: z.string().regex(/^ami-[0-9a-f]+$/, 'is not an AMI id (ami-...)').optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'is not an AWS region (e.g. eu-west-1)')
+    .optional(),
+  instanceType: z
+    .string()
+    .regex(/^[a-z0-9-]+\.[a-z0-9]+$/, 'is not an instance type (e.g. t3.large)')
+    .default('t3.medium'),
+  image: z
+    .string()
+    .regex(/^ami-[0-9a-f]+$/, 'is not an AMI id (ami-...)')
+    .optional(),
   subnets: z
     .string()
     .optional()

@@ -74,7 +74,9 @@ export class GceApi implements CloudApi {
       scheduling: { instanceTerminationAction: 'DELETE', terminationTime: request.tags.expires.toISOString() },
     };
     try {
-      const [operation] = await this.call(() => this.clients.instances.insert({ project: this.project, zone, instanceResource, requestId: requestIdFor(`${request.idempotencyKey}@${zone}`) }));
+      const [operation] = await this.call(() =>
+        this.clients.instances.insert({ project: this.project, zone, instanceResource, requestId: requestIdFor(`${request.idempotencyKey}@${zone}`) }),
+      );
       const done = await this.waitFor(zone, operationName(operation));
       const failure = done.error?.errors?.[0];
       if (failure?.code && capacityCodes.has(failure.code)) throw new PlacementUnavailable(zone, failure.code, failure.message ?? failure.code);
@@ -109,7 +111,9 @@ export class GceApi implements CloudApi {
     for (const zone of this.options.settings.zones) {
       let pageToken: string | undefined;
       do {
-        const [items, , response] = await this.call(() => this.clients.instances.list({ project: this.project, zone, filter, maxResults: PAGE_SIZE, pageToken }, { autoPaginate: false }));
+        const [items, , response] = await this.call(() =>
+          this.clients.instances.list({ project: this.project, zone, filter, maxResults: PAGE_SIZE, pageToken }, { autoPaginate: false }),
+        );
         for (const instance of items) found.push(toCloudInstance(instance, zone));
         pageToken = response?.nextPageToken || undefined;
       } while (pageToken);
@@ -122,7 +126,9 @@ export class GceApi implements CloudApi {
       instances.map((instance) =>
         this.limit(async () => {
           try {
-            await this.call(() => this.clients.instances.delete({ project: this.project, zone: instance.placement, instance: instance.id, requestId: randomUUID() }));
+            await this.call(() =>
+              this.clients.instances.delete({ project: this.project, zone: instance.placement, instance: instance.id, requestId: randomUUID() }),
+            );
           } catch (error) {
             if ((error as { code?: number }).code !== NOT_FOUND) throw wrap(error, `deleting ${instance.id}`);
           }
@@ -132,7 +138,9 @@ export class GceApi implements CloudApi {
   }
 
   async consoleOutput(instance: CloudInstance): Promise<string> {
-    const [output] = await this.call(() => this.clients.instances.getSerialPortOutput({ project: this.project, zone: instance.placement, instance: instance.id, port: 1 }));
+    const [output] = await this.call(() =>
+      this.clients.instances.getSerialPortOutput({ project: this.project, zone: instance.placement, instance: instance.id, port: 1 }),
+    );
     return output.contents ?? '';
   }
 
@@ -150,7 +158,14 @@ export class GceApi implements CloudApi {
         this.limit(async () => {
           const [current] = await this.call(() => this.clients.instances.get({ project: this.project, zone: instance.placement, instance: instance.id }));
           const labels = { ...(current.labels ?? {}), [key]: String(Math.floor(expires.getTime() / 1000)) };
-          const [operation] = await this.call(() => this.clients.instances.setLabels({ project: this.project, zone: instance.placement, instance: instance.id, instancesSetLabelsRequestResource: { labels, labelFingerprint: current.labelFingerprint } }));
+          const [operation] = await this.call(() =>
+            this.clients.instances.setLabels({
+              project: this.project,
+              zone: instance.placement,
+              instance: instance.id,
+              instancesSetLabelsRequestResource: { labels, labelFingerprint: current.labelFingerprint },
+            }),
+          );
           await this.waitFor(instance.placement, operationName(operation));
         }),
       ),
@@ -209,6 +224,8 @@ function wrap(error: unknown, doing: string): ProviderError {
   return new ProviderError(`gce: ${doing}: ${(error as Error)?.message ?? String(error)}`, {
     code: 'GCE_API_FAILED',
     cause: error,
-    actions: credentials ? ['graft uses Google application default credentials: run gcloud auth application-default login, or set GOOGLE_APPLICATION_CREDENTIALS.'] : [],
+    actions: credentials
+      ? ['graft uses Google application default credentials: run gcloud auth application-default login, or set GOOGLE_APPLICATION_CREDENTIALS.']
+      : [],
   });
 }

@@ -44,7 +44,8 @@ export function noCredentials() {
     universeDomain: 'googleapis.com',
     getClient: async () => client,
     getRequestHeaders: async () => new Headers(),
-    fetch: (url: string, init: { method?: string; headers?: HeadersInit; body?: BodyInit; signal?: AbortSignal }) => fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal }),
+    fetch: (url: string, init: { method?: string; headers?: HeadersInit; body?: BodyInit; signal?: AbortSignal }) =>
+      fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal }),
   };
   return client;
 }

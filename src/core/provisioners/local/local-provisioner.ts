@@ -68,7 +68,11 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
           // restrict, from= or expiry-time= from its own key.
           extraConfig: [`Match User ${adminAccountName(session.id)}-*`, '    AuthorizedKeysFile /etc/graft/authorized_keys/%u'],
         }
-      : { loginUser: account.user, authorizedKeys: [this.options.adminPublicKey], authorizedKeysFiles: [join(dir, 'authorized_keys'), join(dir, 'agent_keys')] };
+      : {
+          loginUser: account.user,
+          authorizedKeys: [this.options.adminPublicKey],
+          authorizedKeysFiles: [join(dir, 'authorized_keys'), join(dir, 'agent_keys')],
+        };
     const meta: Record<string, string> = this.root ? { dir, adminAccount: account.user } : { dir, agentKeysFile: join(dir, 'agent_keys') };
     const host: HostRecord = {
       name: request.name,
@@ -86,10 +90,17 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
       meta,
     };
     session.recordHost(host);
-    session.events.emit({ code: 'host.creating', level: 'debug', message: `starting sshd for ${host.name} on ${address}`, session: session.id, host: host.name });
+    session.events.emit({
+      code: 'host.creating',
+      level: 'debug',
+      message: `starting sshd for ${host.name} on ${address}`,
+      session: session.id,
+      host: host.name,
+    });
     try {
       // An earlier create cut off halfway may have left this host's sshd running: it is replaced.
-      for (const left of (await findSshdProcesses(sessionLayout(session.dir).hostsDir)).filter((found) => found.dirName === request.name)) await stopSshd({ pid: left.pid, dir });
+      for (const left of (await findSshdProcesses(sessionLayout(session.dir).hostsDir)).filter((found) => found.dirName === request.name))
+        await stopSshd({ pid: left.pid, dir });
       if (meta.agentKeysFile) {
         await mkdir(dir, { recursive: true, mode: 0o700 });
         await writeFile(meta.agentKeysFile, '', { mode: 0o600, flag: 'a' });
@@ -103,7 +114,13 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
       host.state = 'failed';
       host.meta.error = (error as Error).message;
       session.recordHost(host);
-      session.events.emit({ code: 'host.failed', level: 'error', message: `${host.name} failed to start: ${(error as Error).message}`, session: session.id, host: host.name });
+      session.events.emit({
+        code: 'host.failed',
+        level: 'error',
+        message: `${host.name} failed to start: ${(error as Error).message}`,
+        session: session.id,
+        host: host.name,
+      });
     }
     return host;
   }
@@ -126,7 +143,12 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
       const pidFile = readPid(dir);
       const providerId = pidFile !== undefined && running.includes(pidFile) ? pidFile : running[0];
       const base = record ?? blankRecord(name, dir);
-      present.push({ ...base, meta: { ...base.meta, dir }, providerId: providerId === undefined ? record?.providerId : String(providerId), state: running.length > 0 ? 'up' : (record?.state ?? 'failed') });
+      present.push({
+        ...base,
+        meta: { ...base.meta, dir },
+        providerId: providerId === undefined ? record?.providerId : String(providerId),
+        state: running.length > 0 ? 'up' : (record?.state ?? 'failed'),
+      });
     }
     return present;
   }
@@ -155,7 +177,9 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
         const dir = join(hostsDir, host.name);
         session.events.emit({ code: 'host.destroying', level: 'debug', message: `stopping ${host.name}`, session: session.id, host: host.name });
         const pids = new Set([...(running.get(host.name) ?? []), readPid(dir), host.providerId ? Number(host.providerId) : undefined]);
-        for (const pid of pids) if (pid !== undefined && Number.isInteger(pid) && pid > 0) await stopSshd({ pid, dir }).catch((error: Error) => failures.push(`${host.name}: ${error.message}`));
+        for (const pid of pids)
+          if (pid !== undefined && Number.isInteger(pid) && pid > 0)
+            await stopSshd({ pid, dir }).catch((error: Error) => failures.push(`${host.name}: ${error.message}`));
       }),
     );
     // Confirm by looking again: a directory (the host's tag) goes only with its last sshd.
@@ -173,7 +197,10 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
     // Accounts go when a host recorded using them, or when any are found: never decided by who runs `down` now.
     if (targets.some((h) => h.meta.adminAccount) || (await this.leftovers(session)).length > 0) await removeSessionAccounts(session.id);
     if (failures.length > 0) {
-      throw new ProviderError(`session ${session.id}: could not destroy every local host:\n  ${[...new Set(failures)].join('\n  ')}`, { code: 'LOCAL_DESTROY_FAILED', actions: [`Run again: graft down --session ${session.id}`] });
+      throw new ProviderError(`session ${session.id}: could not destroy every local host:\n  ${[...new Set(failures)].join('\n  ')}`, {
+        code: 'LOCAL_DESTROY_FAILED',
+        actions: [`Run again: graft down --session ${session.id}`],
+      });
     }
   }
 }
@@ -200,5 +227,18 @@ function readPid(dir: string): number | undefined {
 }
 
 function blankRecord(name: string, dir: string): HostRecord {
-  return { name, provisioner: 'local', address: '', port: 0, user: '', state: 'failed', slots: 1, groups: [], labels: [], isolation: 'shared-account', hostKeys: [], meta: { dir } };
+  return {
+    name,
+    provisioner: 'local',
+    address: '',
+    port: 0,
+    user: '',
+    state: 'failed',
+    slots: 1,
+    groups: [],
+    labels: [],
+    isolation: 'shared-account',
+    hostKeys: [],
+    meta: { dir },
+  };
 }

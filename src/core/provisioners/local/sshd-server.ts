@@ -244,7 +244,9 @@ async function launch(sshd: string, options: SshdOptions, port: number, hostKeyF
   }
   const tail = (await readIfPresent(logFile)).trim().split('\n').slice(-15).join('\n') || '(empty)';
   if (exited !== undefined || pid === undefined) {
-    throw new ProviderError(`sshd for ${options.address}:${port} exited at start (${exited ?? 'no pid'}). Its log ends with:\n${tail}`, { code: 'SSHD_EXITED' });
+    throw new ProviderError(`sshd for ${options.address}:${port} exited at start (${exited ?? 'no pid'}). Its log ends with:\n${tail}`, {
+      code: 'SSHD_EXITED',
+    });
   }
   await stopSshd({ pid, configFile });
   throw new ProviderError(`sshd for ${options.address}:${port} did not answer within ${BANNER_TIMEOUT_MS} ms. Its log ends with:\n${tail}`, {
@@ -254,7 +256,10 @@ async function launch(sshd: string, options: SshdOptions, port: number, hostKeyF
 }
 
 function findSshd(): string {
-  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'sshd'));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'sshd'));
   for (const candidate of [...SSHD_CANDIDATES, ...onPath]) {
     try {
       accessSync(candidate, fsConstants.X_OK);
