@@ -182,9 +182,14 @@ async function watch(
   onRunning: () => void,
 ): Promise<ProcessEnd | 'detached'> {
   let current = script;
+  // Whether the process is known to have started: until it is, a retry launches again (the
+  // launcher finds a process an earlier try started by its pid file), since re-attaching to a
+  // launch whose login or channel failed finds nothing to watch.
+  let started = record.state === 'running';
   for (;;) {
     try {
       const onPid = (pid: number) => {
+        started = true;
         failpoint('task.launched');
         markRunning(ctx, record.name, pid);
         onRunning();
@@ -192,8 +197,8 @@ async function watch(
       return await runTaskProcess(HostShell.agent(ctx.runtime.pool, ctx.session.id, agent, host), current, onPid, ctx.watchSignal);
     } catch (error) {
       if (ctx.options.signal?.aborted) return 'detached';
-      if (!(error instanceof SshError) || !(await hostAnswersAgain(ctx, host))) throw error;
-      current = reattachScript();
+      if (!(error instanceof SshError) || !(await hostAnswersAgain(ctx, host, error))) throw error;
+      current = started ? reattachScript() : script;
     }
   }
 }
@@ -205,12 +210,12 @@ function markRunning(ctx: AttemptContext, name: string, pid: number): void {
 }
 
 /** Polls the host's admin login until it answers or the grace period ends. */
-async function hostAnswersAgain(ctx: AttemptContext, host: HostRecord): Promise<boolean> {
+async function hostAnswersAgain(ctx: AttemptContext, host: HostRecord, error: SshError): Promise<boolean> {
   const deadline = Date.now() + (ctx.options.hostGraceMs ?? 60_000);
   ctx.runtime.events.emit({
     code: 'warning',
     level: 'warn',
-    message: `${host.name} stopped answering; waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for it`,
+    message: `${host.name} stopped answering (${error.message}); waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for it`,
     session: ctx.session.id,
     host: host.name,
   });
