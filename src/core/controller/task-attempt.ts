@@ -42,6 +42,7 @@ export async function runAttempt(ctx: AttemptContext, record: TaskRecord): Promi
     if (spent) return failForBudget(ctx, record.name, spent);
     agent = await provision(ctx, record, spec, host);
     if (!agent) return;
+    const shell = HostShell.agent(ctx.runtime.pool, ctx.session.id, agent, host);
     const gateway = record.state === 'running' ? undefined : await ctx.options.gateway?.access(record, host);
     const script = record.state === 'running' ? reattachScript() : launcher(ctx, record, spec, agent, await ctx.options.channelUrl?.(host), gateway);
     // The timeout counts from when the process started: a slow host may take long to make the
@@ -53,20 +54,20 @@ export async function runAttempt(ctx: AttemptContext, record: TaskRecord): Promi
         () => {
           timedOut = true;
           const pid = ctx.runs.getTask(ctx.session.id, record.name)?.pid;
-          if (pid) killTaskProcess(HostShell.agent(ctx.runtime.pool, ctx.session.id, agent!, host), pid).catch(() => undefined);
+          if (pid) killTaskProcess(shell, pid).catch(() => undefined);
         },
         Math.max(0, spec.timeoutMs - (Date.now() - started)),
       );
     };
     if (since !== undefined) arm(since);
-    const end = await watch(ctx, record, agent, host, script, () => arm(Date.now()));
+    const end = await watch(ctx, record, shell, script, () => arm(Date.now()));
     if (end === 'detached') return;
     clearTimeout(timer);
     await collect(
       ctx,
       record.name,
       agent,
-      host,
+      shell,
       end,
       timedOut ? `timed out after ${Math.round(spec.timeoutMs! / 1000)} s; its process group was killed` : undefined,
     );
@@ -173,14 +174,7 @@ function launcher(
  * Watches the process to its end. A connection lost while it runs is not a failure yet: the
  * host gets a grace period to answer again, and the process is re-attached to if it does.
  */
-async function watch(
-  ctx: AttemptContext,
-  record: TaskRecord,
-  agent: AgentRecord,
-  host: HostRecord,
-  script: string,
-  onRunning: () => void,
-): Promise<ProcessEnd | 'detached'> {
+async function watch(ctx: AttemptContext, record: TaskRecord, shell: HostShell, script: string, onRunning: () => void): Promise<ProcessEnd | 'detached'> {
   let current = script;
   // Whether the process is known to have started: until it is, a retry launches again (the
   // launcher finds a process an earlier try started by its pid file), since re-attaching to a
@@ -194,10 +188,10 @@ async function watch(
         markRunning(ctx, record.name, pid);
         onRunning();
       };
-      return await runTaskProcess(HostShell.agent(ctx.runtime.pool, ctx.session.id, agent, host), current, onPid, ctx.watchSignal);
+      return await runTaskProcess(shell, current, onPid, ctx.watchSignal);
     } catch (error) {
       if (ctx.options.signal?.aborted) return 'detached';
-      if (!(error instanceof SshError) || !(await hostAnswersAgain(ctx, host, error))) throw error;
+      if (!(error instanceof SshError) || !(await hostAnswersAgain(ctx, shell.host, error))) throw error;
       current = started ? reattachScript() : script;
     }
   }
@@ -232,11 +226,12 @@ async function hostAnswersAgain(ctx: AttemptContext, host: HostRecord, error: Ss
 }
 
 /** The process ended: keep its output, fetch its work, then record the result, then revoke the agent. */
-async function collect(ctx: AttemptContext, name: string, agent: AgentRecord, host: HostRecord, end: ProcessEnd, timedOut?: string): Promise<void> {
+async function collect(ctx: AttemptContext, name: string, agent: AgentRecord, shell: HostShell, end: ProcessEnd, timedOut?: string): Promise<void> {
+  const host = shell.host;
   const { runtime, session } = ctx;
   const record = ctx.runs.getTask(session.id, name)!;
   // The agent's output is kept redacted: it echoes its secrets as often as not.
-  const log = runtime.redactor.redactBytes(await fetchTaskLog(HostShell.agent(runtime.pool, session.id, agent, host)));
+  const log = runtime.redactor.redactBytes(await fetchTaskLog(shell));
   const files = sessionFiles(runtime, session.id);
   await mkdir(files.taskDir(name), { recursive: true, mode: 0o700 });
   await writeFile(files.attemptLog(name, record.attempt), log, { mode: 0o600 });
