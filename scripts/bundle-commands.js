@@ -73,7 +73,9 @@ const sshCryptoBinding = {
   },
 };
 
-const entryPoints = [...commandFiles(join(root, 'src', 'commands')), join(root, 'src', 'cli', 'execute.ts')];
+// graft's help class (package.json oclif.helpClass) is an entry too, so it extends the same oclif.
+const cliEntries = ['execute.ts', 'help.ts'].map((file) => join(root, 'src', 'cli', file));
+const entryPoints = [...commandFiles(join(root, 'src', 'commands')), ...cliEntries];
 rmSync(join(root, 'dist', 'chunks'), { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
@@ -97,4 +99,4 @@ const result = await build({
   logLevel: 'warning',
 });
 const outputs = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'));
-console.error(`bundled ${entryPoints.length - 1} commands and the entry into ${outputs.length} files`);
+console.error(`bundled ${entryPoints.length - cliEntries.length} commands, the entry and help into ${outputs.length} files`);

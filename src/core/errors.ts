@@ -33,6 +33,22 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What each exit code means, as `graft --help` and README "Exit codes" say it. */
+export const exitCodeMeanings = {
+  ok: 'success',
+  remoteFailure: 'the command ran, but failed on a host; run/resume: a task failed or was blocked',
+  usage: 'bad flags or arguments',
+  config: 'an input file (inventory, graph, settings) is invalid; every problem is listed',
+  notFound: 'the named session, host or agent does not exist',
+  unreachable: 'a host could not be reached or logged into, or timed out',
+  security: 'a security check refused (host key mismatch, expired key, wrong identity)',
+  provider: 'a provisioner failed (local sshd, cloud API)',
+  state: 'the state store is unusable (unwritable, or from a newer graft)',
+  conflict: "an agent's bases conflict",
+  interrupted: 'interrupted (SIGINT); run/resume: tasks keep running, `graft resume` picks them up',
+  bug: 'a bug in graft',
+} as const satisfies Record<keyof typeof ExitCode, string>;
+
 /**
  * Every error code graft reports (`error.code` in --json, the first word of a failure in the
  * logs), with the exit code it comes with and what it means. A code not listed here does not
