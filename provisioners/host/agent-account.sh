@@ -10,7 +10,8 @@
 #   agent-account.sh as-agent ACCOUNT               run the commands on stdin AS the account, from its home
 #   agent-account.sh authorize ACCOUNT              stdin -> /etc/graft/authorized_keys/ACCOUNT (root's, not the agent's)
 #   agent-account.sh remove ACCOUNT                 kill its processes, drop its network rules and cgroups, delete account, home, key file and its files in /tmp
-#   agent-account.sh cgroups                        the mechanism limits would use here: cgroup-v1, cgroup-v2 (not used yet) or none
+#   agent-account.sh host-facts [hidepid]           the mechanism limits would use here (cgroup-v1, cgroup-v2 (not used yet) or none), its CPUs, memory bytes
+#                                                   and process privacy; with hidepid, /proc hides other accounts' processes first (privacy.sh)
 #   agent-account.sh sshd-keys                      make the sshd serving graft read agents' keys from /etc/graft/authorized_keys (sshd-keys.sh, included below)
 #   agent-account.sh shared-create DIR              a private directory under the login account
 #   agent-account.sh shared-put DIR PATH MODE       stdin -> DIR/PATH
@@ -176,6 +177,7 @@ authorize_and_write() {
 # graft: include egress.sh
 
 # graft: include limits.sh
+# graft: include privacy.sh
 
 # graft: include account-pool.sh
 
@@ -285,7 +287,10 @@ case "$cmd" in
     rm -rf -- "/var/lib/graft/$1"
     sweep_leftovers wait
     ;;
-  cgroups) cgroup_mechanism ;;
+  host-facts)
+    [ "${1:-}" != hidepid ] || proc_privacy_apply
+    echo "$(cgroup_mechanism) $(host_size) privacy=$(proc_privacy)"
+    ;;
   pool-*) pool_command "$cmd" "$@" ;;
-  *) die "usage: agent-account.sh create|provision|put|as-agent|authorize|remove|sshd-keys|cgroups|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove|pool-fill|pool-claim|pool-revoke|pool-delete|pool-list ..." ;;
+  *) die "usage: agent-account.sh create|provision|put|as-agent|authorize|remove|sshd-keys|host-facts|shared-create|shared-put|shared-authorize|shared-remove|cache-dir|cache-remove|pool-fill|pool-claim|pool-revoke|pool-delete|pool-list ..." ;;
 esac

@@ -21,6 +21,12 @@ cgroup_mechanism() {
   else echo none; fi
 }
 
+# Prints the host's size, what default limits are worked out from: `cores=N memory=BYTES`.
+host_size() {
+  kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+  echo "cores=$(nproc) memory=$((${kib:-0} * 1024))"
+}
+
 limits_dirs() { for controller in memory pids cpu; do echo "/sys/fs/cgroup/$controller/graft/agent-$1"; done; }
 
 # Makes the cgroups of the account account_fields read last, with LIMITS ($1).

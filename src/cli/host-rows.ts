@@ -15,6 +15,8 @@ export interface HostView {
   isolation: string;
   /** How the host enforces agents' resource limits (`cgroup-v1`, `cgroup-v2`, `none`), once graft has asked it (at its first agent). */
   limits?: string;
+  /** Whether /proc hides other accounts' processes from agents (`hidepid`, `off`), once graft has asked it. */
+  privacy?: string;
   /** Pinned host keys, OpenSSH format: what a known_hosts file would hold. */
   hostKeys: string[];
   hostKeyFingerprints: string[];
@@ -33,6 +35,7 @@ export function hostView(host: HostRecord): HostView {
     labels: host.labels,
     isolation: host.isolation,
     ...(host.meta.limits ? { limits: host.meta.limits } : {}),
+    ...(host.meta.privacy ? { privacy: host.meta.privacy } : {}),
     hostKeys: host.hostKeys,
     hostKeyFingerprints: host.hostKeys.map((k) => fingerprintSha256(k)),
     ...(host.meta.error ? { error: host.meta.error } : {}),
@@ -41,7 +44,7 @@ export function hostView(host: HostRecord): HostView {
 
 export function renderHosts(hosts: HostView[]): string {
   return renderTable(
-    ['name', 'address', 'user', 'state', 'slots', 'labels', 'isolation', 'limits', 'host key'],
+    ['name', 'address', 'user', 'state', 'slots', 'labels', 'isolation', 'limits', 'privacy', 'host key'],
     hosts.map((h) => [
       h.name,
       `${h.address}:${h.port}`,
@@ -51,6 +54,7 @@ export function renderHosts(hosts: HostView[]): string {
       h.labels.join(',') || '-',
       h.isolation,
       h.limits ?? '-',
+      h.privacy ?? '-',
       h.hostKeyFingerprints[0] ?? '-',
     ]),
   );

@@ -56,20 +56,24 @@ describe('reliability: resource limits (cgroup v1, one agent hogs, one forks, on
     const repo = makeRepo(root);
     const graph = writeGraph(
       root,
-      { provisioner: 'local', count: 1, slots: 3 },
+      { provisioner: 'local', count: 1, slots: 4 },
       {
         // tail keeps a "line" of /dev/zero (no newline ever) in memory: it grows until killed.
         hog: { limits: { memory: '64M' }, command: `echo uid=$(id -u); ${inCgroup}; head -c 1G /dev/zero | tail > /dev/null && echo survived` },
         // Forks at most 200 sleepers (the limit stops it near 48), waits for them, fails.
         bomb: { limits: { pids: 48 }, command: `echo uid=$(id -u); ${inCgroup}; i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i + 1)); done; wait; exit 1` },
         calm: { limits: { cpu: 0.5, memory: '256M', pids: 64 }, command: `echo uid=$(id -u); ${inCgroup}; for i in 1 2 3; do sleep 1; done; echo calm-ok` },
+        // No limits in the graph: the host's defaults (a share of its memory per slot, 4,096 processes).
+        plain: {
+          command: `echo uid=$(id -u); ${inCgroup}; g=graft/agent-$(id -u); echo memory=$(cat /sys/fs/cgroup/memory/$g/memory.limit_in_bytes) pids=$(cat /sys/fs/cgroup/pids/$g/pids.max)`,
+        },
       },
     );
     const run = await world.run(['run', graph, '--json'], { cwd: repo, timeoutMs: 240_000 });
     const envelope = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output
     const task = (name: string) => envelope.result.tasks.find((t: any) => t.name === name);
-    for (const name of ['hog', 'bomb', 'calm']) {
+    for (const name of ['hog', 'bomb', 'calm', 'plain']) {
       const logs = await world.run(['logs', name], { cwd: repo });
       const uid = /^uid=(\d+)$/m.exec(logs.stdout)?.[1];
       if (uid) uids.push(uid);
@@ -79,6 +83,10 @@ describe('reliability: resource limits (cgroup v1, one agent hogs, one forks, on
     expect(task('bomb'), JSON.stringify(task('bomb'))).to.include({ state: 'failed', reason: 'pids-limit' });
     expect(task('calm'), JSON.stringify(task('calm'))).to.include({ state: 'succeeded' });
     expect(task('calm').reason).to.equal(undefined);
+    expect(task('plain'), JSON.stringify(task('plain'))).to.include({ state: 'succeeded' });
+    const hostMemory = Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;
+    const perSlot = Math.floor((hostMemory * 0.9) / 4 / 1024 ** 2) * 1024 ** 2;
+    expect((await world.run(['logs', 'plain'], { cwd: repo })).stdout).to.include(`memory=${perSlot} pids=4096`);
 
     const status = await world.run(['status'], { cwd: repo });
     expect(status.stdout).to.match(/stopped by a resource limit: .*hog \(oom: the agent's processes reached their memory limit \(64 MiB\)/);
@@ -87,7 +95,7 @@ describe('reliability: resource limits (cgroup v1, one agent hogs, one forks, on
     expect(hosts.json!.result.hosts[0].limits).to.equal('cgroup-v1');
 
     // Revoked with their tasks: the cgroups went with them.
-    expect(uids).to.have.length(3);
+    expect(uids).to.have.length(4);
     for (const dir of uids.flatMap(cgroupDirs)) expect(existsSync(dir), dir).to.equal(false);
     // The host is fine: it still runs commands.
     expect(execFileSync('sh', ['-c', 'echo alive'], { encoding: 'utf8' }).trim()).to.equal('alive');
@@ -99,6 +107,7 @@ describe('reliability: resource limits (cgroup v1, one agent hogs, one forks, on
         ['hog', '1 GiB held in memory', 'memory 64M', `${task('hog').state} (${task('hog').reason})`, 0],
         ['bomb', '200 processes forked', 'pids 48', `${task('bomb').state} (${task('bomb').reason})`, 0],
         ['calm', 'none (sleeps 3 s)', 'cpu 0.5, memory 256M, pids 64', task('calm').state, 0],
+        ['plain', 'none (no limits in its graph)', `defaults: memory ${perSlot / 1024 ** 2}M (90% / 4 slots), pids 4096`, task('plain').state, 0],
       ],
     });
   });

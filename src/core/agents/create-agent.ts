@@ -15,6 +15,7 @@ import type { AgentRecord, AgentWorkspace } from '../model/agent.js';
 import { createAgentWorktree, fillHostCache, prepareWorktree, type WorktreeRequest } from '../workspace/agent-worktree.js';
 import type { TransferStats } from '../workspace/host-cache.js';
 import { authorizedKeyLine } from '../hosts/authorized-key.js';
+import { defaultLimits } from '../hosts/limits.js';
 import type { AccountPool } from './account-pool.js';
 import { HostAdmin, type AgentFile, type Guardrails } from '../hosts/host-admin.js';
 import { PoolStore } from '../state/pool-store.js';
@@ -165,17 +166,19 @@ export async function createAgent(
       for (const file of agentFiles) await admin.putAgentFile(agent, file.path, file.content);
     } else {
       await admin.ensureAgentKeyLookup();
-      // How the host would enforce limits, learnt once per host for `graft hosts`.
-      if (!host.meta.limits) await recordCgroupMechanism(runtime, session.id, host, admin);
+      // How the host would enforce limits, its size and privacy, learnt once per host (`graft hosts`).
+      if (!host.meta.limits) await recordHostFacts(runtime, session.id, host, admin);
+      // A task's agent gets the host's default limits under its graph's (hosts/limits.ts).
+      const guardrails = request.guardrails && { ...request.guardrails, limits: { ...defaultLimits(host), ...request.guardrails.limits } };
       if (claiming) {
         // The record names the account before the host hears of the claim, so whatever happens
         // next, revocation finds it.
         Object.assign(agent, { account: (await claiming).account, pooled: true });
         runtime.store.putAgent(session.id, agent);
-        agent.home = await admin.claimPooled(agent.account, keyLine, agentFiles, request.guardrails);
+        agent.home = await admin.claimPooled(agent.account, keyLine, agentFiles, guardrails);
       } else {
         // Account, key line and files in one call: a task's agent costs one round trip, not six.
-        agent.home = await admin.provision(agent.account, keyLine, agentFiles, request.guardrails);
+        agent.home = await admin.provision(agent.account, keyLine, agentFiles, guardrails);
       }
       startWorktree();
     }
@@ -225,11 +228,21 @@ export async function createAgent(
   }
 }
 
-/** Asks the host how it would enforce resource limits and keeps the answer in its record's meta. */
-async function recordCgroupMechanism(runtime: GraftRuntime, sessionId: string, host: HostRecord, admin: HostAdmin): Promise<void> {
-  const mechanism = await admin.cgroupMechanism();
+/**
+ * Asks the host how it would enforce resource limits, its size and whether /proc hides processes
+ * (hiding them first where its settings ask: meta.processPrivacy), and keeps the answers in its
+ * record's meta.
+ */
+async function recordHostFacts(runtime: GraftRuntime, sessionId: string, host: HostRecord, admin: HostAdmin): Promise<void> {
+  const { mechanism, cores, memory, privacy } = await admin.hostFacts(host.meta.processPrivacy === 'hidepid' ? 'hidepid' : undefined);
+  const facts = {
+    limits: mechanism,
+    ...(cores ? { cores: String(cores) } : {}),
+    ...(memory ? { memory: String(memory) } : {}),
+    ...(privacy ? { privacy } : {}),
+  };
   // Read again: a tunnel may have recorded its port meanwhile.
   const latest = runtime.store.listHosts(sessionId).find((h) => h.name === host.name) ?? host;
-  runtime.store.putHost(sessionId, { ...latest, meta: { ...latest.meta, limits: mechanism } });
-  host.meta.limits = mechanism;
+  runtime.store.putHost(sessionId, { ...latest, meta: { ...latest.meta, ...facts } });
+  Object.assign(host.meta, facts);
 }

@@ -77,7 +77,8 @@ function requirePlacements(runs: RunStore, session: string, graph: GraphSpec, ho
 function upRequest(graph: GraphSpec, ttlMs: number): UpRequest {
   const hosts = graph.hosts;
   if (hosts.provisioner === 'static') return { provisioner: 'static', inventory: hosts.inventory, ttlMs };
-  if (hosts.provisioner === 'local') return { provisioner: 'local', hosts: hosts.count, slots: hosts.slots, labels: hosts.labels, ttlMs };
+  if (hosts.provisioner === 'local')
+    return { provisioner: 'local', hosts: hosts.count, slots: hosts.slots, labels: hosts.labels, privacy: hosts.privacy, ttlMs };
   return { provisioner: hosts.provisioner, hosts: hosts.count, slots: hosts.slots, labels: [], settings: cloudSettings(hosts.settings), ttlMs };
 }
 

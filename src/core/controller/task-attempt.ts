@@ -15,7 +15,7 @@ import { harnessFor } from '../harnesses/index.js';
 import type { GatewayAccess } from '../harnesses/harness.js';
 import { learnAgentSecrets } from '../hosts/agent-secrets.js';
 import { HostShell } from '../hosts/host-shell.js';
-import { mergeLimits } from '../hosts/limits.js';
+import { attemptLimits } from '../hosts/limits.js';
 import type { AgentRecord } from '../model/agent.js';
 import type { TaskSpec } from '../model/graph.js';
 import type { HostRecord } from '../model/host.js';
@@ -246,7 +246,7 @@ async function collect(ctx: AttemptContext, name: string, agent: AgentRecord, sh
   failpoint('task.result-fetched');
   const spec = ctx.graph.tasks[name]!;
   const fresh = ctx.runs.getTask(session.id, name)!;
-  const limits = mergeLimits(ctx.graph.agents[spec.agent]?.limits, spec.limits);
+  const limits = attemptLimits(host, ctx.graph.agents[spec.agent]?.limits, spec.limits);
   const next = attemptEnded(
     spec,
     fresh,

@@ -122,6 +122,7 @@ const hostsSchema = z
           count: wholeNumber('a host count from 1 to 250', 1, 250).default(2),
           slots: wholeNumber('slots per host from 1 to 1000', 1, 1000).default(4),
           labels: z.array(text('a label').refine((l) => labelPattern.test(l), 'a label is letters, digits and _ . - / =')).default([]),
+          privacy: z.boolean(expected("true (agents see only their own processes: hidepid on this machine's /proc) or false (the default)")).default(false),
         }),
         strictEntry('inventory hosts', {
           provisioner: z.literal('static'),
@@ -157,7 +158,7 @@ const hostsSchema = z
       },
     ),
   )
-  .default({ provisioner: 'local', count: 2, slots: 4, labels: [] });
+  .default({ provisioner: 'local', count: 2, slots: 4, labels: [], privacy: false });
 
 const namedEntries = <T extends z.ZodType>(kind: 'task' | 'agent', entry: T, what: string) =>
   z

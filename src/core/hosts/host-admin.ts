@@ -5,6 +5,7 @@ import type { HostRecord } from '../model/host.js';
 import type { AgentRecord } from '../model/agent.js';
 import { isIpAddress } from './authorized-key.js';
 import { egressArgument, type EgressRules } from './egress.js';
+import { parseHostFacts, type HostFacts } from './host-facts.js';
 import { limitsArgument } from './limits.js';
 import { type ResourceLimits } from '../model/guardrails.js';
 import { assetPath } from '../package-assets.js';
@@ -25,7 +26,7 @@ const startedLine = 'graft-host: started';
 /** Subcommands that queue for the account lock or the network rules' lock (see provisioners/host/agent-account.sh). */
 const queueing = new Set(['create', 'provision', 'remove', 'pool-fill', 'pool-delete', 'pool-claim', 'pool-revoke']);
 /** The parts of the host tool that agent-account.sh includes, each where its include line stands. */
-const includedParts = ['sshd-keys.sh', 'egress.sh', 'limits.sh', 'account-pool.sh'];
+const includedParts = ['sshd-keys.sh', 'egress.sh', 'limits.sh', 'privacy.sh', 'account-pool.sh'];
 
 let script: { content: Buffer; remotePath: string } | undefined;
 /**
@@ -50,6 +51,8 @@ function hostScript(): { content: Buffer; remotePath: string } {
 const uploads = new WeakMap<SshPool, Map<string, Promise<void>>>();
 /** The controller's address as each host sees it, asked once per pool and host. */
 const addresses = new WeakMap<SshPool, Map<string, Promise<string>>>();
+/** Hosts' facts asked or known, per pool and host: a host's first agents, made at once, ask once. */
+const facts = new WeakMap<SshPool, Map<string, Promise<HostFacts>>>();
 
 /** A file for an agent's home: its path there, and its content. */
 export interface AgentFile {
@@ -257,9 +260,13 @@ export class HostAdmin {
     else await this.run(['put', agent.account, path, '0600'], content);
   }
 
-  /** How the host would enforce resource limits: `cgroup-v1`, `cgroup-v2` (not used yet) or `none`. */
-  async cgroupMechanism(): Promise<string> {
-    return this.run(['cgroups']);
+  /**
+   * How the host would enforce resource limits (`cgroup-v1`, `cgroup-v2` (not used yet) or
+   * `none`), its size, and whether /proc hides other accounts' processes; with `hidepid`, the
+   * host hides them first (provisioners/host/privacy.sh).
+   */
+  hostFacts(privacy?: 'hidepid'): Promise<HostFacts> {
+    return oncePerPool(facts, this.pool, this.key, async () => parseHostFacts(await this.run(['host-facts', ...(privacy ? [privacy] : [])])));
   }
 
   /** The controller's address as this host sees it: what `from=` must name. */

@@ -41,3 +41,31 @@ export function describeLimitHit(hit: LimitHit, limits: ResourceLimits | undefin
     return `oom: the agent's processes reached their memory limit${limits?.memory ? ` (${Math.round(limits.memory / 1024 ** 2)} MiB)` : ''} and the kernel killed one`;
   return `pids-limit: the agent's processes reached their limit of ${limits?.pids ?? 'its'} processes and a fork failed`;
 }
+
+/** At most this share of a host's memory goes to its agents, all slots full. */
+const memoryShare = 0.9;
+const defaultMemoryFloor = 256 * 1024 ** 2;
+/** Processes and threads per agent unless the graph says: far above any harness, far below a fork bomb. */
+export const defaultPidsLimit = 4096;
+
+/**
+ * The limits every task's agent gets on a host that can enforce them (cgroup v1), unless its
+ * graph sets its own: memory, 90% of the host's divided by its slots (at least 256 MiB), so full
+ * slots cannot run the host out of memory; 4,096 processes. CPU is not capped by default (the
+ * kernel shares it between agents; `cpu:` caps it). None on a host without the mechanism.
+ */
+export function defaultLimits(host: { slots: number; meta: Record<string, string> }): ResourceLimits {
+  if (host.meta.limits !== 'cgroup-v1') return {};
+  const memory = Number(host.meta.memory);
+  const limits: ResourceLimits = { pids: defaultPidsLimit };
+  if (Number.isSafeInteger(memory) && memory > 0) {
+    const share = Math.floor((memory * memoryShare) / Math.max(1, host.slots) / 1024 ** 2) * 1024 ** 2;
+    limits.memory = Math.max(defaultMemoryFloor, share);
+  }
+  return limits;
+}
+
+/** An attempt's limits: the host's defaults, key by key replaced by its agent's and then its task's. */
+export function attemptLimits(host: { slots: number; meta: Record<string, string> }, agent: ResourceLimits | undefined, task: ResourceLimits | undefined) {
+  return mergeLimits({ ...defaultLimits(host), ...agent }, task);
+}

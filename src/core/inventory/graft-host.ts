@@ -41,6 +41,8 @@ export interface StaticHostSpec {
   /** Every group the host belongs to, directly or through children, except `all`. */
   groups: string[];
   isolation: IsolationMode;
+  /** `graft_process_privacy`: hide processes from the accounts that do not own them (hidepid on /proc) at the first agent. */
+  privacy: boolean;
   /**
    * Pinned keys `type base64`, from `graft_host_key` and `graft_known_hosts`; when neither is
    * given and the policy is not tofu, from the user's and the global known_hosts files.
@@ -162,6 +164,7 @@ export function toStaticHostSpecs(
       groups: host.groups.filter((g) => g !== 'all'),
       // Separate Unix accounts need root; without it agents share the login account.
       isolation: v.graft_isolation ?? (user === 'root' || v.ansible_become === true ? 'accounts' : 'shared-account'),
+      privacy: v.graft_process_privacy === true,
       hostKeys,
       hostKeyPolicy,
       knownHostsSearched,

@@ -118,6 +118,7 @@ export const graftHostVarsSchema = z
     graft_jump: nonEmptyString('jump hosts as [user@]host[:port], comma-separated (ProxyJump syntax)'),
     graft_host_key_policy: z.enum(['pinned', 'tofu'], { error: got('expected "pinned" or "tofu"') }),
     graft_isolation: z.enum(['accounts', 'shared-account'], { error: got('expected "accounts" or "shared-account"') }),
+    graft_process_privacy: ansibleBoolean,
   })
   .partial();
 

@@ -79,7 +79,7 @@ export interface TaskSpec {
  * ttl ...), as strings, unchecked beyond their names.
  */
 export type HostsSpec =
-  | { provisioner: 'local'; count: number; slots: number; labels: string[] }
+  | { provisioner: 'local'; count: number; slots: number; labels: string[]; privacy?: boolean }
   | { provisioner: 'static'; inventory: string; limit?: string; slots?: number }
   | { provisioner: 'ec2' | 'gce'; count: number; slots: number; settings: Record<string, string> };
 

@@ -53,4 +53,6 @@ export interface HostRequest {
   slots: number;
   groups: string[];
   labels: string[];
+  /** Hide processes from the accounts that do not own them (hidepid on /proc) at the first agent; cloud VMs always do. */
+  privacy?: boolean;
 }

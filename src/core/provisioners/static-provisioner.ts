@@ -53,7 +53,7 @@ export class StaticProvisioner implements Provisioner {
       hostKeys: spec.hostKeys,
       identityFile: spec.identityFile,
       ...(spec.jump ? { jump: spec.jump } : {}),
-      meta: { hostKeyPolicy: spec.hostKeyPolicy },
+      meta: { hostKeyPolicy: spec.hostKeyPolicy, ...(spec.privacy ? { processPrivacy: 'hidepid' } : {}) },
     };
     session.recordHost(host);
     try {

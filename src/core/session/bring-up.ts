@@ -8,7 +8,7 @@ import { newSessionId } from '../model/session-id.js';
 
 /** What `graft up` asks for. */
 export type UpRequest = { ttlMs: number } & (
-  | { provisioner: 'local'; hosts: number; slots: number; labels: string[] }
+  | { provisioner: 'local'; hosts: number; slots: number; labels: string[]; privacy?: boolean }
   /** `tofu`: trust hosts whose key is written nowhere on first use (`up --tofu`). */
   | { provisioner: 'static'; inventory: string; tofu?: boolean }
   /** Cloud VMs; `settings` as ec2-settings.ts / gce-settings.ts read them (region, instanceType, ... / project, zones, ...). */
@@ -110,5 +110,6 @@ function numberedRequests(request: UpRequest): HostRequest[] {
     slots: request.slots,
     groups: [request.provisioner],
     labels: request.labels,
+    ...(request.provisioner === 'local' && request.privacy ? { privacy: true } : {}),
   }));
 }

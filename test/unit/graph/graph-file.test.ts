@@ -59,7 +59,7 @@ describe('graph file: loading and schema', () => {
     const graph = await loadGraphFile(file);
     expect(graph.file).to.equal(file);
     expect(graph.base).to.equal('main');
-    expect(graph.hosts).to.deep.equal({ provisioner: 'local', count: 2, slots: 4, labels: [] });
+    expect(graph.hosts).to.deep.equal({ provisioner: 'local', count: 2, slots: 4, labels: [], privacy: false });
     expect(graph.agents.coder).to.deep.equal({
       name: 'coder',
       harness: 'claude',
@@ -91,7 +91,7 @@ describe('graph file: loading and schema', () => {
   it('given no base and no hosts, when loaded, then the graph starts from HEAD on two local hosts of four slots', async () => {
     const graph = await loadGraphFile(write(minimal('  only: { agent: sh }')));
     expect(graph.base).to.equal('HEAD');
-    expect(graph.hosts).to.deep.equal({ provisioner: 'local', count: 2, slots: 4, labels: [] });
+    expect(graph.hosts).to.deep.equal({ provisioner: 'local', count: 2, slots: 4, labels: [], privacy: false });
   });
 
   it('given hosts from an inventory or a cloud, when loaded, then the inventory is resolved from the graph’s directory and cloud settings are kept as strings', async () => {

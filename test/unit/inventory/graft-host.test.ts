@@ -36,7 +36,7 @@ describe('static host specs', () => {
         '[web]',
         `w1 ansible_host=10.0.0.11 ansible_port=2202 ansible_user=deploy ansible_ssh_private_key_file=keys/admin graft_host_key="${K1}"`,
         'w2 ansible_ssh_host=10.0.0.12 ansible_ssh_port=2022 ansible_ssh_user=old ansible_ssh_private_key_file=~/.ssh/id_ed25519',
-        'w3:2200',
+        'w3:2200 graft_process_privacy=yes',
       ].join('\n'),
       'x.ini',
     );
@@ -50,6 +50,7 @@ describe('static host specs', () => {
       slots: 1,
       labels: [],
       groups: ['web'],
+      privacy: false,
       isolation: 'shared-account',
       hostKeys: [K1],
       hostKeyPolicy: 'pinned',
@@ -57,6 +58,7 @@ describe('static host specs', () => {
     });
     expect([w2!.address, w2!.port, w2!.user, w2!.identityFile]).to.deep.equal(['10.0.0.12', 2022, 'old', '/home/tester/.ssh/id_ed25519']);
     expect([w3!.address, w3!.port, w3!.user, w3!.identityFile]).to.deep.equal(['w3', 2200, 'tester', undefined]);
+    expect([w2!.privacy, w3!.privacy]).to.deep.equal([false, true]);
   });
 
   it('given graft vars in INI and YAML spellings, when read, then slots, labels and keys are typed', () => {
@@ -130,7 +132,7 @@ describe('static host specs', () => {
       'fleet.yaml: all.children.web.hosts.web01.graft_host_key: the base64 part of the ssh-ed25519 key is damaged: it does not encode a ssh-ed25519 key',
       'fleet.yaml: all.children.web.hosts.web01.graft_host_key_policy: expected "pinned" or "tofu", got "sometimes"',
       'fleet.yaml: all.children.web.hosts.web01.graft_isolation: expected "accounts" or "shared-account", got "vm"',
-      'fleet.yaml: all.children.web.hosts.web01.graft_slot: unknown graft variable graft_slot: graft knows graft_slots, graft_labels, graft_host_key, graft_known_hosts, graft_jump, graft_host_key_policy, graft_isolation',
+      'fleet.yaml: all.children.web.hosts.web01.graft_slot: unknown graft variable graft_slot: graft knows graft_slots, graft_labels, graft_host_key, graft_known_hosts, graft_jump, graft_host_key_policy, graft_isolation, graft_process_privacy',
     ]);
   });
 

@@ -89,7 +89,8 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
       isolation: 'accounts',
       hostKeys: [],
       identityFile: this.options.adminKeyFile,
-      meta: { idempotencyKey: `graft-${session.id}-${request.name}` },
+      // graft's own VMs: their agents see only their own processes (hidepid, at the first agent).
+      meta: { idempotencyKey: `graft-${session.id}-${request.name}`, processPrivacy: 'hidepid' },
     };
     // Intent first: a crash from here on leaves a row, and the VM carries the session tag.
     session.recordHost(host);

@@ -74,6 +74,8 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
           authorizedKeysFiles: [join(dir, 'authorized_keys'), join(dir, 'agent_keys')],
         };
     const meta: Record<string, string> = this.root ? { dir, adminAccount: account.user } : { dir, agentKeysFile: join(dir, 'agent_keys') };
+    // Local hosts are this machine: /proc's privacy changes it all, so only when asked.
+    if (request.privacy) meta.processPrivacy = 'hidepid';
     const host: HostRecord = {
       name: request.name,
       provisioner: 'local',
