@@ -14,9 +14,10 @@
 # cgroup v2 needs the processes moved by root (its rules check the common ancestor), which this
 # tool does not do yet: limits are refused there, as where no cgroup is mounted.
 
-# Prints the mechanism: cgroup-v1, cgroup-v2 (not used yet), or none.
+# Prints the mechanism: cgroup-v1, cgroup-v2 (not used yet), or none. v1 counts only when graft
+# can make cgroups there (a container's read-only cgroup mounts are none).
 cgroup_mechanism() {
-  if [ -d /sys/fs/cgroup/memory ] && [ -d /sys/fs/cgroup/pids ] && [ -d /sys/fs/cgroup/cpu ] && [ -f /sys/fs/cgroup/memory/cgroup.procs ]; then echo cgroup-v1
+  if [ -w /sys/fs/cgroup/memory ] && [ -w /sys/fs/cgroup/pids ] && [ -w /sys/fs/cgroup/cpu ] && [ -f /sys/fs/cgroup/memory/cgroup.procs ]; then echo cgroup-v1
   elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo cgroup-v2
   else echo none; fi
 }

@@ -4,10 +4,10 @@
 # and inventory hosts when told, since it changes the whole machine).
 #
 # /proc is remounted with hidepid=2: an agent sees only its own processes, so another agent's
-# command line, environment and open files are not there to read. Root sees everything; so do the
-# members of group graft-proc (gid=), which holds the admin login graft came in as, for its own
-# commands that run without sudo. The mount option outlives graft's session (it is a hardening,
-# and other sessions may rely on it): `mount -o remount,hidepid=0 /proc` undoes it.
+# command line and open files are not there to read. Root sees everything, and graft's host-side
+# work that looks at other accounts' processes runs as root; no group is exempted. The mount
+# option outlives graft's session (it is a hardening, and other sessions may rely on it):
+# `mount -o remount,hidepid=0 /proc` undoes it.
 
 # Prints the current privacy of /proc: hidepid (2 or invisible) or off.
 proc_privacy() {
@@ -18,15 +18,9 @@ proc_privacy() {
   esac
 }
 
-# Remounts /proc with hidepid=2 and the graft-proc group exempt, unless it already hides.
+# Remounts /proc with hidepid=2, unless it already hides.
 proc_privacy_apply() {
   [ "$(proc_privacy)" = hidepid ] && return 0
-  getent group graft-proc >/dev/null || groupadd --system graft-proc 2>/dev/null || getent group graft-proc >/dev/null || die "cannot make group graft-proc"
-  admin=${SUDO_USER:-}
-  if [ -n "$admin" ] && [ "$admin" != root ]; then
-    gpasswd -a "$admin" graft-proc >/dev/null || die "cannot add $admin to group graft-proc"
-  fi
-  gid=$(getent group graft-proc | cut -d: -f3)
-  mount -o "remount,hidepid=2,gid=$gid" /proc || die "cannot remount /proc with hidepid=2 (is this a container without CAP_SYS_ADMIN?)"
+  mount -o remount,hidepid=2 /proc || die "cannot remount /proc with hidepid=2 (is this a container without CAP_SYS_ADMIN?)"
   [ "$(proc_privacy)" = hidepid ] || die "/proc was remounted but still shows every process"
 }

@@ -7,7 +7,7 @@ import { requireSession } from '../core/session/resolve-session.js';
 export default class Hosts extends GraftCommand<typeof Hosts> {
   static override summary = "List the session's hosts.";
   static override description =
-    'Shows name, address, login, state, slots, labels, isolation mode, how it enforces agent resource limits (cgroup-v1, cgroup-v2 or none, once its first agent was made) and the pinned host-key fingerprint of every host.';
+    "Shows name, address, login, state, slots, labels, isolation mode, how it enforces agent resource limits (cgroup-v1, cgroup-v2 or none) and whether /proc hides other accounts' processes from agents (hidepid or off), both once its first agent was made, and the pinned host-key fingerprint of every host.";
   static override examples = [
     '<%= config.bin %> hosts',
     '<%= config.bin %> hosts --session k3f9x2qa --json',

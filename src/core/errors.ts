@@ -33,7 +33,7 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** What each exit code means, as `graft --help` and README "Exit codes" say it. */
+/** What each exit code means, in a line, as `graft --help` says it (README "Exit codes" says more). */
 export const exitCodeMeanings = {
   ok: 'success',
   remoteFailure: 'the command ran, but failed on a host; run/resume: a task failed or was blocked',

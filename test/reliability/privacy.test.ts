@@ -35,18 +35,19 @@ describe("reliability: process privacy (hidepid on /proc, one agent looks for an
   let root: string;
   let shared: string;
   let world: GraftWorld;
-  let original: string;
+  let original: string | undefined;
 
   before(function () {
     if (process.getuid?.() !== 0) throw new Error('this test needs root (it remounts /proc and makes agent accounts): run npm test as root, as .ci/run does');
     original = procOptions();
     // The control needs processes visible: start from hidepid=0, put the original back after.
-    if (hides(original)) execFileSync('mount', ['-o', 'remount,hidepid=0', '/proc']);
+    if (hides(original!)) execFileSync('mount', ['-o', 'remount,hidepid=0', '/proc']);
     root = mkdtempSync(join(tmpdir(), 'graft-privacy-'));
     world = new GraftWorld();
   });
   after(async () => {
     await world?.dispose();
+    if (original === undefined) return;
     const hidepid = /(?:^|,)hidepid=(\w+)/.exec(original)?.[1] ?? '0';
     const gid = /(?:^|,)gid=(\d+)/.exec(original)?.[1] ?? '0';
     execFileSync('mount', ['-o', `remount,hidepid=${hidepid},gid=${gid}`, '/proc']);
@@ -74,7 +75,9 @@ describe("reliability: process privacy (hidepid on /proc, one agent looks for an
           command: [
             `i=0; while [ ! -s ${shared}/victim.pid ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done`,
             `pid=$(cat ${shared}/victim.pid); [ -n "$pid" ] || { echo no-victim-pid; exit 1; }`,
-            `echo cmdline=$(tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null || echo denied)`,
+            // The victim wrote its pid before exec put the secret in its argv: read until it is there (or 10 s).
+            `i=0; while c=$(tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null) && [ "\${c#*argv-}" = "$c" ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done`,
+            `[ -r /proc/$pid/cmdline ] && echo "cmdline=$c" || echo cmdline=denied`,
             `echo environ=$(tr '\\0' '\\n' < /proc/$pid/environ 2>/dev/null | grep GRAFT_TEST_SECRET || echo denied)`,
             `n=0; for d in /proc/[0-9]*; do [ -O "$d" ] || n=$((n + 1)); done; echo others=$n`,
             `touch ${shared}/done`,

@@ -72,7 +72,7 @@ export async function createAgent(
     runtime.events.emit({
       code: 'warning',
       level: 'warn',
-      message: `${name}: ${host.name} gives graft no root or sudo, so the agent shares the login account ${host.user} (isolation: shared-account): it can read and change everything that account can — other agents' files, secrets and key lines, and graft's own files there (on this machine, GRAFT_HOME too)`,
+      message: `${name}: ${host.name} gives graft no root or sudo, so the agent shares the login account ${host.user} (isolation: shared-account): it can read and change everything that account can — other agents' files, secrets and key lines, and graft's own files there (on this machine, GRAFT_HOME too)${host.meta.processPrivacy === 'hidepid' ? "; the host's process privacy was asked for but cannot hide one account's processes from itself" : ''}`,
       session: session.id,
       host: host.name,
     });

@@ -52,14 +52,16 @@ export const defaultPidsLimit = 4096;
  * The limits every task's agent gets on a host that can enforce them (cgroup v1), unless its
  * graph sets its own: memory, 90% of the host's divided by its slots (at least 256 MiB), so full
  * slots cannot run the host out of memory; 4,096 processes. CPU is not capped by default (the
- * kernel shares it between agents; `cpu:` caps it). None on a host without the mechanism.
+ * kernel shares it between agents; `cpu:` caps it). None on a host without the mechanism. Hosts
+ * that are one machine (local hosts: meta.machineSlots) share its memory over all their slots.
  */
 export function defaultLimits(host: { slots: number; meta: Record<string, string> }): ResourceLimits {
   if (host.meta.limits !== 'cgroup-v1') return {};
   const memory = Number(host.meta.memory);
+  const slots = Number(host.meta.machineSlots) || host.slots;
   const limits: ResourceLimits = { pids: defaultPidsLimit };
   if (Number.isSafeInteger(memory) && memory > 0) {
-    const share = Math.floor((memory * memoryShare) / Math.max(1, host.slots) / 1024 ** 2) * 1024 ** 2;
+    const share = Math.floor((memory * memoryShare) / Math.max(1, slots) / 1024 ** 2) * 1024 ** 2;
     limits.memory = Math.max(defaultMemoryFloor, share);
   }
   return limits;

@@ -39,6 +39,10 @@ describe('limits: amounts, the host tool argument and the failure reasons', () =
     expect(defaultLimits(host(64, 1024 ** 3))).to.deep.equal({ pids: 4096, memory: 256 * 1024 ** 2 });
     expect(defaultLimits(host(4, 16 * 1024 ** 3, 'cgroup-v2'))).to.deep.equal({});
     expect(defaultLimits({ slots: 1, meta: {} })).to.deep.equal({});
+    // Local hosts are one machine: its memory is shared over all their slots.
+    expect(defaultLimits({ slots: 4, meta: { limits: 'cgroup-v1', memory: String(16 * 1024 ** 3), machineSlots: '8' } }).memory).to.equal(
+      Math.floor((16 * 1024 * 0.9) / 8) * 1024 ** 2,
+    );
   });
 
   it("given defaults, an agent's limits and a task's, then the task's keys replace the agent's, which replace the defaults", () => {

@@ -89,8 +89,7 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
       isolation: 'accounts',
       hostKeys: [],
       identityFile: this.options.adminKeyFile,
-      // graft's own VMs: their agents see only their own processes (hidepid, at the first agent).
-      meta: { idempotencyKey: `graft-${session.id}-${request.name}`, processPrivacy: 'hidepid' },
+      meta: { idempotencyKey: `graft-${session.id}-${request.name}`, ...this.privacyMeta() },
     };
     // Intent first: a crash from here on leaves a row, and the VM carries the session tag.
     session.recordHost(host);
@@ -191,6 +190,14 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
     return instances.map((instance) => this.recordFor(session, instance, known));
   }
 
+  /**
+   * graft's own VMs: their agents see only their own processes (hidepid, at the first agent).
+   * Not emulated ones: they are this machine, whose /proc graft does not change unasked.
+   */
+  private privacyMeta(): Record<string, string> {
+    return this.options.emulated ? {} : { processPrivacy: 'hidepid' };
+  }
+
   private recordFor(session: SessionContext, instance: CloudInstance, known: HostRecord[]): HostRecord {
     const record = known.find((h) => h.providerId === instance.id) ?? known.find((h) => h.name === instance.tags.host);
     const base: HostRecord = record ?? {
@@ -205,7 +212,7 @@ export class CloudProvisioner implements Provisioner, ReportsLeftovers, ExtendsE
       labels: [],
       isolation: 'accounts',
       hostKeys: [],
-      meta: {},
+      meta: this.privacyMeta(),
     };
     const state = instance.state === 'terminating' ? 'destroying' : base.state === 'destroyed' ? 'creating' : base.state;
     return { ...base, providerId: instance.id, state, meta: { ...base.meta, placement: instance.placement, instanceState: instance.state } };

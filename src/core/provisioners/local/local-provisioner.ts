@@ -45,14 +45,16 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
     }
     // One random /24 of loopback per session keeps sessions apart without coordination.
     const block = `127.${randomInt(64, 128)}.${randomInt(0, 256)}`;
-    return Promise.all(requests.map((request, index) => this.createOne(session, request, `${block}.${index + 1}`, account)));
+    // The hosts are one machine: default limits share its memory over all their slots.
+    const machineSlots = requests.reduce((sum, request) => sum + request.slots, 0);
+    return Promise.all(requests.map((request, index) => this.createOne(session, request, `${block}.${index + 1}`, account, machineSlots)));
   }
 
   private get root(): boolean {
     return this.options.root ?? process.getuid?.() === 0;
   }
 
-  private async createOne(session: SessionContext, request: HostRequest, address: string, account: AdminAccount): Promise<HostRecord> {
+  private async createOne(session: SessionContext, request: HostRequest, address: string, account: AdminAccount, machineSlots: number): Promise<HostRecord> {
     const dir = join(sessionLayout(session.dir).hostsDir, request.name);
     // As root the login is the session's own account, whose ~/.ssh holds the admin key, and its
     // agents' accounts (graft-<session>-*) log in with keys in /etc/graft. Otherwise everything is
@@ -74,6 +76,7 @@ export class LocalProvisioner implements Provisioner, ReportsLeftovers {
           authorizedKeysFiles: [join(dir, 'authorized_keys'), join(dir, 'agent_keys')],
         };
     const meta: Record<string, string> = this.root ? { dir, adminAccount: account.user } : { dir, agentKeysFile: join(dir, 'agent_keys') };
+    meta.machineSlots = String(machineSlots);
     // Local hosts are this machine: /proc's privacy changes it all, so only when asked.
     if (request.privacy) meta.processPrivacy = 'hidepid';
     const host: HostRecord = {
