@@ -119,7 +119,7 @@ function runGraft(file: string, repo: string, label: string): Promise<GraftRun> 
               code?: string;
               time?: string;
               data?: { state?: string; task?: string };
-              result?: { session: string; outcome: string; tasks: { state: string }[] };
+              result?: { session: string; outcome: string; tasks: { name: string; state: string; reason?: string; error?: string }[] };
             },
         );
       const envelope = events.at(-1)!;
@@ -135,7 +135,10 @@ function runGraft(file: string, repo: string, label: string): Promise<GraftRun> 
         if (e.data.state === 'ready' && Date.parse(e.time!) > Date.parse(first!.time!) + 1000) readyAt.set(e.data.task, Date.parse(e.time!));
         if (e.data.state === 'running' && readyAt.has(e.data.task)) readyToRunningMs.push(Date.parse(e.time!) - readyAt.get(e.data.task)!);
       }
-      const failed = envelope.result.tasks.filter((t) => t.state !== 'succeeded').length;
+      const notSucceeded = envelope.result.tasks.filter((t) => t.state !== 'succeeded');
+      // Why, for the figures' reader: a benchmark whose tasks fail measures something else.
+      for (const t of notSucceeded.slice(0, 20)) console.error(`${label}: task ${t.name} ${t.state}${t.reason ? ` (${t.reason})` : ''}: ${t.error ?? ''}`);
+      const failed = notSucceeded.length;
       done({
         session: envelope.result.session,
         home,

@@ -76,7 +76,7 @@ describe('e2e: graft graph check', function () {
       gateway: true,
       telemetry: false,
     });
-    expect(result.hosts).to.deep.equal({ provisioner: 'local', count: 2, slots: 4, labels: [] });
+    expect(result.hosts).to.deep.equal({ provisioner: 'local', count: 2, slots: 4, labels: [], privacy: false });
     expect(run.json!.warnings).to.deep.equal([`${join(dir, 'feature.yaml')}: agents.spare is not used by any task`]);
   });
 
