@@ -59,7 +59,7 @@ pool_fill() {
 pool_claim() {
   session=${1#graft-}; session=${session%%-*}
   pool_account "$session" "$1" || die "no account $1"
-  mkdir -p "$claims_dir" && chmod 0700 "$claims_dir"
+  [ -d "$claims_dir" ] || { mkdir -p "$claims_dir" && chmod 0700 "$claims_dir"; }
   mkdir "$claims_dir/$1" 2>/dev/null || die "account $1 was claimed before: refusing to give it to a second agent"
   # Queues for the network rules' lock, which says when it starts; without rules it starts now.
   if [ -n "${2:-}" ]; then egress_apply "$2"; else echo "graft-host: started"; fi
@@ -84,7 +84,8 @@ alive_process() {
 kill_until_gone() {
   tries=0
   while :; do
-    as_account sh -c 'kill -KILL -1' 2>/dev/null || true
+    # shellcheck disable=SC2016 # expanded by the account's shell
+    as_account sh -c "${1:-}"'kill -KILL -1' 2>/dev/null || true
     alive_process || return 0
     tries=$((tries + 1))
     [ "$tries" -lt 300 ] || break
@@ -98,13 +99,14 @@ pool_revoke() {
   # The key first: from now on nobody logs in as it.
   rm -f "/etc/graft/authorized_keys/$1"
   account_fields "$1" || exit 0
-  # Its secrets and identity go with the key (as the account: nothing it planted leads root
-  # elsewhere); the account and its home wait for a batch deletion.
-  as_account sh -c 'rm -rf "$HOME/.graft/secrets" "$HOME/.graft/secrets.env" "$HOME/.graft/identity"' 2>/dev/null || true
   # egress_remove queues for the network rules' lock, which says when it starts; without nft
   # there is nothing to queue for.
   command -v nft >/dev/null 2>&1 || echo "graft-host: started"
-  kill_until_gone
+  # Its secrets and identity go with the key, in the shell that kills its processes (as the
+  # account: nothing it planted leads root elsewhere); the account and its home wait for a batch
+  # deletion.
+  # shellcheck disable=SC2016 # expanded by the account's shell
+  kill_until_gone 'rm -rf "$HOME/.graft/secrets" "$HOME/.graft/secrets.env" "$HOME/.graft/identity"; '
   egress_remove
   limits_remove
 }
@@ -121,8 +123,6 @@ pool_delete() {
       die "refusing to delete $name: it still holds a key (revoke it first)"
     fi
     kill_until_gone
-    egress_remove
-    limits_remove
     doomed="$doomed $name:$uid:$home"
   done
   [ -n "$doomed" ] || exit 0
@@ -139,6 +139,11 @@ pool_delete() {
     ! getent group "$name" >/dev/null || groupdel "$name" 2>/dev/null || true
   done
   flock -u 7
+  # Network rules and cgroups of the batch (revoked ones gave theirs back already), once, now
+  # that their uids have no account.
+  uid=
+  egress_sweep
+  limits_sweep
   # Homes, claim marks and what they left in /tmp, after the lock is given back.
   for entry in $doomed; do
     name=${entry%%:*} rest=${entry#*:}

@@ -157,19 +157,30 @@ authorize_key() {
   write_file "/etc/graft/authorized_keys/$1" 0644
 }
 
+# The key line ($2) -> /etc/graft/authorized_keys/ACCOUNT ($1), as authorize_key, with the
+# shell's printf: a task's claim spends no process on it.
+authorize_line() {
+  [ -d /etc/graft/authorized_keys ] || { mkdir -p /etc/graft/authorized_keys && chmod 0755 /etc/graft /etc/graft/authorized_keys; }
+  tmp="/etc/graft/authorized_keys/$1.tmp.$$"
+  (umask 022 && printf '%s\n' "$2" > "$tmp") || die "cannot write the key of $1"
+  mv -f "$tmp" "/etc/graft/authorized_keys/$1"
+}
+
 # Reads stdin: the key line (first line), then the agent's files ("PATH BASE64" lines), written
-# as the account (account_fields read last), 0600.
+# as the account (account_fields read last), 0600; with them its cgroups' list (agent_cgroups,
+# set by limits_apply), as ~/.graft/cgroup.
 authorize_and_write() {
   IFS= read -r key_line || die "no key line on stdin"
-  printf '%s\n' "$key_line" | authorize_key "$1"
+  authorize_line "$1" "$key_line"
   as_account sh -c '
     umask 077
+    [ -z "$1" ] || printf "%s\n" "$1" > "$HOME/.graft/cgroup"
     while read -r path data; do
       case "$path" in /*|*..*|"") echo "agent-account: refusing path $path" >&2; exit 2 ;; esac
       dir=${path%/*}
       [ "$dir" = "$path" ] || [ -d "$HOME/$dir" ] || mkdir -p "$HOME/$dir"
       printf "%s" "$data" | base64 -d > "$HOME/$path"
-    done'
+    done' sh "${agent_cgroups:-}"
 }
 
 # graft: include sshd-keys.sh
@@ -224,8 +235,9 @@ case "$cmd" in
     rm -f "/etc/graft/authorized_keys/$1"
     account_fields "$1" || exit 0
     kill_until_gone
-    egress_remove
-    limits_remove
+    # Its rules, and any a remover killed half-way left; the table goes with the last agent.
+    egress_sweep
+    limits_sweep
     take_accounts_lock
     # No process of it is alive now; userdel would still refuse while their zombies wait for
     # their parent (PID 1 on some hosts reaps slowly), hence --force.

@@ -89,7 +89,10 @@ egress_apply() {
     echo "add table inet graft"
     echo "add map inet graft agents { type uid : verdict; }"
     echo "add chain inet graft output { type filter hook output priority 0; policy accept; }"
-    nft list chain inet graft output 2>/dev/null | grep -q 'vmap @agents' || echo "add rule inet graft output meta skuid vmap @agents"
+    # The output chain holds this one rule: flushed and added again in the same transaction, so
+    # it is there exactly once without listing the chain first.
+    echo "flush chain inet graft output"
+    echo "add rule inet graft output meta skuid vmap @agents"
     echo "add chain inet graft $chain"
     echo "flush chain inet graft $chain"
     printf '%s\n' "$rules"
@@ -102,22 +105,37 @@ egress_apply() {
 # once per agent, while every agent of the machine waits for the lock.
 local_uids() { awk -F: '{ printf "%s ", $3 }' /etc/passwd; }
 
-# Drops the rules of the account account_fields read last (call once its processes are gone),
-# and those of uids that no longer have an account (a remover killed half-way); the table goes
-# with its last agent. Nothing to do where nft or the table is missing.
+# Drops the rules of the account account_fields read last (call once its processes are gone):
+# the agent's own rules, in one transaction, on every task's critical path (a revocation). Where
+# that transaction fails (they are gone already, or half: a remover killed half-way), the sweep
+# below does it.
 egress_remove() {
   command -v nft >/dev/null 2>&1 || return 0
   egress_lock
-  table=$(nft list table inet graft 2>/dev/null) || { flock -u 6; return 0; }
+  printf '%s\n%s\n' "delete element inet graft agents { $uid }" "delete chain inet graft agent-$uid" | nft -f - 2>/dev/null || egress_sweep_locked
+  flock -u 6
+}
+
+# Drops the rules of uids that no longer have an account, and of uid $uid (the account
+# account_fields read last, if any); the table goes with its last agent. Removals of accounts
+# call it once per batch, after userdel.
+egress_sweep() {
+  command -v nft >/dev/null 2>&1 || return 0
+  egress_lock
+  egress_sweep_locked
+  flock -u 6
+}
+
+egress_sweep_locked() {
+  table=$(nft list table inet graft 2>/dev/null) || return 0
   live=" $(local_uids) "
   {
     for chain in $(printf '%s\n' "$table" | sed -n 's/^[[:space:]]*chain \(agent-[0-9]*\) {$/\1/p'); do
       id=${chain#agent-}
-      if [ "$id" != "$uid" ]; then case "$live" in *" $id "*) continue ;; esac; fi
+      if [ "$id" != "${uid:-}" ]; then case "$live" in *" $id "*) continue ;; esac; fi
       printf '%s\n' "$table" | grep -Eq "(^|[{ ,[:space:]])$id : jump" && echo "delete element inet graft agents { $id }"
       echo "delete chain inet graft $chain"
     done
-  } | nft -f - || die "nft refused to remove the network rules of uid $uid"
+  } | nft -f - || die "nft refused to remove the network rules of uid ${uid:-(none)}"
   nft list table inet graft 2>/dev/null | grep -q 'chain agent-' || nft delete table inet graft 2>/dev/null || true
-  flock -u 6
 }

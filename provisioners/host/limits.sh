@@ -35,7 +35,11 @@ limits_apply() {
   mechanism=$(cgroup_mechanism)
   [ "$mechanism" = cgroup-v1 ] || die "resource limits need cgroup v1 controllers memory, pids and cpu on this host (found: $mechanism)"
   cpu= memory= pids=
-  for setting in $(printf '%s' "$1" | tr ',' ' '); do
+  saved_ifs=$IFS IFS=,
+  # shellcheck disable=SC2086 # split at the commas
+  set -- $1
+  IFS=$saved_ifs
+  for setting in "$@"; do
     value=${setting#*=}
     case "$value" in ''|*[!0-9]*) die "refusing limit '$setting'" ;; esac
     case "$setting" in
@@ -45,12 +49,15 @@ limits_apply() {
       *) die "refusing limit '$setting'" ;;
     esac
   done
+  owned=
   for dir in $(limits_dirs "$uid"); do
     # Searchable by the agent (the tool's umask would make them 0700).
     [ -d "${dir%/*}" ] || mkdir -m 0755 "${dir%/*}" 2>/dev/null || [ -d "${dir%/*}" ] || die "cannot make cgroup ${dir%/*}"
     [ -d "$dir" ] || mkdir -m 0755 "$dir" || die "cannot make cgroup $dir"
-    chown "$uid" "$dir/cgroup.procs" "$dir/tasks"
+    owned="$owned $dir/cgroup.procs $dir/tasks"
   done
+  # shellcheck disable=SC2086 # one word per file
+  chown "$uid" $owned
   memory_dir=/sys/fs/cgroup/memory/graft/agent-$uid
   pids_dir=/sys/fs/cgroup/pids/graft/agent-$uid
   cpu_dir=/sys/fs/cgroup/cpu/graft/agent-$uid
@@ -63,18 +70,32 @@ limits_apply() {
   else
     echo -1 > "$cpu_dir/cpu.cfs_quota_us"
   fi
-  limits_dirs "$uid" | as_account sh -c 'umask 077; cat > "$HOME/.graft/cgroup"'
+  # Listed in ~/.graft/cgroup, written as the account with its other files (authorize_and_write).
+  agent_cgroups=$(limits_dirs "$uid")
 }
 
-# Removes the cgroups of the account account_fields read last (its processes are gone), and
-# those of uids that no longer have an account.
+# Removes the cgroups of the account account_fields read last (its processes are gone).
 limits_remove() {
+  [ -d /sys/fs/cgroup/memory/graft/agent-$uid ] || [ -d /sys/fs/cgroup/pids/graft/agent-$uid ] || [ -d /sys/fs/cgroup/cpu/graft/agent-$uid ] || return 0
+  # A process that has just died may still be counted for a moment.
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    dirs=
+    for dir in $(limits_dirs "$uid"); do [ ! -d "$dir" ] || dirs="$dirs $dir"; done
+    [ -n "$dirs" ] || return 0
+    # shellcheck disable=SC2086 # one word per directory
+    rmdir $dirs 2>/dev/null && return 0
+    sleep 0.1
+  done
+}
+
+# Removes the cgroups of uids that no longer have an account, and of uid $uid (the account
+# account_fields read last, if any). Removals of accounts call it once per batch, after userdel.
+limits_sweep() {
   live=" $(local_uids) "
   for dir in /sys/fs/cgroup/memory/graft/agent-* /sys/fs/cgroup/pids/graft/agent-* /sys/fs/cgroup/cpu/graft/agent-*; do
     [ -d "$dir" ] || continue
     id=${dir##*/agent-}
-    if [ "$id" != "$uid" ]; then case "$live" in *" $id "*) continue ;; esac; fi
-    # A process that has just died may still be counted for a moment.
+    if [ "$id" != "${uid:-}" ]; then case "$live" in *" $id "*) continue ;; esac; fi
     for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
   done
 }

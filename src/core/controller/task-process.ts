@@ -58,7 +58,12 @@ const viewerPollSeconds = 0.3;
 /** In the task directory: `attached.<pid>` while the shell of a `graft attach` with that pid lives. */
 export const attachMarkerName = 'attached.';
 
-const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+/**
+ * A shell statement writing `content` to the file at `target` (shell text, e.g. `"$d"/env`) with
+ * dash's builtin printf: no process per file. The content is single-quoted, so nothing in it is
+ * evaluated; it travels on the launcher's stdin, never on a command line.
+ */
+const writeStatement = (content: string, target: string) => `printf '%s' ${shellQuote(content)} > ${target}`;
 
 /**
  * The launcher, sent on stdin (never on a command line: prompts and secrets stay out of process
@@ -68,7 +73,7 @@ const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
  */
 export function launcherScript(request: LaunchRequest): string {
   const q = shellQuote;
-  const files = request.invocation.files.map((f) => `printf '%s' '${base64(f.content)}' | base64 -d > "$d"/${q(f.name)}`);
+  const files = request.invocation.files.map((f) => writeStatement(f.content, `"$d"/${q(f.name)}`));
   // Sourced by the wrapper with `set -a`: every value quoted, PATH extended, nothing evaluated.
   const taskPath = `PATH=${request.path.map((p) => q(p)).join(':')}:"$PATH"`;
   const env = [...Object.entries(request.env).map(([k, v]) => `${k}=${q(v)}`), taskPath].join('\n') + '\n';
@@ -76,7 +81,8 @@ export function launcherScript(request: LaunchRequest): string {
     'd="$1"',
     'set -a; . "$d"/env; set +a',
     // Into the agent's cgroups before anything of the task runs; never run without them.
-    `if [ -f ${cgroupList} ]; then while read -r c; do echo $$ > "$c"/cgroup.procs || { echo "graft: cannot join the agent's cgroup $c" >&2; echo 125 > "$d"/exit; exit 125; }; done < ${cgroupList}; fi`,
+    // 0 is the process writing it: this shell, a subshell of the terminal's where tmux runs it.
+    `if [ -f ${cgroupList} ]; then while read -r c; do echo 0 > "$c"/cgroup.procs || { echo "graft: cannot join the agent's cgroup $c" >&2; echo 125 > "$d"/exit; exit 125; }; done < ${cgroupList}; fi`,
     `sh "$d"/run.sh`,
     'status=$?',
     'echo "$status" > "$d"/exit.tmp && mv "$d"/exit.tmp "$d"/exit',
@@ -102,23 +108,25 @@ export function launcherScript(request: LaunchRequest): string {
     '  trap \'kill "$nap" 2>/dev/null; exit 0\' TERM',
     '  trap : USR1',
     '  while :; do',
+    '    watched=',
+    `    for m in "$d"/${attachMarkerName}*; do`,
+    '      [ -e "$m" ] || continue',
+    `      if kill -0 "\${m##*.}" 2>/dev/null; then watched=1; else rm -f "$m"; fi`,
+    '    done',
+    `    if [ -z "$watched" ]; then sleep 86400 & nap=$!; wait "$nap"; kill "$nap" 2>/dev/null; continue; fi`,
     '    size=$(wc -c < "$f")',
     '    if [ "$size" -gt "$shown" ]; then',
     `      if [ $((size - shown)) -gt ${viewerChunk} ]; then printf '\n[graft: %s bytes not shown here; graft logs has them]\n' $((size - shown - ${viewerChunk})); shown=$((size - ${viewerChunk})); fi`,
     '      tail -c +$((shown + 1)) "$f" | head -c $((size - shown))',
     '      shown=$size',
     '    fi',
-    '    watched=',
-    `    for m in "$d"/${attachMarkerName}*; do`,
-    '      [ -e "$m" ] || continue',
-    `      if kill -0 "\${m##*.}" 2>/dev/null; then watched=1; else rm -f "$m"; fi`,
-    '    done',
-    `    if [ -n "$watched" ]; then sleep ${viewerPollSeconds}; else sleep 86400 & nap=$!; wait "$nap"; kill "$nap" 2>/dev/null; fi`,
+    `    sleep ${viewerPollSeconds}`,
     '  done',
     ') 9>&- &',
     'viewer=$!',
     'echo "$viewer" > "$d"/viewer.pid',
-    'sh "$d"/wrapper.sh "$d" >> "$f" 2>&1 9>&-',
+    // The wrapper in a subshell of this one: a fork, not another shell to exec.
+    '( set -- "$d"; . "$d"/wrapper.sh ) >> "$f" 2>&1 9>&-',
     'kill "$viewer" 2>/dev/null',
   ].join('\n');
   return [
@@ -126,17 +134,17 @@ export function launcherScript(request: LaunchRequest): string {
     'umask 077',
     `d="$HOME"/${taskDir}`,
     'mkdir -p "$d"',
-    'if [ -f "$d"/pid ]; then pid=$(cat "$d"/pid); echo "pid $pid"; else',
+    'if [ -f "$d"/pid ]; then read -r pid < "$d"/pid; echo "pid $pid"; else',
     ...request.invocation.requires.map(
       // Looked up on the PATH the task will have (GRAFT_AGENT_PATH included), in a subshell so it does not grow twice.
       (c) =>
         `  (${taskPath}; command -v ${q(c)}) >/dev/null 2>&1 || { echo ${q(`graft: ${c} is not installed on this host (the ${request.harness} harness needs it)`)} >&2; exit ${missingCommandExit}; }`,
     ),
     ...files.map((line) => `  ${line}`),
-    `  printf '%s' '${base64(request.invocation.script)}' | base64 -d > "$d"/run.sh`,
-    `  printf '%s' '${base64(wrapper)}' | base64 -d > "$d"/wrapper.sh`,
-    `  printf '%s' '${base64(terminal)}' | base64 -d > "$d"/terminal.sh`,
-    `  printf '%s' '${base64(env)}' | base64 -d > "$d"/env`,
+    `  ${writeStatement(request.invocation.script, '"$d"/run.sh')}`,
+    `  ${writeStatement(wrapper, '"$d"/wrapper.sh')}`,
+    `  ${writeStatement(terminal, '"$d"/terminal.sh')}`,
+    `  ${writeStatement(env, '"$d"/env')}`,
     ...(request.channelUrl ? [`  printf '%s\\n' ${q(request.channelUrl)} > "$HOME"/${channelUrlFile}`] : []),
     `  cd ${q(request.workdir)}`,
     // No tmux.conf (the host's or the account's) shapes it; the command runs without a shell
@@ -163,17 +171,19 @@ function watchLoop(): string {
   return [
     // A child of this shell is waited for at once; a tmux pane is waited for on its lock, then
     // polled for the moment until tmux reaps it; one without the lock (no flock) is polled.
+    // The files are read with the shell's own read: no process per look.
     'wait "$pid" 2>/dev/null',
+    'held=',
     'while kill -0 "$pid" 2>/dev/null; do',
-    '  if [ -f "$d"/alive.held ]; then flock "$d"/alive true 2>/dev/null; fi',
+    '  if [ -f "$d"/alive.held ]; then [ -n "$held" ] || { exec 8<"$d"/alive; held=1; }; flock 8 2>/dev/null; fi',
     '  sleep 0.2',
     'done',
     // Which limit the processes hit, read as the agent from its cgroups (this shell is outside them).
     `if [ -f ${cgroupList} ]; then while read -r c; do`,
-    '  case "$(cat "$c"/pids.events 2>/dev/null)" in "max "[1-9]*) echo "limit pids-limit" ;; esac',
-    `  sed -n 's/^oom_kill [1-9][0-9]*$/limit oom/p' "$c"/memory.oom_control 2>/dev/null`,
+    '  if [ -f "$c"/pids.events ] && read -r k v < "$c"/pids.events && [ "$k" = max ] && [ "$v" != 0 ]; then echo "limit pids-limit"; fi',
+    '  if [ -f "$c"/memory.oom_control ]; then while read -r k v; do [ "$k" != oom_kill ] || [ "$v" = 0 ] || echo "limit oom"; done < "$c"/memory.oom_control; fi',
     `done < ${cgroupList}; fi`,
-    'if [ -f "$d"/exit ]; then echo "exit $(cat "$d"/exit)"; else echo "exit vanished"; fi',
+    'if [ -f "$d"/exit ] && read -r status < "$d"/exit; then echo "exit $status"; else echo "exit vanished"; fi',
   ].join('\n');
 }
 
@@ -208,7 +218,7 @@ export class MissingCommandError extends Error {}
 
 /** Re-attaches to a process started by an earlier controller: waits for it like the launcher does. */
 export function reattachScript(): string {
-  return [`d="$HOME"/${taskDir}`, 'if [ ! -f "$d"/pid ]; then echo "nopid"; exit 0; fi', 'pid=$(cat "$d"/pid)', 'echo "pid $pid"', watchLoop()].join('\n');
+  return [`d="$HOME"/${taskDir}`, 'if [ ! -f "$d"/pid ]; then echo "nopid"; exit 0; fi', 'read -r pid < "$d"/pid', 'echo "pid $pid"', watchLoop()].join('\n');
 }
 
 /**

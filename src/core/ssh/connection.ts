@@ -74,7 +74,8 @@ export class SshConnection {
   /**
    * Connects and authenticates. Rejects with SecurityError when nothing is pinned (before dialing)
    * or the host presents an unpinned key, and with SshError SSH_UNREACHABLE, SSH_TIMEOUT, SSH_AUTH
-   * or SSH_DISCONNECTED otherwise; never later than `connectTimeoutMs`. An unusable private key is
+   * or SSH_DISCONNECTED otherwise; never later than `connectTimeoutMs` without finishing the key
+   * exchange, nor that long again after it without logging in. An unusable private key is
    * a ConfigError naming its file, raised before dialing. When `signal` aborts, the dial stops
    * at once (socket destroyed) and rejects with the signal's reason. `through` is a stream to
    * speak SSH over instead of a TCP connection of its own: a channel opened by `forwardOut` on

@@ -12,7 +12,10 @@ import type { SshEndpoint } from './types.js';
 
 /** Tuning of how connections are made and kept alive. */
 export interface SshConnectionOptions {
-  /** Bounds TCP connect, handshake and authentication together. Default 10000. */
+  /**
+   * Bounds TCP connect and the key exchange, then again the login once the key exchange is done
+   * (see dial). Default 10000.
+   */
   connectTimeoutMs?: number;
   /** SSH-level keepalive period. Default 15000. */
   keepaliveIntervalMs?: number;
@@ -51,16 +54,23 @@ export async function dial(endpoint: SshEndpoint, check: HostKeyCheck, options: 
     };
     // The caller's deadline (or a pool being closed) ends the dial at once, whatever stage it is in.
     const onAbort = (): void => fail(signal ? abortReason(signal) : new Error('aborted'));
-    // ssh2's readyTimeout starts only once TCP is up and does not cover authentication; this covers it all.
-    const timer = setTimeout(
-      () =>
-        fail(
-          new SshError(`Timed out after ${timeoutMs} ms connecting to ${describe}: the host did not complete the SSH handshake and login`, 'SSH_TIMEOUT', {
-            actions: [`Check that an SSH server answers on ${endpoint.host} port ${endpoint.port} (ssh-keyscan -p ${endpoint.port} ${endpoint.host}).`],
-          }),
-        ),
-      timeoutMs,
-    );
+    // ssh2's readyTimeout starts only once TCP is up and does not cover authentication; this covers
+    // it all, in two stages of `timeoutMs` each: up to the end of the key exchange, then the
+    // login. A host that has proved its key is alive; a busy one (its sshd forks and re-execs for
+    // every login) gets the time again to let us in instead of having its half-done login thrown
+    // away and dialed again. A host that never finishes the key exchange still fails in `timeoutMs`.
+    const timedOut = () =>
+      fail(
+        new SshError(`Timed out after ${timeoutMs} ms connecting to ${describe}: the host did not complete the SSH handshake and login`, 'SSH_TIMEOUT', {
+          actions: [`Check that an SSH server answers on ${endpoint.host} port ${endpoint.port} (ssh-keyscan -p ${endpoint.port} ${endpoint.host}).`],
+        }),
+      );
+    let timer = setTimeout(timedOut, timeoutMs);
+    client.once('handshake', () => {
+      if (settled) return;
+      clearTimeout(timer);
+      timer = setTimeout(timedOut, timeoutMs);
+    });
     signal?.addEventListener('abort', onAbort, { once: true });
     client.on('error', (error: Error) => fail(classifyConnectError(error, endpoint, check, auth.description, timeoutMs)));
     client.once('close', () => fail(new SshError(`${describe} closed the connection during login`, 'SSH_DISCONNECTED')));
@@ -80,7 +90,8 @@ export async function dial(endpoint: SshEndpoint, check: HostKeyCheck, options: 
         ...auth.config,
         hostVerifier: ((key: Buffer) => check.verify(key)) as ConnectConfig['hostVerifier'],
         algorithms: { serverHostKey: hostKeyAlgorithmsFor(check.pinned) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
-        readyTimeout: timeoutMs,
+        // Ours (above) decides; ssh2's own, which runs to the end of the login, only backs it up.
+        readyTimeout: 2 * timeoutMs + 1_000,
         keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
         keepaliveCountMax: options.keepaliveCountMax ?? 3,
       });

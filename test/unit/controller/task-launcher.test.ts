@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { launcherScript, taskDir, terminalSocket } from '../../../src/core/controller/task-process.js';
 
 /** The commands the launcher uses, without tmux: a host that has none. */
-const withoutTmux = ['sh', 'mkdir', 'cat', 'mv', 'setsid', 'sleep', 'base64', 'wc', 'tail', 'head'];
+const withoutTmux = ['sh', 'mkdir', 'mv', 'setsid', 'sleep', 'cat'];
 
 describe('task launcher: in a tmux session where the host has tmux, under setsid where not', () => {
   let root: string;
@@ -14,11 +14,11 @@ describe('task launcher: in a tmux session where the host has tmux, under setsid
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   /** Runs the launcher with `sh` in a fresh home, as the SSH exec would; returns its stdout and the home. */
-  function launch(path: string, script: string): { stdout: string; home: string } {
+  function launch(path: string, script: string, files: { name: string; content: string }[] = []): { stdout: string; home: string } {
     const home = join(root, `home-${Math.random().toString(36).slice(2)}`);
     mkdirSync(home);
     const launcher = launcherScript({
-      invocation: { script, requires: [], files: [], credentials: [] },
+      invocation: { script, requires: [], files, credentials: [] },
       workdir: root,
       env: { GRAFT_TASK: 't' },
       path: [],
@@ -46,5 +46,17 @@ describe('task launcher: in a tmux session where the host has tmux, under setsid
     expect(stdout).to.match(/^pid \d+\nexit 3\n$/);
     expect(readFileSync(join(home, taskDir, 'output.log'), 'utf8')).to.equal('out t\nerr\n');
     expect(existsSync(join(home, terminalSocket))).to.equal(false);
+  });
+
+  it("given files whose text the shell would interpret, when the launcher writes them, then each holds exactly the harness's bytes", () => {
+    const bin = join(root, 'bin');
+    mkdirSync(bin);
+    for (const command of withoutTmux) symlinkSync(execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim(), join(bin, command));
+    const content = "it's $HOME and $(touch pwned) `id` \\n %s %% \\\n\nlast line, no newline";
+    const { stdout, home } = launch(bin, 'cat "$HOME"/.graft/task/prompt.txt\n', [{ name: 'prompt.txt', content }]);
+    expect(stdout).to.match(/^pid \d+\nexit 0\n$/);
+    expect(readFileSync(join(home, taskDir, 'prompt.txt'), 'utf8')).to.equal(content);
+    expect(readFileSync(join(home, taskDir, 'output.log'), 'utf8')).to.equal(content);
+    expect(existsSync(join(root, 'pwned'))).to.equal(false);
   });
 });
