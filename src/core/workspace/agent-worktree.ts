@@ -9,7 +9,7 @@ import { shellQuote } from '../shell-quote.js';
 import { HostCache, type TransferStats } from './host-cache.js';
 import { gitText } from './git.js';
 import { mergeBases } from './merge-bases.js';
-import { isDirty, openLocalRepo, resolveCommit, snapshotWorkingTree, type LocalRepo } from './local-repo.js';
+import { isDirty, knownLocalRepo, openLocalRepo, resolveCommit, snapshotWorkingTree, type LocalRepo } from './local-repo.js';
 import { remoteGit } from './remote-git.js';
 
 export interface WorktreeRequest {
@@ -61,7 +61,8 @@ export interface PreparedWorktree {
 /** Opens the repository and resolves the base, so bad input fails before an agent exists. */
 export async function prepareWorktree(request: WorktreeRequest): Promise<PreparedWorktree> {
   if (request.from.length === 0) throw new UsageError('--from needs at least one commit-ish');
-  const repo = await openLocalRepo(request.repo);
+  // Ignoring uncommitted changes, HEAD is not looked at: the repository found before will do.
+  const repo = request.uncommitted === 'ignore' ? await knownLocalRepo(request.repo) : await openLocalRepo(request.repo);
   return { repo, from: request.from, base: await resolveBase(repo, request.from, request.uncommitted) };
 }
 
@@ -115,7 +116,7 @@ export async function createAgentWorktree(
     // Files checked out in the same second as the index are "racy" to git, which then re-hashes
     // them on the agent's next add or commit and, unable to freshen the cache's read-only
     // copies, stores every one again. Dating them two seconds back and refreshing avoids that.
-    'git ls-files -z | xargs -0 -r touch -h -d "@$(( $(date +%s) - 2 ))" -- && git update-index -q --refresh',
+    'git ls-files -z | xargs -0 -r touch -h -d "2 seconds ago" -- && git update-index -q --refresh',
   ].join(' && ');
   // Made while the agent is bootstrapped, like its identity files, over the admin's connection
   // (open already; the agent's key may not even be authorized yet): as the agent, through the

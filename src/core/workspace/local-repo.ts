@@ -36,12 +36,39 @@ export async function openLocalRepo(dir: string): Promise<LocalRepo> {
   return { root, gitDir, head };
 }
 
+/** Repositories opened by `knownLocalRepo`, by the path asked for. */
+const known = new Map<string, Promise<LocalRepo>>();
+
+/**
+ * `openLocalRepo`, asked once per path for the life of this process, for callers that need where
+ * the repository is and not what HEAD names now (its `head` is the one of the first call): the
+ * controller asks for every task, and on a busy machine each git process costs the controller
+ * tens of milliseconds of its event loop (node forks it from its own, large, address space).
+ */
+export function knownLocalRepo(dir: string): Promise<LocalRepo> {
+  const path = resolve(dir);
+  let repo = known.get(path);
+  if (!repo) {
+    repo = openLocalRepo(path);
+    repo.catch(() => known.delete(path));
+    known.set(path, repo);
+  }
+  return repo;
+}
+
+/** Full commit ids found to be commits, per git directory: an object never changes what it is. */
+const commits = new Set<string>();
+
 /** Resolves a commit-ish (branch, tag, sha, HEAD~2) to a commit id, or a usage error naming it. */
 export async function resolveCommit(repo: LocalRepo, commitish: string): Promise<string> {
   if (commitish.startsWith('-')) throw new UsageError(`"${commitish}" is not a commit`);
+  // A full id already found to be a commit here needs no git process (a graph's tasks start from a few).
+  if (commits.has(`${repo.gitDir} ${commitish}`)) return commitish;
   const result = await git(repo.root, ['rev-parse', '--verify', '-q', '--end-of-options', `${commitish}^{commit}`], { allowFail: true });
   if (result.code !== 0) throw new UsageError(`"${commitish}" does not name a commit in ${repo.root}`, ['See: git branch -a, git log --oneline']);
-  return result.stdout.toString('utf8').trim();
+  const commit = result.stdout.toString('utf8').trim();
+  if (commit === commitish) commits.add(`${repo.gitDir} ${commit}`);
+  return commit;
 }
 
 /** Whether the working tree or index has changes (untracked files included, ignored ones not). */

@@ -5,7 +5,7 @@ import type { HostRecord } from '../model/host.js';
 import type { GraftRuntime } from '../runtime.js';
 import { shellQuote } from '../shell-quote.js';
 import { git, gitText } from './git.js';
-import { openLocalRepo } from './local-repo.js';
+import { knownLocalRepo } from './local-repo.js';
 import { packObjectCount, storePackCommand } from './pack.js';
 import { remoteGit } from './remote-git.js';
 
@@ -71,7 +71,7 @@ export async function pullAgentWork(
   // The repository and the branch are checked while the host works, not before or after it.
   const remote = remoteGit(shell, command);
   remote.catch(() => undefined);
-  const local = openLocalRepo(workspace.repo).then(async (repo) => ({ repo, branch: options.ref ? undefined : await branchState(repo.root, workspace) }));
+  const local = knownLocalRepo(workspace.repo).then(async (repo) => ({ repo, branch: options.ref ? undefined : await branchState(repo.root, workspace) }));
   local.catch(() => undefined);
   const output = await remote;
   const { repo, branch } = await local;
