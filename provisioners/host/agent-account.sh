@@ -168,7 +168,9 @@ authorize_line() {
 
 # Reads stdin: the key line (first line), then the agent's files ("PATH BASE64" lines), written
 # as the account (account_fields read last), 0600; with them its cgroups' list (agent_cgroups,
-# set by limits_apply), as ~/.graft/cgroup.
+# set by limits_apply), as ~/.graft/cgroup. A line "graft:then" (no file is named so) ends the
+# files: what follows is run by the account's shell from its home, as as-agent would (its
+# worktree is made in the same call as its claim).
 authorize_and_write() {
   IFS= read -r key_line || die "no key line on stdin"
   authorize_line "$1" "$key_line"
@@ -176,6 +178,7 @@ authorize_and_write() {
     umask 077
     [ -z "$1" ] || printf "%s\n" "$1" > "$HOME/.graft/cgroup"
     while read -r path data; do
+      [ "$path" != graft:then ] || { cd && exec sh -s; }
       case "$path" in /*|*..*|"") echo "agent-account: refusing path $path" >&2; exit 2 ;; esac
       dir=${path%/*}
       [ "$dir" = "$path" ] || [ -d "$HOME/$dir" ] || mkdir -p "$HOME/$dir"

@@ -12,7 +12,7 @@ import { agentAccountName, checkAgentName, sharedAgentMarker } from '../hosts/ag
 import { placeAgent } from './agent-placement.js';
 import type { HostRecord } from '../model/host.js';
 import type { AgentRecord, AgentWorkspace } from '../model/agent.js';
-import { createAgentWorktree, fillHostCache, prepareWorktree, type WorktreeRequest } from '../workspace/agent-worktree.js';
+import { createAgentWorktree, fillHostCache, prepareWorktree, worktreeSetup, type WorktreeRequest } from '../workspace/agent-worktree.js';
 import type { TransferStats } from '../workspace/host-cache.js';
 import { authorizedKeyLine } from '../hosts/authorized-key.js';
 import { defaultLimits } from '../hosts/limits.js';
@@ -173,14 +173,24 @@ export async function createAgent(
       if (claiming) {
         // The record names the account before the host hears of the claim, so whatever happens
         // next, revocation finds it.
-        Object.assign(agent, { account: (await claiming).account, pooled: true });
+        const claimed = await claiming;
+        Object.assign(agent, { account: claimed.account, home: claimed.home, pooled: true });
         runtime.store.putAgent(session.id, agent);
-        agent.home = await admin.claimPooled(agent.account, keyLine, agentFiles, guardrails);
+        if (worktree) {
+          // The worktree is made in the claim's own call, once the host's cache holds the base:
+          // one sudo and one round trip per task fewer than making it apart.
+          const { cache, transfer } = await filled!;
+          const { script, workspace } = worktreeSetup(session.id, agent, cache, worktree);
+          agent.home = await admin.claimPooled(agent.account, keyLine, agentFiles, guardrails, script);
+          worktreeMade = Promise.resolve({ workspace, transfer });
+        } else {
+          agent.home = await admin.claimPooled(agent.account, keyLine, agentFiles, guardrails);
+        }
       } else {
         // Account, key line and files in one call: a task's agent costs one round trip, not six.
         agent.home = await admin.provision(agent.account, keyLine, agentFiles, guardrails);
       }
-      startWorktree();
+      if (!worktreeMade) startWorktree();
     }
     lap('account');
     failpoint('agent.provisioned');

@@ -179,8 +179,12 @@ export class HostAdmin {
   }
 
   /** Gives a pool account to an agent: its key line and files. The host refuses a second claim of it. Returns its home. */
-  claimPooled(account: string, keyLine: string, files: AgentFile[], guardrails: Guardrails = {}): Promise<string> {
-    return this.run(['pool-claim', account, ...guardrailArguments(guardrails)], agentInput(keyLine, files));
+  async claimPooled(account: string, keyLine: string, files: AgentFile[], guardrails: Guardrails = {}, then?: string): Promise<string> {
+    // `then` (shell, run as the account from its home once its files are written) goes in the same
+    // call: one sudo and one round trip fewer per task than a separate as-agent.
+    const out = await this.run(['pool-claim', account, ...guardrailArguments(guardrails)], agentInput(keyLine, files) + (then ? `graft:then\n${then}\n` : ''));
+    // The home is the tool's last line, after whatever `then` printed.
+    return out.trim().split('\n').at(-1)!;
   }
 
   /** Removes a pool account's key, secrets and identity and kills its processes; the account waits for `deletePooled`. */

@@ -88,19 +88,13 @@ export async function fillHostCache(
 }
 
 /**
- * Gives an agent its worktree once the host's cache holds its base: as the agent, a clone that borrows the cache's objects and a branch
- * `graft/<session>/<agent>` checked out at the base, with the agent as its git author.
+ * What makes an agent's worktree in the host's cache `cache`: the shell to run as the agent (with
+ * agentCommand's setup, from its home) and the workspace it makes. The worktree is a clone that
+ * borrows the cache's objects, with a branch `graft/<session>/<agent>` checked out at the base and
+ * the agent as its git author.
  */
-export async function createAgentWorktree(
-  runtime: GraftRuntime,
-  sessionId: string,
-  agent: AgentRecord,
-  host: HostRecord,
-  prepared: PreparedWorktree,
-  filled: Promise<FilledCache>,
-): Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> {
+export function worktreeSetup(sessionId: string, agent: AgentRecord, cache: string, prepared: PreparedWorktree): { script: string; workspace: AgentWorkspace } {
   const { repo, base } = prepared;
-  const { cache, transfer } = await filled;
   const branch = agentBranch(sessionId, agent.name);
   const workdir = `${agent.home}/work`;
   const q = shellQuote;
@@ -118,13 +112,27 @@ export async function createAgentWorktree(
     // copies, stores every one again. Dating them two seconds back and refreshing avoids that.
     'git ls-files -z | xargs -0 -r touch -h -d "2 seconds ago" -- && git update-index -q --refresh',
   ].join(' && ');
-  // Made while the agent is bootstrapped, like its identity files, over the admin's connection
-  // (open already; the agent's key may not even be authorized yet): as the agent, through the
-  // host tool. Agents sharing the login run it there directly.
-  const script = agentCommand(sessionId, agent, setup);
+  return { script: agentCommand(sessionId, agent, setup), workspace: { repo: repo.root, from: prepared.from, base, branch, workdir, cache } };
+}
+
+/**
+ * Gives an agent its worktree once the host's cache holds its base (worktreeSetup), over the
+ * admin's connection (open already; the agent's key may not even be authorized yet): as the
+ * agent, through the host tool. Agents sharing the login run it there directly.
+ */
+export async function createAgentWorktree(
+  runtime: GraftRuntime,
+  sessionId: string,
+  agent: AgentRecord,
+  host: HostRecord,
+  prepared: PreparedWorktree,
+  filled: Promise<FilledCache>,
+): Promise<{ workspace: AgentWorkspace; transfer: TransferStats }> {
+  const { cache, transfer } = await filled;
+  const { script, workspace } = worktreeSetup(sessionId, agent, cache, prepared);
   if (agent.isolation === 'accounts') await new HostAdmin(runtime.pool, host, runtime.env).run(['as-agent', agent.account], script);
   else await remoteGit(HostShell.admin(runtime.pool, host, runtime.env), script);
-  return { workspace: { repo: repo.root, from: prepared.from, base, branch, workdir, cache }, transfer };
+  return { workspace, transfer };
 }
 
 /**
