@@ -47,7 +47,7 @@ pool_fill() {
     err=$(add_account "graft-$1-$id" "$id" "graft pool" --no-create-home --home-dir "/home/graft-$1-$id") || die "could not create a pool account: $err"
     made="$made graft-$1-$id" i=$((i + 1))
   done
-  flock -u 7
+  exec 7>&-
   for name in $made; do
     account_fields "$name" || die "account $name vanished after useradd"
     { mkdir -m 0700 "$home" && chown "$uid:$gid" "$home"; } || die "cannot make the home of $name"
@@ -138,7 +138,7 @@ pool_delete() {
     getent passwd "$name" >/dev/null && die "could not delete account $name"
     ! getent group "$name" >/dev/null || groupdel "$name" 2>/dev/null || true
   done
-  flock -u 7
+  exec 7>&-
   # Network rules and cgroups of the batch (revoked ones gave theirs back already), once, now
   # that their uids have no account.
   uid=

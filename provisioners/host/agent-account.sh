@@ -68,7 +68,9 @@ write_file() { # target mode: stdin -> target, replaced atomically
 # and removed in parallel queue for it instead of polling useradd's lock.
 accounts_lock=/var/lib/graft/accounts.lock
 
-# Takes that lock (fd 7, held until released or exit) and says the work starts now.
+# Takes that lock (fd 7, held until released or exit) and says the work starts now. Closing
+# the descriptor (exec 7>&-) releases it without a process; nothing started while it is held
+# outlives the holder's use of it.
 take_accounts_lock() {
   [ -d /var/lib/graft ] || { mkdir -p /var/lib/graft && chmod 0755 /var/lib/graft; }
   exec 7>>"$accounts_lock"
@@ -109,7 +111,7 @@ create_account() {
     next=$(next_uid)
     err=$(add_account "$1" "$next" "graft agent" --create-home) || die "could not create account $1: $err"
   fi
-  flock -u 7
+  exec 7>&-
   account_fields "$1" || die "account $1 vanished after useradd"
   # Only an account graft made for an agent is taken over, never someone else's.
   [ "$comment" = "graft agent" ] || die "account $1 exists and was not made by graft"
@@ -134,9 +136,9 @@ sweep_queue=/var/lib/graft/sweep-queue
 # With "wait", waits for a sweep in progress (down, when every agent is gone).
 sweep_leftovers() {
   [ -s "$sweep_queue" ] || return 0
-  exec 8>>/var/lib/graft/sweep.lock
   while [ -s "$sweep_queue" ]; do
-    if [ "${1:-}" = wait ]; then flock 8; else flock -n 8 || return 0; fi
+    exec 8>>/var/lib/graft/sweep.lock
+    if [ "${1:-}" = wait ]; then flock 8; else flock -n 8 || { exec 8>&-; return 0; }; fi
     if [ -s "$sweep_queue" ]; then
       mv -f "$sweep_queue" "$sweep_queue.$$"
       # shellcheck disable=SC2046 # one "-uid N -o" per line of the taken queue
@@ -146,7 +148,7 @@ sweep_leftovers() {
         -o -type d ! -perm -0002 -prune 2>/dev/null || true
       rm -f "$sweep_queue.$$"
     fi
-    flock -u 8
+    exec 8>&-
   done
 }
 
@@ -249,7 +251,7 @@ case "$cmd" in
       kill_account
       sleep 0.2
     done
-    flock -u 7
+    exec 7>&-
     rm -rf "/var/lib/graft/claims/$1"
     getent passwd "$1" >/dev/null && die "could not remove account $1"
     ! getent group "$1" >/dev/null || groupdel "$1" 2>/dev/null || true

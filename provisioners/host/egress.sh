@@ -98,7 +98,7 @@ egress_apply() {
     printf '%s\n' "$rules"
     echo "add element inet graft agents { $uid : jump $chain }"
   } | nft -f - || die "nft refused the network rules of uid $uid"
-  flock -u 6
+  exec 6>&-
 }
 
 # The uids of /etc/passwd, where graft's accounts are (useradd), space-separated: read once, not
@@ -113,7 +113,7 @@ egress_remove() {
   command -v nft >/dev/null 2>&1 || return 0
   egress_lock
   printf '%s\n%s\n' "delete element inet graft agents { $uid }" "delete chain inet graft agent-$uid" | nft -f - 2>/dev/null || egress_sweep_locked
-  flock -u 6
+  exec 6>&-
 }
 
 # Drops the rules of uids that no longer have an account, and of uid $uid (the account
@@ -123,7 +123,7 @@ egress_sweep() {
   command -v nft >/dev/null 2>&1 || return 0
   egress_lock
   egress_sweep_locked
-  flock -u 6
+  exec 6>&-
 }
 
 egress_sweep_locked() {

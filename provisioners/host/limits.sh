@@ -49,14 +49,16 @@ limits_apply() {
       *) die "refusing limit '$setting'" ;;
     esac
   done
-  owned=
+  owned= missing=
   for dir in $(limits_dirs "$uid"); do
     # Searchable by the agent (the tool's umask would make them 0700).
     [ -d "${dir%/*}" ] || mkdir -m 0755 "${dir%/*}" 2>/dev/null || [ -d "${dir%/*}" ] || die "cannot make cgroup ${dir%/*}"
-    [ -d "$dir" ] || mkdir -m 0755 "$dir" || die "cannot make cgroup $dir"
+    [ -d "$dir" ] || missing="$missing $dir"
     owned="$owned $dir/cgroup.procs $dir/tasks"
   done
-  # shellcheck disable=SC2086 # one word per file
+  # shellcheck disable=SC2086 # one word per directory, one per file
+  { [ -z "$missing" ] || mkdir -m 0755 $missing; } || die "cannot make the cgroups of uid $uid"
+  # shellcheck disable=SC2086
   chown "$uid" $owned
   memory_dir=/sys/fs/cgroup/memory/graft/agent-$uid
   pids_dir=/sys/fs/cgroup/pids/graft/agent-$uid

@@ -150,7 +150,7 @@ export function launcherScript(request: LaunchRequest): string {
     // No tmux.conf (the host's or the account's) shapes it; the command runs without a shell
     // (several words); -P prints the pane's pid at once, even for a process that ends at once.
     // A tmux that cannot start (e.g. a socket path too long) leaves the task to setsid.
-    `  if command -v tmux >/dev/null 2>&1 && rm -f "$d"/alive.held && pid=$(tmux -f /dev/null -S "$HOME"/${terminalSocket} new-session -d -s task -x 160 -y 48 -c "$PWD" -P -F '#{pane_pid}' sh "$d"/terminal.sh "$d") && [ -n "$pid" ]; then`,
+    `  if command -v tmux >/dev/null 2>&1 && { [ ! -e "$d"/alive.held ] || rm -f "$d"/alive.held; } && pid=$(tmux -f /dev/null -S "$HOME"/${terminalSocket} new-session -d -s task -x 160 -y 48 -c "$PWD" -P -F '#{pane_pid}' sh "$d"/terminal.sh "$d") && [ -n "$pid" ]; then`,
     '    :',
     '  else',
     // Not a group leader in a non-interactive shell, so setsid does not fork: $! is the new
@@ -169,13 +169,14 @@ export function launcherScript(request: LaunchRequest): string {
 /** Waits (as the agent) until the process is gone, then prints `exit <status>` or `exit vanished`. */
 function watchLoop(): string {
   return [
-    // A child of this shell is waited for at once; a tmux pane is waited for on its lock, then
-    // polled for the moment until tmux reaps it; one without the lock (no flock) is polled.
+    // A child of this shell is waited for at once; a tmux pane is waited for on its lock; one
+    // without the lock (no flock) is polled.
     // The files are read with the shell's own read: no process per look.
     'wait "$pid" 2>/dev/null',
-    'held=',
+    // Once the lock is had, the pane's shell has ended (its exit file written before); tmux may not
+    // have reaped it yet, which no longer matters.
     'while kill -0 "$pid" 2>/dev/null; do',
-    '  if [ -f "$d"/alive.held ]; then [ -n "$held" ] || { exec 8<"$d"/alive; held=1; }; flock 8 2>/dev/null; fi',
+    '  if [ -f "$d"/alive.held ]; then exec 8<"$d"/alive; flock 8 2>/dev/null && break; exec 8<&-; fi',
     '  sleep 0.2',
     'done',
     // Which limit the processes hit, read as the agent from its cgroups (this shell is outside them).

@@ -101,7 +101,9 @@ export function worktreeSetup(sessionId: string, agent: AgentRecord, cache: stri
   const setup = [
     // The cache belongs to the session admin; git refuses another user's repository unless the
     // agent's own (global) config names it. Only this path is trusted, not every directory.
-    `git config --global --add safe.directory ${q(cache)}`,
+    // Appended as `git config --global --add` would, without a git process (a quoted value, its
+    // backslashes and quotes escaped as git's config syntax wants).
+    `printf '[safe]\\n\\tdirectory = "%s"\\n' ${q(cache.replace(/[\\"]/g, (c) => `\\${c}`))} >> "$HOME"/.gitconfig`,
     // -c writes the agent's git identity into the new repository's config.
     `git clone -q --shared --no-checkout -c user.name=${q(agent.name)} -c user.email=${q(`${agent.name}@${sessionId}.graft.invalid`)} ${q(cache)} ${q(workdir)}`,
     `cd ${q(workdir)}`,
