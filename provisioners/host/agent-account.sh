@@ -78,12 +78,17 @@ take_accounts_lock() {
   echo "graft-host: started"
 }
 
+# A pool account's home (/home/graft-SESSION-UID) left by a deletion that never finished, which
+# still holds the files of that uid.
+uid_home_left() { for h in /home/graft-*-"$1"; do [ -e "$h" ] && return 0; done; return 1; }
+
 # The next uid, recorded before it is used: uids are never reused, so files a removed agent left
-# where others can see them never become a later agent's. Call with the accounts lock held.
+# where others can see them never become a later agent's (nor, should the record be lost, the
+# files a home left behind holds). Call with the accounts lock held.
 next_uid() {
   last=$(cat /var/lib/graft/last-uid 2>/dev/null || echo 70000)
   next=$((last + 1))
-  while getent passwd "$next" >/dev/null || getent group "$next" >/dev/null; do next=$((next + 1)); done
+  while getent passwd "$next" >/dev/null || getent group "$next" >/dev/null || uid_home_left "$next"; do next=$((next + 1)); done
   echo "$next" > /var/lib/graft/last-uid
   echo "$next"
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { AccountPool } from '../../../src/core/agents/account-pool.js';
 import { agentEndpoint } from '../../../src/core/hosts/agent-access.js';
 import { createAgent } from '../../../src/core/agents/create-agent.js';
@@ -70,6 +70,21 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
   }
   const make = (name: string, secrets: string[] = []) =>
     createAgent(runtime, session, { name, on: host.name, secrets, interactive: false, pool: accounts }).then((r) => r.agent);
+
+  it("given a pool account's home left behind by a deletion that never finished, then its uid is not given to a new account", async () => {
+    // The tool's high-water mark (70000 before its first account), as next_uid reads it.
+    const next = (existsSync('/var/lib/graft/last-uid') ? Number(readFileSync('/var/lib/graft/last-uid', 'utf8').trim()) : 70000) + 1;
+    const left = `/home/graft-zzzzzzzz-${next}`;
+    mkdirSync(left, { mode: 0o700 });
+    chownSync(left, next, next);
+    try {
+      const [account] = await filled(1);
+      expect(uidOf(account!)).to.not.equal(next);
+      expect(statSync(left).uid).to.equal(next);
+    } finally {
+      rmSync(left, { recursive: true, force: true });
+    }
+  });
 
   it('given a pool made ahead, then its accounts exist on the host with no key, no identity and no secret, and the host lists them as ready', async () => {
     const made = await filled(3);
