@@ -157,15 +157,9 @@ sweep_leftovers() {
   done
 }
 
-# stdin (one key line) -> /etc/graft/authorized_keys/ACCOUNT: outside the agent's home and owned
-# by root, so the agent cannot lift restrict, from= or expiry-time= from its own key line.
-authorize_key() {
-  [ -d /etc/graft/authorized_keys ] || { mkdir -p /etc/graft/authorized_keys && chmod 0755 /etc/graft /etc/graft/authorized_keys; }
-  write_file "/etc/graft/authorized_keys/$1" 0644
-}
-
-# The key line ($2) -> /etc/graft/authorized_keys/ACCOUNT ($1), as authorize_key, with the
-# shell's printf: a task's claim spends no process on it.
+# The key line ($2) -> /etc/graft/authorized_keys/ACCOUNT ($1): outside the agent's home and
+# owned by root, so the agent cannot lift restrict, from= or expiry-time= from its own key line.
+# Written with the shell's printf: a task's claim spends no process on it.
 authorize_line() {
   [ -d /etc/graft/authorized_keys ] || { mkdir -p /etc/graft/authorized_keys && chmod 0755 /etc/graft /etc/graft/authorized_keys; }
   tmp="/etc/graft/authorized_keys/$1.tmp.$$"
@@ -237,7 +231,8 @@ case "$cmd" in
   authorize)
     check_account "$1"
     getent passwd "$1" >/dev/null || die "no account $1"
-    authorize_key "$1"
+    IFS= read -r key_line || die "no key line on stdin"
+    authorize_line "$1" "$key_line"
     ;;
   sshd-keys) sshd_keys ;;
   remove)

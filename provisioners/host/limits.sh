@@ -78,7 +78,6 @@ limits_apply() {
 
 # Removes the cgroups of the account account_fields read last (its processes are gone).
 limits_remove() {
-  [ -d /sys/fs/cgroup/memory/graft/agent-$uid ] || [ -d /sys/fs/cgroup/pids/graft/agent-$uid ] || [ -d /sys/fs/cgroup/cpu/graft/agent-$uid ] || return 0
   # A process that has just died may still be counted for a moment.
   for _ in 1 2 3 4 5 6 7 8 9 10; do
     dirs=

@@ -28,6 +28,14 @@ describe('task launcher: in a tmux session where the host has tmux, under setsid
     return { stdout, home };
   }
 
+  /** A PATH directory holding only `withoutTmux`'s commands. */
+  function binWithoutTmux(): string {
+    const bin = join(root, 'bin');
+    mkdirSync(bin);
+    for (const command of withoutTmux) symlinkSync(execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim(), join(bin, command));
+    return bin;
+  }
+
   const script = 'echo "out $GRAFT_TASK"; echo err >&2; [ -t 0 ] && echo "stdin is a terminal"; exit 3\n';
 
   it('given tmux on the PATH, when a task runs, then its bytes reach the log, its status comes back, and its stdin was the terminal', function () {
@@ -39,9 +47,7 @@ describe('task launcher: in a tmux session where the host has tmux, under setsid
   });
 
   it('given no tmux, when a task runs, then it runs under setsid with no terminal, as before', () => {
-    const bin = join(root, 'bin');
-    mkdirSync(bin);
-    for (const command of withoutTmux) symlinkSync(execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim(), join(bin, command));
+    const bin = binWithoutTmux();
     const { stdout, home } = launch(bin, script);
     expect(stdout).to.match(/^pid \d+\nexit 3\n$/);
     expect(readFileSync(join(home, taskDir, 'output.log'), 'utf8')).to.equal('out t\nerr\n');
@@ -49,9 +55,7 @@ describe('task launcher: in a tmux session where the host has tmux, under setsid
   });
 
   it("given files whose text the shell would interpret, when the launcher writes them, then each holds exactly the harness's bytes", () => {
-    const bin = join(root, 'bin');
-    mkdirSync(bin);
-    for (const command of withoutTmux) symlinkSync(execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim(), join(bin, command));
+    const bin = binWithoutTmux();
     const content = "it's $HOME and $(touch pwned) `id` \\n %s %% \\\n\nlast line, no newline";
     const { stdout, home } = launch(bin, 'cat "$HOME"/.graft/task/prompt.txt\n', [{ name: 'prompt.txt', content }]);
     expect(stdout).to.match(/^pid \d+\nexit 0\n$/);
