@@ -11,7 +11,9 @@
 #                               rules and cgroups dropped, at once;
 #                               the account waits, keyless and empty of processes, for pool-delete
 #   pool-delete SESSION [--all] delete the accounts named on stdin (revoked or never claimed) under
-#                               one lock; --all: every pool account of the session, revoked first
+#                               one lock; --all: every pool account of the session, revoked first,
+#                               and what an earlier deletion cut short left (homes, claim marks);
+#                               prints "graft-host: working" after each account, as it goes
 #   pool-list SESSION           every pool account of the session here: "NAME ready|claimed|revoked"
 #
 # A pool account is named after its uid, which is never reused, so its name never comes back
@@ -115,6 +117,7 @@ pool_delete() {
   check_session "$1"
   if [ "${2:-}" = --all ]; then names=$(pool_names "$1"); else names=$(cat); fi
   doomed=
+  [ "${2:-}" != --all ] || pool_leftovers "$1"
   for name in $names; do
     pool_account "$1" "$name" || continue
     if [ "${2:-}" = --all ]; then
@@ -125,7 +128,7 @@ pool_delete() {
     kill_until_gone
     doomed="$doomed $name:$uid:$home"
   done
-  [ -n "$doomed" ] || exit 0
+  [ -n "$doomed" ] || { sweep_leftovers; exit 0; }
   take_accounts_lock
   for entry in $doomed; do
     name=${entry%%:*}
@@ -137,6 +140,8 @@ pool_delete() {
     done
     getent passwd "$name" >/dev/null && die "could not delete account $name"
     ! getent group "$name" >/dev/null || groupdel "$name" 2>/dev/null || true
+    # A big batch takes a while: the controller's deadline counts from the last sign of progress.
+    echo "graft-host: working"
   done
   exec 7>&-
   # Network rules and cgroups of the batch (revoked ones gave theirs back already), once, now
@@ -152,6 +157,19 @@ pool_delete() {
     echo "deleted $name"
   done
   sweep_leftovers
+}
+
+# Homes and claim marks of the session's pool accounts that no longer exist: a deletion cut short
+# between userdel and their removal (its caller gone) left them, and only their names tell whose
+# they were. Their uids are swept from /tmp with the batch's.
+pool_leftovers() {
+  for path in /home/graft-"$1"-* "$claims_dir"/graft-"$1"-*; do
+    name=${path##*/}
+    case "${name#"graft-$1-"}" in ''|*[!0-9]*) continue ;; esac
+    [ -e "$path" ] && ! getent passwd "$name" >/dev/null || continue
+    rm -rf -- "$path"
+    echo "${name#"graft-$1-"}" >> "$sweep_queue"
+  done
 }
 
 pool_list() {

@@ -23,6 +23,8 @@ const timeoutMs = 60_000;
 const queueBoundMs = 15 * 60_000;
 /** What the host tool prints once it holds the account lock: the deadline counts from there. */
 const startedLine = 'graft-host: started';
+/** What it prints as a long batch goes on (pool-delete, after each account): the deadline starts again. */
+const workingLine = 'graft-host: working';
 /** Subcommands that queue for the account lock or the network rules' lock (see provisioners/host/agent-account.sh). */
 const queueing = new Set(['create', 'provision', 'remove', 'pool-fill', 'pool-delete', 'pool-claim', 'pool-revoke']);
 /** The parts of the host tool that agent-account.sh includes, each where its include line stands. */
@@ -119,7 +121,7 @@ export class HostAdmin {
       : await this.shell.exec(command, { timeoutMs, stdin: stdin ?? '' });
     result.stdout = result.stdout
       .split('\n')
-      .filter((line) => line !== startedLine)
+      .filter((line) => line !== startedLine && line !== workingLine)
       .join('\n');
     if (result.exitCode !== 0) {
       throw new GraftError(`${this.host.name}: ${args[0]} ${args[1] ?? ''} failed: ${result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`}`, {
@@ -134,22 +136,24 @@ export class HostAdmin {
   /**
    * Runs a subcommand that waits for the host's account lock: its deadline starts when the host
    * tool says it holds the lock, so a queue of other agents' accounts (or a host slowed by load)
-   * makes it later, not failed. The wait itself is bounded only loosely.
+   * makes it later, not failed, and starts again each time a long batch says it is still working,
+   * so a big batch is bounded by its progress, not its size. The wait itself is bounded only loosely.
    */
   private execQueued(subcommand: string, command: string, stdin: string): Promise<ExecResult> {
     const abort = new AbortController();
     const expire = (ms: number, message: string) => setTimeout(() => abort.abort(new SshError(message, 'SSH_TIMEOUT')), ms);
     let timer = expire(queueBoundMs, `${this.host.name}: ${subcommand} waited ${queueBoundMs / 60_000} min for the host's account lock without getting it`);
     let heard = '';
+    let started = false;
     const onStdout = (chunk: Buffer) => {
-      if (heard === startedLine) return;
       heard = (heard + chunk.toString('utf8')).slice(-200);
-      if (!heard.includes(`${startedLine}\n`)) return;
-      heard = startedLine;
+      if (!heard.includes(`${started ? workingLine : startedLine}\n`)) return;
+      heard = '';
+      started = true;
       clearTimeout(timer);
       timer = expire(
         timeoutMs,
-        `${this.host.name}: ${subcommand} timed out after ${timeoutMs} ms, counted from when the host started it (after its turn at the account lock)`,
+        `${this.host.name}: ${subcommand} timed out after ${timeoutMs} ms without progress, counted from when the host started it (after its turn at the account lock) or last said it was still working`,
       );
     };
     return this.shell.exec(command, { stdin, signal: abort.signal, onStdout }).finally(() => clearTimeout(timer));

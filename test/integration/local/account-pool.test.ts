@@ -5,6 +5,7 @@ import { AccountPool } from '../../../src/core/agents/account-pool.js';
 import { agentEndpoint } from '../../../src/core/hosts/agent-access.js';
 import { createAgent } from '../../../src/core/agents/create-agent.js';
 import { HostAdmin } from '../../../src/core/hosts/host-admin.js';
+import { sessionSystemFiles } from '../../../src/core/provisioners/local/admin-account.js';
 import { removeAgent } from '../../../src/core/agents/remove-agent.js';
 import type { HostRecord } from '../../../src/core/model/host.js';
 import { closeRuntime, type GraftRuntime } from '../../../src/core/runtime.js';
@@ -201,8 +202,9 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
   it("given an agent with a secret beside pool accounts, then no pool account owns a secret or key file or can read the agent's", async () => {
     const ready = await filled(3);
     const agent = await make('holder', ['POOL_SECRET']);
+    // Other tests' accounts come and go under /home meanwhile: a home that vanishes mid-walk is not an error.
     const spare = ready.find((a) => a !== agent.account)!;
-    const owned = execFileSync('find', ['/home', '/etc/graft', '-xdev', '-uid', String(uidOf(spare))], { encoding: 'utf8' })
+    const owned = execFileSync('find', ['/home', '/etc/graft', '-xdev', '-ignore_readdir_race', '-uid', String(uidOf(spare))], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .sort();
@@ -215,6 +217,25 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
     expect(peek)
       .to.match(/Permission denied/)
       .and.not.to.include(secretValue);
+  });
+
+  it("given a deletion cut short once its accounts were gone (homes and claim marks left), then the session's leftovers name them and the host's deletion of the session's pool removes them", async () => {
+    const [spare] = await filled(1);
+    const agent = await make('cut');
+    await removeAgent(runtime, session, runtime.store.getAgent(session.id, 'cut')!);
+    const home = `/home/${agent.account}`;
+    const mark = `/var/lib/graft/claims/${agent.account}`;
+    expect(existsSync(mark), mark).to.equal(true);
+    // What a pool-delete whose caller went away between userdel and the rest leaves behind.
+    execFileSync('userdel', ['--force', '--', agent.account]);
+    expect(existsSync(home), home).to.equal(true);
+    expect(await sessionSystemFiles(session.id)).to.include.members([home, mark]);
+
+    await new HostAdmin(runtime.pool, host, runtime.env).deletePooled(session.id, 'all');
+    expect(existsSync(home), home).to.equal(false);
+    expect(existsSync(mark), mark).to.equal(false);
+    expect(accountExists(spare!), spare).to.equal(false);
+    expect(await sessionSystemFiles(session.id)).to.not.include.members([home, mark]);
   });
 
   it('given pool accounts never claimed and agents revoked but not yet deleted, when the session is taken down, then none is left, and gc lists what a session left behind', async () => {
@@ -241,6 +262,10 @@ describe('warm account pool (local hosts as root, real sshd)', function () {
     const passwd = execFileSync('getent', ['passwd'], { encoding: 'utf8' });
     expect(passwd.split('\n').filter((l) => l.startsWith(`graft-${session.id}`))).to.deep.equal([]);
     expect(readdirSync('/home').filter((d) => d.startsWith(`graft-${session.id}`))).to.deep.equal([]);
+    expect(
+      readdirSync('/var/lib/graft/claims').filter((d) => d.startsWith(`graft-${session.id}-`)),
+      'claim marks left',
+    ).to.deep.equal([]);
     expect(
       rows().list(session.id, ['ready', 'claimed', 'spent']).length,
       `pool rows not settled: ${JSON.stringify(rows().list(session.id, ['ready', 'claimed', 'spent']))} ${JSON.stringify(down.json)}`,

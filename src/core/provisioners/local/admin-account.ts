@@ -11,6 +11,8 @@ const SUDOERS_DIR = '/etc/sudoers.d';
 const AGENT_KEYS_DIR = '/etc/graft/authorized_keys';
 /** Where the host tool keeps sessions' git caches. */
 const CACHE_DIR = '/var/lib/graft';
+/** Where it marks pool accounts as claimed (provisioners/host/account-pool.sh). */
+const CLAIMS_DIR = '/var/lib/graft/claims';
 const USERDEL_ATTEMPTS = 5;
 
 /**
@@ -77,17 +79,26 @@ export async function sessionAccounts(sessionId: string): Promise<string[]> {
 
 /**
  * The session's system files that exist: sudoers drop-ins (`/etc/sudoers.d/graft-<session>[-*]`),
- * agents' key files (`/etc/graft/authorized_keys/graft-<session>-*`) and its git caches
- * (`/var/lib/graft/<session>`).
+ * agents' key files (`/etc/graft/authorized_keys/graft-<session>-*`), its git caches
+ * (`/var/lib/graft/<session>`), pool accounts' claim marks (`/var/lib/graft/claims/graft-<session>-*`),
+ * and homes under /home of its accounts that no longer exist (a deletion cut short left them).
  */
 export async function sessionSystemFiles(sessionId: string): Promise<string[]> {
   const admin = adminAccountName(sessionId);
   const found: string[] = [];
-  for (const dir of [SUDOERS_DIR, AGENT_KEYS_DIR]) {
-    const names = existsSync(dir) ? await readdir(dir) : [];
-    found.push(...names.filter((name) => name === admin || name.startsWith(`${admin}-`)).map((name) => `${dir}/${name}`));
-  }
+  const ours = (name: string) => name === admin || name.startsWith(`${admin}-`);
+  const entries = async (dir: string) => (existsSync(dir) ? (await readdir(dir)).filter(ours) : []);
+  for (const dir of [SUDOERS_DIR, AGENT_KEYS_DIR]) found.push(...(await entries(dir)).map((name) => `${dir}/${name}`));
   if (existsSync(`${CACHE_DIR}/${sessionId}`)) found.push(`${CACHE_DIR}/${sessionId}`);
+  // A claim mark or home goes with its account (a mark kept while it exists keeps it from a second claim).
+  const byAccount = [
+    ...(await entries(CLAIMS_DIR)).map((name) => ({ name, path: `${CLAIMS_DIR}/${name}` })),
+    ...(await entries('/home')).map((name) => ({ name, path: `/home/${name}` })),
+  ];
+  if (byAccount.length > 0) {
+    const accounts = new Set((await passwdEntries()).map((entry) => entry.name));
+    found.push(...byAccount.filter(({ name }) => !accounts.has(name)).map(({ path }) => path));
+  }
   return found;
 }
 
@@ -158,9 +169,14 @@ async function installAuthorizedKeys(entry: PasswdEntry, content: string): Promi
  * Idempotent; resolves with the accounts removed.
  */
 export async function removeSessionAccounts(sessionId: string): Promise<string[]> {
-  for (const file of await sessionSystemFiles(sessionId)) await rm(file, { recursive: true, force: true });
+  const removeFiles = async () => {
+    for (const file of await sessionSystemFiles(sessionId)) await rm(file, { recursive: true, force: true });
+  };
+  await removeFiles();
   const accounts = await sessionAccounts(sessionId);
   for (const user of accounts) await removeAccount(user);
+  // Claim marks and homes are the session's files once their accounts are gone.
+  if (accounts.length > 0) await removeFiles();
   return accounts;
 }
 
