@@ -10,7 +10,7 @@
  * endpoint written to GRAFT_EMULATED_VMS_DIR, which graft reads (emulated-vms.ts).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +41,8 @@ export interface BootedVm {
   sshd: SshdRecord;
   console: string;
   adminUser: string;
+  /** Its uid, known at boot: the account may be gone by the time the VM is stopped. */
+  adminUid: number;
 }
 
 export class VmBoot {
@@ -142,7 +144,8 @@ export class VmBoot {
     writeFileSync(`${endpoint}.tmp`, JSON.stringify({ address: sshd.address, port: sshd.port, ...(this.options.publishConsole ? {} : { console }) }));
     renameSync(`${endpoint}.tmp`, endpoint);
     const adminUser = /GRAFT_ADMIN_USER=(\S+)/.exec(readFileSync(rebase('/etc/graft/boot.env'), 'utf8'))?.[1] ?? '';
-    return { id, sshd, console, adminUser };
+    const adminUid = Number(execFileSync('id', ['-u', '--', adminUser], { encoding: 'utf8' }).trim());
+    return { id, sshd, console, adminUser, adminUid };
   }
 
   /** The private root a VM's files were written under (its `/` as the boot script saw it). */
@@ -155,12 +158,17 @@ export class VmBoot {
     return existsSync(this.shutdownLog) ? readFileSync(this.shutdownLog, 'utf8').trim().split('\n').filter(Boolean) : [];
   }
 
-  /** Stops every sshd, removes the admin accounts and sudoers files the boots made, and the files. */
+  /**
+   * Stops every sshd, removes the admin accounts and sudoers files the boots made, the files, and
+   * what graft's host tool kept for the VMs' sessions in this machine's /var/lib/graft (a real
+   * VM's disk goes with it; here the machine is shared, and its uid would be handed out again).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.busy;
     for (const vm of this.booted.values()) await stopSshd(vm.sshd).catch(() => undefined);
+    for (const uid of new Set([...this.booted.values()].map((vm) => vm.adminUid))) removeSessionState(uid);
     for (const user of new Set([...this.booted.values()].map((vm) => vm.adminUser).filter((u) => u.startsWith('graft-')))) {
       try {
         execFileSync('pkill', ['-KILL', '-u', user], { stdio: 'ignore' });
@@ -175,5 +183,18 @@ export class VmBoot {
       rmSync(`/etc/sudoers.d/${user}`, { force: true });
     }
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Removes the session directories the uid (a VM's admin) owns in /var/lib/graft, and those sessions' claim marks. */
+function removeSessionState(uid: number): void {
+  const state = '/var/lib/graft';
+  if (!existsSync(state)) return;
+  for (const entry of readdirSync(state, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name === 'claims' || statSync(join(state, entry.name)).uid !== uid) continue;
+    rmSync(join(state, entry.name), { recursive: true, force: true });
+    const claims = join(state, 'claims');
+    if (!existsSync(claims)) continue;
+    for (const mark of readdirSync(claims)) if (mark.startsWith(`graft-${entry.name}-`)) rmSync(join(claims, mark), { recursive: true, force: true });
   }
 }
