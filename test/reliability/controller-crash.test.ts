@@ -6,14 +6,12 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GraftWorld } from '../helpers/cli.js';
 import { git, makeRepo } from '../helpers/git-repo.js';
-import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
+import { recordFault } from './helpers/fault-summary.js';
 import { Random } from './fuzz/random.js';
 import { failpointNames, type FailpointName } from '../../src/core/failpoints.js';
 
 const seed = Number(process.env.RELIABILITY_SEED ?? 20261124);
 const kills = Number(process.env.RELIABILITY_KILLS ?? 20);
-
-printFaultSummaryAtEnd();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraftWorld } from '../helpers/cli.js';
 import { runBounded, until, type BoundedRun } from './helpers/bounded-run.js';
-import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
+import { recordFault } from './helpers/fault-summary.js';
 import { git, isAncestor, makeRepo, writeGraph } from './helpers/graph-repo.js';
 import { useNetnsHosts, type NetnsFleet, type NetnsHost } from './helpers/netns-hosts.js';
 import { makeWorkLedger, type WorkLedger } from './helpers/work-ledger.js';
@@ -15,7 +15,6 @@ import { makeWorkLedger, type WorkLedger } from './helpers/work-ledger.js';
  * after each commit (see WorkLedger), so each fault lands while work is under way and no task
  * can end before the test lets it: what the suite counts does not depend on timing.
  */
-printFaultSummaryAtEnd();
 
 /** Settings of every run: faults are noticed and dials given up on within seconds. */
 const fastFaults = { GRAFT_CONNECT_TIMEOUT: '3s', GRAFT_KEEPALIVE: '2s', GRAFT_RETRY_BACKOFF: '100ms' };

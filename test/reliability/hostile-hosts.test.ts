@@ -9,7 +9,7 @@ import { fingerprintSha256, generateEd25519KeyPair, writePrivateKeyFile } from '
 import { GraftWorld } from '../helpers/cli.js';
 import { useSshdFleet, type FakeServer, type SshdFleet } from '../helpers/sshd.js';
 import { runBounded, until, type BoundedRun } from './helpers/bounded-run.js';
-import { printFaultSummaryAtEnd, recordFault } from './helpers/fault-summary.js';
+import { recordFault } from './helpers/fault-summary.js';
 import { makeRepo, writeGraph } from './helpers/graph-repo.js';
 import { startHostileListener, type HostileKind } from './helpers/hostile-listeners.js';
 
@@ -18,7 +18,6 @@ import { startHostileListener, type HostileKind } from './helpers/hostile-listen
  * short connect timeout and a hard bound on its wall time well below graft's other limits (the
  * 15 s reach check of `up`, the 5 min of `exec`), so only the connect timeout can end it in time.
  */
-printFaultSummaryAtEnd();
 
 const connectTimeout = { GRAFT_CONNECT_TIMEOUT: '2s' };
 /** Startup of the CLI plus the 2 s connect timeout, with room for a loaded machine; far below 15 s. */

@@ -3,12 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraftWorld } from '../helpers/cli.js';
 import { makeRepo } from '../helpers/git-repo.js';
-import { printFaultSummaryAtEnd } from './helpers/fault-summary.js';
 import { runRing } from './helpers/ring-load.js';
 
 const agents = Number(process.env.RELIABILITY_AGENTS ?? 100);
-
-printFaultSummaryAtEnd();
 
 describe(`reliability: ${agents} agents at once on 10 local hosts, messages flowing`, function () {
   this.timeout(900_000);

@@ -4,14 +4,11 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraftWorld } from '../helpers/cli.js';
 import { makeRepo } from '../helpers/git-repo.js';
-import { printFaultSummaryAtEnd } from './helpers/fault-summary.js';
 import { runRing } from './helpers/ring-load.js';
 
 // Fewer agents than the load test by default: on a loaded 2-core machine the same ring takes
 // several times as long, and what is tested here is that a slow host slows the run, not fails it.
 const agents = Number(process.env.RELIABILITY_LOADED_AGENTS ?? 50);
-
-printFaultSummaryAtEnd();
 
 describe(`reliability: ${agents} agents on 10 local hosts while busy loops hold every core`, function () {
   this.timeout(900_000);

@@ -1,40 +1,15 @@
 /**
- * The reliability suite's figures: every injected fault is recorded with whether graft survived
+ * The reliability suite's faults: every injected fault is recorded with whether graft survived
  * it (the run or command ended as the policy says, within its bound) and how much data was lost,
- * and one table is printed when mocha's run ends (a root `after` hook, registered once).
+ * and one table of them all is printed when the run ends (test/helpers/run-report.ts).
  */
+import { appendRecord, type FaultRecord } from '../../helpers/run-records.js';
 
-export interface FaultRecord {
-  /** Which part of the suite: "host loss", "hostile hosts", ... */
-  area: string;
-  fault: string;
-  /** Faults of this kind injected (several hosts, several commands...). */
-  injected: number;
-  /** Of those, how many graft came through as its policy says. */
-  survived: number;
-  /** Commits, tasks or bytes lost, with the unit in `lostUnit`. */
-  lost: number;
-  lostUnit?: string;
-  /** A short figure worth reading beside it (wall time, peak memory). */
-  note?: string;
-}
-
-const records: FaultRecord[] = [];
-let registered = false;
+export type { FaultRecord };
 
 /** Records one fault's outcome; call it once the test knows the outcome (also when it failed). */
-export function recordFault(record: FaultRecord): void {
-  records.push(record);
-}
-
-/** Registers the root hook that prints the table (call at the top level of each suite file). */
-export function printFaultSummaryAtEnd(): void {
-  if (registered) return;
-  registered = true;
-  after(() => {
-    if (records.length === 0) return;
-    process.stdout.write(`\n${renderFaultTable(records)}\n`);
-  });
+export function recordFault(fault: FaultRecord): void {
+  appendRecord({ kind: 'fault', fault });
 }
 
 export function renderFaultTable(rows: FaultRecord[]): string {
@@ -55,5 +30,5 @@ export function renderFaultTable(rows: FaultRecord[]): string {
       .map((cell, i) => cell.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return ['reliability summary', line(header), ...body.map(line), line(totals)].join('\n');
+  return ['faults injected', line(header), ...body.map(line), line(totals)].join('\n');
 }
