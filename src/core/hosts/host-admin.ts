@@ -9,6 +9,7 @@ import { parseHostFacts, type HostFacts } from './host-facts.js';
 import { limitsArgument } from './limits.js';
 import { type ResourceLimits } from '../model/guardrails.js';
 import { assetPath } from '../package-assets.js';
+import { ProgressDeadline } from './progress-deadline.js';
 import { HostShell } from './host-shell.js';
 import { shellQuote } from '../shell-quote.js';
 import { oncePerPool, type SshPool } from '../ssh/index.js';
@@ -141,22 +142,15 @@ export class HostAdmin {
    */
   private execQueued(subcommand: string, command: string, stdin: string): Promise<ExecResult> {
     const abort = new AbortController();
-    const expire = (ms: number, message: string) => setTimeout(() => abort.abort(new SshError(message, 'SSH_TIMEOUT')), ms);
-    let timer = expire(queueBoundMs, `${this.host.name}: ${subcommand} waited ${queueBoundMs / 60_000} min for the host's account lock without getting it`);
-    let heard = '';
-    let started = false;
-    const onStdout = (chunk: Buffer) => {
-      heard = (heard + chunk.toString('utf8')).slice(-200);
-      if (!heard.includes(`${started ? workingLine : startedLine}\n`)) return;
-      heard = '';
-      started = true;
-      clearTimeout(timer);
-      timer = expire(
-        timeoutMs,
-        `${this.host.name}: ${subcommand} timed out after ${timeoutMs} ms without progress, counted from when the host started it (after its turn at the account lock) or last said it was still working`,
-      );
-    };
-    return this.shell.exec(command, { stdin, signal: abort.signal, onStdout }).finally(() => clearTimeout(timer));
+    const deadline = new ProgressDeadline({
+      queueMs: queueBoundMs,
+      stepMs: timeoutMs,
+      startedLine,
+      workingLine,
+      label: `${this.host.name}: ${subcommand}`,
+      onExpire: (message) => abort.abort(new SshError(message, 'SSH_TIMEOUT')),
+    });
+    return this.shell.exec(command, { stdin, signal: abort.signal, onStdout: (chunk) => deadline.feed(chunk) }).finally(() => deadline.stop());
   }
 
   /**
