@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { isSshdRunning } from '../../src/core/provisioners/local/sshd-server.js';
+import { StateStore } from '../../src/core/state/store.js';
 import { generateEd25519KeyPair, writePrivateKeyFile } from '../../src/core/ssh/index.js';
 import { GraftWorld } from '../helpers/cli.js';
 import { useSshdFleet } from '../helpers/sshd.js';
@@ -69,6 +70,21 @@ describe('e2e: inventory (static) hosts over real sshd', function () {
     const down = await world.run(['down', '--json']);
     expect(down.code, down.stderr).to.equal(0);
     for (const host of hosts.fleet.hosts) expect(isSshdRunning(host.sshd), 'inventory hosts must never be destroyed').to.equal(true);
+  });
+
+  it('given graft_process_privacy on one inventory host, when up runs, then that host (and only it) asks for hidden processes (hidepid, at its first agent)', async () => {
+    const file = inventory((i) => ({ graft_host_key: hosts.fleet.hosts[i]!.sshd.hostPublicKey, ...(i === 0 ? { graft_process_privacy: 'yes' } : {}) }));
+    const up = await world.run(['up', '--inventory', file, '--json']);
+    expect(up.code, up.stdout + up.stderr).to.equal(0);
+    const store = StateStore.open(join(world.home, 'state.db'));
+    try {
+      const asked = Object.fromEntries(store.listHosts(up.json!.result.session).map((h) => [h.name, h.meta.processPrivacy ?? 'off']));
+      expect(asked).to.deep.equal({ web01: 'hidepid', web02: 'off', db01: 'off' });
+    } finally {
+      store.close();
+    }
+    const down = await world.run(['down', '--json']);
+    expect(down.code, down.stderr).to.equal(0);
   });
 
   it('given a pinned key that does not match, when up runs, then the host is refused with exit code 6 and both fingerprints', async () => {
