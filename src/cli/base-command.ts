@@ -32,6 +32,11 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     verbose: Flags.boolean({ char: 'v', description: 'Show debug progress on stderr.', env: 'GRAFT_VERBOSE' }),
     quiet: Flags.boolean({ char: 'q', description: 'Show only warnings and errors on stderr.', env: 'GRAFT_QUIET', exclusive: ['verbose'] }),
+    database: Flags.string({
+      description: "Keep graft's state in this PostgreSQL database (team mode: postgres://user:password@host/db) instead of the SQLite file in GRAFT_HOME.",
+      env: 'GRAFT_DATABASE_URL',
+      helpValue: '<url>',
+    }),
   };
 
   protected flags!: CommandFlags<T>;
@@ -56,6 +61,8 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
     this.flags = parsed.flags as CommandFlags<T>;
     this.args = parsed.args as CommandArgs<T>;
     this.rest = parsed.argv as string[];
+    // Processes this one starts (the controller, its companions) use the same store.
+    if (this.flags.database) process.env.GRAFT_DATABASE_URL = this.flags.database;
     const level: EventLevel = this.flags.verbose ? 'debug' : this.flags.quiet ? 'warn' : 'info';
     this.logger = createLogger({ consoleLevel: level });
     this.events.on((raw) => {

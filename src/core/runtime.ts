@@ -1,17 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { parseDuration } from './duration.js';
-import { StateError } from './errors.js';
+import { StateError, UsageError } from './errors.js';
 import { EventBus } from './events.js';
 import { graftHome, homeLayout } from './home.js';
 import { AuditLog } from './log/audit-log.js';
 import { SshPool } from './ssh/index.js';
 import { Redactor } from './secrets/redactor.js';
-import { StateStore } from './state/store.js';
+import { isDatabaseUrl, StateStore } from './state/store.js';
+import { withoutPassword } from './state/postgres-database.js';
 import { sessionLayout, type SessionLayout } from './session-layout.js';
 
 /** Everything a core service needs, opened once per CLI invocation (or test). */
 export interface GraftRuntime {
   layout: ReturnType<typeof homeLayout>;
+  /** Where the state store is: GRAFT_DATABASE_URL (team mode, PostgreSQL), or the home's SQLite file. */
+  database: string;
   store: StateStore;
   events: EventBus;
   pool: SshPool;
@@ -39,9 +42,11 @@ export function openRuntime(options: RuntimeOptions = {}): GraftRuntime {
       actions: ['Point GRAFT_HOME at a directory you can write, or unset it to use ~/.graft.'],
     });
   }
+  const database = databaseTarget(env, layout.database);
   return {
     layout,
-    store: StateStore.open(layout.database),
+    database,
+    store: StateStore.open(database),
     events: options.events ?? new EventBus(),
     pool: new SshPool({
       connectTimeoutMs: options.connectTimeoutMs ?? durationFromEnv(env, 'GRAFT_CONNECT_TIMEOUT'),
@@ -52,6 +57,18 @@ export function openRuntime(options: RuntimeOptions = {}): GraftRuntime {
     auditedSessions: new Set(),
     redactor: new Redactor(),
   };
+}
+
+/** GRAFT_DATABASE_URL when set (it must name PostgreSQL), else the home's SQLite file. */
+export function databaseTarget(env: NodeJS.ProcessEnv, homeFile: string): string {
+  const url = env.GRAFT_DATABASE_URL?.trim();
+  if (!url) return homeFile;
+  if (!isDatabaseUrl(url)) {
+    throw new UsageError(`GRAFT_DATABASE_URL (or --database) is ${JSON.stringify(withoutPassword(url))}: graft keeps shared state only in PostgreSQL`, [
+      'Give a URL such as postgres://graft:PASSWORD@db.example.com:5432/graft, or unset it to use the SQLite file in GRAFT_HOME.',
+    ]);
+  }
+  return url;
 }
 
 function durationFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {

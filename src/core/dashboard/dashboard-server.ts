@@ -62,7 +62,7 @@ export function dashboardDir(runtime: GraftRuntime, sessionId: string): string {
 
 export async function startDashboard(runtime: GraftRuntime, options: DashboardOptions): Promise<DashboardServer> {
   const assets = loadAssets();
-  const feed = new SessionFeed({ database: runtime.layout.database, sessionId: options.sessionId, pollMs: options.pollMs, usage: options.usage }).start();
+  const feed = new SessionFeed({ database: runtime.database, sessionId: options.sessionId, pollMs: options.pollMs, usage: options.usage }).start();
   const runs = new RunStore(runtime.store);
   const streams = new Set<ServerResponse>();
   const aborts = new Set<AbortController>();

@@ -45,7 +45,7 @@ export async function startCompanions(runtime: GraftRuntime, session: SessionRow
   let notifier: RunNotifier | undefined;
   const sender = new WebhookSender(runtime.events);
   if (targets.length > 0) {
-    feed = new SessionFeed({ database: runtime.layout.database, sessionId: session.id, usage: gatewayUsage(runtime.store) }).start();
+    feed = new SessionFeed({ database: runtime.database, sessionId: session.id, usage: gatewayUsage(runtime.store) }).start();
     notifier = new RunNotifier(session.id, feed, targets, sender, dashboard?.origin);
   }
   return {

@@ -1,9 +1,9 @@
 /**
  * A live feed of one session's run, read from the state store: a snapshot, then every change as
- * it lands. It watches through a connection of its own, polling SQLite's `data_version` (which
- * moves when any other connection commits: the controller in this process, `graft approve` in
- * another) every `pollMs`, and only then reads the tasks and compares their stored JSON, so an
- * idle session costs one pragma per poll. The dashboard's page and the notifier both listen.
+ * it lands. It watches through a connection of its own, polling the store's change mark (SQLite's
+ * `data_version`, PostgreSQL's WAL position: both move when any other connection commits, the
+ * controller in this process or `graft approve` in another) every `pollMs`, and only then reads
+ * the tasks and compares their stored JSON, so an idle session costs one small query per poll. The dashboard's page and the notifier both listen.
  */
 import { controllerAlive } from '../graft-process.js';
 import { MessageStore, type HumanInboxEntry } from '../state/message-store.js';
@@ -23,7 +23,7 @@ export type FeedChange =
 export type FeedListener = (change: FeedChange) => void;
 
 export interface SessionFeedOptions {
-  /** The state store's file: the feed opens its own connection to it. */
+  /** The state store (its file, or its PostgreSQL URL): the feed opens its own connection to it. */
   database: string;
   sessionId: string;
   pollMs?: number;
@@ -43,9 +43,8 @@ export class SessionFeed {
   private inbox: HumanInboxEntry[] = [];
   private inboxMark = '';
   private cost?: SessionCost;
-  private dataVersion = -1;
+  private changeMark = '';
   private timer?: NodeJS.Timeout;
-  private readonly tasksQuery;
 
   constructor(private readonly options: SessionFeedOptions) {
     this.store = StateStore.open(options.database);
@@ -58,7 +57,6 @@ export class SessionFeed {
       throw error;
     }
     this.layout = layoutGraph(new Map(Object.values(this.run.graph.tasks).map((t) => [t.name, t.needs])));
-    this.tasksQuery = this.store.database.prepare('SELECT name, record FROM tasks WHERE session_id = ? ORDER BY rowid');
     this.runView = this.readRun();
     this.refresh();
   }
@@ -94,9 +92,9 @@ export class SessionFeed {
 
   /** Reads the store now (after a write through another connection of this process, say). */
   poll(): void {
-    const version = this.store.database.pragma('data_version', { simple: true }) as number;
-    if (version === this.dataVersion) return;
-    this.dataVersion = version;
+    const mark = this.store.database.changeMark();
+    if (mark === this.changeMark) return;
+    this.changeMark = mark;
     this.refresh();
   }
 
@@ -111,7 +109,9 @@ export class SessionFeed {
     const usage = this.options.usage?.taskUsage(session);
     const changed: TaskView[] = [];
     const previous = new Map<string, TaskView>();
-    for (const row of this.tasksQuery.all(session) as { name: string; record: string }[]) {
+    for (const row of this.store.database.all<{ name: string; record: string }>('SELECT name, record FROM tasks WHERE session_id = ? ORDER BY rowid', [
+      session,
+    ])) {
       const usageKey = usage?.has(row.name) ? JSON.stringify(usage.get(row.name)) : '';
       if (this.raw.get(row.name) === row.record + usageKey) continue;
       this.raw.set(row.name, row.record + usageKey);
@@ -129,7 +129,7 @@ export class SessionFeed {
       this.tell({ kind: 'run', run, previous: before });
     }
     // The inbox changes when a message is added or a question answered: its newest id says both.
-    const mark = String((this.store.database.prepare('SELECT MAX(id) AS id FROM messages WHERE session_id = ?').get(session) as { id: number | null }).id);
+    const mark = String(this.store.database.get<{ id: number | null }>('SELECT MAX(id) AS id FROM messages WHERE session_id = ?', [session])!.id);
     if (mark !== this.inboxMark) {
       this.inboxMark = mark;
       this.inbox = this.messages.humanInbox(session, { all: true, markRead: false }).filter((m) => m.kind !== 'status');

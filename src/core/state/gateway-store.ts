@@ -3,10 +3,10 @@
  * metered requests, and budgets set after the run began. Shared with `graft cost`, `status` and
  * `extend` in other processes, through the same WAL database.
  */
-import type Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import type { TokenUsage } from '../model/usage.js';
 import type { VendorName } from '../model/usage.js';
+import type { SqlDatabase } from './sql-database.js';
 import type { StateStore } from './store.js';
 
 /** Who a gateway token speaks for: one attempt of one task, as one agent. */
@@ -42,7 +42,7 @@ export const gatewayTokenPrefix = 'graft-gw-';
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export class GatewayStore {
-  private readonly db: Database.Database;
+  private readonly db: SqlDatabase;
 
   constructor(store: StateStore) {
     this.db = store.database;
@@ -51,20 +51,27 @@ export class GatewayStore {
   /** A new token for `grant`: 256 random bits. Only its hash is stored; the token itself is returned once. */
   issueToken(sessionId: string, grant: Omit<TokenGrant, 'revokedAt'>): string {
     const token = gatewayTokenPrefix + randomBytes(32).toString('base64url');
-    this.db
-      .prepare(
-        'INSERT INTO gateway_tokens (token_hash, session_id, task, attempt, agent, identity, vendor, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(hashOf(token), sessionId, grant.task, grant.attempt, grant.agent, grant.identity, grant.vendor, new Date().toISOString(), grant.expiresAt);
+    this.db.run(
+      'INSERT INTO gateway_tokens (token_hash, session_id, task, attempt, agent, identity, vendor, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [hashOf(token), sessionId, grant.task, grant.attempt, grant.agent, grant.identity, grant.vendor, new Date().toISOString(), grant.expiresAt],
+    );
     return token;
   }
 
   /** The grant of a token of this session, or undefined when there is none (revoked and expired ones are returned: the caller says why). */
   findToken(sessionId: string, token: string): TokenGrant | undefined {
-    const row = this.db
-      .prepare('SELECT task, attempt, agent, identity, vendor, expires_at, revoked_at FROM gateway_tokens WHERE token_hash = ? AND session_id = ?')
-      .get(hashOf(token), sessionId) as
-      { task: string; attempt: number; agent: string; identity: string; vendor: VendorName; expires_at: string; revoked_at: string | null } | undefined;
+    const row = this.db.get<{
+      task: string;
+      attempt: number;
+      agent: string;
+      identity: string;
+      vendor: VendorName;
+      expires_at: string;
+      revoked_at: string | null;
+    }>('SELECT task, attempt, agent, identity, vendor, expires_at, revoked_at FROM gateway_tokens WHERE token_hash = ? AND session_id = ?', [
+      hashOf(token),
+      sessionId,
+    ]);
     if (!row) return undefined;
     return {
       task: row.task,
@@ -79,26 +86,32 @@ export class GatewayStore {
 
   /** Revokes every token of an agent (its attempt ended, it was removed). Returns how many were live. */
   revokeTokens(sessionId: string, identity: string): number {
-    return this.db
-      .prepare('UPDATE gateway_tokens SET revoked_at = ? WHERE session_id = ? AND identity = ? AND revoked_at IS NULL')
-      .run(new Date().toISOString(), sessionId, identity).changes;
+    return this.db.run('UPDATE gateway_tokens SET revoked_at = ? WHERE session_id = ? AND identity = ? AND revoked_at IS NULL', [
+      new Date().toISOString(),
+      sessionId,
+      identity,
+    ]);
   }
 
   /** Records a request as it is forwarded; returns its row id for {@link finishRequest}. */
   startRequest(sessionId: string, grant: TokenGrant, model: string): number {
-    const result = this.db
-      .prepare('INSERT INTO model_usage (session_id, task, attempt, agent, identity, vendor, model, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(sessionId, grant.task, grant.attempt, grant.agent, grant.identity, grant.vendor, model, new Date().toISOString());
-    return Number(result.lastInsertRowid);
+    return this.db.insert('INSERT INTO model_usage (session_id, task, attempt, agent, identity, vendor, model, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+      sessionId,
+      grant.task,
+      grant.attempt,
+      grant.agent,
+      grant.identity,
+      grant.vendor,
+      model,
+      new Date().toISOString(),
+    ]);
   }
 
   /** What the response said it used, and what that cost (null: no price). */
   finishRequest(id: number, status: number, usage: TokenUsage, costPico: bigint | null): void {
-    this.db
-      .prepare(
-        'UPDATE model_usage SET status = ?, input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, cache_write_1h_tokens = ?, cost_pico = ?, ended_at = ? WHERE id = ?',
-      )
-      .run(
+    this.db.run(
+      'UPDATE model_usage SET status = ?, input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, cache_write_1h_tokens = ?, cost_pico = ?, ended_at = ? WHERE id = ?',
+      [
         status,
         usage.inputTokens,
         usage.outputTokens,
@@ -108,25 +121,24 @@ export class GatewayStore {
         costPico,
         new Date().toISOString(),
         id,
-      );
+      ],
+    );
   }
 
   /** Pico-dollars spent in a scope of the session (priced requests only). */
   spent(sessionId: string, scope: BudgetScope, name: string): bigint {
     const where = scope === 'graph' ? '' : scope === 'task' ? ' AND task = ?' : ' AND agent = ?';
-    const statement = this.db.prepare(`SELECT COALESCE(SUM(cost_pico), 0) AS spent FROM model_usage WHERE session_id = ?${where}`).safeIntegers(true);
-    const row = (scope === 'graph' ? statement.get(sessionId) : statement.get(sessionId, name)) as { spent: bigint };
-    return row.spent;
+    const sql = `SELECT COALESCE(SUM(cost_pico), 0) AS spent FROM model_usage WHERE session_id = ?${where}`;
+    return this.db.get<{ spent: bigint }>(sql, scope === 'graph' ? [sessionId] : [sessionId, name], { bigints: true })!.spent;
   }
 
   /** Every metered request of the session, oldest first. */
   usage(sessionId: string): UsageRow[] {
-    const rows = this.db
-      .prepare(
-        'SELECT task, attempt, agent, vendor, model, status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, cost_pico FROM model_usage WHERE session_id = ? ORDER BY id',
-      )
-      .safeIntegers(true)
-      .all(sessionId) as Record<string, bigint | string | null>[];
+    const rows = this.db.all<Record<string, bigint | string | null>>(
+      'SELECT task, attempt, agent, vendor, model, status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, cost_pico FROM model_usage WHERE session_id = ? ORDER BY id',
+      [sessionId],
+      { bigints: true },
+    );
     return rows.map((r) => ({
       task: r.task as string,
       attempt: Number(r.attempt),
@@ -145,18 +157,19 @@ export class GatewayStore {
 
   /** Sets a budget of the session (micro-dollars), replacing the graph's for that scope. */
   setBudget(sessionId: string, scope: BudgetScope, name: string, microUsd: number, by: string): void {
-    this.db
-      .prepare(
-        'INSERT INTO budgets (session_id, scope, name, micro_usd, set_at, set_by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, scope, name) DO UPDATE SET micro_usd = excluded.micro_usd, set_at = excluded.set_at, set_by = excluded.set_by',
-      )
-      .run(sessionId, scope, scope === 'graph' ? '' : name, microUsd, new Date().toISOString(), by);
+    this.db.run(
+      'INSERT INTO budgets (session_id, scope, name, micro_usd, set_at, set_by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, scope, name) DO UPDATE SET micro_usd = excluded.micro_usd, set_at = excluded.set_at, set_by = excluded.set_by',
+      [sessionId, scope, scope === 'graph' ? '' : name, microUsd, new Date().toISOString(), by],
+    );
   }
 
   /** A budget set with {@link setBudget}, or undefined. */
   budget(sessionId: string, scope: BudgetScope, name: string): number | undefined {
-    const row = this.db
-      .prepare('SELECT micro_usd FROM budgets WHERE session_id = ? AND scope = ? AND name = ?')
-      .get(sessionId, scope, scope === 'graph' ? '' : name) as { micro_usd: number } | undefined;
+    const row = this.db.get<{ micro_usd: number }>('SELECT micro_usd FROM budgets WHERE session_id = ? AND scope = ? AND name = ?', [
+      sessionId,
+      scope,
+      scope === 'graph' ? '' : name,
+    ]);
     return row?.micro_usd;
   }
 }

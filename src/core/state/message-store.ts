@@ -10,8 +10,8 @@
  * broadcasts in their inbox too). Who has read what is tracked per reader (a task name, or
  * `human`), so one broadcast row is delivered once to each task.
  */
-import type Database from 'better-sqlite3';
 import { NotFoundError, UsageError } from '../errors.js';
+import type { SqlDatabase } from './sql-database.js';
 import type { StateStore } from './store.js';
 import { checkBody, checkHumanName, checkRecipient, checkSender, checkTask, humanRecipient } from './message-rules.js';
 
@@ -57,7 +57,7 @@ interface RawMessage {
 }
 
 export class MessageStore {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   /** The message store sharing a state store's database (and its transactions). */
   static of(store: StateStore): MessageStore {
@@ -100,24 +100,20 @@ export class MessageStore {
   answer(sessionId: string, questionId: number, draft: { who: string; body: string }): StoredMessage {
     const sender = `human:${checkHumanName(draft.who)}`;
     const body = checkBody(draft.body, 'answer');
-    return this.db
-      .transaction(() => {
-        const question = this.question(sessionId, questionId);
-        if (!question) throw new NotFoundError(`session ${sessionId} has no question ${questionId}`, ['List open questions with: graft inbox']);
-        if (question.answer)
-          throw new UsageError(
-            `question ${questionId} was already answered by ${question.answer.sender.slice('human:'.length)} at ${question.answer.createdAt}`,
-          );
-        return this.insert(sessionId, sender, question.sender, 'answer', body, questionId);
-      })
-      .immediate();
+    return this.db.transaction(() => {
+      const question = this.question(sessionId, questionId);
+      if (!question) throw new NotFoundError(`session ${sessionId} has no question ${questionId}`, ['List open questions with: graft inbox']);
+      if (question.answer)
+        throw new UsageError(`question ${questionId} was already answered by ${question.answer.sender.slice('human:'.length)} at ${question.answer.createdAt}`);
+      return this.insert(sessionId, sender, question.sender, 'answer', body, questionId);
+    });
   }
 
   /** A question of the session with its answer, if any; undefined when `id` is no question of it. */
   question(sessionId: string, id: number): Question | undefined {
-    const row = this.db.prepare("SELECT * FROM messages WHERE session_id = ? AND id = ? AND kind = 'question'").get(sessionId, id) as RawMessage | undefined;
+    const row = this.db.get<RawMessage>("SELECT * FROM messages WHERE session_id = ? AND id = ? AND kind = 'question'", [sessionId, id]);
     if (!row) return undefined;
-    const answer = this.db.prepare("SELECT * FROM messages WHERE reply_to = ? AND kind = 'answer'").get(id) as RawMessage | undefined;
+    const answer = this.db.get<RawMessage>("SELECT * FROM messages WHERE reply_to = ? AND kind = 'answer'", [id]);
     return { ...toMessage(row), kind: 'question', ...(answer ? { answer: toMessage(answer) } : {}) };
   }
 
@@ -146,17 +142,15 @@ export class MessageStore {
     const unread = `FROM messages m WHERE m.session_id = ? AND m.kind IN ('message', 'answer')
       AND (m.recipient = ? OR (m.recipient = 'all' AND m.sender <> ?))
       AND NOT EXISTS (SELECT 1 FROM message_reads r WHERE r.message_id = m.id AND r.reader = ?)`;
-    return this.db
-      .transaction(() => {
-        const rows = this.db.prepare(`SELECT m.* ${unread} ORDER BY m.id LIMIT ?`).all(sessionId, task, task, task, limit) as RawMessage[];
-        const total = (this.db.prepare(`SELECT COUNT(*) AS n ${unread}`).get(sessionId, task, task, task) as { n: number }).n;
-        this.markRead(
-          rows.map((r) => r.id),
-          task,
-        );
-        return { messages: rows.map(toMessage), remaining: total - rows.length };
-      })
-      .immediate();
+    return this.db.transaction(() => {
+      const rows = this.db.all<RawMessage>(`SELECT m.* ${unread} ORDER BY m.id LIMIT ?`, [sessionId, task, task, task, limit]);
+      const total = this.db.get<{ n: number }>(`SELECT COUNT(*) AS n ${unread}`, [sessionId, task, task, task])!.n;
+      this.markRead(
+        rows.map((r) => r.id),
+        task,
+      );
+      return { messages: rows.map(toMessage), remaining: total - rows.length };
+    });
   }
 
   /**
@@ -167,38 +161,34 @@ export class MessageStore {
    */
   humanInbox(sessionId: string, options: { all?: boolean; markRead?: boolean } = {}): HumanInboxEntry[] {
     const unreadOnly = options.all ? '' : "AND NOT EXISTS (SELECT 1 FROM message_reads r WHERE r.message_id = m.id AND r.reader = 'human')";
-    return this.db
-      .transaction(() => {
-        const rows = this.db
-          .prepare(
-            `SELECT m.*, a.id AS answer_id FROM messages m LEFT JOIN messages a ON a.reply_to = m.id AND a.kind = 'answer'
-             WHERE m.session_id = ? AND (
-               (m.kind = 'question' AND (a.id IS NULL OR ? = 1))
-               OR (m.kind = 'message' AND (m.recipient = 'human' OR (m.recipient = 'all' AND m.sender NOT LIKE 'human:%')) ${unreadOnly}))
-             ORDER BY (m.kind = 'question' AND a.id IS NULL) DESC, m.id`,
-          )
-          .all(sessionId, options.all ? 1 : 0) as (RawMessage & { answer_id: number | null })[];
-        if (options.markRead !== false)
-          this.markRead(
-            rows.map((r) => r.id),
-            humanRecipient,
-          );
-        return rows.map((row): HumanInboxEntry => {
-          if (row.kind !== 'question') return toMessage(row);
-          const answered = row.answer_id === null ? undefined : this.question(sessionId, row.id)?.answer;
-          return { ...toMessage(row), open: !answered, ...(answered ? { answer: answered } : {}) };
-        });
-      })
-      .immediate();
+    return this.db.transaction(() => {
+      const rows = this.db.all<RawMessage & { answer_id: number | null }>(
+        `SELECT m.*, a.id AS answer_id FROM messages m LEFT JOIN messages a ON a.reply_to = m.id AND a.kind = 'answer'
+         WHERE m.session_id = ? AND (
+           (m.kind = 'question' AND (a.id IS NULL OR ? = 1))
+           OR (m.kind = 'message' AND (m.recipient = 'human' OR (m.recipient = 'all' AND m.sender NOT LIKE 'human:%')) ${unreadOnly}))
+         ORDER BY (m.kind = 'question' AND a.id IS NULL) DESC, m.id`,
+        [sessionId, options.all ? 1 : 0],
+      );
+      if (options.markRead !== false)
+        this.markRead(
+          rows.map((r) => r.id),
+          humanRecipient,
+        );
+      return rows.map((row): HumanInboxEntry => {
+        if (row.kind !== 'question') return toMessage(row);
+        const answered = row.answer_id === null ? undefined : this.question(sessionId, row.id)?.answer;
+        return { ...toMessage(row), open: !answered, ...(answered ? { answer: answered } : {}) };
+      });
+    });
   }
 
   /** The questions nobody has answered yet, oldest first. */
   openQuestions(sessionId: string): Question[] {
-    const rows = this.db
-      .prepare(
-        "SELECT m.* FROM messages m WHERE m.session_id = ? AND m.kind = 'question' AND NOT EXISTS (SELECT 1 FROM messages a WHERE a.reply_to = m.id AND a.kind = 'answer') ORDER BY m.id",
-      )
-      .all(sessionId) as RawMessage[];
+    const rows = this.db.all<RawMessage>(
+      "SELECT m.* FROM messages m WHERE m.session_id = ? AND m.kind = 'question' AND NOT EXISTS (SELECT 1 FROM messages a WHERE a.reply_to = m.id AND a.kind = 'answer') ORDER BY m.id",
+      [sessionId],
+    );
     return rows.map((row) => ({ ...toMessage(row), kind: 'question' }));
   }
 
@@ -207,42 +197,42 @@ export class MessageStore {
    * questions), everything addressed to it, and every broadcast. Does not mark anything read.
    */
   history(sessionId: string, task: string, options: { afterId?: number; limit?: number } = {}): StoredMessage[] {
-    const rows = this.db
-      .prepare("SELECT * FROM messages WHERE session_id = ? AND id > ? AND (sender = ? OR recipient = ? OR recipient = 'all') ORDER BY id LIMIT ?")
-      .all(sessionId, options.afterId ?? 0, task, task, options.limit ?? 1000) as RawMessage[];
+    const rows = this.db.all<RawMessage>(
+      "SELECT * FROM messages WHERE session_id = ? AND id > ? AND (sender = ? OR recipient = ? OR recipient = 'all') ORDER BY id LIMIT ?",
+      [sessionId, options.afterId ?? 0, task, task, options.limit ?? 1000],
+    );
     return rows.map(toMessage);
   }
 
   /** Each task's latest status line, by task name. */
   latestStatuses(sessionId: string): Map<string, StoredMessage> {
-    // SQLite takes the bare columns of an aggregate query from the row holding MAX().
-    const rows = this.db.prepare("SELECT *, MAX(id) FROM messages WHERE session_id = ? AND kind = 'status' GROUP BY sender").all(sessionId) as RawMessage[];
+    const rows = this.db.all<RawMessage>(
+      "SELECT * FROM messages WHERE id IN (SELECT MAX(id) FROM messages WHERE session_id = ? AND kind = 'status' GROUP BY sender) ORDER BY id",
+      [sessionId],
+    );
     return new Map(rows.map((row) => [row.sender, toMessage(row)]));
   }
 
   private insert(sessionId: string, sender: string, recipient: string, kind: MessageKind, body: string, replyTo?: number, key?: string): StoredMessage {
     if (key !== undefined && !clientKeyPattern.test(key))
       throw new UsageError(`invalid message key ${JSON.stringify(key)}: use 8 to 64 letters, digits, '-' or '_'`);
-    return this.db
-      .transaction(() => {
-        if (key !== undefined) {
-          const earlier = this.db.prepare('SELECT * FROM messages WHERE session_id = ? AND sender = ? AND client_key = ?').get(sessionId, sender, key) as
-            RawMessage | undefined;
-          if (earlier) return toMessage(earlier);
-        }
-        const createdAt = new Date().toISOString();
-        const { lastInsertRowid } = this.db
-          .prepare('INSERT INTO messages (session_id, sender, recipient, kind, body, reply_to, client_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(sessionId, sender, recipient, kind, body, replyTo ?? null, key ?? null, createdAt);
-        return { id: Number(lastInsertRowid), session: sessionId, sender, recipient, kind, body, ...(replyTo === undefined ? {} : { replyTo }), createdAt };
-      })
-      .immediate();
+    return this.db.transaction(() => {
+      if (key !== undefined) {
+        const earlier = this.db.get<RawMessage>('SELECT * FROM messages WHERE session_id = ? AND sender = ? AND client_key = ?', [sessionId, sender, key]);
+        if (earlier) return toMessage(earlier);
+      }
+      const createdAt = new Date().toISOString();
+      const id = this.db.insert(
+        'INSERT INTO messages (session_id, sender, recipient, kind, body, reply_to, client_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [sessionId, sender, recipient, kind, body, replyTo ?? null, key ?? null, createdAt],
+      );
+      return { id, session: sessionId, sender, recipient, kind, body, ...(replyTo === undefined ? {} : { replyTo }), createdAt };
+    });
   }
 
   private markRead(ids: number[], reader: string): void {
-    const mark = this.db.prepare('INSERT OR IGNORE INTO message_reads (message_id, reader, read_at) VALUES (?, ?, ?)');
     const now = new Date().toISOString();
-    for (const id of ids) mark.run(id, reader, now);
+    for (const id of ids) this.db.run('INSERT INTO message_reads (message_id, reader, read_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [id, reader, now]);
   }
 }
 

@@ -1,6 +1,6 @@
-import type Database from 'better-sqlite3';
 import type { GraphSpec, TaskState } from '../model/graph.js';
 import type { TaskRecord } from '../model/task.js';
+import type { SqlDatabase } from './sql-database.js';
 import type { StateStore } from './store.js';
 
 /** Where a run is: its controller's view, persisted so `status` and `resume` see it from any process. */
@@ -43,7 +43,7 @@ interface RawRun {
  * the same rows, and neither may overwrite a transition it did not see.
  */
 export class RunStore {
-  private readonly db: Database.Database;
+  private readonly db: SqlDatabase;
 
   constructor(store: StateStore) {
     this.db = store.database;
@@ -51,26 +51,30 @@ export class RunStore {
 
   createRun(sessionId: string, graph: RunGraph, tasks: TaskRecord[], controllerPid: number): void {
     const now = new Date().toISOString();
-    this.db
-      .transaction(() => {
-        this.db
-          .prepare(
-            "INSERT INTO runs (session_id, status, graph, controller_pid, controller_started_at, created_at, updated_at) VALUES (?, 'provisioning', ?, ?, ?, ?, ?)",
-          )
-          .run(sessionId, JSON.stringify(graph), controllerPid, now, now, now);
-        const insert = this.db.prepare('INSERT INTO tasks (session_id, name, state, record, updated_at) VALUES (?, ?, ?, ?, ?)');
-        for (const task of tasks) insert.run(sessionId, task.name, task.state, JSON.stringify(task), now);
-      })
-      .immediate();
+    this.db.transaction(() => {
+      this.db.run(
+        "INSERT INTO runs (session_id, status, graph, controller_pid, controller_started_at, created_at, updated_at) VALUES (?, 'provisioning', ?, ?, ?, ?, ?)",
+        [sessionId, JSON.stringify(graph), controllerPid, now, now, now],
+      );
+      for (const task of tasks) {
+        this.db.run('INSERT INTO tasks (session_id, name, state, record, updated_at) VALUES (?, ?, ?, ?, ?)', [
+          sessionId,
+          task.name,
+          task.state,
+          JSON.stringify(task),
+          now,
+        ]);
+      }
+    });
   }
 
   getRun(sessionId: string): RunRow | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE session_id = ?').get(sessionId) as RawRun | undefined;
+    const row = this.db.get<RawRun>('SELECT * FROM runs WHERE session_id = ?', [sessionId]);
     return row && toRun(row);
   }
 
   setRunStatus(sessionId: string, status: RunStatus): void {
-    this.db.prepare('UPDATE runs SET status = ?, updated_at = ? WHERE session_id = ?').run(status, new Date().toISOString(), sessionId);
+    this.db.run('UPDATE runs SET status = ?, updated_at = ? WHERE session_id = ?', [status, new Date().toISOString(), sessionId]);
   }
 
   /**
@@ -78,30 +82,31 @@ export class RunStore {
    * holder from a live one (the caller knows how to ask the OS). Returns the holder's pid on refusal.
    */
   claimController(sessionId: string, pid: number, alive: (pid: number) => boolean): number | undefined {
-    return this.db
-      .transaction(() => {
-        const run = this.getRun(sessionId);
-        if (run?.controllerPid && run.controllerPid !== pid && alive(run.controllerPid)) return run.controllerPid;
-        const now = new Date().toISOString();
-        this.db.prepare('UPDATE runs SET controller_pid = ?, controller_started_at = ?, updated_at = ? WHERE session_id = ?').run(pid, now, now, sessionId);
-        return undefined;
-      })
-      .immediate();
+    return this.db.transaction(() => {
+      const run = this.getRun(sessionId);
+      if (run?.controllerPid && run.controllerPid !== pid && alive(run.controllerPid)) return run.controllerPid;
+      const now = new Date().toISOString();
+      this.db.run('UPDATE runs SET controller_pid = ?, controller_started_at = ?, updated_at = ? WHERE session_id = ?', [pid, now, now, sessionId]);
+      return undefined;
+    });
   }
 
   releaseController(sessionId: string, pid: number): void {
-    this.db
-      .prepare('UPDATE runs SET controller_pid = NULL, updated_at = ? WHERE session_id = ? AND controller_pid = ?')
-      .run(new Date().toISOString(), sessionId, pid);
+    this.db.run('UPDATE runs SET controller_pid = NULL, updated_at = ? WHERE session_id = ? AND controller_pid = ?', [
+      new Date().toISOString(),
+      sessionId,
+      pid,
+    ]);
   }
 
   listTasks(sessionId: string): TaskRecord[] {
-    const rows = this.db.prepare('SELECT record FROM tasks WHERE session_id = ? ORDER BY rowid').all(sessionId) as { record: string }[];
-    return rows.map((r) => JSON.parse(r.record) as TaskRecord);
+    return this.db
+      .all<{ record: string }>('SELECT record FROM tasks WHERE session_id = ? ORDER BY rowid', [sessionId])
+      .map((r) => JSON.parse(r.record) as TaskRecord);
   }
 
   getTask(sessionId: string, name: string): TaskRecord | undefined {
-    const row = this.db.prepare('SELECT record FROM tasks WHERE session_id = ? AND name = ?').get(sessionId, name) as { record: string } | undefined;
+    const row = this.db.get<{ record: string }>('SELECT record FROM tasks WHERE session_id = ? AND name = ?', [sessionId, name]);
     return row && (JSON.parse(row.record) as TaskRecord);
   }
 
@@ -111,27 +116,38 @@ export class RunStore {
    */
   transition(sessionId: string, changes: { from: TaskState; record: TaskRecord }[]): TaskRecord[] {
     const now = new Date().toISOString();
-    const update = this.db.prepare('UPDATE tasks SET state = ?, record = ?, updated_at = ? WHERE session_id = ? AND name = ? AND state = ?');
-    return this.db
-      .transaction(() =>
-        changes.filter((c) => update.run(c.record.state, JSON.stringify(c.record), now, sessionId, c.record.name, c.from).changes > 0).map((c) => c.record),
-      )
-      .immediate();
+    return this.db.transaction(() =>
+      changes
+        .filter(
+          (c) =>
+            this.db.run('UPDATE tasks SET state = ?, record = ?, updated_at = ? WHERE session_id = ? AND name = ? AND state = ?', [
+              c.record.state,
+              JSON.stringify(c.record),
+              now,
+              sessionId,
+              c.record.name,
+              c.from,
+            ]) > 0,
+        )
+        .map((c) => c.record),
+    );
   }
 
   /** Reads a task and writes what `change` makes of it, atomically; `change` returning undefined writes nothing. */
   updateTask(sessionId: string, name: string, change: (record: TaskRecord) => TaskRecord | undefined): TaskRecord | undefined {
-    return this.db
-      .transaction(() => {
-        const record = this.getTask(sessionId, name);
-        const next = record && change(record);
-        if (!next) return undefined;
-        this.db
-          .prepare('UPDATE tasks SET state = ?, record = ?, updated_at = ? WHERE session_id = ? AND name = ?')
-          .run(next.state, JSON.stringify(next), new Date().toISOString(), sessionId, name);
-        return next;
-      })
-      .immediate();
+    return this.db.transaction(() => {
+      const record = this.getTask(sessionId, name);
+      const next = record && change(record);
+      if (!next) return undefined;
+      this.db.run('UPDATE tasks SET state = ?, record = ?, updated_at = ? WHERE session_id = ? AND name = ?', [
+        next.state,
+        JSON.stringify(next),
+        new Date().toISOString(),
+        sessionId,
+        name,
+      ]);
+      return next;
+    });
   }
 }
 

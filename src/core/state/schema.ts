@@ -1,8 +1,10 @@
 /**
- * The state store's schema, applied in order. `PRAGMA user_version` records how many
- * migrations a database has had; a database from a newer graft is refused, not guessed at.
+ * The state store's schema, applied in order, once for each engine. A database records how many
+ * migrations it has had (SQLite in `PRAGMA user_version`, PostgreSQL in `graft_schema`); a
+ * database from a newer graft is refused, not guessed at. A change to the schema is a new entry
+ * at the end of both lists, saying the same thing in each engine's words.
  */
-export const migrations: string[] = [
+export const sqliteMigrations: string[] = [
   `CREATE TABLE sessions (
      id TEXT PRIMARY KEY,
      created_at TEXT NOT NULL,
@@ -132,6 +134,148 @@ export const migrations: string[] = [
   // The warm account pool: accounts made ahead on each host, and who claimed each. A claim is
   // written here before the host hears of it, so no account is ever given to two agents.
   `CREATE TABLE pool_accounts (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     host TEXT NOT NULL,
+     account TEXT NOT NULL,
+     home TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('ready', 'claimed', 'spent', 'deleted')),
+     agent TEXT,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, host, account)
+   );
+   CREATE INDEX pool_accounts_state ON pool_accounts(session_id, host, state);`,
+];
+
+/**
+ * The same schema on PostgreSQL. Its first migration is the SQLite list's first seven at once.
+ * Tables the stores read `ORDER BY rowid` get a `rowid` column (insertion order, as SQLite's
+ * implicit one); integers are BIGINT, as SQLite's are 64-bit; times stay ISO-8601 text.
+ */
+export const postgresMigrations: string[] = [
+  `CREATE TABLE sessions (
+     rowid BIGSERIAL NOT NULL,
+     id TEXT PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     status TEXT NOT NULL,
+     provisioner TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     expires_at TEXT
+   );
+   CREATE TABLE hosts (
+     rowid BIGSERIAL NOT NULL,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     name TEXT NOT NULL,
+     state TEXT NOT NULL,
+     record TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, name)
+   );
+   CREATE TABLE intents (
+     id BIGSERIAL PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     action TEXT NOT NULL,
+     target TEXT NOT NULL,
+     status TEXT NOT NULL,
+     detail TEXT,
+     created_at TEXT NOT NULL,
+     finished_at TEXT
+   );
+   CREATE INDEX intents_open ON intents(session_id, status);
+   CREATE TABLE agents (
+     rowid BIGSERIAL NOT NULL,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     name TEXT NOT NULL,
+     host TEXT NOT NULL,
+     state TEXT NOT NULL,
+     record TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, name)
+   );
+   CREATE TABLE runs (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+     status TEXT NOT NULL,
+     graph TEXT NOT NULL,
+     controller_pid BIGINT,
+     controller_started_at TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE tasks (
+     rowid BIGSERIAL NOT NULL,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     name TEXT NOT NULL,
+     state TEXT NOT NULL,
+     record TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, name)
+   );
+   CREATE TABLE messages (
+     id BIGSERIAL PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     sender TEXT NOT NULL,
+     recipient TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('message', 'status', 'question', 'answer')),
+     body TEXT NOT NULL,
+     reply_to BIGINT REFERENCES messages(id),
+     client_key TEXT,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX messages_to ON messages(session_id, recipient, id);
+   CREATE INDEX messages_from ON messages(session_id, sender, id);
+   CREATE UNIQUE INDEX messages_replies ON messages(reply_to) WHERE kind = 'answer';
+   CREATE UNIQUE INDEX messages_client_keys ON messages(session_id, sender, client_key) WHERE client_key IS NOT NULL;
+   CREATE TABLE message_reads (
+     message_id BIGINT NOT NULL REFERENCES messages(id),
+     reader TEXT NOT NULL,
+     read_at TEXT NOT NULL,
+     PRIMARY KEY (message_id, reader)
+   );
+   CREATE TABLE gateway_tokens (
+     token_hash TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     task TEXT NOT NULL,
+     attempt BIGINT NOT NULL,
+     agent TEXT NOT NULL,
+     identity TEXT NOT NULL,
+     vendor TEXT NOT NULL,
+     issued_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX gateway_tokens_identity ON gateway_tokens(session_id, identity);
+   CREATE TABLE model_usage (
+     id BIGSERIAL PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     task TEXT NOT NULL,
+     attempt BIGINT NOT NULL,
+     agent TEXT NOT NULL,
+     identity TEXT NOT NULL,
+     vendor TEXT NOT NULL,
+     model TEXT NOT NULL,
+     status BIGINT,
+     input_tokens BIGINT NOT NULL DEFAULT 0,
+     output_tokens BIGINT NOT NULL DEFAULT 0,
+     cache_read_tokens BIGINT NOT NULL DEFAULT 0,
+     cache_write_tokens BIGINT NOT NULL DEFAULT 0,
+     cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0,
+     cost_pico BIGINT,
+     started_at TEXT NOT NULL,
+     ended_at TEXT
+   );
+   CREATE INDEX model_usage_task ON model_usage(session_id, task);
+   CREATE INDEX model_usage_agent ON model_usage(session_id, agent);
+   CREATE TABLE budgets (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     scope TEXT NOT NULL CHECK (scope IN ('graph', 'agent', 'task')),
+     name TEXT NOT NULL,
+     micro_usd BIGINT NOT NULL,
+     set_at TEXT NOT NULL,
+     set_by TEXT,
+     PRIMARY KEY (session_id, scope, name)
+   );
+   CREATE TABLE pool_accounts (
+     rowid BIGSERIAL NOT NULL,
      session_id TEXT NOT NULL REFERENCES sessions(id),
      host TEXT NOT NULL,
      account TEXT NOT NULL,

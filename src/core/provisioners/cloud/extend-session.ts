@@ -24,10 +24,7 @@ export async function extendSession(
   const expiresAt = new Date(Date.now() + ttlMs);
   const context = { ...sessionContext(runtime, session.id), expiresAt: expiresAt.toISOString() };
   await provisioner.extendExpiry(context, runtime.store.listHosts(session.id), expiresAt);
-  // The store has no setter for the session's end yet; this is the one column graft moves after up.
-  runtime.store.database
-    .prepare('UPDATE sessions SET expires_at = ?, updated_at = ? WHERE id = ?')
-    .run(expiresAt.toISOString(), new Date().toISOString(), session.id);
+  runtime.store.setSessionExpiry(session.id, expiresAt.toISOString());
   runtime.events.emit({
     code: 'session.extended',
     level: 'info',
