@@ -13,7 +13,10 @@ set -euo pipefail
 # (no browser is ever downloaded).
 # tmux: each task runs in a tmux session on its host that `graft attach` joins (local hosts are this
 # machine), and the attach tests drive `graft attach` on a terminal that tmux provides.
-packages=(openssh-server openssh-client git curl sudo ansible iproute2 nftables rsync hyperfine ca-certificates chromium tmux)
+# libpq-dev: team mode's PostgreSQL client (the optional `libpq` npm package) compiles against it
+# during npm install; postgresql: the team-mode tests and benchmark start throwaway clusters of
+# Debian's real server (initdb, pg_ctl) and use its psql.
+packages=(openssh-server openssh-client git curl sudo ansible iproute2 nftables rsync hyperfine ca-certificates chromium tmux libpq-dev postgresql)
 
 missing=()
 for p in "${packages[@]}"; do
