@@ -1,7 +1,7 @@
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { renderTaskTable } from '../cli/run-progress.js';
-import { controllerAlive } from '../core/graft-process.js';
+import { controllerHere, controllerLive } from '../core/controller/controller-lease.js';
 import { requireRun } from '../core/controller/require-run.js';
 import type { TaskRecord } from '../core/model/task.js';
 import type { RunStatus } from '../core/state/run-store.js';
@@ -33,9 +33,12 @@ export default class Status extends GraftCommand<typeof Status> {
     const costs = costByTask(store, session.id);
     const counts: Record<string, number> = {};
     for (const t of tasks) counts[t.state] = (counts[t.state] ?? 0) + 1;
-    const controller = run.controllerPid ? { pid: run.controllerPid, alive: controllerAlive(run.controllerPid) } : null;
+    const controller = run.controllerPid
+      ? { pid: run.controllerPid, alive: controllerLive(run), here: controllerHere(run), ...(run.leaseExpiresAt ? { leaseExpiresAt: run.leaseExpiresAt } : {}) }
+      : null;
     const running = run.status === 'running' || run.status === 'provisioning';
-    const who = controller?.alive ? `controller pid ${controller.pid}` : running ? 'no controller: graft resume to continue' : 'finished';
+    const where = controller?.here === false ? ` on another machine, lease until ${controller.leaseExpiresAt}` : '';
+    const who = controller?.alive ? `controller pid ${controller.pid}${where}` : running ? 'no controller: graft resume to continue' : 'finished';
     this.log(`session ${session.id} — run ${run.status} (${who}) — ${run.graph.file}\n`);
     this.log(renderTaskTable(tasks, costs));
     const total = costReport(store, session.id).total;

@@ -76,6 +76,7 @@ export const errorCodes = {
   GIT_FAILED: ['remoteFailure', 'a git command on a host failed'],
   MERGE_CONFLICT: ['conflict', "an agent's bases conflict; the message names the files and branches"],
   REVOKE_FAILED: ['unreachable', 'an agent could not be revoked on its host; `agent rm` or `down` tries again'],
+  LEASE_LOST: ['state', "another controller took the run over (this one's lease ran out); this one stopped writing to it"],
   DETACH_FAILED: ['state', 'the background controller of `run --detach` stopped before its session started'],
   TEARDOWN_INCOMPLETE: ['provider', 'a session could not be torn down completely; what is left is listed'],
   GC_INCOMPLETE: ['provider', 'gc could not remove everything it found; what is left is listed'],

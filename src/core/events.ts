@@ -55,6 +55,7 @@ export const EventCodes = [
   'notify.failed',
   'task.attached',
   'task.detached',
+  'run.lease-lost',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 

@@ -11,6 +11,8 @@ import type { SessionRow } from '../state/store.js';
 import type { GatewayLink } from './gateway-link.js';
 
 export interface ControllerOptions {
+  /** The run's store as this controller writes it (fenced on its lease); default: unfenced. */
+  runs?: RunStore;
   retryPolicy?: RetryPolicy;
   /** How long a host that stopped answering is given to come back before its tasks move elsewhere. */
   hostGraceMs?: number;

@@ -49,7 +49,7 @@ export class Controller {
     private readonly session: SessionRow,
     private readonly options: ControllerOptions = {},
   ) {
-    this.runs = new RunStore(runtime.store);
+    this.runs = options.runs ?? new RunStore(runtime.store);
     this.writer = new TaskWriter(runtime, this.runs, session.id);
     this.graph = runOf(this.runs, session.id).graph;
     this.priority = criticalPathLengths(this.graph);

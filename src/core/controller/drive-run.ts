@@ -4,12 +4,12 @@ import { UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { harnessSettings } from '../harnesses/index.js';
 import type { GraftRuntime } from '../runtime.js';
-import { RunStore } from '../state/run-store.js';
+import { RunStore, type ControllerClaim, type RunRow } from '../state/run-store.js';
 import type { SessionRow } from '../state/store.js';
 import { ChannelLink } from './channel-link.js';
 import { Controller, type ControllerResult } from './controller.js';
 import { GatewayLink, usesGateway } from './gateway-link.js';
-import { controllerAlive } from '../graft-process.js';
+import { controllerHere, controllerLive, thisController } from './controller-lease.js';
 import type { ProvisionerFactory } from '../provisioners/provisioner.js';
 import { runOf } from './require-run.js';
 import { finishStart } from './start-run.js';
@@ -26,16 +26,14 @@ export interface DriveOptions {
  * ends or `signal` stops it, and lets go of the run either way.
  */
 export async function driveRun(runtime: GraftRuntime, session: SessionRow, options: DriveOptions): Promise<ControllerResult> {
-  const runs = new RunStore(runtime.store);
-  const run = runOf(runs, session.id);
+  const me = thisController(runtime.env);
+  const unfenced = new RunStore(runtime.store);
+  const run = runOf(unfenced, session.id);
   if (run.status === 'cancelled') throw new UsageError(`the run of session ${session.id} was cancelled`, ['Start a new one with: graft run GRAPH.yaml']);
-  const holder = runs.claimController(session.id, process.pid, controllerAlive);
-  if (holder) {
-    throw new UsageError(`session ${session.id} already has a controller running (pid ${holder})`, [
-      'Watch it with: graft status',
-      `Stop it with: kill ${holder}`,
-    ]);
-  }
+  const holder = unfenced.claimController(session.id, me, controllerLive);
+  if (holder) throw alreadyDriven(session.id, holder);
+  const runs = new RunStore(runtime.store, { fence: me.id });
+  const lease = new LeaseKeeper(runtime, session.id, me, options.signal);
   let link: ChannelLink | undefined;
   let gateway: GatewayLink | undefined;
   try {
@@ -48,7 +46,8 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
     let stopForBudget = (_task: string): void => undefined;
     gateway = await GatewayLink.open(runtime, live, runs, run.graph, { budgetExceeded: (task) => stopForBudget(task) });
     const controller = new Controller(runtime, live, {
-      signal: options.signal,
+      runs,
+      signal: lease.signal,
       taskPath: (host) => channel.helperDir(host),
       channelUrl: (host) => channel.url(host),
       servicePorts: async (host, agent) => [await channel.port(host), ...(usesGateway(agent) ? [await gateway!.port(host)] : [])],
@@ -62,9 +61,57 @@ export async function driveRun(runtime: GraftRuntime, session: SessionRow, optio
     stopForBudget = (task) => controller.stopForBudget(task);
     return await controller.run();
   } finally {
+    lease.stop();
     await gateway?.close();
     await link?.close();
-    runs.releaseController(session.id, process.pid);
+    unfenced.releaseController(session.id, me);
+  }
+}
+
+function alreadyDriven(sessionId: string, holder: RunRow): UsageError {
+  if (controllerHere(holder)) {
+    return new UsageError(`session ${sessionId} already has a controller running (pid ${holder.controllerPid})`, [
+      'Watch it with: graft status',
+      `Stop it with: kill ${holder.controllerPid}`,
+    ]);
+  }
+  return new UsageError(
+    `session ${sessionId} is driven by a controller on another machine (pid ${holder.controllerPid} there), whose lease runs until ${holder.leaseExpiresAt}`,
+    ['Watch it with: graft status', 'If that machine is gone, run graft resume again once the lease has run out.'],
+  );
+}
+
+/**
+ * Renews the controller's lease a third of the way through it. When the renewal finds another
+ * controller holding the run, the controller detaches (as on a stop signal): the tasks keep
+ * running for the new holder.
+ */
+class LeaseKeeper {
+  private readonly aborter = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  readonly signal: AbortSignal;
+
+  constructor(runtime: GraftRuntime, sessionId: string, me: ControllerClaim, stop?: AbortSignal) {
+    const runs = new RunStore(runtime.store);
+    this.signal = stop ? AbortSignal.any([stop, this.aborter.signal]) : this.aborter.signal;
+    this.timer = setInterval(
+      () => {
+        if (runs.renewLease(sessionId, me)) return;
+        runtime.events.emit({
+          code: 'run.lease-lost',
+          level: 'warn',
+          message: `another controller took the run of session ${sessionId} over; this one detaches and leaves its tasks to it`,
+          session: sessionId,
+        });
+        this.aborter.abort();
+      },
+      Math.max(1000, Math.floor(me.leaseMs / 3)),
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
   }
 }
 

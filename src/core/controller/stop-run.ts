@@ -1,5 +1,6 @@
 import type { GraftRuntime } from '../runtime.js';
-import { RunStore } from '../state/run-store.js';
+import { RunStore, type RunRow } from '../state/run-store.js';
+import { controllerHere, thisController } from './controller-lease.js';
 import type { SessionRow } from '../state/store.js';
 import { GraftError } from '../errors.js';
 import { cancelAll } from '../graph/scheduler.js';
@@ -23,23 +24,27 @@ export async function stopRun(runtime: GraftRuntime, session: SessionRow): Promi
   const runs = new RunStore(runtime.store);
   const run = runs.getRun(session.id);
   if (!run) return;
-  if (run.status !== 'succeeded' && run.status !== 'failed' && run.status !== 'cancelled') await stopController(runtime, session, runs, run.controllerPid);
+  if (run.status !== 'succeeded' && run.status !== 'failed' && run.status !== 'cancelled') await stopController(runtime, session, runs, run);
   await windUpAllStranded(runtime, session, runs);
 }
 
-async function stopController(runtime: GraftRuntime, session: SessionRow, runs: RunStore, pid: number | undefined): Promise<void> {
-  if (pid && pid !== process.pid && controllerAlive(pid)) {
+async function stopController(runtime: GraftRuntime, session: SessionRow, runs: RunStore, run: RunRow): Promise<void> {
+  const pid = run.controllerPid;
+  // A controller on another machine is not signalled: taking the run from it below makes its
+  // next renewal or task write fail, and it detaches.
+  if (pid && pid !== process.pid && controllerHere(run) && controllerAlive(pid)) {
     runtime.events.emit({ code: 'run.cancelled', level: 'info', message: `stopping the run's controller (pid ${pid})`, session: session.id });
     process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + controllerStopMs;
     while (controllerAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     if (controllerAlive(pid)) process.kill(pid, 'SIGKILL');
   }
-  runs.claimController(session.id, process.pid, () => false);
+  const me = thisController(runtime.env);
+  runs.claimController(session.id, me, () => false);
   try {
     await cancelTasks(runtime, session, runs, 'cancelled by graft down');
   } finally {
-    runs.releaseController(session.id, process.pid);
+    runs.releaseController(session.id, me);
   }
 }
 

@@ -5,7 +5,7 @@
  * controller in this process or `graft approve` in another) every `pollMs`, and only then reads
  * the tasks and compares their stored JSON, so an idle session costs one small query per poll. The dashboard's page and the notifier both listen.
  */
-import { controllerAlive } from '../graft-process.js';
+import { controllerLive } from '../controller/controller-lease.js';
 import { MessageStore, type HumanInboxEntry } from '../state/message-store.js';
 import { RunStore, type RunRow } from '../state/run-store.js';
 import { StateStore } from '../state/store.js';
@@ -144,7 +144,7 @@ export class SessionFeed {
 
   private readRun(): RunView {
     const run = this.runs.getRun(this.options.sessionId)!;
-    return { status: run.status, ...(run.controllerPid ? { controller: { pid: run.controllerPid, alive: controllerAlive(run.controllerPid) } } : {}) };
+    return { status: run.status, ...(run.controllerPid ? { controller: { pid: run.controllerPid, alive: controllerLive(run) } } : {}) };
   }
 
   private tell(change: FeedChange): void {

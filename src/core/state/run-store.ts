@@ -1,5 +1,6 @@
 import type { GraphSpec, TaskState } from '../model/graph.js';
 import type { TaskRecord } from '../model/task.js';
+import { GraftError } from '../errors.js';
 import type { SqlDatabase } from './sql-database.js';
 import type { StateStore } from './store.js';
 
@@ -23,6 +24,12 @@ export interface RunRow {
   /** The process running the graph now (or last); `resume` refuses while it is alive. */
   controllerPid?: number;
   controllerStartedAt?: string;
+  /** The controller process's id (new at each start), for its lease and fencing. */
+  controllerId?: string;
+  /** Where its pid means something (controller-lease.ts); absent on runs from before leases. */
+  controllerMachine?: string;
+  /** Until when its hold on the run lasts, unless it renews it. */
+  leaseExpiresAt?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -33,8 +40,29 @@ interface RawRun {
   graph: string;
   controller_pid: number | null;
   controller_started_at: string | null;
+  controller_id: string | null;
+  controller_machine: string | null;
+  lease_expires_at: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** A controller process asking to drive a run (controller-lease.ts makes one). */
+export interface ControllerClaim {
+  id: string;
+  machine: string;
+  pid: number;
+  leaseMs: number;
+}
+
+/** A fenced writer found that another controller holds its run now. */
+export class LeaseLostError extends GraftError {
+  constructor(sessionId: string, holder: RunRow | undefined) {
+    super(
+      `this controller no longer holds the run of session ${sessionId}: ${holder?.controllerPid ? `pid ${holder.controllerPid} took it over` : 'it was let go'}; this one stops writing`,
+      { code: 'LEASE_LOST', actions: ['Follow the run with: graft status'] },
+    );
+  }
 }
 
 /**
@@ -44,9 +72,16 @@ interface RawRun {
  */
 export class RunStore {
   private readonly db: SqlDatabase;
+  private readonly fence?: string;
 
-  constructor(store: StateStore) {
+  /**
+   * With `fence` (a controller's id), every task write first checks, in its transaction, that
+   * this controller still holds the run, and throws LeaseLostError if not: a controller that was
+   * paused past its lease cannot write over the one that took the run over.
+   */
+  constructor(store: StateStore, options: { fence?: string } = {}) {
     this.db = store.database;
+    this.fence = options.fence;
   }
 
   createRun(sessionId: string, graph: RunGraph, tasks: TaskRecord[], controllerPid: number): void {
@@ -78,25 +113,34 @@ export class RunStore {
   }
 
   /**
-   * Makes `pid` the run's controller unless another live one holds it. `alive` tells a dead
-   * holder from a live one (the caller knows how to ask the OS). Returns the holder's pid on refusal.
+   * Makes `me` the run's controller unless another one that `live` says still drives it holds
+   * it (controller-lease.ts tells: a live pid on this machine, an unexpired lease from another).
+   * Returns the holder on refusal.
    */
-  claimController(sessionId: string, pid: number, alive: (pid: number) => boolean): number | undefined {
+  claimController(sessionId: string, me: ControllerClaim, live: (run: RunRow) => boolean): RunRow | undefined {
     return this.db.transaction(() => {
       const run = this.getRun(sessionId);
-      if (run?.controllerPid && run.controllerPid !== pid && alive(run.controllerPid)) return run.controllerPid;
-      const now = new Date().toISOString();
-      this.db.run('UPDATE runs SET controller_pid = ?, controller_started_at = ?, updated_at = ? WHERE session_id = ?', [pid, now, now, sessionId]);
+      if (run?.controllerPid && !holdsRun(run, me) && live(run)) return run;
+      const now = Date.now();
+      this.db.run(
+        'UPDATE runs SET controller_pid = ?, controller_id = ?, controller_machine = ?, lease_expires_at = ?, controller_started_at = ?, updated_at = ? WHERE session_id = ?',
+        [me.pid, me.id, me.machine, new Date(now + me.leaseMs).toISOString(), new Date(now).toISOString(), new Date(now).toISOString(), sessionId],
+      );
       return undefined;
     });
   }
 
-  releaseController(sessionId: string, pid: number): void {
-    this.db.run('UPDATE runs SET controller_pid = NULL, updated_at = ? WHERE session_id = ? AND controller_pid = ?', [
-      new Date().toISOString(),
-      sessionId,
-      pid,
-    ]);
+  /** Extends `me`'s lease; false when another controller holds the run now (then stop driving it). */
+  renewLease(sessionId: string, me: ControllerClaim): boolean {
+    const until = new Date(Date.now() + me.leaseMs).toISOString();
+    return this.db.run('UPDATE runs SET lease_expires_at = ? WHERE session_id = ? AND controller_id = ?', [until, sessionId, me.id]) > 0;
+  }
+
+  releaseController(sessionId: string, me: ControllerClaim): void {
+    this.db.run(
+      'UPDATE runs SET controller_pid = NULL, controller_id = NULL, lease_expires_at = NULL, updated_at = ? WHERE session_id = ? AND controller_id = ?',
+      [new Date().toISOString(), sessionId, me.id],
+    );
   }
 
   listTasks(sessionId: string): TaskRecord[] {
@@ -116,8 +160,9 @@ export class RunStore {
    */
   transition(sessionId: string, changes: { from: TaskState; record: TaskRecord }[]): TaskRecord[] {
     const now = new Date().toISOString();
-    return this.db.transaction(() =>
-      changes
+    return this.db.transaction(() => {
+      this.checkFence(sessionId);
+      return changes
         .filter(
           (c) =>
             this.db.run('UPDATE tasks SET state = ?, record = ?, updated_at = ? WHERE session_id = ? AND name = ? AND state = ?', [
@@ -129,13 +174,14 @@ export class RunStore {
               c.from,
             ]) > 0,
         )
-        .map((c) => c.record),
-    );
+        .map((c) => c.record);
+    });
   }
 
   /** Reads a task and writes what `change` makes of it, atomically; `change` returning undefined writes nothing. */
   updateTask(sessionId: string, name: string, change: (record: TaskRecord) => TaskRecord | undefined): TaskRecord | undefined {
     return this.db.transaction(() => {
+      this.checkFence(sessionId);
       const record = this.getTask(sessionId, name);
       const next = record && change(record);
       if (!next) return undefined;
@@ -149,6 +195,12 @@ export class RunStore {
       return next;
     });
   }
+
+  private checkFence(sessionId: string): void {
+    if (this.fence === undefined) return;
+    const run = this.getRun(sessionId);
+    if (run?.controllerId !== this.fence) throw new LeaseLostError(sessionId, run);
+  }
 }
 
 function toRun(row: RawRun): RunRow {
@@ -158,7 +210,15 @@ function toRun(row: RawRun): RunRow {
     graph: JSON.parse(row.graph) as RunGraph,
     controllerPid: row.controller_pid ?? undefined,
     controllerStartedAt: row.controller_started_at ?? undefined,
+    controllerId: row.controller_id ?? undefined,
+    controllerMachine: row.controller_machine ?? undefined,
+    leaseExpiresAt: row.lease_expires_at ?? undefined,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** Whether `run` is held by `me` (runs from before leases name only a pid). */
+function holdsRun(run: RunRow, me: ControllerClaim): boolean {
+  return run.controllerId ? run.controllerId === me.id : run.controllerPid === me.pid;
 }

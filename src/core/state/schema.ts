@@ -144,10 +144,17 @@ export const sqliteMigrations: string[] = [
      PRIMARY KEY (session_id, host, account)
    );
    CREATE INDEX pool_accounts_state ON pool_accounts(session_id, host, state);`,
+  // Team mode (docs/team-mode.md): a run's controller holds a lease. controller_id names one
+  // controller process; controller_machine says where its pid means something (machine and pid
+  // namespace); lease_expires_at is when another machine may take the run over.
+  `ALTER TABLE runs ADD COLUMN controller_id TEXT;
+   ALTER TABLE runs ADD COLUMN controller_machine TEXT;
+   ALTER TABLE runs ADD COLUMN lease_expires_at TEXT;`,
 ];
 
 /**
- * The same schema on PostgreSQL. Its first migration is the SQLite list's first seven at once.
+ * The same schema on PostgreSQL. Its first migration is the SQLite list's first seven at once; the
+ * second on is the SQLite list's eighth on.
  * Tables the stores read `ORDER BY rowid` get a `rowid` column (insertion order, as SQLite's
  * implicit one); integers are BIGINT, as SQLite's are 64-bit; times stay ISO-8601 text.
  */
@@ -286,4 +293,7 @@ export const postgresMigrations: string[] = [
      PRIMARY KEY (session_id, host, account)
    );
    CREATE INDEX pool_accounts_state ON pool_accounts(session_id, host, state);`,
+  `ALTER TABLE runs ADD COLUMN controller_id TEXT;
+   ALTER TABLE runs ADD COLUMN controller_machine TEXT;
+   ALTER TABLE runs ADD COLUMN lease_expires_at TEXT;`,
 ];

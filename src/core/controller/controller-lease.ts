@@ -1,0 +1,60 @@
+/**
+ * Who drives a run. One controller process at a time holds the run: on its own machine a dead
+ * pid frees the run at once; from another machine (a team sharing a PostgreSQL store) only an
+ * expired lease does, since a pid there means nothing here. The holder renews its lease while it
+ * runs, and every task change it writes is fenced on still holding it (RunStore's `fence`).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseDuration } from '../duration.js';
+import { controllerAlive } from '../graft-process.js';
+import type { ControllerClaim, RunRow } from '../state/run-store.js';
+
+/** How long a controller's hold on a run lasts without renewal. */
+export const defaultLeaseMs = 30_000;
+
+let machine: string | undefined;
+
+/**
+ * Where this process's pids mean something: the machine (its machine-id, else its hostname) and
+ * the pid namespace. Two controllers that share both can ask the OS whether the other lives.
+ */
+export function machineIdentity(): string {
+  machine ??= `${readOr('/etc/machine-id', hostname())}/${linkOr('/proc/self/ns/pid', 'pid')}`;
+  return machine;
+}
+
+/** This process as a run's controller, with a new id: `GRAFT_CONTROLLER_LEASE` sets the lease (default 30 s). */
+export function thisController(env: NodeJS.ProcessEnv): ControllerClaim {
+  const leaseMs = env.GRAFT_CONTROLLER_LEASE ? parseDuration('GRAFT_CONTROLLER_LEASE', env.GRAFT_CONTROLLER_LEASE) : defaultLeaseMs;
+  return { id: randomUUID(), machine: machineIdentity(), pid: process.pid, leaseMs };
+}
+
+/** Whether the run's recorded controller still drives it, as far as this process can tell. */
+export function controllerLive(run: RunRow, now = Date.now()): boolean {
+  if (!run.controllerPid) return false;
+  if (!run.controllerMachine || run.controllerMachine === machineIdentity()) return controllerAlive(run.controllerPid);
+  return run.leaseExpiresAt !== undefined && Date.parse(run.leaseExpiresAt) > now;
+}
+
+/** Whether the run's controller runs where this process can signal it. */
+export function controllerHere(run: RunRow): boolean {
+  return !run.controllerMachine || run.controllerMachine === machineIdentity();
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim() || fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function linkOr(path: string, fallback: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return fallback;
+  }
+}
