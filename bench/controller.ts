@@ -19,8 +19,13 @@
  * (2) The controller's peak memory (VmHWM of the `graft run` process) with BENCH_RUNNING agents
  *     (default 200) running at once on 10 hosts.
  *
+ * (3) With BENCH_STORES=sqlite,postgres, each shape also runs with the state in PostgreSQL (team
+ *     mode): a throwaway cluster of Debian's server on loopback, durable commits (fsync on), as a
+ *     production database; the bare and floor peers are measured once and serve both rows.
+ *
  *   npm run bench:controller                 # as root (agents get Unix accounts)
  *   BENCH_TASKS=200 BENCH_SHAPES=wide npm run bench:controller
+ *   BENCH_SHAPES=wide BENCH_STORES=sqlite,postgres npm run bench:controller
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,12 +41,14 @@ import type { HostRecord } from '../src/core/model/host.js';
 import { closeRuntime, openRuntime, type GraftRuntime } from '../src/core/runtime.js';
 import { adminEndpoint } from '../src/core/hosts/endpoints.js';
 import { generateEd25519KeyPair } from '../src/core/ssh/index.js';
+import { PostgresCluster } from '../test/helpers/postgres-cluster.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const graft = join(root, 'bin', 'run.js');
 const tasks = Number(process.env.BENCH_TASKS ?? 1000);
 const running = Number(process.env.BENCH_RUNNING ?? 200);
 const shapes = (process.env.BENCH_SHAPES ?? 'wide,deep').split(',');
+const stores = (process.env.BENCH_STORES ?? 'sqlite').split(',');
 const hosts = 10;
 const slots = 8;
 const chains = 10;
@@ -76,6 +83,7 @@ function graph(shape: string, n: number, hostSlots: number, command: string): st
 interface GraftRun {
   session: string;
   home: string;
+  env: NodeJS.ProcessEnv;
   wallMs: number;
   tasksMs: number;
   peakRssMb: number;
@@ -85,13 +93,14 @@ interface GraftRun {
 }
 
 /** Runs `graft run --json`, sampling its memory; tasksMs is from the first task starting to the end of the run. */
-function runGraft(file: string, repo: string, label: string): Promise<GraftRun> {
+function runGraft(file: string, repo: string, label: string, database?: string): Promise<GraftRun> {
   const home = join(work, `home-${label}`);
+  const env = { ...process.env, GRAFT_HOME: home, ...(database ? { GRAFT_DATABASE_URL: database } : {}) };
   return new Promise((done, fail) => {
     const started = performance.now();
     const child = spawn(process.execPath, [graft, 'run', file, '--json'], {
       cwd: repo,
-      env: { ...process.env, GRAFT_HOME: home },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -142,6 +151,7 @@ function runGraft(file: string, repo: string, label: string): Promise<GraftRun> 
       done({
         session: envelope.result.session,
         home,
+        env,
         wallMs,
         tasksMs,
         peakRssMb: Math.round(peakKb / 1024),
@@ -164,7 +174,7 @@ async function overHosts(
   task: (runtime: GraftRuntime, host: HostRecord, k: number) => Promise<unknown>,
   before?: (runtime: GraftRuntime, hosts: HostRecord[]) => Promise<void>,
 ): Promise<number> {
-  const runtime = openRuntime({ env: { ...process.env, GRAFT_HOME: run.home } });
+  const runtime = openRuntime({ env: run.env });
   try {
     const up = runtime.store.listHosts(run.session).filter((h) => h.state === 'up');
     await Promise.all(up.map((h) => runtime.pool.exec(adminEndpoint(h, runtime.env), 'true')));
@@ -266,7 +276,7 @@ function poolFloor(run: GraftRun, shape: string, n: number): Promise<number> {
 
 /** One bare exec's latency: the median of 50 `true` in a row on one admin login graft holds. */
 async function bareLatency(run: GraftRun): Promise<number> {
-  const runtime = openRuntime({ env: { ...process.env, GRAFT_HOME: run.home } });
+  const runtime = openRuntime({ env: run.env });
   try {
     const host = runtime.store.listHosts(run.session).find((h) => h.state === 'up')!;
     await runtime.pool.exec(adminEndpoint(host, runtime.env), 'true');
@@ -292,7 +302,7 @@ function down(run: GraftRun, repo: string): number {
   const started = performance.now();
   execFileSync(process.execPath, [graft, 'down', '--session', run.session, '--quiet'], {
     cwd: repo,
-    env: { ...process.env, GRAFT_HOME: run.home },
+    env: run.env,
     stdio: 'ignore',
   });
   return performance.now() - started;
@@ -301,26 +311,42 @@ function down(run: GraftRun, repo: string): number {
 const repo = makeRepo();
 const rows: string[] = [];
 const latency: string[] = [];
+const cluster = stores.includes('postgres') ? await PostgresCluster.start({ durable: true }) : undefined;
 try {
   for (const shape of shapes) {
-    const run = await runGraft(graph(shape, tasks, slots, 'true'), repo, shape);
-    const bare = await direct(run, shape, tasks);
-    const floor = await isolationFloor(run, shape, tasks);
-    const pooled = await poolFloor(run, shape, tasks);
-    const one = await bareLatency(run);
-    const downMs = down(run, repo);
-    const ratio = (ms: number) => `${(ms / bare).toFixed(1)}x`;
-    rows.push(
-      `| ${shape} | ${tasks} | ${run.outcome}${run.failed ? ` (${run.failed} not succeeded)` : ''} | ${(run.tasksMs / 1000).toFixed(1)} s | ${(bare / 1000).toFixed(2)} s | **${ratio(run.tasksMs)}** | ${(floor / 1000).toFixed(1)} s (${ratio(floor)}) | ${(pooled / 1000).toFixed(1)} s (${ratio(pooled)}) | ${(run.wallMs / 1000).toFixed(1)} s | ${(downMs / 1000).toFixed(1)} s | ${run.peakRssMb} MB |`,
-    );
-    console.error(rows.at(-1));
-    if (run.readyToRunningMs.length > 0) {
-      const p50 = percentile(run.readyToRunningMs, 50);
-      const p99 = percentile(run.readyToRunningMs, 99);
-      latency.push(
-        `| ${shape} | ${run.readyToRunningMs.length} | ${one.toFixed(1)} ms | ${p50.toFixed(0)} ms (**${(p50 / one).toFixed(1)}x**) | ${p99.toFixed(0)} ms (**${(p99 / one).toFixed(1)}x**) |`,
+    // Each store's run is taken down before the next starts (`down` deletes every pool account
+    // on these hosts, so one `down` would otherwise do the other's work); the last run's hosts
+    // serve the bare and floor peers, measured once for every row.
+    const runs: { store: string; run: GraftRun; downMs: number }[] = [];
+    for (const [i, store] of stores.entries()) {
+      const run = await runGraft(
+        graph(shape, tasks, slots, 'true'),
+        repo,
+        `${shape}-${store}`,
+        cluster && store === 'postgres' ? cluster.createDatabase() : undefined,
       );
-      console.error(latency.at(-1));
+      runs.push({ store, run, downMs: i < stores.length - 1 ? down(run, repo) : NaN });
+    }
+    const last = runs.at(-1)!;
+    const bare = await direct(last.run, shape, tasks);
+    const floor = await isolationFloor(last.run, shape, tasks);
+    const pooled = await poolFloor(last.run, shape, tasks);
+    const one = await bareLatency(last.run);
+    last.downMs = down(last.run, repo);
+    const ratio = (ms: number) => `${(ms / bare).toFixed(1)}x`;
+    for (const { store, run, downMs } of runs) {
+      rows.push(
+        `| ${shape} | ${store} | ${tasks} | ${run.outcome}${run.failed ? ` (${run.failed} not succeeded)` : ''} | ${(run.tasksMs / 1000).toFixed(1)} s | ${(bare / 1000).toFixed(2)} s | **${ratio(run.tasksMs)}** | ${(floor / 1000).toFixed(1)} s (${ratio(floor)}) | ${(pooled / 1000).toFixed(1)} s (${ratio(pooled)}) | ${(run.wallMs / 1000).toFixed(1)} s | ${(downMs / 1000).toFixed(1)} s | ${run.peakRssMb} MB |`,
+      );
+      console.error(rows.at(-1));
+      if (run.readyToRunningMs.length > 0) {
+        const p50 = percentile(run.readyToRunningMs, 50);
+        const p99 = percentile(run.readyToRunningMs, 99);
+        latency.push(
+          `| ${shape} | ${store} | ${run.readyToRunningMs.length} | ${one.toFixed(1)} ms | ${p50.toFixed(0)} ms (**${(p50 / one).toFixed(1)}x**) | ${p99.toFixed(0)} ms (**${(p99 / one).toFixed(1)}x**) |`,
+        );
+        console.error(latency.at(-1));
+      }
     }
   }
   const perHost = Math.ceil(running / hosts);
@@ -328,13 +354,16 @@ try {
   const memory = await runGraft(hold, repo, 'memory');
   down(memory, repo);
   console.log(
-    `\n| shape | tasks | outcome | graft: first start → end | bare execs | graft / bare | isolation floor (account + login + removal) | floor with the pool (claim + login + revoke) | graft run wall (with hosts) | graft down | controller peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`,
+    `\n| shape | state store | tasks | outcome | graft: first start → end | bare execs | graft / bare | isolation floor (account + login + removal) | floor with the pool (claim + login + revoke) | graft run wall (with hosts) | graft down | controller peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`,
   );
   if (latency.length > 0)
-    console.log(`\n| shape | tasks ready during the run | one bare exec | ready → running p50 | p99 |\n|---|---|---|---|---|\n${latency.join('\n')}`);
+    console.log(
+      `\n| shape | state store | tasks ready during the run | one bare exec | ready → running p50 | p99 |\n|---|---|---|---|---|---|\n${latency.join('\n')}`,
+    );
   console.log(
     `\ncontroller peak RSS with ${running} agents running at once (${hosts} hosts × ${perHost} slots, each task sleeps 20 s): ${memory.peakRssMb} MB (${memory.outcome})`,
   );
 } finally {
+  cluster?.stop();
   rmSync(work, { recursive: true, force: true });
 }

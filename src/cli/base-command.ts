@@ -1,4 +1,7 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { authorize } from '../core/team/session-access.js';
+import type { SessionRole } from '../core/state/member-store.js';
+import type { SessionRow } from '../core/state/store.js';
 import type winston from 'winston';
 import { asGraftError, ExitCode, type GraftError, UsageError } from '../core/errors.js';
 import { EventBus, type EventLevel } from '../core/events.js';
@@ -92,6 +95,17 @@ export abstract class GraftCommand<T extends typeof Command> extends Command {
   protected runtime(): GraftRuntime {
     this.openedRuntime ??= openRuntime({ events: this.events });
     return this.openedRuntime;
+  }
+
+  /**
+   * Readies a session for `action`: refuses unless this operator holds `role` on it (team mode;
+   * session-access.ts), and for an owner's action fetches the session's key files this machine
+   * lacks from the shared store.
+   */
+  protected joinSession(session: SessionRow, role: SessionRole, action: string): void {
+    const runtime = this.runtime();
+    authorize(runtime, session, role, action);
+    if (role === 'owner') runtime.vault?.pull(session.id);
   }
 
   /** Hides secret values this process learned (granted secrets) from anything it outputs. */

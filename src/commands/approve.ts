@@ -5,6 +5,7 @@ import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { recordApproval } from '../core/controller/human-decisions.js';
 import type { ApprovalRecord, TaskRecord } from '../core/model/task.js';
+import { UsageError } from '../core/errors.js';
 
 export default class Approve extends GraftCommand<typeof Approve> {
   static override summary = 'Pass (or reject) a task waiting at a human approval gate.';
@@ -19,20 +20,32 @@ export default class Approve extends GraftCommand<typeof Approve> {
     session: sessionFlag,
     reject: Flags.boolean({ description: 'Reject instead of approve.' }),
     reason: Flags.string({ description: 'Why (recorded; expected with --reject).' }),
-    by: Flags.string({ description: 'Who decides (default: your login name).', env: 'GRAFT_APPROVER' }),
+    by: Flags.string({ description: 'Who decides (default: your login name; in team mode, your operator name, and no one else).', env: 'GRAFT_APPROVER' }),
   };
 
   async run(): Promise<{ session: string; task: TaskRecord; approval: ApprovalRecord }> {
     const runtime = this.runtime();
     const { session, run, runs } = requireRun(runtime.store, this.flags.session);
+    this.joinSession(session, 'approver', 'approve');
     this.logToSession(session.id);
     const { task, approval } = recordApproval(runtime, run, runs, {
       task: this.args.task,
       reject: this.flags.reject,
       reason: this.flags.reason,
-      by: this.flags.by ?? userInfo().username,
+      by: approver(runtime.store.database.dialect === 'postgres' ? runtime.operator : undefined, this.flags.by),
       via: 'cli',
     });
     return { session: session.id, task, approval };
   }
+}
+
+/** Who the decision is recorded as: in team mode the operator (whose role was checked), never a name given instead. */
+function approver(operator: string | undefined, by: string | undefined): string {
+  if (operator === undefined) return by ?? userInfo().username;
+  if (by !== undefined && by !== operator) {
+    throw new UsageError(`--by ${by}: in team mode a decision is recorded as the operator who makes it (${operator})`, [
+      'Drop --by (and GRAFT_APPROVER), or run graft as that operator (GRAFT_OPERATOR).',
+    ]);
+  }
+  return operator;
 }

@@ -25,6 +25,7 @@ export default class Attach extends GraftCommand<typeof Attach> {
     const runtime = this.runtime();
     const by = this.flags.by ?? userInfo().username;
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'attach');
     this.logToSession(session.id);
     const terminal = await openTaskTerminal(runtime, {
       task: this.args.task,

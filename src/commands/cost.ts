@@ -21,6 +21,7 @@ export default class Cost extends GraftCommand<typeof Cost> {
   async run(): Promise<CostReport> {
     const store = this.runtime().store;
     const session = requireSession(store, this.flags.session);
+    this.joinSession(session, 'viewer', 'cost');
     const report = costReport(store, session.id);
     this.log(report.tasks.length === 0 ? `session ${session.id}: no model requests went through the gateway` : renderCostReport(report));
     return report;

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { userInfo } from 'node:os';
 import { GraftCommand } from '../cli/base-command.js';
+import { mayAct } from '../core/team/session-access.js';
 import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { liveDashboardUrl, serveDashboard } from '../core/dashboard/serve-dashboard.js';
@@ -22,13 +23,19 @@ export default class Dashboard extends GraftCommand<typeof Dashboard> {
       description: 'Address[:port] to serve on (default 127.0.0.1 and a free port); not loopback means HTTPS.',
       env: 'GRAFT_DASHBOARD_LISTEN',
     }),
-    by: Flags.string({ description: 'Who approvals and answers made on the page are recorded as (default: your login name).', env: 'GRAFT_APPROVER' }),
+    by: Flags.string({
+      description: 'Who approvals and answers made on the page are recorded as (default: your login name; in team mode always your operator name).',
+      env: 'GRAFT_APPROVER',
+    }),
   };
 
   async run(): Promise<{ session: string; url: string; served: boolean }> {
     const runtime = this.runtime();
     const { session } = requireRun(runtime.store, this.flags.session);
-    const existing = this.flags.listen ? undefined : liveDashboardUrl(runtime, session.id);
+    this.joinSession(session, 'viewer', 'dashboard');
+    // A viewer (team mode) gets a read-only page of their own, never a sign-in to the controller's.
+    const mayDecide = mayAct(runtime, session, 'approver');
+    const existing = this.flags.listen || !mayDecide ? undefined : liveDashboardUrl(runtime, session.id);
     if (existing) {
       process.stderr.write(`the run's controller serves the dashboard; open:\n  ${existing}\n`);
       return { session: session.id, url: existing, served: false };
@@ -36,8 +43,8 @@ export default class Dashboard extends GraftCommand<typeof Dashboard> {
     this.logToSession(session.id);
     const server = await serveDashboard(runtime, session, {
       listen: this.flags.listen,
-      approver: this.flags.by ?? userInfo().username,
-      writable: session.status !== 'ended',
+      approver: runtime.store.database.dialect === 'postgres' ? runtime.operator : (this.flags.by ?? userInfo().username),
+      writable: session.status !== 'ended' && mayDecide,
     });
     const url = server.signInUrl();
     process.stderr.write(

@@ -21,6 +21,7 @@ export default class Diff extends GraftCommand<typeof Diff> {
   async run(): Promise<{ agent: string; base: string; branch: string; diff: string }> {
     const { store } = this.runtime();
     const session = requireSession(store, this.flags.session);
+    this.joinSession(session, 'viewer', 'diff');
     const agent = store.getAgent(session.id, this.args.name);
     if (!agent) throw new NotFoundError(`no agent ${this.args.name} in session ${session.id}`);
     const workspace = requireWorkspace(agent);

@@ -37,6 +37,7 @@ export default class Down extends GraftCommand<typeof Down> {
       this.log('no live session: nothing to tear down');
       return { session: null, alreadyEnded: true, destroyed: [] };
     }
+    this.joinSession(session, 'owner', 'down');
     this.logToSession(session.id);
     const result = await stopAndTearDown(runtime, session, factory);
     this.log(describe(result));

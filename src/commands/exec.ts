@@ -41,6 +41,7 @@ export default class Exec extends GraftCommand<typeof Exec> {
 
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'exec');
     this.logToSession(session.id);
     const up = runtime.store.listHosts(session.id).filter((h) => h.state === 'up');
     const names = new Set(selectHosts(this.flags.on, up));

@@ -37,6 +37,7 @@ export default class Extend extends GraftCommand<typeof Extend> {
     if (!ttl && !this.flags.budget)
       throw new UsageError('say what to extend: --ttl DURATION, --budget DOLLARS, or both', ['graft extend --ttl 4h', 'graft extend --budget 20']);
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'extend');
     this.logToSession(session.id);
     let budget: BudgetChange | undefined;
     if (this.flags.budget) {

@@ -22,6 +22,7 @@ export default class Hosts extends GraftCommand<typeof Hosts> {
   async run(): Promise<{ session: string; hosts: HostView[] }> {
     const { store } = this.runtime();
     const session = requireSession(store, this.flags.session);
+    this.joinSession(session, 'viewer', 'hosts');
     const hosts = store
       .listHosts(session.id)
       .filter((h) => this.flags.all || h.state !== 'destroyed')

@@ -15,6 +15,7 @@ export default class Inbox extends GraftCommand<typeof Inbox> {
 
   async run(): Promise<{ session: string; entries: HumanInboxEntry[] }> {
     const { session } = requireRun(this.runtime().store, this.flags.session);
+    this.joinSession(session, 'approver', 'inbox');
     const entries = MessageStore.of(this.runtime().store).humanInbox(session.id, { all: this.flags.all });
     if (entries.length === 0) this.log(this.flags.all ? 'no messages' : 'no new messages (graft inbox --all shows earlier ones)');
     for (const e of entries) {

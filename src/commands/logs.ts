@@ -27,6 +27,7 @@ export default class Logs extends GraftCommand<typeof Logs> {
   async run(): Promise<{ task: string; attempt: number; source: 'host' | 'saved'; output?: string }> {
     const runtime = this.runtime();
     const { session, run, runs } = requireRun(runtime.store, this.flags.session);
+    this.joinSession(session, 'viewer', 'logs');
     const name = this.args.task;
     if (!Object.hasOwn(run.graph.tasks, name))
       throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);

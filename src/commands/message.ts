@@ -31,6 +31,7 @@ export default class Message extends GraftCommand<typeof Message> {
   async run(): Promise<{ session: string; message: StoredMessage }> {
     const runtime = this.runtime();
     const { session, run } = requireRun(runtime.store, this.flags.session);
+    this.joinSession(session, 'approver', 'message');
     const to = this.args.to;
     if (to !== broadcastRecipient && !Object.hasOwn(run.graph.tasks, to))
       throw new NotFoundError(`session ${session.id} has no task ${to}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}, or all`]);

@@ -22,6 +22,7 @@ export default class Resume extends GraftCommand<typeof Resume> {
   async run(): Promise<DriveSummary> {
     const runtime = this.runtime();
     const { session } = requireRun(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'resume');
     this.logToSession(session.id);
     runtime.events.emit({ code: 'run.resumed', level: 'info', message: `resuming the run of session ${session.id}`, session: session.id });
     const drive = driveController(this.driveOutput(), runtime, defaultProvisioners(runtime.pool, runtime.layout.knownHosts), companionOptions(this.flags));

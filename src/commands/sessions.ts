@@ -8,11 +8,19 @@ export interface SessionView {
   provisioner: string;
   hosts: number;
   createdAt: string;
+  /** Who started it (GRAFT_OPERATOR, else user@host); absent for sessions from before owners were recorded. */
+  owner?: string;
 }
 
 export default class Sessions extends GraftCommand<typeof Sessions> {
   static override summary = 'List sessions, newest first.';
-  static override examples = ['<%= config.bin %> sessions', '<%= config.bin %> sessions --all --json'];
+  static override description =
+    "With a shared PostgreSQL store (team mode, GRAFT_DATABASE_URL), every operator's sessions are listed, each with its owner; commands run without --session pick among your own.";
+  static override examples = [
+    '<%= config.bin %> sessions',
+    '<%= config.bin %> sessions --all --json',
+    { description: "A team's sessions", command: 'GRAFT_DATABASE_URL=postgres://graft@db.internal/graft <%= config.bin %> sessions' },
+  ];
 
   static override flags = {
     all: Flags.boolean({ char: 'a', description: 'Include sessions that have ended.', env: 'GRAFT_ALL' }),
@@ -29,12 +37,13 @@ export default class Sessions extends GraftCommand<typeof Sessions> {
         provisioner: s.provisioner,
         hosts: store.listHosts(s.id).filter((h) => h.state !== 'destroyed').length,
         createdAt: s.createdAt,
+        ...(s.owner ? { owner: s.owner } : {}),
       }));
     this.log(
       sessions.length > 0
         ? renderTable(
-            ['session', 'status', 'provisioner', 'hosts', 'created'],
-            sessions.map((s) => [s.id, s.status, s.provisioner, String(s.hosts), s.createdAt]),
+            ['session', 'status', 'owner', 'provisioner', 'hosts', 'created'],
+            sessions.map((s) => [s.id, s.status, s.owner ?? '-', s.provisioner, String(s.hosts), s.createdAt]),
           )
         : 'no sessions (start one with: graft up)',
     );

@@ -24,6 +24,7 @@ export default class Ssh extends GraftCommand<typeof Ssh> {
   async run(): Promise<{ agent: string; exitCode: number | null }> {
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'ssh');
     this.logToSession(session.id);
     const { agent, host } = requireReadyAgent(runtime.store, session, this.args.name);
     this.events.emit({ code: 'exec.started', level: 'debug', message: `interactive shell as agent ${agent.name}`, session: session.id, host: host.name });

@@ -29,6 +29,7 @@ export default class Status extends GraftCommand<typeof Status> {
   async run(): Promise<StatusResult> {
     const store = this.runtime().store;
     const { session, run, runs } = requireRun(store, this.flags.session);
+    this.joinSession(session, 'viewer', 'status');
     const tasks = runs.listTasks(session.id);
     const costs = costByTask(store, session.id);
     const counts: Record<string, number> = {};

@@ -68,6 +68,7 @@ export const errorCodes = {
   HOST_KEY_MISMATCH: ['security', 'a host presented a key other than the pinned one'],
   HOST_KEY_UNPINNED: ['security', 'a host has no pinned key and trust on first use was not asked for'],
   KEY_EXPIRED: ['security', "an agent's key or certificate is past its expiry"],
+  ROLE_REFUSED: ['security', "an operator's role on a session (team mode) does not allow what was asked"],
   IDENTITY_MISMATCH: ['security', 'a peer presented an identity other than the one expected'],
   HOST_ADMIN_FAILED: ['remoteFailure', 'the host tool refused or failed (account, key, files, rules)'],
   HOST_UNSUPPORTED: ['provider', 'a host lacks what graft needs (a tool, sudo, an sshd setting)'],

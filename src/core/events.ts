@@ -56,6 +56,7 @@ export const EventCodes = [
   'task.attached',
   'task.detached',
   'run.lease-lost',
+  'session.shared',
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 

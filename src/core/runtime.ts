@@ -4,6 +4,8 @@ import { StateError, UsageError } from './errors.js';
 import { EventBus } from './events.js';
 import { graftHome, homeLayout } from './home.js';
 import { AuditLog } from './log/audit-log.js';
+import { operatorName } from './team/operator.js';
+import { SessionVault } from './team/session-vault.js';
 import { SshPool } from './ssh/index.js';
 import { Redactor } from './secrets/redactor.js';
 import { isDatabaseUrl, StateStore } from './state/store.js';
@@ -15,6 +17,10 @@ export interface GraftRuntime {
   layout: ReturnType<typeof homeLayout>;
   /** Where the state store is: GRAFT_DATABASE_URL (team mode, PostgreSQL), or the home's SQLite file. */
   database: string;
+  /** Who runs this process (GRAFT_OPERATOR, else user@host): sessions' owners, roles and the audit log name it. */
+  operator: string;
+  /** Team mode only: sessions' key files, sealed in the shared store (session-vault.ts). */
+  vault?: SessionVault;
   store: StateStore;
   events: EventBus;
   pool: SshPool;
@@ -43,10 +49,14 @@ export function openRuntime(options: RuntimeOptions = {}): GraftRuntime {
     });
   }
   const database = databaseTarget(env, layout.database);
+  const operator = operatorName(env);
+  const store = StateStore.open(database, { operator });
   return {
     layout,
     database,
-    store: StateStore.open(database),
+    operator,
+    ...(store.database.dialect === 'postgres' ? { vault: new SessionVault(store, env, layout.sessionDir) } : {}),
+    store,
     events: options.events ?? new EventBus(),
     pool: new SshPool({
       connectTimeoutMs: options.connectTimeoutMs ?? durationFromEnv(env, 'GRAFT_CONNECT_TIMEOUT'),
@@ -92,6 +102,6 @@ export function attachAuditLog(runtime: GraftRuntime, sessionId: string): void {
   runtime.auditedSessions.add(sessionId);
   const audit = new AuditLog(sessionFiles(runtime, sessionId).audit);
   runtime.events.on((event) => {
-    if (event.session === sessionId) audit.record(runtime.redactor.redactDeep(event));
+    if (event.session === sessionId) audit.record(runtime.redactor.redactDeep(event), runtime.operator);
   });
 }

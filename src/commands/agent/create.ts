@@ -58,6 +58,7 @@ export default class AgentCreate extends GraftCommand<typeof AgentCreate> {
   async run(): Promise<{ session: string; agent: AgentView; transfer?: TransferStats }> {
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'agent create');
     this.logToSession(session.id);
     const { agent, transfer } = await createAgent(runtime, session, {
       name: this.args.name,

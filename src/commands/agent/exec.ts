@@ -36,6 +36,7 @@ export default class AgentExec extends GraftCommand<typeof AgentExec> {
     if (!command) throw new UsageError('no command given', ['Put the command after --, e.g.: graft agent exec NAME -- id']);
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'agent exec');
     this.logToSession(session.id);
     const { agent, host } = requireReadyAgent(runtime.store, session, this.args.name);
     const shell = HostShell.agent(runtime.pool, session.id, agent, host);

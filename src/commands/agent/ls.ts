@@ -18,6 +18,7 @@ export default class AgentLs extends GraftCommand<typeof AgentLs> {
   async run(): Promise<{ session: string; agents: AgentView[] }> {
     const { store } = this.runtime();
     const session = requireSession(store, this.flags.session);
+    this.joinSession(session, 'viewer', 'agent ls');
     const agents = store
       .listAgents(session.id)
       .filter((a) => this.flags.all || a.state !== 'removed')

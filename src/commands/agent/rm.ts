@@ -21,6 +21,7 @@ export default class AgentRm extends GraftCommand<typeof AgentRm> {
   async run(): Promise<{ session: string; agent: string; removed: boolean }> {
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'agent rm');
     this.logToSession(session.id);
     const agent = runtime.store.getAgent(session.id, this.args.name);
     const removed = agent ? await removeAgent(runtime, session, agent) : false;

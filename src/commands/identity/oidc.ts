@@ -20,6 +20,7 @@ export default class IdentityOidc extends GraftCommand<typeof IdentityOidc> {
   async run(): Promise<{ issuer: string; discoveryFile: string; jwksFile: string }> {
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'viewer', 'identity oidc');
     const authority = await ensureSessionAuthority(session, sessionFiles(runtime, session.id).dir);
     const written = await writeOidcIssuerFiles(this.flags.out, authority);
     this.log(`wrote ${written.discoveryFile} and ${written.jwksFile}\nserve ${this.flags.out} at ${oidcDiscoveryDocument(authority).issuer}`);

@@ -29,6 +29,7 @@ export default class IdentityShow extends GraftCommand<typeof IdentityShow> {
   }> {
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'viewer', 'identity show');
     const { agent } = requireReadyAgent(runtime.store, session, this.args.name);
     const authority = await ensureSessionAuthority(session, sessionFiles(runtime, session.id).dir);
     const files = ['cert.pem', 'key.pem', 'ca.pem'].map((f) => `${agent.home}/.graft/identity/${f}`);

@@ -24,6 +24,7 @@ export default class IdentityToken extends GraftCommand<typeof IdentityToken> {
   async run(): Promise<{ agent: string; path: string; sub: string; aud: string; iss: string; exp: string }> {
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'identity token');
     this.logToSession(session.id);
     const { agent, host } = requireReadyAgent(runtime.store, session, this.args.name);
     const written = await writeAgentToken(runtime, session, agent, host, this.flags.audience, this.flags.ttl);

@@ -18,6 +18,7 @@ export default class SyncPull extends GraftCommand<typeof SyncPull> {
   async run(): Promise<{ agent: string } & PullResult> {
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'sync pull');
     this.logToSession(session.id);
     const { agent, host } = requireReadyAgent(runtime.store, session, this.args.name);
     requireWorkspace(agent);

@@ -18,6 +18,7 @@ export default class SyncPush extends GraftCommand<typeof SyncPush> {
   async run(): Promise<{ agent: string; base: string; fastForwarded: boolean; objects: number; bytes: number }> {
     const runtime = this.runtime();
     const session = requireSession(runtime.store, this.flags.session);
+    this.joinSession(session, 'owner', 'sync push');
     this.logToSession(session.id);
     const { agent, host } = requireReadyAgent(runtime.store, session, this.args.name);
     const workspace = requireWorkspace(agent);

@@ -139,6 +139,8 @@ export async function createAgent(
     const authority = await ensureSessionAuthority(session, files.dir);
     const certificate = await issueAgentCertificate(authority, { agentName: name });
     Object.assign(agent, { spiffeId: certificate.spiffeId, certificateNotAfter: certificate.notAfter.toISOString() });
+    // Team mode: another operator's controller can reach this agent if this machine dies.
+    runtime.vault?.push(session.id, name);
     lap('identity');
     agent.keyFrom = await address;
     const keyLine = authorizedKeyLine({

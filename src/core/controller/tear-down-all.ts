@@ -22,7 +22,8 @@ export async function stopAndTearDown(runtime: GraftRuntime, session: SessionRow
 export async function tearDownAll(runtime: GraftRuntime, factory: ProvisionerFactory): Promise<DownResult[]> {
   const results: DownResult[] = [];
   const failures: Error[] = [];
-  for (const session of runtime.store.listSessions().filter((s) => s.status !== 'ended')) {
+  // In team mode, only this operator's own sessions: others' are theirs to end.
+  for (const session of runtime.store.ownSessions().filter((s) => s.status !== 'ended')) {
     try {
       results.push(await stopAndTearDown(runtime, session, factory));
     } catch (error) {

@@ -23,9 +23,10 @@ export class AuditLog {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   }
 
-  record(event: GraftEvent): void {
+  /** Appends `event`, naming the operator whose graft process did it. */
+  record(event: GraftEvent, operator: string): void {
     if (event.level === 'debug' && !auditedDebugCodes.has(event.code)) return;
-    const line = JSON.stringify({ time: event.time ?? new Date().toISOString(), ...event });
+    const line = JSON.stringify({ time: event.time ?? new Date().toISOString(), operator, ...event });
     appendFileSync(this.file, line + '\n', { mode: 0o600 });
   }
 }

@@ -31,6 +31,8 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
   if (request.provisioner !== 'static' && (!Number.isInteger(request.hosts) || request.hosts < 1)) {
     throw new UsageError(`--hosts must be a whole number of at least 1, not ${request.hosts}`);
   }
+  // Team mode: no session starts whose keys the team could not get back.
+  runtime.vault?.requireKey();
   const id = newSessionId();
   // The pid lets `down` tell an `up` still running from one that was killed.
   const spec = { ...request, upPid: process.pid } as Record<string, unknown>;
@@ -38,10 +40,11 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
   const { provisioner, requests } = await factory(request.provisioner, { id, dir: sessionFiles(runtime, id).dir, spec });
   const hostRequests = requests ?? numberedRequests(request);
   const expiresAt = new Date(Date.now() + request.ttlMs).toISOString();
-  runtime.store.createSession({ id, status: 'creating', provisioner: request.provisioner, spec, expiresAt });
+  runtime.store.createSession({ id, status: 'creating', provisioner: request.provisioner, spec, expiresAt, owner: runtime.operator });
   onSession?.(id);
   const context = { ...sessionContext(runtime, id), expiresAt };
   await ensureSessionAuthority(runtime.store.getSession(id)!, context.dir);
+  runtime.vault?.push(id);
   runtime.events.emit({ code: 'session.created', level: 'info', message: `session ${id} (${request.provisioner})`, session: id, data: { spec } });
 
   const hosts = await provisioner.create(context, hostRequests);

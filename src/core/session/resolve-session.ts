@@ -3,17 +3,21 @@ import type { SessionRow, StateStore } from '../state/store.js';
 
 /**
  * The session a command works on: the one named, or else the most recent one that is
- * not ended. Returns undefined only when none was named and none is live.
+ * not ended (in team mode, of this operator's own). Returns undefined only when none was named
+ * and none is live.
  */
 export function findSession(store: StateStore, id?: string): SessionRow | undefined {
   if (id) {
     const session = store.getSession(id);
     if (!session) {
-      throw new NotFoundError(`no session ${id} in this graft home`, ['List sessions with: graft sessions', 'Check GRAFT_HOME if you keep several.']);
+      throw new NotFoundError(
+        `no session ${id} in ${store.database.dialect === 'postgres' ? `the team's store ${store.database.location}` : 'this graft home'}`,
+        ['List sessions with: graft sessions', 'Check GRAFT_HOME (or GRAFT_DATABASE_URL) if you keep several.'],
+      );
     }
     return session;
   }
-  return store.listSessions().find((s) => s.status !== 'ended');
+  return store.ownSessions().find((s) => s.status !== 'ended');
 }
 
 /** Like findSession, but a live session is required. */

@@ -4,6 +4,28 @@
  * database from a newer graft is refused, not guessed at. A change to the schema is a new entry
  * at the end of both lists, saying the same thing in each engine's words.
  */
+/** Team mode's tables: the same in both engines but for the integer type's name. */
+function teamTables(integer: string): string {
+  return `ALTER TABLE sessions ADD COLUMN owner TEXT;
+   CREATE TABLE session_members (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     operator TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('owner', 'approver', 'viewer')),
+     granted_by TEXT NOT NULL,
+     granted_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, operator)
+   );
+   CREATE TABLE session_secrets (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     path TEXT NOT NULL,
+     mode ${integer} NOT NULL,
+     digest TEXT NOT NULL,
+     sealed TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, path)
+   );`;
+}
+
 export const sqliteMigrations: string[] = [
   `CREATE TABLE sessions (
      id TEXT PRIMARY KEY,
@@ -150,6 +172,10 @@ export const sqliteMigrations: string[] = [
   `ALTER TABLE runs ADD COLUMN controller_id TEXT;
    ALTER TABLE runs ADD COLUMN controller_machine TEXT;
    ALTER TABLE runs ADD COLUMN lease_expires_at TEXT;`,
+  // Team mode: who started a session (owner), who else may do what to it (session_members), and
+  // the session's key files sealed with the team key (session_secrets, docs/team-mode.md), so
+  // another operator's machine can act on the session and a dump of the database opens no host.
+  teamTables('INTEGER'),
 ];
 
 /**
@@ -296,4 +322,5 @@ export const postgresMigrations: string[] = [
   `ALTER TABLE runs ADD COLUMN controller_id TEXT;
    ALTER TABLE runs ADD COLUMN controller_machine TEXT;
    ALTER TABLE runs ADD COLUMN lease_expires_at TEXT;`,
+  teamTables('BIGINT'),
 ];

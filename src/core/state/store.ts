@@ -18,6 +18,8 @@ export interface SessionRow {
   spec: Record<string, unknown>;
   /** When the session ends by itself: agent keys and certificates expire then. */
   expiresAt: string;
+  /** The operator who started it (team mode shows it; see operator.ts). */
+  owner?: string;
 }
 
 interface RawSession {
@@ -28,6 +30,7 @@ interface RawSession {
   provisioner: string;
   spec: string;
   expires_at: string | null;
+  owner: string | null;
 }
 
 /** Where a store lives: a SQLite file, or a `postgres://` / `postgresql://` URL (team mode). */
@@ -42,9 +45,20 @@ export function isDatabaseUrl(target: string): boolean {
  * written before an action and its outcome after.
  */
 export class StateStore {
-  private constructor(private readonly db: SqlDatabase) {}
+  /**
+   * In team mode, the operator whose sessions a command picks when it names none (a shared
+   * store holds everyone's): see `ownSessions`.
+   */
+  readonly operator?: string;
 
-  static open(target: string): StateStore {
+  private constructor(
+    private readonly db: SqlDatabase,
+    operator?: string,
+  ) {
+    this.operator = operator;
+  }
+
+  static open(target: string, options: { operator?: string } = {}): StateStore {
     if (isDatabaseUrl(target)) {
       const db = PostgresDatabase.open(target);
       try {
@@ -53,7 +67,7 @@ export class StateStore {
         db.close();
         throw error;
       }
-      return new StateStore(db);
+      return new StateStore(db, options.operator);
     }
     const db = SqliteDatabase.open(target);
     db.migrate(sqliteMigrations);
@@ -69,17 +83,29 @@ export class StateStore {
     this.db.close();
   }
 
+  /** Records a new session; its owner (when given) becomes its first member, as `owner`. */
   createSession(session: Omit<SessionRow, 'createdAt' | 'updatedAt'>): SessionRow {
     const now = new Date().toISOString();
-    this.db.run('INSERT INTO sessions (id, created_at, updated_at, status, provisioner, spec, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      session.id,
-      now,
-      now,
-      session.status,
-      session.provisioner,
-      JSON.stringify(session.spec),
-      session.expiresAt,
-    ]);
+    this.db.transaction(() => {
+      this.db.run('INSERT INTO sessions (id, created_at, updated_at, status, provisioner, spec, expires_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+        session.id,
+        now,
+        now,
+        session.status,
+        session.provisioner,
+        JSON.stringify(session.spec),
+        session.expiresAt,
+        session.owner ?? null,
+      ]);
+      if (session.owner) {
+        this.db.run("INSERT INTO session_members (session_id, operator, role, granted_by, granted_at) VALUES (?, ?, 'owner', ?, ?)", [
+          session.id,
+          session.owner,
+          session.owner,
+          now,
+        ]);
+      }
+    });
     return { ...session, createdAt: now, updatedAt: now };
   }
 
@@ -105,9 +131,15 @@ export class StateStore {
     return row && toSession(row);
   }
 
-  /** Newest first. */
+  /** Newest first: every session in the store (in team mode, every operator's). */
   listSessions(): SessionRow[] {
     return this.db.all<RawSession>('SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC').map(toSession);
+  }
+
+  /** Newest first: the sessions a command without --session chooses among (in team mode, this operator's own). */
+  ownSessions(): SessionRow[] {
+    const all = this.listSessions();
+    return this.operator === undefined ? all : all.filter((s) => s.owner === this.operator);
   }
 
   /** Inserts or replaces a host of a session. */
@@ -187,5 +219,6 @@ function toSession(row: RawSession): SessionRow {
     spec: JSON.parse(row.spec) as Record<string, unknown>,
     // Sessions from before expiry was recorded end a day after they began.
     expiresAt: row.expires_at ?? new Date(Date.parse(row.created_at) + 86_400_000).toISOString(),
+    ...(row.owner ? { owner: row.owner } : {}),
   };
 }

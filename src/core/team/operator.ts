@@ -1,0 +1,28 @@
+import { hostname, userInfo } from 'node:os';
+import { UsageError } from '../errors.js';
+
+const operatorPattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+
+/**
+ * Who is running graft, as the session store and the audit log name them: GRAFT_OPERATOR, else
+ * `user@host`. In team mode it is what roles are granted to (docs/team-mode.md); it is a name
+ * the team agrees on, not a credential: the database account and the team key are those.
+ */
+export function operatorName(env: NodeJS.ProcessEnv): string {
+  const given = env.GRAFT_OPERATOR?.trim();
+  const name = given || `${safeUser()}@${hostname()}`;
+  if (!operatorPattern.test(name)) {
+    throw new UsageError(`GRAFT_OPERATOR is ${JSON.stringify(name)}: an operator name is 1 to 128 letters, digits, '.', '_', '@', '+' or '-'`, [
+      'Set it to the name your team knows you by, e.g. GRAFT_OPERATOR=ana@example.com',
+    ]);
+  }
+  return name;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid${process.getuid?.() ?? 'unknown'}`;
+  }
+}
