@@ -1,11 +1,10 @@
 import { Args, Flags } from '@oclif/core';
-import { userInfo } from 'node:os';
 import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { recordApproval } from '../core/controller/human-decisions.js';
 import type { ApprovalRecord, TaskRecord } from '../core/model/task.js';
-import { UsageError } from '../core/errors.js';
+import { humanName } from '../core/team/session-access.js';
 
 export default class Approve extends GraftCommand<typeof Approve> {
   static override summary = 'Pass (or reject) a task waiting at a human approval gate.';
@@ -32,20 +31,9 @@ export default class Approve extends GraftCommand<typeof Approve> {
       task: this.args.task,
       reject: this.flags.reject,
       reason: this.flags.reason,
-      by: approver(runtime.store.database.dialect === 'postgres' ? runtime.operator : undefined, this.flags.by),
+      by: humanName(runtime, this.flags.by),
       via: 'cli',
     });
     return { session: session.id, task, approval };
   }
-}
-
-/** Who the decision is recorded as: in team mode the operator (whose role was checked), never a name given instead. */
-function approver(operator: string | undefined, by: string | undefined): string {
-  if (operator === undefined) return by ?? userInfo().username;
-  if (by !== undefined && by !== operator) {
-    throw new UsageError(`--by ${by}: in team mode a decision is recorded as the operator who makes it (${operator})`, [
-      'Drop --by (and GRAFT_APPROVER), or run graft as that operator (GRAFT_OPERATOR).',
-    ]);
-  }
-  return operator;
 }

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
-import { userInfo } from 'node:os';
 import { GraftCommand } from '../cli/base-command.js';
-import { mayAct } from '../core/team/session-access.js';
+import { humanName, mayAct } from '../core/team/session-access.js';
 import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { liveDashboardUrl, serveDashboard } from '../core/dashboard/serve-dashboard.js';
@@ -43,7 +42,7 @@ export default class Dashboard extends GraftCommand<typeof Dashboard> {
     this.logToSession(session.id);
     const server = await serveDashboard(runtime, session, {
       listen: this.flags.listen,
-      approver: runtime.store.database.dialect === 'postgres' ? runtime.operator : (this.flags.by ?? userInfo().username),
+      approver: humanName(runtime, this.flags.by),
       writable: session.status !== 'ended' && mayDecide,
     });
     const url = server.signInUrl();

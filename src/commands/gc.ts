@@ -52,7 +52,11 @@ export default class Gc extends GraftCommand<typeof Gc> {
     const onlyLocal =
       extra.length === 0 && sessions.some((x) => x.provisioner === 'local') && !sessions.some((x) => x.provisioner === 'ec2' || x.provisioner === 'gce');
     const scopes = onlyLocal ? [] : await cloudScopes(runtime, extra);
-    const { orphans, apiOf } = await findOrphans(runtime, scopes, { owner: ownerId(runtime.layout.home), graceMs: parseDuration('grace', flags.grace) });
+    const { orphans, apiOf } = await findOrphans(runtime, scopes, {
+      owner: ownerId(runtime.layout.home),
+      shared: runtime.store.database.dialect === 'postgres',
+      graceMs: parseDuration('grace', flags.grace),
+    });
     const accounts = process.getuid?.() === 0 ? await findForgottenAccounts(runtime) : [];
     for (const orphan of orphans)
       runtime.events.emit({

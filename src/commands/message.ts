@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { userInfo } from 'node:os';
 import { GraftCommand } from '../cli/base-command.js';
+import { humanName } from '../core/team/session-access.js';
 import { sessionFlag } from '../cli/flags.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { answerQuestion } from '../core/controller/human-decisions.js';
@@ -25,7 +25,7 @@ export default class Message extends GraftCommand<typeof Message> {
   static override flags = {
     session: sessionFlag,
     answer: Flags.integer({ description: 'Answer the question with this id (from graft inbox).', min: 1 }),
-    by: Flags.string({ description: 'Who is speaking (default: your login name).', env: 'GRAFT_APPROVER' }),
+    by: Flags.string({ description: 'Who is speaking (default: your login name; in team mode your operator name, and no one else).', env: 'GRAFT_APPROVER' }),
   };
 
   async run(): Promise<{ session: string; message: StoredMessage }> {
@@ -35,7 +35,7 @@ export default class Message extends GraftCommand<typeof Message> {
     const to = this.args.to;
     if (to !== broadcastRecipient && !Object.hasOwn(run.graph.tasks, to))
       throw new NotFoundError(`session ${session.id} has no task ${to}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}, or all`]);
-    const who = this.flags.by ?? userInfo().username;
+    const who = humanName(runtime, this.flags.by);
     this.logToSession(session.id);
     if (this.flags.answer)
       return {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { SessionRow } from './state/store.js';
 
 /**
@@ -18,6 +19,30 @@ export function graftCommandAlive(pid: number, commands: readonly string[]): boo
 /** Whether the process recorded as a run's controller is still one. */
 export function controllerAlive(pid: number): boolean {
   return graftCommandAlive(pid, ['run', 'resume']);
+}
+
+let machine: string | undefined;
+
+/**
+ * Where this process's pids mean something: the machine (its machine-id, else its hostname) and
+ * the pid namespace. Two graft processes that share both can ask the OS whether the other lives.
+ */
+export function machineIdentity(): string {
+  machine ??= `${readOr(() => readFileSync('/etc/machine-id', 'utf8').trim(), hostname())}/${readOr(() => readlinkSync('/proc/self/ns/pid'), 'pid')}`;
+  return machine;
+}
+
+function readOr(read: () => string, fallback: string): string {
+  try {
+    return read() || fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Whether the session's `up` ran where this process can tell its pid alive or dead (sessions from before this was recorded: yes). */
+export function upRanHere(session: SessionRow): boolean {
+  return session.spec.upMachine === undefined || session.spec.upMachine === machineIdentity();
 }
 
 /** The pid of the `graft up` (of another process) still bringing the session up, or undefined when none is. */

@@ -162,8 +162,10 @@ describe('e2e: team mode — controllers sharing a run through PostgreSQL (real 
     const approved = await world.run(['approve', 'gate', '--session', session, '--json'], bob);
     expect(approved.code, approved.stdout).to.equal(0);
     expect(approved.json!.result.approval.by).to.equal('bob');
+    const said = await world.run(['message', 'gate', 'thanks', '--session', session, '--json'], bob);
+    expect(said.json!.result.message.from ?? said.json!.result.message.sender, said.stdout).to.equal('human:bob');
     const impersonated = await world.run(['approve', 'gate', '--session', session, '--by', 'alice', '--json'], bob);
-    expect(impersonated.json!.error!.message).to.match(/--by alice: in team mode a decision is recorded as the operator who makes it \(bob\)/);
+    expect(impersonated.json!.error!.message).to.match(/--by alice: in team mode a decision or message is recorded as the operator who makes it \(bob\)/);
     await until(async () => (await world.run(['status', '--session', session, '--json'], { cwd: repo })).json?.result.run === 'succeeded');
     expect(readFileSync(ran, 'utf8').trim()).to.equal('gate');
 

@@ -5,25 +5,12 @@
  * runs, and every task change it writes is fenced on still holding it (RunStore's `fence`).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { parseDuration } from '../duration.js';
-import { controllerAlive } from '../graft-process.js';
+import { controllerAlive, machineIdentity } from '../graft-process.js';
 import type { ControllerClaim, RunRow } from '../state/run-store.js';
 
 /** How long a controller's hold on a run lasts without renewal. */
 export const defaultLeaseMs = 30_000;
-
-let machine: string | undefined;
-
-/**
- * Where this process's pids mean something: the machine (its machine-id, else its hostname) and
- * the pid namespace. Two controllers that share both can ask the OS whether the other lives.
- */
-export function machineIdentity(): string {
-  machine ??= `${readOr('/etc/machine-id', hostname())}/${linkOr('/proc/self/ns/pid', 'pid')}`;
-  return machine;
-}
 
 /** This process as a run's controller, with a new id: `GRAFT_CONTROLLER_LEASE` sets the lease (default 30 s). */
 export function thisController(env: NodeJS.ProcessEnv): ControllerClaim {
@@ -41,20 +28,4 @@ export function controllerLive(run: RunRow, now = Date.now()): boolean {
 /** Whether the run's controller runs where this process can signal it. */
 export function controllerHere(run: RunRow): boolean {
   return !run.controllerMachine || run.controllerMachine === machineIdentity();
-}
-
-function readOr(file: string, fallback: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim() || fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-function linkOr(path: string, fallback: string): string {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return fallback;
-  }
 }

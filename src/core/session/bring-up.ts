@@ -1,3 +1,4 @@
+import { machineIdentity } from '../graft-process.js';
 import { ExitCode, GraftError, UsageError, type ExitCodeValue } from '../errors.js';
 import { sessionContext, type ProvisionerFactory } from '../provisioners/provisioner.js';
 import type { HostRecord, HostRequest } from '../model/host.js';
@@ -34,8 +35,9 @@ export async function bringUp(runtime: GraftRuntime, request: UpRequest, factory
   // Team mode: no session starts whose keys the team could not get back.
   runtime.vault?.requireKey();
   const id = newSessionId();
-  // The pid lets `down` tell an `up` still running from one that was killed.
-  const spec = { ...request, upPid: process.pid } as Record<string, unknown>;
+  // The pid lets `down` tell an `up` still running from one that was killed; the machine, whether
+  // that pid can be asked about here (team mode: sessions are seen from other machines).
+  const spec = { ...request, upPid: process.pid, upMachine: machineIdentity() } as Record<string, unknown>;
   // Inputs (an inventory, say) are read and validated before anything is recorded or started.
   const { provisioner, requests } = await factory(request.provisioner, { id, dir: sessionFiles(runtime, id).dir, spec });
   const hostRequests = requests ?? numberedRequests(request);

@@ -1,7 +1,8 @@
 import { hostname, userInfo } from 'node:os';
 import { UsageError } from '../errors.js';
 
-const operatorPattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+// The same names a human may sign messages and approvals with (message-rules.ts).
+const operatorPattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
 
 /**
  * Who is running graft, as the session store and the audit log name them: GRAFT_OPERATOR, else
@@ -12,7 +13,7 @@ export function operatorName(env: NodeJS.ProcessEnv): string {
   const given = env.GRAFT_OPERATOR?.trim();
   const name = given || `${safeUser()}@${hostname()}`;
   if (!operatorPattern.test(name)) {
-    throw new UsageError(`GRAFT_OPERATOR is ${JSON.stringify(name)}: an operator name is 1 to 128 letters, digits, '.', '_', '@', '+' or '-'`, [
+    throw new UsageError(`GRAFT_OPERATOR is ${JSON.stringify(name)}: an operator name is 1 to 64 letters, digits, '.', '_', '@', '+' or '-'`, [
       'Set it to the name your team knows you by, e.g. GRAFT_OPERATOR=ana@example.com',
     ]);
   }

@@ -1,4 +1,5 @@
-import { GraftError } from '../errors.js';
+import { userInfo } from 'node:os';
+import { GraftError, UsageError } from '../errors.js';
 import type { GraftRuntime } from '../runtime.js';
 import { MemberStore, roleRank, type SessionRole } from '../state/member-store.js';
 import type { SessionRow } from '../state/store.js';
@@ -26,4 +27,18 @@ export function mayAct(runtime: GraftRuntime, session: SessionRow, needed: Sessi
   if (runtime.store.database.dialect !== 'postgres') return true;
   const role = new MemberStore(runtime.store).role(session.id, runtime.operator);
   return role !== undefined && roleRank[role] >= roleRank[needed];
+}
+
+/**
+ * Who a human decision or message is recorded as: `by` (or the login name) on a graft home of
+ * one's own; in team mode the operator, whose role was checked, and never a name given instead.
+ */
+export function humanName(runtime: GraftRuntime, by: string | undefined): string {
+  if (runtime.store.database.dialect !== 'postgres') return by ?? userInfo().username;
+  if (by !== undefined && by !== runtime.operator) {
+    throw new UsageError(`--by ${by}: in team mode a decision or message is recorded as the operator who makes it (${runtime.operator})`, [
+      'Drop --by (and GRAFT_APPROVER), or run graft as that operator (GRAFT_OPERATOR).',
+    ]);
+  }
+  return runtime.operator;
 }

@@ -1,9 +1,14 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { emulatedVmsVariable } from '../../../src/core/provisioners/cloud/emulated-vms.js';
 import { useEc2Proxy } from '../../fakes/ec2-proxy.js';
 import { VmBoot } from '../../fakes/vm-boot.js';
 import { GraftWorld } from '../../helpers/cli.js';
+import { PostgresCluster } from '../../helpers/postgres-cluster.js';
 import { awsTestEnv, motoImage, motoRunningVms, useMoto } from '../../helpers/moto.js';
 import { runFanInOnPool, runOnPoolTimeoutMs } from './pool-run.js';
 
@@ -150,6 +155,37 @@ describe('graft CLI with --provisioner ec2 (moto)', function () {
     const gc = await world.run(['gc', '--json']);
     expect(gc.code, gc.stderr).to.equal(0);
     expect(gc.json!.result.orphans).to.deep.equal([]);
+  });
+
+  it("given a team's store, when another operator's home runs gc, then a session that ended with its VM left is collected and a live session is not touched", async function () {
+    this.timeout(180_000);
+    const cluster = await PostgresCluster.start();
+    try {
+      const database = cluster.createDatabase();
+      const alice = { env: { GRAFT_DATABASE_URL: database, GRAFT_TEAM_KEY: randomBytes(32).toString('base64'), GRAFT_OPERATOR: 'alice' } };
+      const bob = { env: { ...alice.env, GRAFT_OPERATOR: 'bob', GRAFT_HOME: mkdtempSync(join(tmpdir(), 'graft-bob-')) } };
+      const up = async () => {
+        const result = await world.run(upArgs(1), alice);
+        expect(result.code, result.stderr).to.equal(0);
+        return result.json!.result.session as string;
+      };
+      const live = await up();
+      const ended = await up();
+      // Alice's machine dies right after her `down` recorded the end, before its VM went.
+      cluster.psql(`UPDATE sessions SET status = 'ended' WHERE id = '${ended}'`, new URL(database).pathname.slice(1));
+
+      const listed = await world.run(['gc', '--json'], bob);
+      expect(listed.code, listed.stderr).to.equal(0);
+      expect(listed.json!.result.orphans.map((o: { session: string; reason: string }) => [o.session, o.reason])).to.deep.equal([[ended, 'session-ended']]);
+      const collected = await world.run(['gc', '--yes', '--json'], bob);
+      expect(collected.code, collected.stderr).to.equal(0);
+      expect(await liveInstances(ended)).to.deep.equal([]);
+      expect(await liveInstances(live)).to.have.length(1);
+      expect((await world.run(['down', '--session', live, '--json'], alice)).code).to.equal(0);
+      rmSync(bob.env.GRAFT_HOME, { recursive: true, force: true });
+    } finally {
+      cluster.stop();
+    }
   });
 
   it('given bad cloud flags, when up runs, then it fails with a usage error naming each flag, and nothing is launched', async () => {

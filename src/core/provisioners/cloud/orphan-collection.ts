@@ -1,6 +1,6 @@
 import { ProviderError } from '../../errors.js';
 import type { GraftRuntime } from '../../runtime.js';
-import { upStillRunning } from '../../graft-process.js';
+import { upRanHere, upStillRunning } from '../../graft-process.js';
 import type { SessionRow } from '../../state/store.js';
 import { pollUntil, type PollPacing } from './backoff.js';
 import type { CloudApi, CloudInstance } from './cloud-api.js';
@@ -31,6 +31,11 @@ export interface CloudScope {
 export interface OrphanSearch {
   /** This home's owner id (owner-id.ts). */
   owner: string;
+  /**
+   * The store is a team's (PostgreSQL): a VM whose session is in it is judged by that session
+   * whichever home launched it, so any operator's gc collects a dead controller's VMs.
+   */
+  shared?: boolean;
   /** How long past its expiry tag a VM may still be shutting itself down before it counts as forgotten. */
   graceMs: number;
   now?: number;
@@ -78,10 +83,11 @@ export async function findOrphans(
 
 function orphanReason(instance: CloudInstance, session: SessionRow | undefined, search: OrphanSearch, now: number): OrphanReason | undefined {
   const expired = instance.tags.expires !== undefined && instance.tags.expires.getTime() + search.graceMs < now;
-  if (instance.tags.owner === search.owner) {
+  if (instance.tags.owner === search.owner || (search.shared && session)) {
     if (!session) return 'session-unknown';
     if (session.status === 'ended') return 'session-ended';
-    if (session.status === 'creating' && upStillRunning(session) === undefined) return 'up-interrupted';
+    // An `up` on another machine cannot be asked about here: only its expiry ends its VMs.
+    if (session.status === 'creating' && upRanHere(session) && upStillRunning(session) === undefined) return 'up-interrupted';
   }
   return expired ? 'expired' : undefined;
 }
