@@ -28,6 +28,7 @@
  *   BENCH_SHAPES=wide BENCH_STORES=sqlite,postgres npm run bench:controller
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -95,7 +96,8 @@ interface GraftRun {
 /** Runs `graft run --json`, sampling its memory; tasksMs is from the first task starting to the end of the run. */
 function runGraft(file: string, repo: string, label: string, database?: string): Promise<GraftRun> {
   const home = join(work, `home-${label}`);
-  const env = { ...process.env, GRAFT_HOME: home, ...(database ? { GRAFT_DATABASE_URL: database } : {}) };
+  const team = database ? { GRAFT_DATABASE_URL: database, GRAFT_TEAM_KEY: randomBytes(32).toString('base64'), GRAFT_OPERATOR: 'bench' } : {};
+  const env = { ...process.env, GRAFT_HOME: home, ...team };
   return new Promise((done, fail) => {
     const started = performance.now();
     const child = spawn(process.execPath, [graft, 'run', file, '--json'], {
@@ -132,7 +134,7 @@ function runGraft(file: string, repo: string, label: string, database?: string):
             },
         );
       const envelope = events.at(-1)!;
-      if (!envelope.result) return fail(new Error(`graft run failed (exit ${code}): ${err.slice(-2000)}`));
+      if (!envelope.result) return fail(new Error(`graft run failed (exit ${code}): ${JSON.stringify(envelope).slice(0, 2000)}\n${err.slice(-2000)}`));
       const first = events.find((e) => e.code === 'task.changed' && e.data?.state === 'starting');
       const last = events.filter((e) => e.code === 'run.finished').at(-1);
       const tasksMs = Date.parse(last!.time!) - Date.parse(first!.time!);

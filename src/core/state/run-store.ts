@@ -198,8 +198,9 @@ export class RunStore {
 
   private checkFence(sessionId: string): void {
     if (this.fence === undefined) return;
-    const run = this.getRun(sessionId);
-    if (run?.controllerId !== this.fence) throw new LeaseLostError(sessionId, run);
+    // Only the holder's id: the run's row carries the whole graph, too big to read per write.
+    const holder = this.db.get<{ controller_id: string | null }>('SELECT controller_id FROM runs WHERE session_id = ?', [sessionId]);
+    if (holder?.controller_id !== this.fence) throw new LeaseLostError(sessionId, this.getRun(sessionId));
   }
 }
 

@@ -160,10 +160,11 @@ describe('graft CLI with --provisioner ec2 (moto)', function () {
   it("given a team's store, when another operator's home runs gc, then a session that ended with its VM left is collected and a live session is not touched", async function () {
     this.timeout(180_000);
     const cluster = await PostgresCluster.start();
+    const bobHome = mkdtempSync(join(tmpdir(), 'graft-bob-'));
     try {
       const database = cluster.createDatabase();
       const alice = { env: { GRAFT_DATABASE_URL: database, GRAFT_TEAM_KEY: randomBytes(32).toString('base64'), GRAFT_OPERATOR: 'alice' } };
-      const bob = { env: { ...alice.env, GRAFT_OPERATOR: 'bob', GRAFT_HOME: mkdtempSync(join(tmpdir(), 'graft-bob-')) } };
+      const bob = { env: { ...alice.env, GRAFT_OPERATOR: 'bob', GRAFT_HOME: bobHome } };
       const up = async () => {
         const result = await world.run(upArgs(1), alice);
         expect(result.code, result.stderr).to.equal(0);
@@ -182,9 +183,9 @@ describe('graft CLI with --provisioner ec2 (moto)', function () {
       expect(await liveInstances(ended)).to.deep.equal([]);
       expect(await liveInstances(live)).to.have.length(1);
       expect((await world.run(['down', '--session', live, '--json'], alice)).code).to.equal(0);
-      rmSync(bob.env.GRAFT_HOME, { recursive: true, force: true });
     } finally {
       cluster.stop();
+      rmSync(bobHome, { recursive: true, force: true });
     }
   });
 
