@@ -3,6 +3,7 @@ import { GraftCommand } from '../cli/base-command.js';
 import { sessionFlag } from '../cli/flags.js';
 import { renderTable } from '../cli/table.js';
 import { UsageError } from '../core/errors.js';
+import { checkOperatorName } from '../core/team/operator.js';
 import { requireSession } from '../core/session/resolve-session.js';
 import { MemberStore, type SessionMember, type SessionRole } from '../core/state/member-store.js';
 
@@ -20,7 +21,7 @@ export default class Share extends GraftCommand<typeof Share> {
   static override flags = {
     session: sessionFlag,
     role: Flags.string({ description: 'The role to give.', options: ['viewer', 'approver', 'owner'] }),
-    revoke: Flags.boolean({ description: 'Take the operator’s role away.', exclusive: ['role'] }),
+    revoke: Flags.boolean({ description: "Take the operator's role away.", exclusive: ['role'] }),
   };
 
   async run(): Promise<{ session: string; members: SessionMember[] }> {
@@ -38,10 +39,14 @@ export default class Share extends GraftCommand<typeof Share> {
         throw new UsageError('name the operator to give the role to, or to take it from', ['graft share OPERATOR --role viewer']);
       this.joinSession(session, 'viewer', 'share (list)');
     } else {
+      checkOperatorName(operator, 'the operator', 'Name them as their GRAFT_OPERATOR says, e.g. ana@example.com');
       this.joinSession(session, 'owner', 'share');
+      if (operator === runtime.operator && (this.flags.revoke || this.flags.role !== 'owner')) {
+        throw new UsageError('an owner cannot take their own owner role away: a session would be left with no owner', [
+          'Make someone else owner first, and let them do it.',
+        ]);
+      }
       if (this.flags.revoke) {
-        if (operator === runtime.operator)
-          throw new UsageError('an owner cannot take their own role away', ['Make someone else owner first, and let them do it.']);
         if (!members.revoke(session.id, operator)) throw new UsageError(`${operator} has no role in session ${session.id}`);
       } else {
         if (!this.flags.role) throw new UsageError('say which role to give with --role viewer|approver|owner');
@@ -53,7 +58,7 @@ export default class Share extends GraftCommand<typeof Share> {
         level: 'info',
         message: this.flags.revoke
           ? `${operator} no longer has a role in session ${session.id}`
-          : `${operator} is now a ${this.flags.role} of session ${session.id}`,
+          : `${operator} is now ${this.flags.role === 'approver' ? 'an' : 'a'} ${this.flags.role} of session ${session.id}`,
         session: session.id,
         data: { operator, role: this.flags.revoke ? null : this.flags.role, by: runtime.operator },
       });

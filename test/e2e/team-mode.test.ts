@@ -171,6 +171,10 @@ describe('e2e: team mode — controllers sharing a run through PostgreSQL (real 
 
     const bobDown = await world.run(['down', '--session', session, '--json'], bob);
     expect(bobDown.json!.error!.message).to.equal(`bob is only an approver of session ${session}: down needs the owner role`);
+    const badName = await world.run(['share', 'bo b', '--role', 'viewer', '--session', session, '--json'], { cwd: repo });
+    expect(badName.json!.error!.message).to.match(/^the operator is "bo b": an operator name is 1 to 64 letters/);
+    const demoted = await world.run(['share', 'alice', '--role', 'viewer', '--session', session, '--json'], { cwd: repo });
+    expect(demoted.json!.error!.message).to.match(/^an owner cannot take their own owner role away/);
     const members = await world.run(['share', '--session', session, '--json'], { cwd: repo });
     expect(members.json!.result.members.map((m: { operator: string; role: string }) => [m.operator, m.role])).to.deep.equal([
       ['alice', 'owner'],

@@ -11,11 +11,17 @@ const operatorPattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
  */
 export function operatorName(env: NodeJS.ProcessEnv): string {
   const given = env.GRAFT_OPERATOR?.trim();
-  const name = given || `${safeUser()}@${hostname()}`;
+  return checkOperatorName(
+    given || `${safeUser()}@${hostname()}`,
+    'GRAFT_OPERATOR',
+    'Set it to the name your team knows you by, e.g. GRAFT_OPERATOR=ana@example.com',
+  );
+}
+
+/** `name` as an operator name, or a UsageError saying `where` it came from and `fix`. */
+export function checkOperatorName(name: string, where: string, fix: string): string {
   if (!operatorPattern.test(name)) {
-    throw new UsageError(`GRAFT_OPERATOR is ${JSON.stringify(name)}: an operator name is 1 to 64 letters, digits, '.', '_', '@', '+' or '-'`, [
-      'Set it to the name your team knows you by, e.g. GRAFT_OPERATOR=ana@example.com',
-    ]);
+    throw new UsageError(`${where} is ${JSON.stringify(name)}: an operator name is 1 to 64 letters, digits, '.', '_', '@', '+' or '-'`, [fix]);
   }
   return name;
 }
