@@ -1,5 +1,4 @@
 import { Flags } from '@oclif/core';
-import { userInfo } from 'node:os';
 import type { CompanionOptions } from '../core/dashboard/run-companions.js';
 import { notifyTargetSchema } from '../core/notify/notify-target.js';
 import { UsageError } from '../core/errors.js';
@@ -21,10 +20,14 @@ export const companionFlags = {
     multiple: true,
     env: 'GRAFT_NOTIFY',
   }),
-  by: Flags.string({ description: 'Who approvals and answers made on the dashboard are recorded as (default: your login name).', env: 'GRAFT_APPROVER' }),
+  by: Flags.string({
+    description: 'Who approvals and answers made on the dashboard are recorded as (default: your login name; in team mode always your operator name).',
+    env: 'GRAFT_APPROVER',
+  }),
 };
 
-export function companionOptions(flags: { dashboard: boolean; listen?: string; notify?: string[]; by?: string }): CompanionOptions {
+/** `approver`: who the dashboard records decisions as (session-access.ts's humanName of --by). */
+export function companionOptions(flags: { dashboard: boolean; listen?: string; notify?: string[] }, approver: string): CompanionOptions {
   const urls = (flags.notify ?? [])
     .flatMap((u) => u.split(','))
     .map((u) => u.trim())
@@ -34,5 +37,5 @@ export function companionOptions(flags: { dashboard: boolean; listen?: string; n
     if (!parsed.success) throw new UsageError(`--notify ${JSON.stringify(url)}: expected an http(s) URL of a webhook`);
     return parsed.data;
   });
-  return { dashboard: flags.dashboard ? { listen: flags.listen } : false, notify, approver: flags.by ?? userInfo().username };
+  return { dashboard: flags.dashboard ? { listen: flags.listen } : false, notify, approver };
 }

@@ -1,4 +1,5 @@
 import { GraftCommand } from '../cli/base-command.js';
+import { humanName } from '../core/team/session-access.js';
 import { companionFlags, companionOptions } from '../cli/companion-flags.js';
 import { driveController, type DriveSummary } from '../cli/drive-controller.js';
 import { sessionFlag } from '../cli/flags.js';
@@ -25,7 +26,12 @@ export default class Resume extends GraftCommand<typeof Resume> {
     this.joinSession(session, 'owner', 'resume');
     this.logToSession(session.id);
     runtime.events.emit({ code: 'run.resumed', level: 'info', message: `resuming the run of session ${session.id}`, session: session.id });
-    const drive = driveController(this.driveOutput(), runtime, defaultProvisioners(runtime.pool, runtime.layout.knownHosts), companionOptions(this.flags));
+    const drive = driveController(
+      this.driveOutput(),
+      runtime,
+      defaultProvisioners(runtime.pool, runtime.layout.knownHosts),
+      companionOptions(this.flags, humanName(runtime, this.flags.by)),
+    );
     try {
       return await drive.run(session);
     } finally {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GraftCommand } from '../cli/base-command.js';
+import { humanName } from '../core/team/session-access.js';
 import { companionFlags, companionOptions } from '../cli/companion-flags.js';
 import { driveController, type DriveSummary } from '../cli/drive-controller.js';
 import { parseDuration } from '../core/duration.js';
@@ -54,7 +55,7 @@ Run it inside the git repository the agents work on; the branches come back ther
     }
     const runtime = this.runtime();
     const provisioners = defaultProvisioners(runtime.pool, runtime.layout.knownHosts);
-    const drive = driveController(this.driveOutput(), runtime, provisioners, companionOptions(this.flags));
+    const drive = driveController(this.driveOutput(), runtime, provisioners, companionOptions(this.flags, humanName(runtime, this.flags.by)));
     try {
       const { session } = await startRun(
         runtime,
