@@ -1,13 +1,12 @@
 import { Args, Flags } from '@oclif/core';
-import { existsSync, readFileSync } from 'node:fs';
 import { GraftCommand } from '../cli/base-command.js';
+import { readAttemptLog } from '../core/controller/saved-logs.js';
 import { sessionFlag } from '../cli/flags.js';
 import { learnAgentSecrets } from '../core/hosts/agent-secrets.js';
 import { HostShell } from '../core/hosts/host-shell.js';
 import { requireRun } from '../core/controller/require-run.js';
 import { LogTail, taskLogCommand } from '../core/controller/task-log.js';
 import { NotFoundError } from '../core/errors.js';
-import { sessionFiles } from '../core/runtime.js';
 
 export default class Logs extends GraftCommand<typeof Logs> {
   static override summary = "Show a task's output: the current attempt's live, earlier ones from the session.";
@@ -33,11 +32,10 @@ export default class Logs extends GraftCommand<typeof Logs> {
       throw new NotFoundError(`session ${session.id} has no task ${name}`, [`Tasks: ${Object.keys(run.graph.tasks).join(', ')}`]);
     const task = runs.getTask(session.id, name)!;
     const attempt = this.flags.attempt ?? task.attempt;
-    const saved = sessionFiles(runtime, session.id).attemptLog(name, attempt);
     const live = attempt === task.attempt && (task.state === 'running' || task.state === 'starting');
     if (!live) {
-      if (!existsSync(saved)) throw new NotFoundError(`${name} has no output for attempt ${attempt || 1} yet (it is ${task.state})`, ['See: graft status']);
-      const output = readFileSync(saved, 'utf8');
+      const output = await readAttemptLog(runtime, session.id, name, attempt);
+      if (output === undefined) throw new NotFoundError(`${name} has no output for attempt ${attempt || 1} yet (it is ${task.state})`, ['See: graft status']);
       if (!this.jsonEnabled()) process.stdout.write(output);
       return { task: name, attempt, source: 'saved', output };
     }

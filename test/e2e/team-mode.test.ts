@@ -138,7 +138,9 @@ describe('e2e: team mode — controllers sharing a run through PostgreSQL (real 
   });
 
   it('given a session of alice, when bob acts on it from his own machine, then his role decides: none refuses, a viewer follows, an approver approves (recorded as bob), only the owner ends it', async () => {
-    const graph = writeGraph('gated.yaml', 1, { gate: { approval: 'before', command: `echo gate >> ${ran} && ${commitFile('gate.txt', 'gate')}` } });
+    const graph = writeGraph('gated.yaml', 1, {
+      gate: { approval: 'before', command: `echo gate-output-from-alices-controller && echo gate >> ${ran} && ${commitFile('gate.txt', 'gate')}` },
+    });
     const started = await world.run(['run', graph, '--detach', '--json'], { cwd: repo });
     expect(started.code, started.stdout + started.stderr).to.equal(0);
     const session = started.json!.result.session as string;
@@ -168,6 +170,10 @@ describe('e2e: team mode — controllers sharing a run through PostgreSQL (real 
     expect(impersonated.json!.error!.message).to.match(/--by alice: in team mode a decision or message is recorded as the operator who makes it \(bob\)/);
     await until(async () => (await world.run(['status', '--session', session, '--json'], { cwd: repo })).json?.result.run === 'succeeded');
     expect(readFileSync(ran, 'utf8').trim()).to.equal('gate');
+    // The saved output is a file on alice's machine, and a row in the team's store: bob reads it.
+    const logs = await world.run(['logs', 'gate', '--session', session, '--json'], bob);
+    expect(logs.json!.result.source).to.equal('saved');
+    expect(logs.json!.result.output).to.contain('gate-output-from-alices-controller');
 
     const bobDown = await world.run(['down', '--session', session, '--json'], bob);
     expect(bobDown.json!.error!.message).to.equal(`bob is only an approver of session ${session}: down needs the owner role`);

@@ -5,7 +5,7 @@
  * result by the attempt's rules in the scheduler) and revoke (its agent). It starts from whatever
  * point the task's record says an earlier controller reached, so a resumed run re-attaches.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { saveAttemptLog } from './saved-logs.js';
 import { createAgent } from '../agents/create-agent.js';
 import { removeAgent } from '../agents/remove-agent.js';
 import { ExitCode, GraftError, SshError } from '../errors.js';
@@ -20,7 +20,6 @@ import type { AgentRecord } from '../model/agent.js';
 import type { TaskSpec } from '../model/graph.js';
 import type { HostRecord } from '../model/host.js';
 import type { TaskRecord } from '../model/task.js';
-import { sessionFiles } from '../runtime.js';
 import { agentBranch } from '../workspace/agent-worktree.js';
 import { pullAgentWork } from '../workspace/pull-work.js';
 import { egressFor, limitsFor } from './agent-guardrails.js';
@@ -232,9 +231,7 @@ async function collect(ctx: AttemptContext, name: string, agent: AgentRecord, sh
   const record = ctx.runs.getTask(session.id, name)!;
   // The agent's output is kept redacted: it echoes its secrets as often as not.
   const log = runtime.redactor.redactBytes(await fetchTaskLog(shell));
-  const files = sessionFiles(runtime, session.id);
-  await mkdir(files.taskDir(name), { recursive: true, mode: 0o700 });
-  await writeFile(files.attemptLog(name, record.attempt), log, { mode: 0o600 });
+  await saveAttemptLog(runtime, session.id, name, record.attempt, log);
   // Every attempt's tip is kept; a retry's agent (named apart) also moves the task's branch.
   const taskBranch = agentBranch(session.id, name);
   const alsoRefs = [

@@ -4,11 +4,10 @@
  * directory. Text is redacted a whole line at a time, so a secret split across two reads is
  * still caught; a last line without a newline is sent when the stream ends.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readAttemptLog } from '../controller/saved-logs.js';
 import { learnAgentSecrets } from '../hosts/agent-secrets.js';
 import { HostShell } from '../hosts/host-shell.js';
-import { sessionFiles, type GraftRuntime } from '../runtime.js';
+import type { GraftRuntime } from '../runtime.js';
 import { RunStore } from '../state/run-store.js';
 import { maxLogBytes, taskLogCommand } from '../controller/task-log.js';
 
@@ -26,10 +25,9 @@ export async function streamTaskLog(runtime: GraftRuntime, sessionId: string, ta
   const agent = live && record.agent ? runtime.store.getAgent(sessionId, record.agent) : undefined;
   const host = agent && runtime.store.listHosts(sessionId).find((h) => h.name === record.host);
   if (!agent || agent.state !== 'ready' || !host) {
-    const saved = sessionFiles(runtime, sessionId).attemptLog(task, record.attempt);
-    if (!existsSync(saved)) return handlers.source('none', record.attempt);
+    const text = await readAttemptLog(runtime, sessionId, task, record.attempt);
+    if (text === undefined) return handlers.source('none', record.attempt);
     handlers.source('saved', record.attempt);
-    const text = await readFile(saved, 'utf8');
     return handlers.text(runtime.redactor.redact(text.slice(-maxLogBytes)));
   }
   handlers.source('host', record.attempt);

@@ -26,6 +26,15 @@ function teamTables(integer: string): string {
    );`;
 }
 
+const taskLogs = `CREATE TABLE task_logs (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     task TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     output TEXT NOT NULL,
+     saved_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, task, attempt)
+   );`;
+
 export const sqliteMigrations: string[] = [
   `CREATE TABLE sessions (
      id TEXT PRIMARY KEY,
@@ -176,6 +185,9 @@ export const sqliteMigrations: string[] = [
   // the session's key files sealed with the team key (session_secrets, docs/team-mode.md), so
   // another operator's machine can act on the session and a dump of the database opens no host.
   teamTables('INTEGER'),
+  // Team mode: each attempt's saved output, so any operator's machine shows it (base64: a task
+  // may print bytes PostgreSQL text cannot hold). Written only with a shared store.
+  taskLogs,
 ];
 
 /**
@@ -323,4 +335,5 @@ export const postgresMigrations: string[] = [
    ALTER TABLE runs ADD COLUMN controller_machine TEXT;
    ALTER TABLE runs ADD COLUMN lease_expires_at TEXT;`,
   teamTables('BIGINT'),
+  taskLogs,
 ];
