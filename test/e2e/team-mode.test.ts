@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GraftWorld, graftBin } from '../helpers/cli.js';
 import { commitFile, git, makeRepo } from '../helpers/git-repo.js';
-import { PostgresCluster } from '../helpers/postgres-cluster.js';
+import { usePostgresCluster } from '../helpers/postgres-cluster.js';
+import { until } from '../reliability/helpers/bounded-run.js';
 
 /**
  * Team mode: the state in a real PostgreSQL (a throwaway cluster), controllers on "other
@@ -16,17 +17,12 @@ import { PostgresCluster } from '../helpers/postgres-cluster.js';
  */
 describe('e2e: team mode — controllers sharing a run through PostgreSQL (real server, real sshd)', function () {
   this.timeout(300_000);
-  let cluster: PostgresCluster;
+  const cluster = usePostgresCluster();
   let world: GraftWorld;
   let root: string;
   let repo: string;
   let ran: string;
 
-  before(async function () {
-    this.timeout(240_000);
-    cluster = await PostgresCluster.start();
-  });
-  after(() => cluster?.stop());
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'graft-team-'));
     repo = makeRepo(root);
@@ -38,7 +34,7 @@ describe('e2e: team mode — controllers sharing a run through PostgreSQL (real 
     writeFileSync(ran, '');
     chmodSync(ran, 0o666);
     world = new GraftWorld({
-      GRAFT_DATABASE_URL: cluster.createDatabase(),
+      GRAFT_DATABASE_URL: cluster().createDatabase(),
       GRAFT_TEAM_KEY: randomBytes(32).toString('base64'),
       GRAFT_OPERATOR: 'alice',
       GRAFT_CONTROLLER_LEASE: '3s',
@@ -89,7 +85,7 @@ describe('e2e: team mode — controllers sharing a run through PostgreSQL (real 
       const s = await world.run(['status', '--json'], { cwd: repo });
       session = s.json?.result?.session ?? '';
       return s.code === 0 && (s.json!.result.counts.running ?? 0) > 0;
-    });
+    }, 120_000);
 
     // The first controller lives and renews its lease: a controller elsewhere is refused.
     const refused = await elsewhere(['resume', '--session', session], homes[0]!);
@@ -122,7 +118,7 @@ describe('e2e: team mode — controllers sharing a run through PostgreSQL (real 
     expect(git(repo, 'log', '--format=%s', `graft/${session}/b`))
       .to.include('a1: a1.txt')
       .and.to.include('b: b.txt');
-    const rows = cluster.psql(
+    const rows = cluster().psql(
       `SELECT state FROM tasks WHERE session_id = '${session}' ORDER BY name`,
       new URL(world.env.GRAFT_DATABASE_URL!).pathname.slice(1),
     );
@@ -168,7 +164,7 @@ describe('e2e: team mode — controllers sharing a run through PostgreSQL (real 
     expect(said.json!.result.message.from ?? said.json!.result.message.sender, said.stdout).to.equal('human:bob');
     const impersonated = await world.run(['approve', 'gate', '--session', session, '--by', 'alice', '--json'], bob);
     expect(impersonated.json!.error!.message).to.match(/--by alice: in team mode a decision or message is recorded as the operator who makes it \(bob\)/);
-    await until(async () => (await world.run(['status', '--session', session, '--json'], { cwd: repo })).json?.result.run === 'succeeded');
+    await until(async () => (await world.run(['status', '--session', session, '--json'], { cwd: repo })).json?.result.run === 'succeeded', 120_000);
     expect(readFileSync(ran, 'utf8').trim()).to.equal('gate');
     // The saved output is a file on alice's machine, and a row in the team's store: bob reads it.
     const logs = await world.run(['logs', 'gate', '--session', session, '--json'], bob);
@@ -203,12 +199,3 @@ describe('e2e: team mode — controllers sharing a run through PostgreSQL (real 
     expect((await world.run(['down', '--session', session], { cwd: repo })).code).to.equal(0);
   });
 });
-
-async function until(check: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-  throw new Error('condition not met in time');
-}

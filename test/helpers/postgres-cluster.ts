@@ -112,3 +112,20 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Starts a throwaway cluster before the suite's tests and stops it after them (call inside a
+ * describe); the returned function gives the running cluster.
+ */
+export function usePostgresCluster(options: ClusterOptions = {}): () => PostgresCluster {
+  let cluster: PostgresCluster | undefined;
+  before(async function () {
+    this.timeout(240_000);
+    cluster = await PostgresCluster.start(options);
+  });
+  after(() => cluster?.stop());
+  return () => {
+    if (!cluster) throw new Error('the PostgreSQL cluster did not start (see the before-all hook)');
+    return cluster;
+  };
+}

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PostgresCluster } from './postgres-cluster.js';
+import { usePostgresCluster, type PostgresCluster } from './postgres-cluster.js';
 
 export interface StoreBackend {
   name: 'sqlite' | 'postgres';
@@ -38,19 +38,15 @@ function sqliteBackend(): StoreBackend {
 }
 
 function postgresBackend(): StoreBackend {
-  let cluster: PostgresCluster | undefined;
+  let cluster: (() => PostgresCluster) | undefined;
   return {
     name: 'postgres',
     hooks() {
-      before(async function () {
-        this.timeout(240_000);
-        cluster = await PostgresCluster.start();
-      });
-      after(() => cluster?.stop());
+      cluster = usePostgresCluster();
     },
     fresh() {
-      if (!cluster) throw new Error('the PostgreSQL cluster did not start (see the before-all hook)');
-      return cluster.createDatabase();
+      if (!cluster) throw new Error('call hooks() in the suite first');
+      return cluster().createDatabase();
     },
   };
 }

@@ -21,7 +21,7 @@ export function thisController(env: NodeJS.ProcessEnv): ControllerClaim {
 /** Whether the run's recorded controller still drives it, as far as this process can tell. */
 export function controllerLive(run: RunRow, now = Date.now()): boolean {
   if (!run.controllerPid) return false;
-  if (!run.controllerMachine || run.controllerMachine === machineIdentity()) return controllerAlive(run.controllerPid);
+  if (controllerHere(run)) return controllerAlive(run.controllerPid);
   return run.leaseExpiresAt !== undefined && Date.parse(run.leaseExpiresAt) > now;
 }
 

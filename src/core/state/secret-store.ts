@@ -26,12 +26,16 @@ export class SecretStore {
     );
   }
 
-  digests(sessionId: string): Map<string, string> {
-    return new Map(
-      this.db
-        .all<{ path: string; digest: string }>('SELECT path, digest FROM session_secrets WHERE session_id = ?', [sessionId])
-        .map((r) => [r.path, r.digest]),
-    );
+  /** The digests of the session's sealed files (only those under `under/`, with it). */
+  digests(sessionId: string, under?: string): Map<string, string> {
+    const rows =
+      under === undefined
+        ? this.db.all<{ path: string; digest: string }>('SELECT path, digest FROM session_secrets WHERE session_id = ?', [sessionId])
+        : this.db.all<{ path: string; digest: string }>('SELECT path, digest FROM session_secrets WHERE session_id = ? AND path LIKE ?', [
+            sessionId,
+            `${under}/%`,
+          ]);
+    return new Map(rows.map((r) => [r.path, r.digest]));
   }
 
   list(sessionId: string): SealedFile[] {

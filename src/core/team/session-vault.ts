@@ -34,7 +34,8 @@ export class SessionVault {
   /** Seals the session's key files (only those of one agent, with `agent`) the store does not have as they are; returns how many. */
   push(sessionId: string, agent?: string): number {
     const dir = this.sessionDir(sessionId);
-    const known = this.secrets.digests(sessionId);
+    // One agent's push reads only its own rows: a run pushes once per agent.
+    const known = this.secrets.digests(sessionId, agent && relative(dir, sessionLayout(dir).agentDir(agent)));
     let pushed = 0;
     for (const path of keyFiles(dir, agent)) {
       const file = join(dir, path);

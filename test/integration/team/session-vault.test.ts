@@ -9,10 +9,10 @@ import { generateEd25519KeyPair } from '../../../src/core/ssh/index.js';
 import { StateStore } from '../../../src/core/state/store.js';
 import { SessionVault } from '../../../src/core/team/session-vault.js';
 import { teamKey } from '../../../src/core/team/team-key.js';
-import { PostgresCluster } from '../../helpers/postgres-cluster.js';
+import { usePostgresCluster } from '../../helpers/postgres-cluster.js';
 
 describe("team mode: sessions' key files sealed in PostgreSQL (real server)", () => {
-  let cluster: PostgresCluster;
+  const cluster = usePostgresCluster();
   let root: string;
   let url: string;
   let store: StateStore;
@@ -21,14 +21,9 @@ describe("team mode: sessions' key files sealed in PostgreSQL (real server)", ()
   const home = (name: string) => join(root, name, 'sessions');
   const vault = (name: string, env: NodeJS.ProcessEnv = { GRAFT_TEAM_KEY: key }) => new SessionVault(store, env, (id) => join(home(name), id));
 
-  before(async function () {
-    this.timeout(240_000);
-    cluster = await PostgresCluster.start();
-  });
-  after(() => cluster?.stop());
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'graft-vault-'));
-    url = cluster.createDatabase();
+    url = cluster().createDatabase();
     store = StateStore.open(url);
     store.createSession({ id: session, status: 'live', provisioner: 'local', spec: {}, expiresAt: '2030-01-01T00:00:00.000Z', owner: 'alice' });
   });
@@ -84,8 +79,8 @@ describe("team mode: sessions' key files sealed in PostgreSQL (real server)", ()
     writeSession(join(home('a'), session));
     vault('a').push(session);
     const db = new URL(url).pathname.slice(1);
-    cluster.psql(`DELETE FROM session_secrets WHERE path = 'admin_ed25519'`, db);
-    cluster.psql(`UPDATE session_secrets SET path = 'admin_ed25519' WHERE path = 'agents/coder/id_ed25519'`, db);
+    cluster().psql(`DELETE FROM session_secrets WHERE path = 'admin_ed25519'`, db);
+    cluster().psql(`UPDATE session_secrets SET path = 'admin_ed25519' WHERE path = 'agents/coder/id_ed25519'`, db);
     expect(() => vault('b').pull(session)).to.throw(StateError, /vaultses\/admin_ed25519: the team key does not open it/);
   });
 

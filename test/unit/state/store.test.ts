@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { StateError } from '../../../src/core/errors.js';
 import type { HostRecord } from '../../../src/core/model/host.js';
 import { StateStore } from '../../../src/core/state/store.js';
-import { PostgresCluster } from '../../helpers/postgres-cluster.js';
+import { usePostgresCluster } from '../../helpers/postgres-cluster.js';
 import { storeBackends } from '../../helpers/store-backends.js';
 
 const host = (name: string, state: HostRecord['state'] = 'up'): HostRecord => ({
@@ -128,22 +128,19 @@ describe('state store (sqlite file)', () => {
 });
 
 describe('state store (postgres server)', () => {
-  let cluster: PostgresCluster;
-  before(async function () {
-    this.timeout(240_000);
-    cluster = await PostgresCluster.start();
-  });
-  after(() => cluster?.stop());
+  const cluster = usePostgresCluster();
 
   it('given a database from a newer graft, when opened, then it is refused with a StateError, not guessed at', () => {
-    const url = cluster.createDatabase();
+    const url = cluster().createDatabase();
     StateStore.open(url).close();
-    cluster.psql('UPDATE graft_schema SET version = 999', url.slice(url.lastIndexOf('/') + 1));
+    cluster().psql('UPDATE graft_schema SET version = 999', url.slice(url.lastIndexOf('/') + 1));
     expect(() => StateStore.open(url)).to.throw(StateError, /newer graft \(schema 999/);
   });
 
   it('given a wrong password, when opened, then a StateError names the server without the password and says what to check', () => {
-    const url = cluster.url().replace(/:[^:@]+@/, ':not-the-password@');
+    const url = cluster()
+      .url()
+      .replace(/:[^:@]+@/, ':not-the-password@');
     let error: StateError | undefined;
     try {
       StateStore.open(url);
@@ -158,7 +155,7 @@ describe('state store (postgres server)', () => {
   });
 
   it('given no server on the port, when opened, then a StateError says it cannot reach it', () => {
-    const url = cluster.url().replace(`:${cluster.port}/`, ':1/');
+    const url = cluster().url().replace(`:${cluster().port}/`, ':1/');
     expect(() => StateStore.open(url)).to.throw(StateError, /cannot reach the PostgreSQL state store/);
   });
 });
